@@ -1,0 +1,3 @@
+module github.com/stoahttp/stoa
+
+go 1.26
