@@ -1,0 +1,442 @@
+// Package content holds what the server knows about the files it serves:
+// which request path resolved to which file, each file's metadata, its
+// content-derived ETag, its Content-Type, the bytes of small files, and the
+// header blocks prepared once per file version so that answering a hot file
+// costs no formatting at all.
+//
+// Staleness is bounded by time: a request path is resolved again (one stat
+// beneath the root) when its last check is older than Options.Revalidate, so
+// a changed, added or removed file is noticed within that interval. A file
+// whose identity (device, inode, size, modification and change times) is
+// unchanged keeps its bytes and ETag. A file that is being rewritten while
+// it is read is read again, so a half old, half new body is never kept.
+package content
+
+import (
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"io"
+	"io/fs"
+	"os"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/stoahttp/stoa/internal/httpdate"
+	"github.com/stoahttp/stoa/internal/mimetype"
+	"github.com/stoahttp/stoa/internal/resolve"
+)
+
+// Options tune the cache.
+type Options struct {
+	// CacheControl, if set, is sent as the Cache-Control of every file.
+	CacheControl string
+	// MaxFileInMemory is the largest file whose bytes are kept in memory;
+	// larger ones are sent from the file with sendfile. Default 256 KiB.
+	MaxFileInMemory int64
+	// MemoryBudget caps the bytes of all files kept in memory. Default 64 MiB.
+	MemoryBudget int64
+	// MaxEntries caps the number of request paths remembered. Default 100,000.
+	MaxEntries int
+	// Revalidate is how long a resolved path is trusted before it is checked
+	// against the file system again. Default 1s; negative means every request.
+	Revalidate time.Duration
+}
+
+func (o *Options) fill() {
+	if o.MaxFileInMemory == 0 {
+		o.MaxFileInMemory = 256 << 10
+	}
+	if o.MemoryBudget == 0 {
+		o.MemoryBudget = 64 << 20
+	}
+	if o.MaxEntries == 0 {
+		o.MaxEntries = 100_000
+	}
+	if o.Revalidate == 0 {
+		o.Revalidate = time.Second
+	}
+}
+
+// Entry is what one request path resolved to. Entries are immutable once
+// published, and are shared by every request for the path.
+type Entry struct {
+	Kind     resolve.Kind
+	Name     string // file or directory below the root
+	URLPath  string // clean URL path
+	Location string // redirect target, for resolve.Redirect
+
+	// For resolve.File only:
+	Size         int64
+	ModTime      time.Time // truncated to seconds, as Last-Modified carries it
+	ETag         string    // strong, from the content; "" while a large file is being hashed
+	LastModified string    // ModTime as an HTTP-date
+	ContentType  string
+	// Body holds the whole file when it is small enough; nil means read it
+	// from the file (Cache.Open).
+	Body []byte
+	// Head holds the header lines of a full 200 response: Content-Type,
+	// Content-Length, ETag, Last-Modified, Accept-Ranges, Cache-Control,
+	// X-Content-Type-Options. Each line ends in CRLF.
+	Head []byte
+	// Head304 holds the lines of a 304 response (RFC 9110 §15.4.5).
+	Head304 []byte
+	// HeadPartial holds the lines shared by 206 responses: everything in
+	// Head except Content-Type and Content-Length, which depend on the ranges.
+	HeadPartial []byte
+
+	id fileID
+}
+
+// fileID tells file versions apart without reading them.
+type fileID struct {
+	dev, ino     uint64
+	size         int64
+	mtime, ctime int64
+}
+
+func idOf(info fs.FileInfo) fileID {
+	id := fileID{size: info.Size(), mtime: info.ModTime().UnixNano()}
+	if st, ok := info.Sys().(*syscall.Stat_t); ok {
+		id.dev, id.ino = uint64(st.Dev), st.Ino
+		id.ctime = st.Ctim.Sec*1e9 + st.Ctim.Nsec
+	}
+	return id
+}
+
+type route struct {
+	entry   *Entry
+	expires atomic.Int64 // unix nanoseconds
+}
+
+// Cache maps request paths to entries. It is safe for concurrent use.
+type Cache struct {
+	res *resolve.Resolver
+	opt Options
+
+	mu     sync.RWMutex
+	routes map[string]*route // by raw request path
+	files  map[string]*Entry // by file name, so aliases share one body
+	mem    int64             // bytes of Body held by files
+
+	hashMu  sync.Mutex
+	hashes  map[fileID]string // ETags of large files, computed in the background
+	hashing map[fileID]bool
+}
+
+// New returns an empty cache over the files of res.
+func New(res *resolve.Resolver, opt Options) *Cache {
+	opt.fill()
+	return &Cache{
+		res:     res,
+		opt:     opt,
+		routes:  make(map[string]*route),
+		files:   make(map[string]*Entry),
+		hashes:  make(map[fileID]string),
+		hashing: make(map[fileID]bool),
+	}
+}
+
+// Resolver returns the resolver the cache reads through.
+func (c *Cache) Resolver() *resolve.Resolver { return c.res }
+
+// Get returns the entry for the raw (still percent-encoded) request path.
+// rawPath may alias a connection buffer; Get does not retain it.
+func (c *Cache) Get(rawPath string) *Entry {
+	now := time.Now().UnixNano()
+	c.mu.RLock()
+	rt := c.routes[rawPath]
+	c.mu.RUnlock()
+	if rt != nil && now < rt.expires.Load() {
+		return rt.entry
+	}
+	return c.refresh(rawPath, rt, now)
+}
+
+// Invalidate forgets rawPath, so the next Get resolves it again.
+func (c *Cache) Invalidate(rawPath string) {
+	c.mu.Lock()
+	delete(c.routes, rawPath)
+	c.mu.Unlock()
+}
+
+func (c *Cache) refresh(rawPath string, old *route, now int64) *Entry {
+	res := c.res.Resolve(rawPath)
+	var e *Entry
+	if res.Kind == resolve.File {
+		e = c.fileEntry(res)
+	} else {
+		e = &Entry{Kind: res.Kind, Name: res.Name, URLPath: res.URLPath, Location: res.Location}
+	}
+	// A large file still being hashed is looked at again soon, so its ETag
+	// appears once known.
+	ttl := int64(c.opt.Revalidate)
+	if e.Kind == resolve.File && e.ETag == "" && ttl > int64(50*time.Millisecond) {
+		ttl = int64(50 * time.Millisecond)
+	}
+	if e.Kind == resolve.Listing || ttl < 0 {
+		ttl = 0 // listings are read anew each time
+	}
+	if old != nil && old.entry == e {
+		old.expires.Store(now + ttl)
+		return e
+	}
+	rt := &route{entry: e}
+	rt.expires.Store(now + ttl)
+	c.mu.Lock()
+	if len(c.routes) >= c.opt.MaxEntries {
+		c.evictLocked()
+	}
+	c.routes[string([]byte(rawPath))] = rt
+	c.mu.Unlock()
+	return e
+}
+
+// evictLocked drops about an eighth of the routes and files, chosen by map
+// order, which Go randomises. Issue-free and cheap; a smarter policy that
+// keeps the hot set belongs to the bounded cache.
+func (c *Cache) evictLocked() {
+	n := len(c.routes)/8 + 1
+	for k := range c.routes {
+		delete(c.routes, k)
+		if n--; n == 0 {
+			break
+		}
+	}
+	n = len(c.files)/8 + 1
+	for k, e := range c.files {
+		c.mem -= int64(len(e.Body))
+		delete(c.files, k)
+		if n--; n == 0 {
+			break
+		}
+	}
+}
+
+// fileEntry returns the entry for the resolved file, reusing the cached one
+// when the file is unchanged.
+func (c *Cache) fileEntry(res resolve.Result) *Entry {
+	id := idOf(res.Info)
+	c.mu.RLock()
+	old := c.files[res.Name]
+	c.mu.RUnlock()
+	if old != nil && old.id == id && (old.ETag != "" || c.knownHash(id) == "") {
+		// Also when reached under another URL ("/" and "/index.html").
+		return old
+	}
+	e := c.load(res)
+	if e.Kind != resolve.File {
+		return e
+	}
+	c.mu.Lock()
+	if prev := c.files[res.Name]; prev != nil {
+		c.mem -= int64(len(prev.Body))
+	}
+	if len(c.files) >= c.opt.MaxEntries {
+		c.evictLocked()
+	}
+	c.files[res.Name] = e
+	c.mem += int64(len(e.Body))
+	c.mu.Unlock()
+	return e
+}
+
+// load reads the file's metadata, and its bytes when they fit, checking
+// that the file did not change while it was read.
+func (c *Cache) load(res resolve.Result) *Entry {
+	for attempt := 0; ; attempt++ {
+		e, err := c.loadOnce(res)
+		if err == nil {
+			return e
+		}
+		if !errors.Is(err, errChanged) || attempt == 3 {
+			return &Entry{Kind: kindOf(err), URLPath: res.URLPath}
+		}
+	}
+}
+
+var errChanged = errors.New("content: file changed while it was read")
+
+// ErrChanged is returned by Open when the file on disk is no longer the
+// version the entry describes; the caller should Invalidate and retry.
+var ErrChanged = errChanged
+
+func kindOf(err error) resolve.Kind {
+	if errors.Is(err, fs.ErrPermission) {
+		return resolve.Forbidden
+	}
+	return resolve.NotFound
+}
+
+func (c *Cache) loadOnce(res resolve.Result) (*Entry, error) {
+	f, err := c.res.Open(res.Name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	info, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if !info.Mode().IsRegular() {
+		return nil, fs.ErrNotExist
+	}
+	id := idOf(info)
+	e := &Entry{
+		Kind:        resolve.File,
+		Name:        res.Name,
+		URLPath:     res.URLPath,
+		Size:        info.Size(),
+		ModTime:     info.ModTime().UTC().Truncate(time.Second),
+		ContentType: mimetype.ByName(res.Name),
+		id:          id,
+	}
+	e.LastModified = string(httpdate.Append(nil, e.ModTime))
+	if e.Size <= c.opt.MaxFileInMemory && c.memLeft() >= e.Size {
+		body := make([]byte, e.Size)
+		if _, err := io.ReadFull(f, body); err != nil {
+			return nil, errChanged
+		}
+		// One more byte means the file grew while we read it.
+		var one [1]byte
+		if n, _ := f.Read(one[:]); n != 0 {
+			return nil, errChanged
+		}
+		after, err := f.Stat()
+		if err != nil || idOf(after) != id {
+			return nil, errChanged
+		}
+		e.Body = body
+		e.ETag = etagOf(sha256.Sum256(body))
+	} else if tag := c.knownHash(id); tag != "" {
+		e.ETag = tag
+	} else {
+		c.hashInBackground(res.Name, id)
+	}
+	e.prepare(c.opt.CacheControl)
+	return e, nil
+}
+
+func (c *Cache) memLeft() int64 {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.opt.MemoryBudget - c.mem
+}
+
+// etagOf makes a strong entity-tag (RFC 9110 §8.8.3) from a content hash:
+// the same bytes give the same tag on every replica, whatever their mtimes.
+func etagOf(sum [32]byte) string {
+	var b [2 + 16]byte
+	b[0] = '"'
+	base64.RawURLEncoding.Encode(b[1:17], sum[:12])
+	b[17] = '"'
+	return string(b[:])
+}
+
+func (c *Cache) knownHash(id fileID) string {
+	c.hashMu.Lock()
+	defer c.hashMu.Unlock()
+	return c.hashes[id]
+}
+
+// hashInBackground computes the ETag of a file too large to read on the
+// request path. Until it is known the file is served without an ETag (with
+// Last-Modified only), which is correct, merely less useful to caches.
+func (c *Cache) hashInBackground(name string, id fileID) {
+	c.hashMu.Lock()
+	if c.hashing[id] || len(c.hashing) >= 4 {
+		c.hashMu.Unlock()
+		return
+	}
+	c.hashing[id] = true
+	c.hashMu.Unlock()
+	go func() {
+		tag := c.hashFile(name, id)
+		c.hashMu.Lock()
+		delete(c.hashing, id)
+		if tag != "" {
+			if len(c.hashes) >= c.opt.MaxEntries {
+				clear(c.hashes)
+			}
+			c.hashes[id] = tag
+		}
+		c.hashMu.Unlock()
+	}()
+}
+
+func (c *Cache) hashFile(name string, id fileID) string {
+	f, err := c.res.Open(name)
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	if info, err := f.Stat(); err != nil || idOf(info) != id {
+		return ""
+	}
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return ""
+	}
+	if info, err := f.Stat(); err != nil || idOf(info) != id {
+		return ""
+	}
+	var sum [32]byte
+	h.Sum(sum[:0])
+	return etagOf(sum)
+}
+
+// Open opens the entry's file for sending, and reports ErrChanged when the
+// file on disk is no longer the version e describes.
+func (c *Cache) Open(e *Entry) (*os.File, error) {
+	f, err := c.res.Open(e.Name)
+	if err != nil {
+		return nil, err
+	}
+	info, err := f.Stat()
+	if err != nil || idOf(info) != e.id {
+		f.Close()
+		return nil, ErrChanged
+	}
+	return f, nil
+}
+
+func (e *Entry) prepare(cacheControl string) {
+	var common []byte
+	if e.ETag != "" {
+		common = appendField(common, "ETag", e.ETag)
+	}
+	common = appendField(common, "Last-Modified", e.LastModified)
+	common = appendField(common, "Accept-Ranges", "bytes")
+	if cacheControl != "" {
+		common = appendField(common, "Cache-Control", cacheControl)
+	}
+	common = appendField(common, "X-Content-Type-Options", "nosniff")
+
+	head := appendField(nil, "Content-Type", e.ContentType)
+	head = append(head, "Content-Length: "...)
+	head = strconv.AppendInt(head, e.Size, 10)
+	head = append(head, "\r\n"...)
+	e.Head = append(head, common...)
+	e.HeadPartial = common
+
+	var h304 []byte
+	if e.ETag != "" {
+		h304 = appendField(h304, "ETag", e.ETag)
+	} else {
+		h304 = appendField(h304, "Last-Modified", e.LastModified)
+	}
+	if cacheControl != "" {
+		h304 = appendField(h304, "Cache-Control", cacheControl)
+	}
+	e.Head304 = h304
+}
+
+func appendField(b []byte, name, value string) []byte {
+	b = append(b, name...)
+	b = append(b, ": "...)
+	b = append(b, value...)
+	return append(b, "\r\n"...)
+}

@@ -1,0 +1,402 @@
+package engine
+
+import (
+	"errors"
+	"io"
+	"net"
+	"time"
+
+	"github.com/stoahttp/stoa/internal/accesslog"
+	"github.com/stoahttp/stoa/internal/http1"
+	"github.com/stoahttp/stoa/internal/respond"
+)
+
+const (
+	initialReadBuf = 4 << 10
+	// Response bodies up to this size are copied behind their header in
+	// one buffer, so a small response is one write; larger ones go out with
+	// writev, without the copy.
+	copyBodyLimit = 16 << 10
+	// A connection's pending output is written once it holds this much,
+	// even if more pipelined requests wait.
+	flushThreshold = 64 << 10
+	// lingerTime and lingerBytes bound how long and how much of an unread
+	// request body is drained before a connection is closed, so the client
+	// reads our answer instead of a reset (RFC 9112 §9.6).
+	lingerTime  = 2 * time.Second
+	lingerBytes = 256 << 10
+)
+
+type conn struct {
+	s      *Server
+	nc     net.Conn
+	remote string
+
+	rbuf []byte
+	r, w int // rbuf[r:w] holds bytes read and not yet parsed
+
+	wbuf []byte
+	bufs net.Buffers
+
+	req  http1.Request
+	creq respond.Request
+	resp respond.Response
+	rec  accesslog.Record
+
+	headStart    int64 // unix ns when the current head's first byte was read
+	readDeadline int64 // unix ns of the deadline set on nc, 0 = none
+	writeDeadlin int64
+}
+
+func newConn(s *Server, nc net.Conn) *conn {
+	c := &conn{s: s, nc: nc, rbuf: make([]byte, initialReadBuf), wbuf: make([]byte, 0, 4<<10)}
+	if s.cfg.Log != nil {
+		c.remote = nc.RemoteAddr().String()
+		if c.remote == "" {
+			c.remote = "@"
+		}
+	}
+	return c
+}
+
+// errClose ends the connection loop without an error worth reporting.
+var errClose = errors.New("close")
+
+func (c *conn) serve() {
+	defer func() {
+		c.closeFile()
+		c.nc.Close()
+		c.s.forget(c)
+	}()
+	for {
+		if err := c.serveOne(); err != nil {
+			return
+		}
+	}
+}
+
+// serveOne reads, answers and writes one request. It returns an error when
+// the connection must close.
+func (c *conn) serveOne() error {
+	lim := &c.s.cfg.Limits
+	n, err := http1.Parse(c.rbuf[c.r:c.w], &c.req, lim)
+	for err == http1.ErrIncomplete {
+		if err := c.fill(); err != nil {
+			return err
+		}
+		n, err = http1.Parse(c.rbuf[c.r:c.w], &c.req, lim)
+	}
+	var start time.Time
+	if c.s.cfg.Log != nil {
+		start = time.Now()
+	}
+	if err != nil {
+		status := 400
+		var pe *http1.Error
+		if errors.As(err, &pe) {
+			status = pe.Status
+		}
+		c.resp.Reset()
+		c.s.h.Error(status, "GET", &c.resp)
+		c.writeResponse(true)
+		c.logParseError(start, status)
+		c.flush()
+		c.lingerClose()
+		return errClose
+	}
+	c.r += n
+	c.headStart = 0
+	req := &c.req
+	closing := req.Close || c.s.closing.Load()
+
+	// The body, if any, is read and dropped before answering so that the
+	// next request on the connection starts where it should. One we will
+	// not read closes the connection after the answer instead.
+	c.resp.Reset()
+	switch {
+	case req.ExpectOther:
+		c.s.h.Error(417, str(req.Method), &c.resp)
+		closing = true
+	case req.Chunked || req.ContentLength > c.s.cfg.MaxBodyDiscard:
+		closing = true
+	case req.ContentLength > 0:
+		if err := c.discardBody(req.ContentLength, req.ExpectContinue); err != nil {
+			return err
+		}
+	}
+	if c.resp.Status == 0 {
+		c.fillCoreRequest()
+		c.s.h.Serve(&c.creq, &c.resp)
+	}
+	if err := c.writeResponse(closing); err != nil {
+		return err
+	}
+	if c.s.cfg.Log != nil {
+		c.log(start)
+	}
+	if closing {
+		c.flush()
+		if req.Chunked || req.ContentLength > 0 {
+			c.lingerClose()
+		}
+		return errClose
+	}
+	if len(c.wbuf) >= flushThreshold {
+		return c.flush()
+	}
+	return nil
+}
+
+func (c *conn) fillCoreRequest() {
+	req := &c.req
+	c.creq = respond.Request{
+		Method:   str(req.Method),
+		Path:     str(req.Path),
+		Query:    str(req.Query),
+		HasQuery: req.HasQuery,
+		Accept:   str(req.Accept),
+		Range:    str(req.Range),
+	}
+	c.creq.Cond.IfMatch = str(req.IfMatch)
+	c.creq.Cond.IfNoneMatch = str(req.IfNoneMatch)
+	c.creq.Cond.IfModifiedSince = str(req.IfModifiedSince)
+	c.creq.Cond.IfUnmodifiedSince = str(req.IfUnmodifiedSince)
+	c.creq.Cond.IfRange = str(req.IfRange)
+}
+
+// fill reads more bytes into rbuf. Pending output is written first, since
+// the client may be waiting for it before it sends more.
+func (c *conn) fill() error {
+	if err := c.flush(); err != nil {
+		return err
+	}
+	if c.r == c.w {
+		c.r, c.w = 0, 0
+	} else if c.r > 0 {
+		c.w = copy(c.rbuf, c.rbuf[c.r:c.w])
+		c.r = 0
+	}
+	if c.w == len(c.rbuf) {
+		// Parse asked for more than the buffer holds; it refuses heads
+		// over the limit itself, so growing up to it is safe.
+		nb := make([]byte, min(2*len(c.rbuf), max(c.s.cfg.Limits.MaxHeaderBytes, initialReadBuf)+1))
+		copy(nb, c.rbuf[:c.w])
+		c.rbuf = nb
+	}
+	now := time.Now().UnixNano()
+	wasEmpty := c.w == 0
+	if wasEmpty {
+		c.setReadDeadline(now + int64(c.s.cfg.IdleTimeout))
+	} else {
+		if c.headStart == 0 {
+			c.headStart = now
+		}
+		c.setReadDeadline(c.headStart + int64(c.s.cfg.ReadHeaderTimeout))
+	}
+	// Checked after the deadline is set: Shutdown sets the flag, then a
+	// past deadline, so one of the two always stops us.
+	if c.s.closing.Load() && c.w == 0 {
+		return errClose
+	}
+	n, err := c.nc.Read(c.rbuf[c.w:])
+	c.w += n
+	if err != nil {
+		if n > 0 {
+			return nil
+		}
+		var ne net.Error
+		if c.w > 0 && errors.As(err, &ne) && ne.Timeout() && !c.s.closing.Load() {
+			// A head that did not arrive in time (slow loris).
+			c.resp.Reset()
+			c.s.h.Error(408, "GET", &c.resp)
+			c.writeResponse(true)
+			c.flush()
+		}
+		return err
+	}
+	if wasEmpty {
+		c.headStart = now
+	}
+	return nil
+}
+
+// setReadDeadline moves the read deadline to at, unless it is already within
+// a second of it: resetting a deadline costs a timer update, and one second of
+// slack is far below any timeout's granularity.
+func (c *conn) setReadDeadline(at int64) {
+	if d := at - c.readDeadline; d > int64(time.Second) || d < -int64(time.Second) {
+		c.readDeadline = at
+		c.nc.SetReadDeadline(time.Unix(0, at))
+	}
+}
+
+func (c *conn) extendWriteDeadline() {
+	at := time.Now().UnixNano() + int64(c.s.cfg.WriteTimeout)
+	if at-c.writeDeadlin > int64(time.Second) {
+		c.writeDeadlin = at
+		c.nc.SetWriteDeadline(time.Unix(0, at))
+	}
+}
+
+// discardBody reads and drops n body bytes, sending 100 Continue first when
+// the client waits for it (RFC 9110 §10.1.1).
+func (c *conn) discardBody(n int64, expectContinue bool) error {
+	have := int64(c.w - c.r)
+	if have >= n {
+		c.r += int(n)
+		return nil
+	}
+	c.r = c.w
+	n -= have
+	if expectContinue && have == 0 {
+		c.wbuf = append(c.wbuf, "HTTP/1.1 100 Continue\r\n\r\n"...)
+		if err := c.flush(); err != nil {
+			return err
+		}
+	}
+	c.setReadDeadline(time.Now().UnixNano() + int64(c.s.cfg.ReadHeaderTimeout))
+	// The request's fields point into rbuf, so the body is read past it.
+	_, err := io.CopyN(io.Discard, c.nc, n)
+	return err
+}
+
+// writeResponse appends the response's head, and its body when small, to
+// wbuf; a large body is written at once, after what is pending.
+func (c *conn) writeResponse(closing bool) error {
+	resp := &c.resp
+	b := append(c.wbuf, statusLines[resp.Status]...)
+	b = append(b, "Server: stoa\r\n"...)
+	b = appendDate(b, time.Now())
+	b = append(b, resp.Head...)
+	b = append(b, resp.Extra...)
+	if closing {
+		b = append(b, "Connection: close\r\n"...)
+	} else if c.req.KeepAlive {
+		b = append(b, "Connection: keep-alive\r\n"...)
+	}
+	b = append(b, "\r\n"...)
+	c.wbuf = b
+	switch {
+	case resp.Parts != nil:
+		return c.writeParts()
+	case resp.File != nil:
+		if err := c.flush(); err != nil {
+			return err
+		}
+		err := c.copyFile(resp.File, resp.FileOff, resp.FileLen)
+		c.closeFile()
+		return err
+	case len(resp.Body) <= copyBodyLimit:
+		c.wbuf = append(c.wbuf, resp.Body...)
+		return nil
+	default:
+		return c.writev(resp.Body)
+	}
+}
+
+func (c *conn) writeParts() error {
+	defer c.closeFile()
+	resp := &c.resp
+	for _, p := range resp.Parts {
+		c.wbuf = append(c.wbuf, p.Prefix...)
+		if p.Len == 0 {
+			continue
+		}
+		if resp.File == nil {
+			body := resp.Body[p.Off : p.Off+p.Len]
+			if len(body) <= copyBodyLimit {
+				c.wbuf = append(c.wbuf, body...)
+			} else if err := c.writev(body); err != nil {
+				return err
+			}
+			continue
+		}
+		if err := c.flush(); err != nil {
+			return err
+		}
+		if err := c.copyFile(resp.File, p.Off, p.Len); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (c *conn) closeFile() {
+	if c.resp.File != nil {
+		c.resp.File.Close()
+		c.resp.File = nil
+	}
+}
+
+// writev writes the pending output and body in one system call.
+func (c *conn) writev(body []byte) error {
+	c.extendWriteDeadline()
+	c.bufs = append(c.bufs[:0], c.wbuf, body)
+	_, err := c.bufs.WriteTo(c.nc)
+	c.wbuf = c.wbuf[:0]
+	return err
+}
+
+func (c *conn) flush() error {
+	if len(c.wbuf) == 0 {
+		return nil
+	}
+	c.extendWriteDeadline()
+	_, err := c.nc.Write(c.wbuf)
+	// A buffer grown by one huge response is not kept for the connection's life.
+	if cap(c.wbuf) > 4*flushThreshold {
+		c.wbuf = make([]byte, 0, 4<<10)
+	} else {
+		c.wbuf = c.wbuf[:0]
+	}
+	return err
+}
+
+// lingerClose half-closes the connection and drains what the client still
+// sends for a while, so it sees our response rather than a reset caused by
+// unread data (RFC 9112 §9.6).
+func (c *conn) lingerClose() {
+	type closeWriter interface{ CloseWrite() error }
+	cw, ok := c.nc.(closeWriter)
+	if !ok {
+		return
+	}
+	cw.CloseWrite()
+	c.nc.SetReadDeadline(time.Now().Add(lingerTime))
+	io.CopyN(io.Discard, c.nc, lingerBytes)
+}
+
+func (c *conn) log(start time.Time) {
+	req := &c.req
+	c.rec = accesslog.Record{
+		RemoteAddr: c.remote,
+		Time:       start,
+		Method:     str(req.Method),
+		Target:     str(req.Target),
+		Proto:      req.Proto(),
+		Host:       str(req.Host),
+		Status:     c.resp.Status,
+		Bytes:      c.resp.BodyLen(),
+		Referer:    str(req.Referer),
+		UserAgent:  str(req.UserAgent),
+		Duration:   time.Since(start),
+	}
+	c.s.cfg.Log.Log(&c.rec)
+}
+
+func (c *conn) logParseError(start time.Time, status int) {
+	if c.s.cfg.Log == nil {
+		return
+	}
+	c.rec = accesslog.Record{
+		RemoteAddr: c.remote,
+		Time:       start,
+		Method:     "-",
+		Target:     "-",
+		Proto:      "-",
+		Status:     status,
+		Bytes:      c.resp.BodyLen(),
+		Duration:   time.Since(start),
+	}
+	c.s.cfg.Log.Log(&c.rec)
+}

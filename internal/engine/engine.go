@@ -1,0 +1,256 @@
+// Package engine is stoa's HTTP/1.1 connection engine: it accepts
+// connections, reads and parses request heads (package http1), handles
+// request bodies, persistent connections and pipelining, asks a Handler for
+// the response and writes its bytes, with sendfile for large files.
+//
+// It runs one goroutine per connection on Go's netpoller (epoll), with
+// buffers owned by the connection and reused for every request, so a
+// request served from memory allocates nothing. Timeouts bound the wait for
+// a request head (ReadHeaderTimeout, counted from its first byte), the wait
+// between requests (IdleTimeout) and every write (WriteTimeout, renewed as
+// bytes go out), and MaxConns bounds the connections served at once, so slow
+// clients cannot starve others.
+package engine
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"os"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+	"unsafe"
+
+	"github.com/stoahttp/stoa/internal/accesslog"
+	"github.com/stoahttp/stoa/internal/errpage"
+	"github.com/stoahttp/stoa/internal/http1"
+	"github.com/stoahttp/stoa/internal/httpdate"
+	"github.com/stoahttp/stoa/internal/respond"
+)
+
+// Handler decides responses. *respond.Site implements it.
+type Handler interface {
+	// Serve fills resp with the answer to req.
+	Serve(req *respond.Request, resp *respond.Response)
+	// Error fills resp with the error response for status.
+	Error(status int, method string, resp *respond.Response)
+}
+
+// Config holds the engine's limits. Zero fields take the defaults shown.
+type Config struct {
+	Limits            http1.Limits  // request head limits (http1.DefaultLimits)
+	ReadHeaderTimeout time.Duration // from a head's first byte to its end (10s)
+	IdleTimeout       time.Duration // between requests on a connection (75s)
+	WriteTimeout      time.Duration // for each write to make progress (30s)
+	MaxConns          int           // connections served at once (10,000)
+	MaxBodyDiscard    int64         // request bodies up to this are read and dropped; larger ones close the connection (1 MiB)
+	Log               *accesslog.Logger
+}
+
+func (c *Config) fill() {
+	if c.Limits == (http1.Limits{}) {
+		c.Limits = http1.DefaultLimits()
+	}
+	if c.ReadHeaderTimeout == 0 {
+		c.ReadHeaderTimeout = 10 * time.Second
+	}
+	if c.IdleTimeout == 0 {
+		c.IdleTimeout = 75 * time.Second
+	}
+	if c.WriteTimeout == 0 {
+		c.WriteTimeout = 30 * time.Second
+	}
+	if c.MaxConns == 0 {
+		c.MaxConns = 10_000
+	}
+	if c.MaxBodyDiscard == 0 {
+		c.MaxBodyDiscard = 1 << 20
+	}
+}
+
+// Server serves HTTP/1.1 on any number of listeners.
+type Server struct {
+	h   Handler
+	cfg Config
+	sem chan struct{}
+
+	mu        sync.Mutex
+	conns     map[*conn]struct{}
+	listeners map[net.Listener]struct{}
+	closing   atomic.Bool
+	active    sync.WaitGroup
+}
+
+// New returns a Server that answers with h.
+func New(h Handler, cfg Config) *Server {
+	cfg.fill()
+	return &Server{
+		h:         h,
+		cfg:       cfg,
+		sem:       make(chan struct{}, cfg.MaxConns),
+		conns:     make(map[*conn]struct{}),
+		listeners: make(map[net.Listener]struct{}),
+	}
+}
+
+// ErrServerClosed is returned by Serve after Shutdown.
+var ErrServerClosed = errors.New("engine: server closed")
+
+// Serve accepts connections on l until Shutdown, and returns
+// ErrServerClosed then.
+func (s *Server) Serve(l net.Listener) error {
+	s.mu.Lock()
+	if s.closing.Load() {
+		s.mu.Unlock()
+		return ErrServerClosed
+	}
+	s.listeners[l] = struct{}{}
+	s.mu.Unlock()
+	var backoff time.Duration
+	for {
+		// Wait for a free slot before accepting: over the cap, clients
+		// wait in the listen backlog instead of being cut off.
+		s.sem <- struct{}{}
+		nc, err := l.Accept()
+		if err != nil {
+			<-s.sem
+			if s.closing.Load() {
+				return ErrServerClosed
+			}
+			if isTemporary(err) {
+				backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
+				time.Sleep(backoff)
+				continue
+			}
+			return err
+		}
+		backoff = 0
+		c := newConn(s, nc)
+		s.mu.Lock()
+		if s.closing.Load() {
+			s.mu.Unlock()
+			nc.Close()
+			<-s.sem
+			return ErrServerClosed
+		}
+		s.conns[c] = struct{}{}
+		s.active.Add(1)
+		s.mu.Unlock()
+		go c.serve()
+	}
+}
+
+// isTemporary reports accept errors that pass: out of file descriptors, a
+// connection reset before it was accepted. The server waits and accepts
+// again rather than stop serving.
+func isTemporary(err error) bool {
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		return true
+	}
+	return errors.Is(err, syscall.EMFILE) || errors.Is(err, syscall.ENFILE) ||
+		errors.Is(err, syscall.ECONNABORTED) || errors.Is(err, syscall.ENOBUFS) || errors.Is(err, syscall.ENOMEM)
+}
+
+// Shutdown stops accepting, closes idle connections, lets responses in
+// progress finish, and returns when every connection is closed or, once ctx
+// is done, closes the rest and returns ctx's error.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	s.closing.Store(true)
+	for l := range s.listeners {
+		l.Close()
+	}
+	// A past read deadline wakes every connection waiting for a request;
+	// one busy writing a response finishes it, then sees closing.
+	for c := range s.conns {
+		c.nc.SetReadDeadline(aLongTimeAgo)
+	}
+	s.mu.Unlock()
+	done := make(chan struct{})
+	go func() { s.active.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		s.mu.Lock()
+		for c := range s.conns {
+			c.nc.Close()
+		}
+		s.mu.Unlock()
+		<-done
+		return ctx.Err()
+	}
+}
+
+var aLongTimeAgo = time.Unix(1, 0)
+
+func (s *Server) forget(c *conn) {
+	s.mu.Lock()
+	delete(s.conns, c)
+	s.mu.Unlock()
+	<-s.sem
+	s.active.Done()
+}
+
+// statusLines holds "HTTP/1.1 NNN Reason\r\n" for every status code.
+var statusLines = func() (t [600][]byte) {
+	for code := 100; code < 600; code++ {
+		t[code] = []byte("HTTP/1.1 " + strconv.Itoa(code) + " " + errpage.StatusText(code) + "\r\n")
+	}
+	return t
+}()
+
+// dateLine caches "Date: <now>\r\n" (RFC 9110 §6.6.1) for the current second.
+type dateLine struct {
+	sec  int64
+	line []byte
+}
+
+var curDate atomic.Pointer[dateLine]
+
+func appendDate(b []byte, now time.Time) []byte {
+	sec := now.Unix()
+	d := curDate.Load()
+	if d == nil || d.sec != sec {
+		d = &dateLine{sec: sec, line: httpdate.Append([]byte("Date: "), now)}
+		d.line = append(d.line, "\r\n"...)
+		curDate.Store(d)
+	}
+	return append(b, d.line...)
+}
+
+// str views b as a string without copying. The string is valid only while
+// b's bytes are unchanged: for the duration of one request.
+func str(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	return unsafe.String(&b[0], len(b))
+}
+
+// copyFile sends n bytes of f from off, with sendfile where the connection
+// supports it, renewing the write deadline for every chunk.
+func (c *conn) copyFile(f *os.File, off, n int64) error {
+	if _, err := f.Seek(off, io.SeekStart); err != nil {
+		return err
+	}
+	const chunk = 4 << 20
+	for n > 0 {
+		c.extendWriteDeadline()
+		k := min(n, chunk)
+		w, err := io.Copy(c.nc, &io.LimitedReader{R: f, N: k})
+		n -= w
+		if err != nil {
+			return err
+		}
+		if w < k {
+			return io.ErrUnexpectedEOF // the file shrank under us
+		}
+	}
+	return nil
+}

@@ -1,0 +1,363 @@
+// Package respond decides the answer to a request for a static file: the
+// status, the header lines and what the body is made of. It is the
+// engine-agnostic core of stoa: it takes plain values in (Request) and
+// fills plain values out (Response), knows nothing of sockets or of the
+// HTTP version spoken, and so serves HTTP/1.1, HTTP/2 and HTTP/3 alike.
+//
+// The order of evaluation follows RFC 9110: the method (§9), the target
+// (resolution beneath the root), the preconditions (§13.2.2), then Range
+// (§14.2), which is evaluated only when the answer would otherwise be 200.
+package respond
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"os"
+	"strconv"
+
+	"github.com/stoahttp/stoa/internal/byterange"
+	"github.com/stoahttp/stoa/internal/conditional"
+	"github.com/stoahttp/stoa/internal/content"
+	"github.com/stoahttp/stoa/internal/errpage"
+	"github.com/stoahttp/stoa/internal/listing"
+	"github.com/stoahttp/stoa/internal/resolve"
+)
+
+// Request holds what the core needs of a request. Its strings may alias an
+// engine's buffer: the core reads them during Serve and keeps none.
+type Request struct {
+	Method   string // "GET", "HEAD", ...
+	Path     string // path of the target, still percent-encoded; "*" for OPTIONS *
+	Query    string // query without "?"
+	HasQuery bool
+	Accept   string // for directory listings: JSON or HTML
+	Range    string
+	Cond     conditional.Headers
+}
+
+// Part is one piece of a multipart/byteranges body: Prefix (the part's
+// boundary and header lines) followed by Len bytes of the representation at
+// Off. The closing boundary is a last Part with Len 0.
+type Part struct {
+	Prefix   []byte
+	Off, Len int64
+}
+
+// Response is the decided answer. The engine writes the status line, its own
+// Date and Connection lines, Head, Extra, a blank line, then the body: Body,
+// or FileLen bytes of File from FileOff, or Parts drawn from Body or File.
+// Head and Body are shared and read-only; Extra and Parts belong to this
+// Response and are reused by Reset.
+type Response struct {
+	Status int
+	Head   []byte
+	Extra  []byte
+
+	Body    []byte
+	File    *os.File // the engine closes it once written
+	FileOff int64
+	FileLen int64
+	Parts   []Part
+
+	ranges  [16]byterange.Range
+	parts   [18]Part
+	scratch []byte
+}
+
+// Reset clears r for the next request, keeping its buffers.
+func (r *Response) Reset() {
+	*r = Response{Extra: r.Extra[:0], scratch: r.scratch[:0]}
+}
+
+// BodyLen is the number of body bytes the engine will send.
+func (r *Response) BodyLen() int64 {
+	switch {
+	case r.Parts != nil:
+		var n int64
+		for _, p := range r.Parts {
+			n += int64(len(p.Prefix)) + p.Len
+		}
+		return n
+	case r.File != nil:
+		return r.FileLen
+	}
+	return int64(len(r.Body))
+}
+
+// Options are the site's choices that are not about files.
+type Options struct {
+	// Pages are the bodies of error responses; nil means the built-in ones.
+	Pages *errpage.Pages
+}
+
+// Site answers requests for the files of one cache.
+type Site struct {
+	cache    *content.Cache
+	pages    *errpage.Pages
+	boundary string
+	errHead  [200][]byte // by status-400: prepared header lines of error pages
+}
+
+// Allow is the value of the Allow field (RFC 9110 §10.2.1) for every
+// resource stoa serves.
+const Allow = "GET, HEAD, OPTIONS"
+
+// New returns a Site that answers from cache.
+func New(cache *content.Cache, opt Options) *Site {
+	s := &Site{cache: cache, pages: opt.Pages}
+	if s.pages == nil {
+		s.pages = errpage.Default()
+	}
+	var b [12]byte
+	rand.Read(b[:])
+	s.boundary = hex.EncodeToString(b[:])
+	for i := range s.errHead {
+		s.errHead[i] = htmlHead(len(s.pages.Body(400 + i)))
+	}
+	return s
+}
+
+func htmlHead(n int) []byte {
+	h := []byte("Content-Type: text/html; charset=utf-8\r\nContent-Length: ")
+	h = strconv.AppendInt(h, int64(n), 10)
+	return append(h, "\r\nX-Content-Type-Options: nosniff\r\n"...)
+}
+
+// Serve decides the response to req.
+func (s *Site) Serve(req *Request, resp *Response) {
+	switch req.Method {
+	case "GET", "HEAD":
+	case "OPTIONS":
+		s.options(req, resp)
+		return
+	default:
+		s.methodNotAllowed(req, resp)
+		return
+	}
+	e := s.cache.Get(req.Path)
+	switch e.Kind {
+	case resolve.File:
+		s.file(req, resp, e)
+	case resolve.Redirect:
+		s.redirect(req, resp, e)
+	case resolve.Listing:
+		s.listing(req, resp, e)
+	case resolve.Forbidden:
+		s.Error(403, req.Method, resp)
+	case resolve.BadRequest:
+		s.Error(400, req.Method, resp)
+	default:
+		s.Error(404, req.Method, resp)
+	}
+}
+
+// Error fills resp with the error page for status (4xx or 5xx). For HEAD
+// the body is left out and its length kept.
+func (s *Site) Error(status int, method string, resp *Response) {
+	resp.Status = status
+	if i := status - 400; i >= 0 && i < len(s.errHead) {
+		resp.Head = s.errHead[i]
+	} else {
+		resp.Head = htmlHead(len(s.pages.Body(status)))
+	}
+	if method != "HEAD" {
+		resp.Body = s.pages.Body(status)
+	}
+	if status == 405 || status == 501 {
+		resp.Extra = appendField(resp.Extra, "Allow", Allow)
+	}
+}
+
+func (s *Site) options(req *Request, resp *Response) {
+	if req.Path != "*" {
+		switch e := s.cache.Get(req.Path); e.Kind {
+		case resolve.NotFound:
+			s.Error(404, req.Method, resp)
+			return
+		case resolve.Forbidden:
+			s.Error(403, req.Method, resp)
+			return
+		case resolve.BadRequest:
+			s.Error(400, req.Method, resp)
+			return
+		}
+	}
+	resp.Status = 200
+	resp.Extra = appendField(resp.Extra, "Allow", Allow)
+	resp.Extra = append(resp.Extra, "Content-Length: 0\r\n"...)
+}
+
+func (s *Site) methodNotAllowed(req *Request, resp *Response) {
+	s.Error(405, req.Method, resp)
+}
+
+func (s *Site) redirect(req *Request, resp *Response, e *content.Entry) {
+	s.Error(301, req.Method, resp)
+	resp.Status = 301
+	resp.Extra = append(resp.Extra, "Location: "...)
+	resp.Extra = append(resp.Extra, e.Location...)
+	if req.HasQuery {
+		resp.Extra = append(resp.Extra, '?')
+		resp.Extra = append(resp.Extra, req.Query...)
+	}
+	resp.Extra = append(resp.Extra, "\r\n"...)
+}
+
+func (s *Site) file(req *Request, resp *Response, e *content.Entry) {
+	v := conditional.Validators{ETag: e.ETag, LastModified: e.ModTime}
+	switch conditional.Evaluate(req.Method, &req.Cond, &v) {
+	case conditional.NotModified:
+		resp.Status = 304
+		resp.Head = e.Head304
+		return
+	case conditional.PreconditionFailed:
+		s.Error(412, req.Method, resp)
+		return
+	}
+	// Range is defined for GET only (RFC 9110 §14.2): HEAD ignores it.
+	if req.Method == "GET" && req.Range != "" && conditional.RangeApplies(req.Cond.IfRange, &v) {
+		ranges, outcome := byterange.Parse(req.Range, e.Size, resp.ranges[:0])
+		switch outcome {
+		case byterange.Partial:
+			s.partial(req, resp, e, ranges)
+			return
+		case byterange.Unsatisfiable:
+			s.Error(416, req.Method, resp)
+			resp.Extra = append(resp.Extra, "Content-Range: "...)
+			resp.Extra = byterange.AppendUnsatisfied(resp.Extra, e.Size)
+			resp.Extra = append(resp.Extra, "\r\n"...)
+			return
+		}
+	}
+	resp.Status = 200
+	resp.Head = e.Head
+	if req.Method == "HEAD" || e.Size == 0 {
+		return
+	}
+	if e.Body != nil {
+		resp.Body = e.Body
+		return
+	}
+	if !s.openFile(req, resp, e) {
+		return
+	}
+	resp.FileOff, resp.FileLen = 0, e.Size
+}
+
+// openFile opens e's file for the body. A file that changed since it was
+// cached is not sent with stale headers: the path is resolved anew and the
+// request decided again.
+func (s *Site) openFile(req *Request, resp *Response, e *content.Entry) bool {
+	f, err := s.cache.Open(e)
+	if err == content.ErrChanged {
+		s.cache.Invalidate(req.Path)
+		if e2 := s.cache.Get(req.Path); e2 != e && e2.Kind == resolve.File {
+			f, err = s.cache.Open(e2)
+			if err == nil {
+				f.Close()
+				resp.Reset()
+				s.file(req, resp, e2)
+				return false
+			}
+		}
+	}
+	if err != nil {
+		resp.Reset()
+		s.Error(404, req.Method, resp)
+		return false
+	}
+	resp.File = f
+	return true
+}
+
+func (s *Site) partial(req *Request, resp *Response, e *content.Entry, ranges []byterange.Range) {
+	resp.Status = 206
+	resp.Head = e.HeadPartial
+	if e.Body == nil && !s.openFile(req, resp, e) {
+		return
+	}
+	if len(ranges) == 1 {
+		r := ranges[0]
+		resp.Extra = appendField(resp.Extra, "Content-Type", e.ContentType)
+		resp.Extra = append(resp.Extra, "Content-Range: "...)
+		resp.Extra = byterange.AppendContentRange(resp.Extra, r, e.Size)
+		resp.Extra = append(resp.Extra, "\r\nContent-Length: "...)
+		resp.Extra = strconv.AppendInt(resp.Extra, r.Length, 10)
+		resp.Extra = append(resp.Extra, "\r\n"...)
+		if e.Body != nil {
+			resp.Body = e.Body[r.Start : r.Start+r.Length]
+		} else {
+			resp.FileOff, resp.FileLen = r.Start, r.Length
+		}
+		return
+	}
+	total := byterange.MultipartLength(ranges, s.boundary, e.ContentType, e.Size)
+	resp.Extra = append(resp.Extra, "Content-Type: multipart/byteranges; boundary="...)
+	resp.Extra = append(resp.Extra, s.boundary...)
+	resp.Extra = append(resp.Extra, "\r\nContent-Length: "...)
+	resp.Extra = strconv.AppendInt(resp.Extra, total, 10)
+	resp.Extra = append(resp.Extra, "\r\n"...)
+	// Build every prefix first, then slice: scratch must not move under
+	// slices already handed out.
+	var ends [len(resp.parts)]int
+	sc := resp.scratch[:0]
+	for i, r := range ranges {
+		sc = byterange.AppendPartHeader(sc, s.boundary, e.ContentType, r, e.Size, i == 0)
+		ends[i] = len(sc)
+	}
+	sc = byterange.AppendClosing(sc, s.boundary)
+	ends[len(ranges)] = len(sc)
+	resp.scratch = sc
+	parts := resp.parts[:0]
+	start := 0
+	for i, r := range ranges {
+		parts = append(parts, Part{Prefix: sc[start:ends[i]], Off: r.Start, Len: r.Length})
+		start = ends[i]
+	}
+	parts = append(parts, Part{Prefix: sc[start:ends[len(ranges)]]})
+	resp.Parts = parts
+	if e.Body != nil {
+		resp.Body = e.Body
+	}
+}
+
+func (s *Site) listing(req *Request, resp *Response, e *content.Entry) {
+	infos, err := s.cache.Resolver().ReadDir(e.Name)
+	if err != nil {
+		s.Error(404, req.Method, resp)
+		return
+	}
+	es := make([]listing.Entry, 0, len(infos))
+	for _, fi := range infos {
+		es = append(es, listing.Entry{Name: fi.Name(), IsDir: fi.IsDir(), Size: fi.Size(), ModTime: fi.ModTime()})
+	}
+	var body []byte
+	ct := "text/html; charset=utf-8"
+	if wantsJSON(req.Accept) {
+		ct = "application/json"
+		listing.SortEntries(es, listing.Sort{By: "name"})
+		body = listing.AppendJSON(nil, e.URLPath, es)
+	} else {
+		sort := listing.ParseSort(req.Query)
+		listing.SortEntries(es, sort)
+		body = listing.AppendHTML(nil, e.URLPath, es, sort)
+	}
+	resp.Status = 200
+	resp.Extra = appendField(resp.Extra, "Content-Type", ct)
+	resp.Extra = append(resp.Extra, "Content-Length: "...)
+	resp.Extra = strconv.AppendInt(resp.Extra, int64(len(body)), 10)
+	resp.Extra = append(resp.Extra, "\r\n"...)
+	resp.Extra = appendField(resp.Extra, "Vary", "Accept")
+	resp.Extra = appendField(resp.Extra, "Cache-Control", "no-cache")
+	resp.Extra = appendField(resp.Extra, "X-Content-Type-Options", "nosniff")
+	if req.Method != "HEAD" {
+		resp.Body = body
+	}
+}
+
+func appendField(b []byte, name, value string) []byte {
+	b = append(b, name...)
+	b = append(b, ": "...)
+	b = append(b, value...)
+	return append(b, "\r\n"...)
+}
