@@ -1,0 +1,167 @@
+package content
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stoahttp/stoa/internal/resolve"
+)
+
+func newCache(t *testing.T, files map[string]string, opt Options) (*Cache, string) {
+	t.Helper()
+	root := t.TempDir()
+	for name, body := range files {
+		p := filepath.Join(root, name)
+		os.MkdirAll(filepath.Dir(p), 0o755)
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	res, err := resolve.New(root, resolve.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { res.Close() })
+	return New(res, opt), root
+}
+
+func TestEntryHeadersAndETag(t *testing.T) {
+	c, root := newCache(t, map[string]string{"a.css": "body{}", "b.css": "body{}"}, Options{CacheControl: "max-age=60"})
+	a, b := c.Get("/a.css"), c.Get("/b.css")
+	if a.Kind != resolve.File || string(a.Body) != "body{}" {
+		t.Fatalf("Get(/a.css) = kind %d body %q", a.Kind, a.Body)
+	}
+	// Same bytes, same ETag, whatever the file's name, inode or mtime:
+	// replicas agree.
+	if a.ETag == "" || a.ETag != b.ETag {
+		t.Errorf("ETags of identical files: %q and %q, want equal and non-empty", a.ETag, b.ETag)
+	}
+	os.Chtimes(filepath.Join(root, "b.css"), time.Unix(1e9, 0), time.Unix(1e9, 0))
+	for _, want := range []string{"Content-Type: text/css; charset=utf-8\r\n", "Content-Length: 6\r\n", "ETag: " + a.ETag + "\r\n",
+		"Last-Modified: ", "Accept-Ranges: bytes\r\n", "Cache-Control: max-age=60\r\n", "X-Content-Type-Options: nosniff\r\n"} {
+		if !strings.Contains(string(a.Head), want) {
+			t.Errorf("Head %q lacks %q", a.Head, want)
+		}
+	}
+	if strings.Contains(string(a.Head304), "Content-Length") || !strings.Contains(string(a.Head304), a.ETag) {
+		t.Errorf("Head304 %q: want the ETag and no Content-Length", a.Head304)
+	}
+	if p := "\r\n" + string(a.HeadPartial); strings.Contains(p, "\nContent-Length:") || strings.Contains(p, "\nContent-Type:") {
+		t.Errorf("HeadPartial %q must leave Content-Type and Content-Length to the ranges", a.HeadPartial)
+	}
+}
+
+func TestAliasesShareOneBody(t *testing.T) {
+	c, _ := newCache(t, map[string]string{"index.html": "home"}, Options{})
+	a, b := c.Get("/"), c.Get("/index.html")
+	if a != b {
+		t.Errorf("/ and /index.html got different entries; want one shared body")
+	}
+}
+
+func TestRevalidateNoticesChanges(t *testing.T) {
+	c, root := newCache(t, map[string]string{"a.txt": "one"}, Options{Revalidate: 50 * time.Millisecond})
+	first := c.Get("/a.txt")
+	os.WriteFile(filepath.Join(root, "a.txt"), []byte("two!"), 0o644)
+	if got := c.Get("/a.txt"); got != first {
+		t.Errorf("within the revalidation interval the entry changed; want the cached one")
+	}
+	time.Sleep(60 * time.Millisecond)
+	if got := c.Get("/a.txt"); string(got.Body) != "two!" || got.ETag == first.ETag {
+		t.Errorf("after the interval: body %q ETag %q; want the new version", got.Body, got.ETag)
+	}
+	os.Remove(filepath.Join(root, "a.txt"))
+	time.Sleep(60 * time.Millisecond)
+	if got := c.Get("/a.txt"); got.Kind != resolve.NotFound {
+		t.Errorf("after removal: kind %d, want NotFound", got.Kind)
+	}
+	// A new file is found too: misses are not remembered forever.
+	os.WriteFile(filepath.Join(root, "new.txt"), nil, 0o644)
+	if got := c.Get("/new.txt"); got.Kind != resolve.File {
+		t.Errorf("new file: kind %d, want File", got.Kind)
+	}
+}
+
+func TestUnchangedFileKeepsEntry(t *testing.T) {
+	c, _ := newCache(t, map[string]string{"a.txt": "one"}, Options{Revalidate: -1})
+	if a, b := c.Get("/a.txt"), c.Get("/a.txt"); a != b {
+		t.Errorf("revalidating an unchanged file made a new entry; want the same bytes reused")
+	}
+}
+
+func TestLargeFileHashedInBackground(t *testing.T) {
+	big := strings.Repeat("z", 300<<10)
+	c, _ := newCache(t, map[string]string{"big.bin": big, "copy.bin": big}, Options{MaxFileInMemory: 64 << 10})
+	e := c.Get("/big.bin")
+	if e.Body != nil {
+		t.Fatalf("a file over MaxFileInMemory was read into memory")
+	}
+	if e.ETag != "" && !strings.Contains(string(e.Head), e.ETag) {
+		t.Fatalf("ETag %q missing from Head", e.ETag)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for e.ETag == "" && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+		e = c.Get("/big.bin")
+	}
+	if e.ETag == "" || !strings.Contains(string(e.Head), "ETag: "+e.ETag) {
+		t.Fatalf("large file: no ETag after 5s (Head %q)", e.Head)
+	}
+	small, _ := newCache(t, map[string]string{"big.bin": big}, Options{MaxFileInMemory: 1 << 20})
+	if want := small.Get("/big.bin").ETag; e.ETag != want {
+		t.Errorf("streamed hash %q differs from in-memory hash %q of the same bytes", e.ETag, want)
+	}
+	f, err := c.Open(e)
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	f.Close()
+}
+
+func TestOpenReportsChangedFile(t *testing.T) {
+	c, root := newCache(t, map[string]string{"big.bin": strings.Repeat("a", 1000)}, Options{MaxFileInMemory: 10})
+	e := c.Get("/big.bin")
+	os.WriteFile(filepath.Join(root, "big.bin"), []byte("short"), 0o644)
+	if _, err := c.Open(e); err != ErrChanged {
+		t.Errorf("Open after a rewrite: %v, want ErrChanged (headers would announce the old length)", err)
+	}
+}
+
+func TestMemoryBudget(t *testing.T) {
+	c, _ := newCache(t, map[string]string{"a": strings.Repeat("a", 600), "b": strings.Repeat("b", 600)}, Options{MemoryBudget: 1000})
+	a, b := c.Get("/a"), c.Get("/b")
+	if a.Body == nil || b.Body != nil {
+		t.Errorf("budget 1000 with two 600-byte files: bodies in memory %v %v; want only the first", a.Body != nil, b.Body != nil)
+	}
+	if b.Size != 600 || b.ETag != "" && len(b.ETag) < 10 {
+		t.Errorf("file over budget: size %d", b.Size)
+	}
+}
+
+func TestMaxEntriesBoundsRoutes(t *testing.T) {
+	c, _ := newCache(t, map[string]string{"a": "a"}, Options{MaxEntries: 100})
+	for i := 0; i < 1000; i++ {
+		c.Get("/missing-" + strings.Repeat("x", i%50) + string(rune('a'+i%26)) + string(rune('a'+i/26%26)))
+	}
+	c.mu.RLock()
+	n := len(c.routes)
+	c.mu.RUnlock()
+	if n > 100 {
+		t.Errorf("%d routes remembered, want at most MaxEntries=100", n)
+	}
+}
+
+func BenchmarkGetHit(b *testing.B) {
+	root := b.TempDir()
+	os.WriteFile(filepath.Join(root, "a.html"), []byte("hello"), 0o644)
+	res, _ := resolve.New(root, resolve.Options{})
+	c := New(res, Options{Revalidate: time.Hour})
+	c.Get("/a.html")
+	b.ReportAllocs()
+	for b.Loop() {
+		c.Get("/a.html")
+	}
+}
