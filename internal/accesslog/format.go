@@ -258,9 +258,43 @@ var plainASCII = func() (t [256]bool) {
 	return t
 }()
 
+// plainPrefix returns how many leading bytes of s are plainASCII. It checks
+// eight bytes at a time (SWAR, "SIMD within a register"), since most header
+// values need no escaping at all and the escapers dominate the cost of Log.
+func plainPrefix(s string) int {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	i := 0
+	for ; i+8 <= len(s); i += 8 {
+		w := s[i : i+8] // one bounds check; the loads below compile to one
+		v := uint64(w[0]) | uint64(w[1])<<8 | uint64(w[2])<<16 | uint64(w[3])<<24 |
+			uint64(w[4])<<32 | uint64(w[5])<<40 | uint64(w[6])<<48 | uint64(w[7])<<56
+		// Each term has a high bit set if some byte is (in order) below
+		// 0x20, 0x7f or above, '"', or '\\'. Borrows and carries can only
+		// add false positives above a byte that matched anyway, and the
+		// byte loop below sorts those out.
+		ctl := (v - 0x20*ones) &^ v
+		high := v | (v + ones)
+		q := v ^ ('"' * ones)
+		quote := (q - ones) &^ q
+		bs := v ^ ('\\' * ones)
+		back := (bs - ones) &^ bs
+		if (ctl|high|quote|back)&highs != 0 {
+			break
+		}
+	}
+	for i < len(s) && plainASCII[s[i]] {
+		i++
+	}
+	return i
+}
+
 func appendCLFEscaped(b []byte, s string) []byte {
+	p := plainPrefix(s)
+	if p == len(s) {
+		return append(b, s...)
+	}
 	start := 0
-	for i := 0; i < len(s); i++ {
+	for i := p; i < len(s); i++ {
 		c := s[i]
 		if plainASCII[c] {
 			continue
@@ -358,8 +392,13 @@ func appendMillis(b []byte, d time.Duration) []byte {
 // escaped so a line can also be embedded in JavaScript.
 func appendJSONString(b []byte, s string) []byte {
 	b = append(b, '"')
+	p := plainPrefix(s)
+	if p == len(s) {
+		b = append(b, s...)
+		return append(b, '"')
+	}
 	start := 0
-	for i := 0; i < len(s); i++ {
+	for i := p; i < len(s); i++ {
 		c := s[i]
 		if plainASCII[c] {
 			continue

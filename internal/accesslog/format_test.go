@@ -230,6 +230,36 @@ func TestStampCache(t *testing.T) {
 	}
 }
 
+// TestPlainPrefix checks the eight-bytes-at-a-time scan against the byte
+// table, for every pair of byte values placed across and inside a word, where
+// borrows and carries between bytes could hide a byte that needs escaping.
+func TestPlainPrefix(t *testing.T) {
+	ref := func(s string) int {
+		i := 0
+		for i < len(s) && plainASCII[s[i]] {
+			i++
+		}
+		return i
+	}
+	buf := []byte(strings.Repeat("a", 19))
+	for _, pos := range [][2]int{{6, 7}, {7, 8}, {8, 9}, {3, 12}, {16, 17}} {
+		for c1 := range 256 {
+			for c2 := range 256 {
+				buf[pos[0]], buf[pos[1]] = byte(c1), byte(c2)
+				if got, want := plainPrefix(string(buf)), ref(string(buf)); got != want {
+					t.Fatalf("plainPrefix(%q) = %d, want %d", buf, got, want)
+				}
+			}
+		}
+		buf[pos[0]], buf[pos[1]] = 'a', 'a'
+	}
+	for n := range 20 {
+		if got := plainPrefix(string(buf[:n])); got != n {
+			t.Errorf("plainPrefix of %d plain bytes = %d", n, got)
+		}
+	}
+}
+
 // jsonLine is what a JSON access log line decodes to.
 type jsonLine struct {
 	Time       string  `json:"time"`
