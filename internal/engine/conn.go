@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"bytes"
 	"errors"
 	"io"
 	"net"
@@ -81,8 +82,15 @@ func (c *conn) serveOne() error {
 	lim := &c.s.cfg.Limits
 	n, err := http1.Parse(c.rbuf[c.r:c.w], &c.req, lim)
 	for err == http1.ErrIncomplete {
+		pending := c.w - c.r
 		if err := c.fill(); err != nil {
 			return err
+		}
+		// Parse starts over on every call; a head trickled in byte by byte
+		// would cost quadratic time. Every head ends in LF, so parse again
+		// only when one arrived, or when the head limit is reached.
+		if bytes.IndexByte(c.rbuf[c.r+pending:c.w], '\n') < 0 && c.w-c.r < lim.MaxHeaderBytes {
+			continue
 		}
 		n, err = http1.Parse(c.rbuf[c.r:c.w], &c.req, lim)
 	}

@@ -42,59 +42,59 @@ func (s *fieldSet) add(id fieldID)     { *s |= 1 << id }
 func lookupField(name []byte) fieldID {
 	switch len(name) {
 	case 4:
-		if equalLower(name, "host") {
+		if equalName(name, "host") {
 			return fieldHost
 		}
 	case 5:
-		if equalLower(name, "range") {
+		if equalName(name, "range") {
 			return fieldRange
 		}
 	case 6:
-		if equalLower(name, "accept") {
+		if equalName(name, "accept") {
 			return fieldAccept
 		}
-		if equalLower(name, "expect") {
+		if equalName(name, "expect") {
 			return fieldExpect
 		}
 	case 7:
-		if equalLower(name, "referer") {
+		if equalName(name, "referer") {
 			return fieldReferer
 		}
 	case 8:
-		if equalLower(name, "if-match") {
+		if equalName(name, "if-match") {
 			return fieldIfMatch
 		}
-		if equalLower(name, "if-range") {
+		if equalName(name, "if-range") {
 			return fieldIfRange
 		}
 	case 10:
-		if equalLower(name, "connection") {
+		if equalName(name, "connection") {
 			return fieldConnection
 		}
-		if equalLower(name, "user-agent") {
+		if equalName(name, "user-agent") {
 			return fieldUserAgent
 		}
 	case 13:
-		if equalLower(name, "if-none-match") {
+		if equalName(name, "if-none-match") {
 			return fieldIfNoneMatch
 		}
 	case 14:
-		if equalLower(name, "content-length") {
+		if equalName(name, "content-length") {
 			return fieldContentLength
 		}
 	case 15:
-		if equalLower(name, "accept-encoding") {
+		if equalName(name, "accept-encoding") {
 			return fieldAcceptEncoding
 		}
 	case 17:
-		if equalLower(name, "transfer-encoding") {
+		if equalName(name, "transfer-encoding") {
 			return fieldTransferEncoding
 		}
-		if equalLower(name, "if-modified-since") {
+		if equalName(name, "if-modified-since") {
 			return fieldIfModifiedSince
 		}
 	case 19:
-		if equalLower(name, "if-unmodified-since") {
+		if equalName(name, "if-unmodified-since") {
 			return fieldIfUnmodifiedSince
 		}
 	}

@@ -6,7 +6,8 @@ import (
 )
 
 // FuzzParse checks Parse's invariants on arbitrary input, under the
-// default limits and under small ones that make the limit paths reachable:
+// default limits and under fuzzed ones (zero meaning the default), which
+// make the limit paths reachable:
 // it never panics; a success reports a head length within the buffer and
 // the limit, ending in LF, whose fields alias the buffer; parsing just the
 // head gives the same request, and so does appending more bytes; every
@@ -15,15 +16,15 @@ import (
 func FuzzParse(f *testing.F) {
 	for _, tt := range parseTests {
 		if len(tt.in) <= 512 {
-			f.Add([]byte(tt.in))
+			f.Add([]byte(tt.in), uint16(0), uint16(0), uint16(0))
+			f.Add([]byte(tt.in), uint16(smallLimits.MaxTarget), uint16(smallLimits.MaxHeaderBytes), uint16(smallLimits.MaxHeaders))
 		}
 	}
-	f.Add([]byte(browserRequest))
-	f.Add([]byte(combinedRequest + wrkRequest))
-	f.Fuzz(func(t *testing.T, in []byte) {
-		for _, lim := range []*Limits{nil, smallLimits} {
-			checkParse(t, in, lim)
-		}
+	f.Add([]byte(browserRequest), uint16(0), uint16(100), uint16(0))
+	f.Add([]byte(combinedRequest+wrkRequest), uint16(1), uint16(0), uint16(1))
+	f.Fuzz(func(t *testing.T, in []byte, maxTarget, maxHeaderBytes, maxHeaders uint16) {
+		checkParse(t, in, nil)
+		checkParse(t, in, &Limits{MaxTarget: int(maxTarget), MaxHeaderBytes: int(maxHeaderBytes), MaxHeaders: int(maxHeaders)})
 	})
 }
 

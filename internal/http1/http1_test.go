@@ -1,7 +1,9 @@
 package http1
 
 import (
+	"bytes"
 	"errors"
+	"math"
 	"strconv"
 	"strings"
 	"testing"
@@ -274,6 +276,8 @@ var parseTests = []parseTest{
 	{name: "default MaxTarget exceeded", in: req("GET /"+strings.Repeat("a", 8192)+" HTTP/1.1", "Host: a"), status: 414},
 	{name: "default MaxTarget exceeded incomplete", in: "GET /" + strings.Repeat("a", 9000), status: 414},
 	{name: "414 wins over 431 in the target", in: "GET /" + strings.Repeat("a", 200), lim: &Limits{MaxTarget: 1000, MaxHeaderBytes: 100}, status: 414},
+	{name: "huge limits", in: req("GET /x HTTP/1.1", "Host: a"), lim: &Limits{MaxTarget: math.MaxInt, MaxHeaderBytes: math.MaxInt, MaxHeaders: math.MaxInt},
+		want: map[string]string{"Path": "/x"}},
 	{name: "431 in the version", in: "GET /a HTTP/1.1", lim: &Limits{MaxHeaderBytes: 10}, status: 431},
 	{name: "MaxHeaders field lines", in: req("GET / HTTP/1.1", "Host: a", "X: 1", "Y: 2"), lim: smallLimits,
 		want: map[string]string{"Host": "a"}},
@@ -725,4 +729,56 @@ func contains(buf, s []byte) bool {
 		}
 	}
 	return false
+}
+
+// TestInvalidValueByte checks the word-at-a-time scan against the
+// byte-at-a-time definition, for every byte value at every position of
+// an input long enough to use both the word and the tail loops.
+func TestInvalidValueByte(t *testing.T) {
+	v := []byte("Mozilla/5.0 (X11) caf\xc3\xa9\t~ !")
+	for pos := range v {
+		for c := 0; c < 256; c++ {
+			orig := v[pos]
+			v[pos] = byte(c)
+			want := -1
+			for k, b := range v {
+				if !(b == '\t' || b >= 0x20 && b != 0x7f) {
+					want = k
+					break
+				}
+			}
+			if got := invalidValueByte(v); got != want {
+				t.Fatalf("invalidValueByte(%q) = %d; want %d", v, got, want)
+			}
+			v[pos] = orig
+		}
+	}
+}
+
+// TestEqualName checks the word-at-a-time name comparison against
+// bytes.EqualFold for every name lookupField knows, with each byte of the
+// candidate replaced by every tchar in turn.
+func TestEqualName(t *testing.T) {
+	names := []string{"host", "range", "accept", "expect", "referer", "if-match", "if-range", "connection",
+		"user-agent", "if-none-match", "content-length", "accept-encoding", "transfer-encoding",
+		"if-modified-since", "if-unmodified-since"}
+	for _, name := range names {
+		b := []byte(strings.ToUpper(name))
+		for pos := range b {
+			orig := b[pos]
+			for c := 0; c < 256; c++ {
+				if !isTchar(byte(c)) {
+					continue
+				}
+				b[pos] = byte(c)
+				if got, want := equalName(b, name), bytes.EqualFold(b, []byte(name)); got != want {
+					t.Fatalf("equalName(%q, %q) = %v; want %v", b, name, got, want)
+				}
+			}
+			b[pos] = orig
+		}
+		if lookupField(b) == fieldOther {
+			t.Errorf("lookupField(%q) = fieldOther", b)
+		}
+	}
 }

@@ -1,6 +1,9 @@
 package http1
 
-import "bytes"
+import (
+	"bytes"
+	"encoding/binary"
+)
 
 // Parse parses one request head at the start of buf into r. r is reset
 // first, so it can (and, to avoid allocations, should) be reused across
@@ -86,7 +89,7 @@ func (p *parser) requestLine(r *Request) (int, error) {
 
 	// method = token, followed by exactly one SP (RFC 9112 §3).
 	start := i
-	for _, c := range buf[start:min(end, start+maxMethod+1)] {
+	for _, c := range buf[start : start+min(end-start, maxMethod+1)] {
 		if !isTchar(c) {
 			break
 		}
@@ -112,7 +115,7 @@ func (p *parser) requestLine(r *Request) (int, error) {
 	// checked as the bytes arrive so that an overlong target is refused
 	// before the line ends.
 	start = i
-	for _, c := range buf[start:min(end, start+p.maxTarget)] {
+	for _, c := range buf[start : start+min(end-start, p.maxTarget)] {
 		if charClass[c]&classTarget == 0 {
 			break
 		}
@@ -202,9 +205,8 @@ func (p *parser) lineEnd(i int, other *Error) (int, error) {
 // Form, Path, Query and, for the absolute-form, Host.
 func (r *Request) classifyTarget() error {
 	t := r.Target
-	connect := string(r.Method) == "CONNECT"
 	switch {
-	case connect:
+	case string(r.Method) == "CONNECT":
 		// RFC 9112 §3.2.3: CONNECT takes, and only it takes, the
 		// authority-form, host and port only.
 		if !validAuthority(t, portRequired) {
@@ -339,15 +341,13 @@ func (p *parser) fieldLine(r *Request, line []byte) error {
 		return errFieldName
 	}
 	name, value := line[:j], line[j+1:]
-	for _, c := range value {
-		if charClass[c]&classValue == 0 {
-			// RFC 9110 §5.5: CR, LF and NUL are invalid and
-			// dangerous; other CTLs are not field-vchars.
-			if c == '\r' {
-				return errBareCR
-			}
-			return errFieldValue
+	if k := invalidValueByte(value); k >= 0 {
+		// RFC 9110 §5.5: CR, LF and NUL are invalid and dangerous;
+		// other CTLs are not field-vchars either.
+		if value[k] == '\r' {
+			return errBareCR
 		}
+		return errFieldValue
 	}
 	id := lookupField(name)
 	if id == fieldOther {
@@ -355,4 +355,39 @@ func (p *parser) fieldLine(r *Request, line []byte) error {
 	}
 	value = trimOWS(value)
 	return p.field(r, id, value[:len(value):len(value)])
+}
+
+// invalidValueByte returns the index of the first byte of v that may not
+// appear in a field value (RFC 9110 §5.5: anything but SP, HTAB, VCHAR and
+// obs-text), or -1. Values such as User-Agent are long enough to be worth
+// testing eight bytes at a time: a word is clean when none of its bytes is
+// below 0x20 or equal to 0x7F, which the usual SWAR "has byte less than"
+// and "has zero byte" expressions detect exactly; a word with a suspect
+// byte, such as a legitimate HTAB, is checked bytewise.
+func invalidValueByte(v []byte) int {
+	const (
+		ones  = 0x0101010101010101
+		highs = 0x8080808080808080
+	)
+	i := 0
+	for ; len(v)-i >= 8; i += 8 {
+		x := binary.LittleEndian.Uint64(v[i:])
+		ctl := (x - ones*0x20) &^ x & highs // some byte < 0x20
+		y := x ^ ones*0x7f
+		del := (y - ones) &^ y & highs // some byte == 0x7F
+		if ctl|del == 0 {
+			continue
+		}
+		for k, c := range v[i : i+8] {
+			if charClass[c]&classValue == 0 {
+				return i + k
+			}
+		}
+	}
+	for k, c := range v[i:] {
+		if charClass[c]&classValue == 0 {
+			return i + k
+		}
+	}
+	return -1
 }
