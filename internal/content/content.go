@@ -20,6 +20,7 @@ import (
 	"io/fs"
 	"os"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -164,6 +165,10 @@ func (c *Cache) Invalidate(rawPath string) {
 }
 
 func (c *Cache) refresh(rawPath string, old *route, now int64) *Entry {
+	// rawPath aliases the connection's buffer, and what Resolve returns
+	// (the clean path, the file name) may be slices of it: copy it once
+	// before anything derived from it is kept.
+	rawPath = strings.Clone(rawPath)
 	res := c.res.Resolve(rawPath)
 	var e *Entry
 	if res.Kind == resolve.File {
@@ -190,7 +195,7 @@ func (c *Cache) refresh(rawPath string, old *route, now int64) *Entry {
 	if len(c.routes) >= c.opt.MaxEntries {
 		c.evictLocked()
 	}
-	c.routes[string([]byte(rawPath))] = rt
+	c.routes[rawPath] = rt
 	c.mu.Unlock()
 	return e
 }

@@ -136,11 +136,12 @@ func (c *conn) serveOne() error {
 		c.fillCoreRequest()
 		c.s.h.Serve(&c.creq, &c.resp)
 	}
+	bodyLen := c.resp.BodyLen()
 	if err := c.writeResponse(closing); err != nil {
 		return err
 	}
 	if c.s.cfg.Log != nil {
-		c.log(start)
+		c.log(start, bodyLen)
 	}
 	if closing {
 		c.flush()
@@ -194,12 +195,12 @@ func (c *conn) fill() error {
 	now := time.Now().UnixNano()
 	wasEmpty := c.w == 0
 	if wasEmpty {
-		c.setReadDeadline(now + int64(c.s.cfg.IdleTimeout))
+		c.setReadDeadline(now+int64(c.s.cfg.IdleTimeout), c.s.cfg.IdleTimeout)
 	} else {
 		if c.headStart == 0 {
 			c.headStart = now
 		}
-		c.setReadDeadline(c.headStart + int64(c.s.cfg.ReadHeaderTimeout))
+		c.setReadDeadline(c.headStart+int64(c.s.cfg.ReadHeaderTimeout), c.s.cfg.ReadHeaderTimeout)
 	}
 	// Checked after the deadline is set: Shutdown sets the flag, then a
 	// past deadline, so one of the two always stops us.
@@ -229,18 +230,22 @@ func (c *conn) fill() error {
 }
 
 // setReadDeadline moves the read deadline to at, unless it is already within
-// a second of it: resetting a deadline costs a timer update, and one second of
-// slack is far below any timeout's granularity.
-func (c *conn) setReadDeadline(at int64) {
-	if d := at - c.readDeadline; d > int64(time.Second) || d < -int64(time.Second) {
+// slack(timeout) of it: resetting a deadline costs a timer update, and a
+// tenth of the timeout (at most a second) is below any timeout's precision.
+func (c *conn) setReadDeadline(at int64, timeout time.Duration) {
+	if d := at - c.readDeadline; d > slack(timeout) || d < -slack(timeout) {
 		c.readDeadline = at
 		c.nc.SetReadDeadline(time.Unix(0, at))
 	}
 }
 
+func slack(timeout time.Duration) int64 {
+	return int64(min(timeout/10, time.Second))
+}
+
 func (c *conn) extendWriteDeadline() {
 	at := time.Now().UnixNano() + int64(c.s.cfg.WriteTimeout)
-	if at-c.writeDeadlin > int64(time.Second) {
+	if at-c.writeDeadlin > slack(c.s.cfg.WriteTimeout) {
 		c.writeDeadlin = at
 		c.nc.SetWriteDeadline(time.Unix(0, at))
 	}
@@ -262,7 +267,7 @@ func (c *conn) discardBody(n int64, expectContinue bool) error {
 			return err
 		}
 	}
-	c.setReadDeadline(time.Now().UnixNano() + int64(c.s.cfg.ReadHeaderTimeout))
+	c.setReadDeadline(time.Now().UnixNano()+int64(c.s.cfg.ReadHeaderTimeout), c.s.cfg.ReadHeaderTimeout)
 	// The request's fields point into rbuf, so the body is read past it.
 	_, err := io.CopyN(io.Discard, c.nc, n)
 	return err
@@ -374,7 +379,7 @@ func (c *conn) lingerClose() {
 	io.CopyN(io.Discard, c.nc, lingerBytes)
 }
 
-func (c *conn) log(start time.Time) {
+func (c *conn) log(start time.Time, bodyLen int64) {
 	req := &c.req
 	c.rec = accesslog.Record{
 		RemoteAddr: c.remote,
@@ -384,7 +389,7 @@ func (c *conn) log(start time.Time) {
 		Proto:      req.Proto(),
 		Host:       str(req.Host),
 		Status:     c.resp.Status,
-		Bytes:      c.resp.BodyLen(),
+		Bytes:      bodyLen,
 		Referer:    str(req.Referer),
 		UserAgent:  str(req.UserAgent),
 		Duration:   time.Since(start),
