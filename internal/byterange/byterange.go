@@ -7,7 +7,7 @@
 // Apache "Range" denial of service: many overlapping ranges turn one small
 // request into a huge multipart response). Parse therefore bounds the work
 // and the response: it ignores a field with more than MaxRangeSpecs
-// range-specs, sorts and coalesces the satisfiable ranges (overlapping,
+// range-specs, coalesces the satisfiable ranges (overlapping,
 // adjacent, or separated by a gap smaller than a part header costs), and
 // ignores the field if more than MaxRanges ranges remain. The ranges it
 // returns never overlap, so a response carries at most the whole
@@ -103,11 +103,12 @@ func (o Outcome) String() string {
 //     which is always the case for size 0.
 //   - Partial otherwise, with the ranges.
 //
-// The satisfiable ranges are sorted by start, and ranges that overlap, are
-// adjacent or are less than 80 bytes apart are coalesced (§14.6 lets a
-// server coalesce ranges; parts are then not in request order). The returned
-// ranges are therefore non-empty, inside [0, size), strictly increasing and
-// non-overlapping; their total length is at most size.
+// Ranges that overlap, are adjacent or are less than 80 bytes apart are
+// coalesced (§14.6 lets a server coalesce ranges regardless of their order),
+// and the result keeps the order of the request (§15.3.7.2), a coalesced
+// range standing where its first range-spec stood. The returned ranges are
+// therefore non-empty, inside [0, size) and non-overlapping; their total
+// length is at most size.
 //
 // The ranges are appended to dst[:0] and returned; the result is empty
 // unless the outcome is Partial. Parse does not allocate when cap(dst) >=
@@ -129,10 +130,43 @@ func Parse(header string, size int64, dst []Range) ([]Range, Outcome) {
 	// a stack buffer that holds MaxRangeSpecs, which is only worth zeroing
 	// when needed.
 	rs, out := collectRangeSet(set, size, dst[:0:min(cap(dst), MaxRangeSpecs)])
+	var outcome Outcome
 	if out == collectFull {
-		return parseLargeRangeSet(set, size, dst)
+		rs, outcome = parseLargeRangeSet(set, size, dst)
+	} else {
+		rs, outcome = finish(rs, out, dst)
 	}
-	return finish(rs, out, dst)
+	if outcome == Partial && len(rs) > 1 {
+		orderAsRequested(set, size, rs)
+	}
+	return rs, outcome
+}
+
+// orderAsRequested puts the coalesced ranges rs back in the order their
+// range-specs appeared, as RFC 9110 §15.3.7.2 asks of multipart responses
+// ("SHOULD send them in the order that they appeared ... excluding those
+// ranges that were ... coalesced into other ranges"): a range made of
+// several specs takes the place of the first of them.
+func orderAsRequested(set string, size int64, rs []Range) {
+	var buf [MaxRangeSpecs]Range
+	orig, _ := collectRangeSet(set, size, buf[:0])
+	var first [MaxRanges]int
+	for j, m := range rs {
+		first[j] = len(orig)
+		for i, o := range orig {
+			if o.Start >= m.Start && o.Start < m.end() {
+				first[j] = i
+				break
+			}
+		}
+	}
+	// Insertion sort: at most MaxRanges elements, no allocation.
+	for j := 1; j < len(rs); j++ {
+		for k := j; k > 0 && first[k] < first[k-1]; k-- {
+			first[k], first[k-1] = first[k-1], first[k]
+			rs[k], rs[k-1] = rs[k-1], rs[k]
+		}
+	}
 }
 
 // parseLargeRangeSet is Parse for a range-set that does not fit in dst.
