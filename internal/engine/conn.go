@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"syscall"
 	"time"
 
 	"github.com/stoahttp/stoa/internal/accesslog"
@@ -31,6 +32,7 @@ const (
 type conn struct {
 	s      *Server
 	nc     net.Conn
+	raw    syscall.RawConn // nil unless TCP
 	remote string
 
 	rbuf []byte
@@ -57,7 +59,24 @@ func newConn(s *Server, nc net.Conn) *conn {
 			c.remote = "@"
 		}
 	}
+	if tc, ok := nc.(*net.TCPConn); ok {
+		c.raw, _ = tc.SyscallConn()
+	}
 	return c
+}
+
+// cork sets TCP_CORK, which holds partial segments until it is cleared.
+func (c *conn) cork(on bool) {
+	if c.raw == nil {
+		return
+	}
+	v := 0
+	if on {
+		v = 1
+	}
+	c.raw.Control(func(fd uintptr) {
+		syscall.SetsockoptInt(int(fd), syscall.IPPROTO_TCP, syscall.TCP_CORK, v)
+	})
 }
 
 // errClose ends the connection loop without an error worth reporting.
@@ -293,6 +312,10 @@ func (c *conn) writeResponse(closing bool) error {
 	case resp.Parts != nil:
 		return c.writeParts()
 	case resp.File != nil:
+		// Corked, the head leaves in the same segment as the first body
+		// bytes instead of a small packet of its own (nginx's tcp_nopush).
+		c.cork(true)
+		defer c.cork(false)
 		if err := c.flush(); err != nil {
 			return err
 		}
@@ -310,6 +333,10 @@ func (c *conn) writeResponse(closing bool) error {
 func (c *conn) writeParts() error {
 	defer c.closeFile()
 	resp := &c.resp
+	if resp.File != nil {
+		c.cork(true)
+		defer c.cork(false)
+	}
 	for _, p := range resp.Parts {
 		c.wbuf = append(c.wbuf, p.Prefix...)
 		if p.Len == 0 {
