@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/stoahttp/stoa/internal/accesslog"
+	"github.com/stoahttp/stoa/internal/coding"
 	"github.com/stoahttp/stoa/internal/content"
 	"github.com/stoahttp/stoa/internal/engine"
 	"github.com/stoahttp/stoa/internal/errpage"
@@ -98,6 +99,10 @@ type serveOptions struct {
 	writeTimeout    time.Duration
 	maxConns        int
 	revalidate      time.Duration
+	compress        bool
+	precompressed   bool
+	compressMin     int64
+	compressLevels  string
 }
 
 type listFlag struct{ vals *[]string }
@@ -130,6 +135,10 @@ func serveFlags(out io.Writer) (*flag.FlagSet, *serveOptions) {
 	fs.DurationVar(&o.writeTimeout, "write-timeout", 30*time.Second, "time a write to a client may take to make progress")
 	fs.IntVar(&o.maxConns, "max-conns", 10000, "connections served at once; more wait in the listen queue")
 	fs.DurationVar(&o.revalidate, "revalidate", time.Second, "how long a file's metadata is trusted before it is checked on disk again (changes show within this time)")
+	fs.BoolVar(&o.compress, "compress", true, "compress text files (HTML, CSS, JS, JSON, SVG, ...) with br, zstd or gzip as the client accepts; each file version is compressed once and kept")
+	fs.BoolVar(&o.precompressed, "precompressed", true, "serve FILE.br, FILE.zst or FILE.gz beside FILE when the client accepts it and it is not older than FILE")
+	fs.Int64Var(&o.compressMin, "compress-min-size", 256, "smallest file, in bytes, compressed on the fly")
+	fs.StringVar(&o.compressLevels, "compress-levels", "", "levels for on-the-fly compression, e.g. \"br=9,zstd=19,gzip=9\" (default: measured defaults)")
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), `Usage: stoa serve [DIR] [flags]
 
@@ -195,6 +204,12 @@ func parseServe(args []string, stderr io.Writer) (*serveOptions, error) {
 			return nil, fmt.Errorf("%s %v: want a positive duration such as 10s", name, d)
 		}
 	}
+	if _, err := coding.ParseLevels(o.compressLevels, coding.DefaultLevels); o.compressLevels != "" && err != nil {
+		return nil, fmt.Errorf("--compress-levels: %v", err)
+	}
+	if o.compressMin < 0 {
+		return nil, fmt.Errorf("--compress-min-size %d: want 0 or more", o.compressMin)
+	}
 	if strings.ContainsAny(o.cacheControl, "\r\n") {
 		return nil, fmt.Errorf("--cache-control: a header value cannot hold a line break")
 	}
@@ -243,7 +258,18 @@ func runServe(o *serveOptions, stdout, stderr io.Writer) error {
 	}
 	defer logger.Close()
 
-	cache := content.New(res, content.Options{CacheControl: o.cacheControl, Revalidate: o.revalidate})
+	levels := coding.DefaultLevels
+	if o.compressLevels != "" {
+		levels, _ = coding.ParseLevels(o.compressLevels, coding.DefaultLevels)
+	}
+	cache := content.New(res, content.Options{
+		CacheControl:       o.cacheControl,
+		Revalidate:         o.revalidate,
+		DisableCompression: !o.compress,
+		DisableSidecars:    !o.precompressed,
+		CompressMinSize:    max(o.compressMin, 1),
+		Levels:             levels,
+	})
 	site := respond.New(cache, respond.Options{Pages: pages})
 	srv := engine.New(site, engine.Config{
 		ReadHeaderTimeout: o.headerTimeout,

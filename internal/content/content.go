@@ -26,6 +26,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/stoahttp/stoa/internal/coding"
 	"github.com/stoahttp/stoa/internal/httpdate"
 	"github.com/stoahttp/stoa/internal/mimetype"
 	"github.com/stoahttp/stoa/internal/resolve"
@@ -45,6 +46,15 @@ type Options struct {
 	// Revalidate is how long a resolved path is trusted before it is checked
 	// against the file system again. Default 1s; negative means every request.
 	Revalidate time.Duration
+	// DisableSidecars ignores precompressed files (app.js.br, .zst, .gz).
+	DisableSidecars bool
+	// DisableCompression turns off compressing on the fly.
+	DisableCompression bool
+	// CompressMinSize is the smallest file compressed on the fly. Default 256.
+	CompressMinSize int64
+	// Levels are the compression levels for on-the-fly variants, made
+	// once per file version. Zero means coding.DefaultLevels.
+	Levels coding.Levels
 }
 
 func (o *Options) fill() {
@@ -60,10 +70,17 @@ func (o *Options) fill() {
 	if o.Revalidate == 0 {
 		o.Revalidate = time.Second
 	}
+	if o.CompressMinSize == 0 {
+		o.CompressMinSize = 256
+	}
+	if o.Levels == (coding.Levels{}) {
+		o.Levels = coding.DefaultLevels
+	}
 }
 
 // Entry is what one request path resolved to. Entries are immutable once
-// published, and are shared by every request for the path.
+// published, but for the variants in other codings, which are made on first
+// use; they are shared by every request for the path.
 type Entry struct {
 	Kind     resolve.Kind
 	Name     string // file or directory below the root
@@ -71,25 +88,20 @@ type Entry struct {
 	Location string // redirect target, for resolve.Redirect
 
 	// For resolve.File only:
-	Size         int64
 	ModTime      time.Time // truncated to seconds, as Last-Modified carries it
-	ETag         string    // strong, from the content; "" while a large file is being hashed
 	LastModified string    // ModTime as an HTTP-date
 	ContentType  string
-	// Body holds the whole file when it is small enough; nil means read it
-	// from the file (Cache.Open).
-	Body []byte
-	// Head holds the header lines of a full 200 response: Content-Type,
-	// Content-Length, ETag, Last-Modified, Accept-Ranges, Cache-Control,
-	// X-Content-Type-Options. Each line ends in CRLF.
-	Head []byte
-	// Head304 holds the lines of a 304 response (RFC 9110 §15.4.5).
-	Head304 []byte
-	// HeadPartial holds the lines shared by 206 responses: everything in
-	// Head except Content-Type and Content-Length, which depend on the ranges.
-	HeadPartial []byte
+	// Rep is the file as it is on disk, the identity representation.
+	Rep
+	// Codings lists the codings this file can be sent in besides identity:
+	// fresh sidecars, and, for a compressible file held in memory, every
+	// coding stoa can make. When it is not empty every response for the
+	// file carries Vary: Accept-Encoding.
+	Codings coding.Set
 
-	id fileID
+	sidecars [codingCount]sidecar
+	variants [codingCount]atomic.Pointer[Rep]
+	mem      atomic.Int64 // bytes of bodies held: identity and variants
 }
 
 // fileID tells file versions apart without reading them.
@@ -213,7 +225,7 @@ func (c *Cache) evictLocked() {
 	}
 	n = len(c.files)/8 + 1
 	for k, e := range c.files {
-		c.mem -= int64(len(e.Body))
+		c.mem -= e.mem.Load()
 		delete(c.files, k)
 		if n--; n == 0 {
 			break
@@ -228,7 +240,7 @@ func (c *Cache) fileEntry(res resolve.Result) *Entry {
 	c.mu.RLock()
 	old := c.files[res.Name]
 	c.mu.RUnlock()
-	if old != nil && old.id == id && (old.ETag != "" || c.knownHash(id) == "") {
+	if old != nil && old.id == id && (old.ETag != "" || c.knownHash(id) == "") && c.sidecarsUnchanged(old) {
 		// Also when reached under another URL ("/" and "/index.html").
 		return old
 	}
@@ -238,13 +250,13 @@ func (c *Cache) fileEntry(res resolve.Result) *Entry {
 	}
 	c.mu.Lock()
 	if prev := c.files[res.Name]; prev != nil {
-		c.mem -= int64(len(prev.Body))
+		c.mem -= prev.mem.Load()
 	}
 	if len(c.files) >= c.opt.MaxEntries {
 		c.evictLocked()
 	}
 	c.files[res.Name] = e
-	c.mem += int64(len(e.Body))
+	c.mem += e.mem.Load()
 	c.mu.Unlock()
 	return e
 }
@@ -294,35 +306,47 @@ func (c *Cache) loadOnce(res resolve.Result) (*Entry, error) {
 		Kind:        resolve.File,
 		Name:        res.Name,
 		URLPath:     res.URLPath,
-		Size:        info.Size(),
 		ModTime:     info.ModTime().UTC().Truncate(time.Second),
 		ContentType: mimetype.ByName(res.Name),
-		id:          id,
+		Rep:         Rep{Size: info.Size(), Name: res.Name, id: id},
 	}
 	e.LastModified = string(httpdate.Append(nil, e.ModTime))
 	if e.Size <= c.opt.MaxFileInMemory && c.memLeft() >= e.Size {
-		body := make([]byte, e.Size)
-		if _, err := io.ReadFull(f, body); err != nil {
-			return nil, errChanged
-		}
-		// One more byte means the file grew while we read it.
-		var one [1]byte
-		if n, _ := f.Read(one[:]); n != 0 {
-			return nil, errChanged
-		}
-		after, err := f.Stat()
-		if err != nil || idOf(after) != id {
-			return nil, errChanged
+		body, err := readAll(f, id)
+		if err != nil {
+			return nil, err
 		}
 		e.Body = body
 		e.ETag = etagOf(sha256.Sum256(body))
+		e.mem.Store(int64(len(body)))
 	} else if tag := c.knownHash(id); tag != "" {
 		e.ETag = tag
 	} else {
 		c.hashInBackground(res.Name, id)
 	}
-	e.prepare(c.opt.CacheControl)
+	c.findCodings(e, info)
+	e.prepare(&e.Rep, c.opt.CacheControl)
 	return e, nil
+}
+
+// readAll reads the whole of f, whose identity was id when opened, and
+// fails with errChanged if the file changed meanwhile: a body is never half
+// old, half new.
+func readAll(f *os.File, id fileID) ([]byte, error) {
+	body := make([]byte, id.size)
+	if _, err := io.ReadFull(f, body); err != nil {
+		return nil, errChanged
+	}
+	// One more byte means the file grew while we read it.
+	var one [1]byte
+	if n, _ := f.Read(one[:]); n != 0 {
+		return nil, errChanged
+	}
+	after, err := f.Stat()
+	if err != nil || idOf(after) != id {
+		return nil, errChanged
+	}
+	return body, nil
 }
 
 func (c *Cache) memLeft() int64 {
@@ -393,50 +417,63 @@ func (c *Cache) hashFile(name string, id fileID) string {
 	return etagOf(sum)
 }
 
-// Open opens the entry's file for sending, and reports ErrChanged when the
-// file on disk is no longer the version e describes.
-func (c *Cache) Open(e *Entry) (*os.File, error) {
-	f, err := c.res.Open(e.Name)
+// Open opens the file of representation r for sending, and reports
+// ErrChanged when the file on disk is no longer the version r describes.
+func (c *Cache) Open(r *Rep) (*os.File, error) {
+	f, err := c.res.Open(r.Name)
 	if err != nil {
 		return nil, err
 	}
 	info, err := f.Stat()
-	if err != nil || idOf(info) != e.id {
+	if err != nil || idOf(info) != r.id {
 		f.Close()
 		return nil, ErrChanged
 	}
 	return f, nil
 }
 
-func (e *Entry) prepare(cacheControl string) {
+// prepare builds r's header blocks; r is e's identity representation or
+// one of its variants.
+func (e *Entry) prepare(r *Rep, cacheControl string) {
 	var common []byte
-	if e.ETag != "" {
-		common = appendField(common, "ETag", e.ETag)
+	if r.ETag != "" {
+		common = appendField(common, "ETag", r.ETag)
 	}
 	common = appendField(common, "Last-Modified", e.LastModified)
 	common = appendField(common, "Accept-Ranges", "bytes")
 	if cacheControl != "" {
 		common = appendField(common, "Cache-Control", cacheControl)
 	}
+	if e.Codings != 0 {
+		common = appendField(common, "Vary", "Accept-Encoding")
+	}
 	common = appendField(common, "X-Content-Type-Options", "nosniff")
+	if r.Coding != coding.Identity {
+		// Content-Encoding describes every response of this
+		// representation, 206 included (RFC 9110 §8.4).
+		common = appendField(common, "Content-Encoding", r.Coding.Token())
+	}
 
 	head := appendField(nil, "Content-Type", e.ContentType)
 	head = append(head, "Content-Length: "...)
-	head = strconv.AppendInt(head, e.Size, 10)
+	head = strconv.AppendInt(head, r.Size, 10)
 	head = append(head, "\r\n"...)
-	e.Head = append(head, common...)
-	e.HeadPartial = common
+	r.Head = append(head, common...)
+	r.HeadPartial = common
 
 	var h304 []byte
-	if e.ETag != "" {
-		h304 = appendField(h304, "ETag", e.ETag)
+	if r.ETag != "" {
+		h304 = appendField(h304, "ETag", r.ETag)
 	} else {
 		h304 = appendField(h304, "Last-Modified", e.LastModified)
 	}
 	if cacheControl != "" {
 		h304 = appendField(h304, "Cache-Control", cacheControl)
 	}
-	e.Head304 = h304
+	if e.Codings != 0 {
+		h304 = appendField(h304, "Vary", "Accept-Encoding")
+	}
+	r.Head304 = h304
 }
 
 func appendField(b []byte, name, value string) []byte {

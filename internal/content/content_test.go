@@ -114,7 +114,7 @@ func TestLargeFileHashedInBackground(t *testing.T) {
 	if want := small.Get("/big.bin").ETag; e.ETag != want {
 		t.Errorf("streamed hash %q differs from in-memory hash %q of the same bytes", e.ETag, want)
 	}
-	f, err := c.Open(e)
+	f, err := c.Open(&e.Rep)
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}
@@ -125,7 +125,7 @@ func TestOpenReportsChangedFile(t *testing.T) {
 	c, root := newCache(t, map[string]string{"big.bin": strings.Repeat("a", 1000)}, Options{MaxFileInMemory: 10})
 	e := c.Get("/big.bin")
 	os.WriteFile(filepath.Join(root, "big.bin"), []byte("short"), 0o644)
-	if _, err := c.Open(e); err != ErrChanged {
+	if _, err := c.Open(&e.Rep); err != ErrChanged {
 		t.Errorf("Open after a rewrite: %v, want ErrChanged (headers would announce the old length)", err)
 	}
 }

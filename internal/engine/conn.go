@@ -178,12 +178,13 @@ func (c *conn) serveOne() error {
 func (c *conn) fillCoreRequest() {
 	req := &c.req
 	c.creq = respond.Request{
-		Method:   str(req.Method),
-		Path:     str(req.Path),
-		Query:    str(req.Query),
-		HasQuery: req.HasQuery,
-		Accept:   str(req.Accept),
-		Range:    str(req.Range),
+		Method:         str(req.Method),
+		Path:           str(req.Path),
+		Query:          str(req.Query),
+		HasQuery:       req.HasQuery,
+		Accept:         str(req.Accept),
+		AcceptEncoding: str(req.AcceptEncoding),
+		Range:          str(req.Range),
 	}
 	c.creq.Cond.IfMatch = str(req.IfMatch)
 	c.creq.Cond.IfNoneMatch = str(req.IfNoneMatch)

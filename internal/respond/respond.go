@@ -16,6 +16,7 @@ import (
 	"strconv"
 
 	"github.com/stoahttp/stoa/internal/byterange"
+	"github.com/stoahttp/stoa/internal/coding"
 	"github.com/stoahttp/stoa/internal/conditional"
 	"github.com/stoahttp/stoa/internal/content"
 	"github.com/stoahttp/stoa/internal/errpage"
@@ -31,8 +32,11 @@ type Request struct {
 	Query    string // query without "?"
 	HasQuery bool
 	Accept   string // for directory listings: JSON or HTML
-	Range    string
-	Cond     conditional.Headers
+	// AcceptEncoding is the Accept-Encoding field; "" when absent or empty,
+	// both of which ask for no content coding here.
+	AcceptEncoding string
+	Range          string
+	Cond           conditional.Headers
 }
 
 // Part is one piece of a multipart/byteranges body: Prefix (the part's
@@ -204,57 +208,77 @@ func (s *Site) redirect(req *Request, resp *Response, e *content.Entry) {
 }
 
 func (s *Site) file(req *Request, resp *Response, e *content.Entry) {
-	v := conditional.Validators{ETag: e.ETag, LastModified: e.ModTime}
+	rep := s.representation(req, e)
+	v := conditional.Validators{ETag: rep.ETag, LastModified: e.ModTime}
 	switch conditional.Evaluate(req.Method, &req.Cond, &v) {
 	case conditional.NotModified:
 		resp.Status = 304
-		resp.Head = e.Head304
+		resp.Head = rep.Head304
 		return
 	case conditional.PreconditionFailed:
 		s.Error(412, req.Method, resp)
 		return
 	}
-	// Range is defined for GET only (RFC 9110 §14.2): HEAD ignores it.
+	// Range is defined for GET only (RFC 9110 §14.2): HEAD ignores it. A
+	// range of an encoded representation counts its encoded bytes, which
+	// is what its own ETag and Content-Length describe.
 	if req.Method == "GET" && req.Range != "" && conditional.RangeApplies(req.Cond.IfRange, &v) {
-		ranges, outcome := byterange.Parse(req.Range, e.Size, resp.ranges[:0])
+		ranges, outcome := byterange.Parse(req.Range, rep.Size, resp.ranges[:0])
 		switch outcome {
 		case byterange.Partial:
-			s.partial(req, resp, e, ranges)
+			s.partial(req, resp, e, rep, ranges)
 			return
 		case byterange.Unsatisfiable:
 			s.Error(416, req.Method, resp)
 			resp.Extra = append(resp.Extra, "Content-Range: "...)
-			resp.Extra = byterange.AppendUnsatisfied(resp.Extra, e.Size)
+			resp.Extra = byterange.AppendUnsatisfied(resp.Extra, rep.Size)
 			resp.Extra = append(resp.Extra, "\r\n"...)
+			if e.Codings != 0 {
+				resp.Extra = append(resp.Extra, "Vary: Accept-Encoding\r\n"...)
+			}
 			return
 		}
 	}
 	resp.Status = 200
-	resp.Head = e.Head
-	if req.Method == "HEAD" || e.Size == 0 {
+	resp.Head = rep.Head
+	if req.Method == "HEAD" || rep.Size == 0 {
 		return
 	}
-	if e.Body != nil {
-		resp.Body = e.Body
+	if rep.Body != nil {
+		resp.Body = rep.Body
 		return
 	}
-	if !s.openFile(req, resp, e) {
+	if !s.openFile(req, resp, rep) {
 		return
 	}
-	resp.FileOff, resp.FileLen = 0, e.Size
+	resp.FileOff, resp.FileLen = 0, rep.Size
 }
 
-// openFile opens e's file for the body. A file that changed since it was
+// representation chooses which of e's representations to send: the best
+// coding the client accepts (RFC 9110 §12.5.3), else the file as it is.
+func (s *Site) representation(req *Request, e *content.Entry) *content.Rep {
+	if e.Codings == 0 || req.AcceptEncoding == "" {
+		return &e.Rep
+	}
+	cd, _ := coding.Negotiate(req.AcceptEncoding, true, e.Codings)
+	if cd == coding.Identity {
+		return &e.Rep
+	}
+	if v := s.cache.Variant(e, cd); v != nil {
+		return v
+	}
+	return &e.Rep
+}
+
+// openFile opens rep's file for the body. A file that changed since it was
 // cached is not sent with stale headers: the path is resolved anew and the
 // request decided again.
-func (s *Site) openFile(req *Request, resp *Response, e *content.Entry) bool {
-	f, err := s.cache.Open(e)
+func (s *Site) openFile(req *Request, resp *Response, rep *content.Rep) bool {
+	f, err := s.cache.Open(rep)
 	if err == content.ErrChanged {
 		s.cache.Invalidate(req.Path)
-		if e2 := s.cache.Get(req.Path); e2 != e && e2.Kind == resolve.File {
-			f, err = s.cache.Open(e2)
-			if err == nil {
-				f.Close()
+		if e2 := s.cache.Get(req.Path); e2.Kind == resolve.File {
+			if r2 := s.representation(req, e2); r2 != rep {
 				resp.Reset()
 				s.file(req, resp, e2)
 				return false
@@ -270,28 +294,28 @@ func (s *Site) openFile(req *Request, resp *Response, e *content.Entry) bool {
 	return true
 }
 
-func (s *Site) partial(req *Request, resp *Response, e *content.Entry, ranges []byterange.Range) {
+func (s *Site) partial(req *Request, resp *Response, e *content.Entry, rep *content.Rep, ranges []byterange.Range) {
 	resp.Status = 206
-	resp.Head = e.HeadPartial
-	if e.Body == nil && !s.openFile(req, resp, e) {
+	resp.Head = rep.HeadPartial
+	if rep.Body == nil && !s.openFile(req, resp, rep) {
 		return
 	}
 	if len(ranges) == 1 {
 		r := ranges[0]
 		resp.Extra = appendField(resp.Extra, "Content-Type", e.ContentType)
 		resp.Extra = append(resp.Extra, "Content-Range: "...)
-		resp.Extra = byterange.AppendContentRange(resp.Extra, r, e.Size)
+		resp.Extra = byterange.AppendContentRange(resp.Extra, r, rep.Size)
 		resp.Extra = append(resp.Extra, "\r\nContent-Length: "...)
 		resp.Extra = strconv.AppendInt(resp.Extra, r.Length, 10)
 		resp.Extra = append(resp.Extra, "\r\n"...)
-		if e.Body != nil {
-			resp.Body = e.Body[r.Start : r.Start+r.Length]
+		if rep.Body != nil {
+			resp.Body = rep.Body[r.Start : r.Start+r.Length]
 		} else {
 			resp.FileOff, resp.FileLen = r.Start, r.Length
 		}
 		return
 	}
-	total := byterange.MultipartLength(ranges, s.boundary, e.ContentType, e.Size)
+	total := byterange.MultipartLength(ranges, s.boundary, e.ContentType, rep.Size)
 	resp.Extra = append(resp.Extra, "Content-Type: multipart/byteranges; boundary="...)
 	resp.Extra = append(resp.Extra, s.boundary...)
 	resp.Extra = append(resp.Extra, "\r\nContent-Length: "...)
@@ -302,7 +326,7 @@ func (s *Site) partial(req *Request, resp *Response, e *content.Entry, ranges []
 	var ends [len(resp.parts)]int
 	sc := resp.scratch[:0]
 	for i, r := range ranges {
-		sc = byterange.AppendPartHeader(sc, s.boundary, e.ContentType, r, e.Size, i == 0)
+		sc = byterange.AppendPartHeader(sc, s.boundary, e.ContentType, r, rep.Size, i == 0)
 		ends[i] = len(sc)
 	}
 	sc = byterange.AppendClosing(sc, s.boundary)
@@ -316,8 +340,8 @@ func (s *Site) partial(req *Request, resp *Response, e *content.Entry, ranges []
 	}
 	parts = append(parts, Part{Prefix: sc[start:ends[len(ranges)]]})
 	resp.Parts = parts
-	if e.Body != nil {
-		resp.Body = e.Body
+	if rep.Body != nil {
+		resp.Body = rep.Body
 	}
 }
 

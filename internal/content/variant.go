@@ -1,0 +1,203 @@
+package content
+
+import (
+	"crypto/sha256"
+	"io/fs"
+
+	"github.com/stoahttp/stoa/internal/coding"
+	"github.com/stoahttp/stoa/internal/mimetype"
+)
+
+// codingCount sizes the arrays indexed by coding.Coding.
+const codingCount = int(coding.Gzip) + 1
+
+// Rep is one representation of a file (RFC 9110 §3.2): its bytes in one
+// content coding, with the validators and header blocks that belong to
+// those bytes. Each representation has its own strong ETag, the hash of
+// its own bytes, so If-None-Match and If-Range compare like with like.
+type Rep struct {
+	Coding coding.Coding
+	Size   int64
+	// ETag is strong, from the content; "" while a large file is being hashed.
+	ETag string
+	// Body holds the bytes when they are kept in memory; nil means send
+	// them from the file Name (Cache.Open).
+	Body []byte
+	Name string
+	// Head holds the header lines of a full 200 response: Content-Type,
+	// Content-Length, ETag, Last-Modified, Accept-Ranges, Cache-Control,
+	// Vary, X-Content-Type-Options, Content-Encoding. Each ends in CRLF.
+	Head []byte
+	// Head304 holds the lines of a 304 response (RFC 9110 §15.4.5).
+	Head304 []byte
+	// HeadPartial holds the lines shared by 206 responses: everything in
+	// Head except Content-Type and Content-Length, which depend on the ranges.
+	HeadPartial []byte
+
+	id fileID
+}
+
+// sidecar is a precompressed file found beside the original, such as
+// app.js.br next to app.js.
+type sidecar struct {
+	name string // "" when there is none
+	id   fileID
+}
+
+// noGain marks a coding tried on the fly that did not make the file
+// smaller, so it is not tried again for this version.
+var noGain = new(Rep)
+
+// findCodings records the fresh sidecars of e and which codings can be
+// made on the fly.
+func (c *Cache) findCodings(e *Entry, info fs.FileInfo) {
+	if mimetype.ContentEncoding(e.Name) != "" {
+		return // .svgz and the like are compressed already
+	}
+	compressible := mimetype.Compressible(e.ContentType)
+	if !c.opt.DisableSidecars && compressible {
+		e.sidecars = c.sidecarsOf(e.Name, info)
+		for _, cd := range coding.Preference {
+			if e.sidecars[cd].name != "" {
+				e.Codings = e.Codings.With(cd)
+			}
+		}
+	}
+	if !c.opt.DisableCompression && compressible && e.Body != nil && e.Size >= c.opt.CompressMinSize {
+		for _, cd := range coding.Preference {
+			e.Codings = e.Codings.With(cd)
+		}
+	}
+}
+
+// sidecarsOf finds the sidecars of name that are regular files and not
+// older than the original (nginx's gzip_static rule): an older one may hold
+// a previous version of the content.
+func (c *Cache) sidecarsOf(name string, orig fs.FileInfo) (s [codingCount]sidecar) {
+	for _, cd := range coding.Preference {
+		sname := name + cd.Ext()
+		info, err := c.res.Stat(sname)
+		if err != nil || !info.Mode().IsRegular() || info.ModTime().Before(orig.ModTime()) {
+			continue
+		}
+		s[cd] = sidecar{name: sname, id: idOf(info)}
+	}
+	return s
+}
+
+// sidecarsUnchanged reports whether e's sidecars are still the files they
+// were, so a sidecar added, removed or rewritten is noticed as soon as the
+// original's path is revalidated.
+func (c *Cache) sidecarsUnchanged(e *Entry) bool {
+	if c.opt.DisableSidecars || !mimetype.Compressible(e.ContentType) || mimetype.ContentEncoding(e.Name) != "" {
+		return true
+	}
+	info, err := c.res.Stat(e.Name)
+	if err != nil {
+		return false
+	}
+	return c.sidecarsOf(e.Name, info) == e.sidecars
+}
+
+// Variant returns e's representation in coding cd, from a sidecar or
+// compressed once from the bytes in memory and kept with the entry; nil
+// when there is none or compressing did not pay. The variant of a file
+// version is made once: the next version is a new Entry.
+func (c *Cache) Variant(e *Entry, cd coding.Coding) *Rep {
+	if cd == coding.Identity || !e.Codings.Has(cd) {
+		return nil
+	}
+	v := e.variants[cd].Load()
+	switch {
+	case v == noGain:
+		return nil
+	case v != nil && (v.ETag != "" || v.Body != nil):
+		return v
+	case v != nil:
+		// A large sidecar whose hash was not known yet.
+		tag := c.knownHash(v.id)
+		if tag == "" {
+			return v
+		}
+		nv := *v
+		nv.ETag = tag
+		e.prepare(&nv, c.opt.CacheControl)
+		e.variants[cd].CompareAndSwap(v, &nv)
+		return &nv
+	}
+	if sc := e.sidecars[cd]; sc.name != "" {
+		v = c.loadSidecar(e, cd, sc)
+	} else if e.Body != nil {
+		v = c.compress(e, cd)
+	}
+	if v == nil {
+		v = noGain
+	}
+	if !e.variants[cd].CompareAndSwap(nil, v) {
+		return c.Variant(e, cd) // another request made it first
+	}
+	if v == noGain {
+		return nil
+	}
+	if n := int64(len(v.Body)); n > 0 {
+		e.mem.Add(n)
+		c.mu.Lock()
+		if c.files[e.Name] == e {
+			c.mem += n
+		}
+		c.mu.Unlock()
+	}
+	return v
+}
+
+// compress makes the cd variant of e's bytes. It is kept only if it saves
+// at least a twentieth: smaller gains cost the client more to decode than
+// they save on the wire.
+func (c *Cache) compress(e *Entry, cd coding.Coding) *Rep {
+	if c.memLeft() < e.Size/2 {
+		return nil
+	}
+	level := c.opt.Levels.Gzip
+	switch cd {
+	case coding.Brotli:
+		level = c.opt.Levels.Brotli
+	case coding.Zstd:
+		level = c.opt.Levels.Zstd
+	}
+	body, err := coding.Encode(cd, level, e.Body)
+	if err != nil || int64(len(body)) > e.Size-e.Size/20 {
+		return nil
+	}
+	v := &Rep{Coding: cd, Size: int64(len(body)), Body: body, ETag: etagOf(sha256.Sum256(body))}
+	e.prepare(v, c.opt.CacheControl)
+	return v
+}
+
+// loadSidecar reads a sidecar into memory when it fits, or describes it
+// for sendfile, checking it is still the file found at load.
+func (c *Cache) loadSidecar(e *Entry, cd coding.Coding, sc sidecar) *Rep {
+	f, err := c.res.Open(sc.name)
+	if err != nil {
+		return nil
+	}
+	defer f.Close()
+	info, err := f.Stat()
+	if err != nil || idOf(info) != sc.id {
+		return nil
+	}
+	v := &Rep{Coding: cd, Size: info.Size(), Name: sc.name, id: sc.id}
+	if v.Size <= c.opt.MaxFileInMemory && c.memLeft() >= v.Size {
+		body, err := readAll(f, sc.id)
+		if err != nil {
+			return nil
+		}
+		v.Body = body
+		v.ETag = etagOf(sha256.Sum256(body))
+	} else if tag := c.knownHash(sc.id); tag != "" {
+		v.ETag = tag
+	} else {
+		c.hashInBackground(sc.name, sc.id)
+	}
+	e.prepare(v, c.opt.CacheControl)
+	return v
+}

@@ -1,0 +1,191 @@
+package respond
+
+import (
+	"bytes"
+	"compress/gzip"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/andybalholm/brotli"
+	"github.com/klauspost/compress/zstd"
+
+	"github.com/stoahttp/stoa/internal/content"
+	"github.com/stoahttp/stoa/internal/resolve"
+)
+
+// css is text that compresses well, like the assets of a real site.
+var css = strings.Repeat(".card{margin:0 auto;padding:1rem;color:#1d2a33}\n.nav a{color:#1f6f8b;text-decoration:none}\n", 60)
+
+func decode(t *testing.T, enc, body string) string {
+	t.Helper()
+	var r io.Reader
+	switch enc {
+	case "":
+		return body
+	case "gzip":
+		zr, err := gzip.NewReader(strings.NewReader(body))
+		if err != nil {
+			t.Fatalf("gzip body: %v", err)
+		}
+		r = zr
+	case "br":
+		r = brotli.NewReader(strings.NewReader(body))
+	case "zstd":
+		zr, err := zstd.NewReader(strings.NewReader(body))
+		if err != nil {
+			t.Fatalf("zstd body: %v", err)
+		}
+		defer zr.Close()
+		r = zr
+	default:
+		t.Fatalf("unknown Content-Encoding %q", enc)
+	}
+	b, err := io.ReadAll(r)
+	if err != nil {
+		t.Fatalf("decoding %s body: %v", enc, err)
+	}
+	return string(b)
+}
+
+// compressSite serves app.css with a fresh gzip sidecar, lib.js with a
+// stale one, and a PNG.
+func compressSite(t *testing.T, copt content.Options) (*Site, string, []byte) {
+	t.Helper()
+	s, root := newSite(t, resolve.Options{}, copt)
+	write := func(name string, body []byte, mtime time.Time) {
+		p := filepath.Join(root, name)
+		if err := os.WriteFile(p, body, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		os.Chtimes(p, mtime, mtime)
+	}
+	var sidecar bytes.Buffer
+	zw, _ := gzip.NewWriterLevel(&sidecar, gzip.BestCompression)
+	zw.Write([]byte(css))
+	zw.Close()
+	write("app.css", []byte(css), modTime)
+	write("app.css.gz", sidecar.Bytes(), modTime)
+	write("lib.js", []byte(css), modTime)
+	write("lib.js.gz", []byte("stale bytes"), modTime.Add(-time.Hour))
+	write("logo.png", bytes.Repeat([]byte{0x89, 'P', 'N', 'G'}, 500), modTime)
+	return s, root, sidecar.Bytes()
+}
+
+func TestNegotiatedEncodings(t *testing.T) {
+	s, _, sidecar := compressSite(t, content.Options{})
+	identity := do(t, s, Request{Method: "GET", Path: "/app.css"})
+	if identity.header["Vary"] != "Accept-Encoding" || identity.header["Content-Encoding"] != "" || identity.body != css {
+		t.Fatalf("no Accept-Encoding: Vary %q, Content-Encoding %q; want identity with Vary", identity.header["Vary"], identity.header["Content-Encoding"])
+	}
+	tags := map[string]string{"": identity.header["ETag"]}
+	for _, tt := range []struct {
+		ae, want string
+	}{
+		{"gzip", "gzip"},
+		{"br", "br"},
+		{"zstd", "zstd"},
+		{"gzip, deflate, br, zstd", "br"},
+		{"br;q=0, gzip", "gzip"},
+		{"gzip;q=0.5, zstd;q=0.8", "zstd"},
+		{"identity", ""},
+		{"*;q=0, identity", ""},
+	} {
+		got := do(t, s, Request{Method: "GET", Path: "/app.css", AcceptEncoding: tt.ae})
+		if got.status != 200 || got.header["Content-Encoding"] != tt.want {
+			t.Errorf("Accept-Encoding %q: status %d Content-Encoding %q, want 200 %q", tt.ae, got.status, got.header["Content-Encoding"], tt.want)
+			continue
+		}
+		if dec := decode(t, tt.want, got.body); dec != css {
+			t.Errorf("Accept-Encoding %q: body decodes to %d bytes, want the %d of the file", tt.ae, len(dec), len(css))
+		}
+		if got.header["Content-Type"] != "text/css; charset=utf-8" || got.header["Vary"] != "Accept-Encoding" {
+			t.Errorf("Accept-Encoding %q: Content-Type %q Vary %q", tt.ae, got.header["Content-Type"], got.header["Vary"])
+		}
+		if prev, ok := tags[tt.want]; ok && prev != got.header["ETag"] {
+			t.Errorf("coding %q: ETag %q, earlier %q; want one ETag per representation", tt.want, got.header["ETag"], prev)
+		}
+		tags[tt.want] = got.header["ETag"]
+	}
+	if len(tags) != 4 || tags["br"] == tags["gzip"] || tags["br"] == tags[""] {
+		t.Errorf("ETags per coding %v: want four different strong tags", tags)
+	}
+	// The fresh sidecar is sent as it is: gzip -9 from the build.
+	if got := do(t, s, Request{Method: "GET", Path: "/app.css", AcceptEncoding: "gzip"}); got.body != string(sidecar) {
+		t.Errorf("gzip with a fresh sidecar: body is not the sidecar's bytes")
+	}
+	// A stale sidecar is not used: the file is compressed instead.
+	if got := do(t, s, Request{Method: "GET", Path: "/lib.js", AcceptEncoding: "gzip"}); got.header["Content-Encoding"] != "gzip" || decode(t, "gzip", got.body) != css {
+		t.Errorf("stale sidecar: Content-Encoding %q, want a fresh gzip of the file", got.header["Content-Encoding"])
+	}
+	// A sidecar asked for by name is a file of its own type.
+	if got := do(t, s, Request{Method: "GET", Path: "/app.css.gz", AcceptEncoding: "gzip"}); got.header["Content-Encoding"] != "" || got.body != string(sidecar) || got.header["Content-Type"] != "application/gzip" {
+		t.Errorf("GET /app.css.gz: Content-Type %q Content-Encoding %q; want the file as application/gzip", got.header["Content-Type"], got.header["Content-Encoding"])
+	}
+	// Images are not compressed again.
+	if got := do(t, s, Request{Method: "GET", Path: "/logo.png", AcceptEncoding: "br, gzip"}); got.header["Content-Encoding"] != "" || got.header["Vary"] != "" {
+		t.Errorf("PNG: Content-Encoding %q Vary %q, want neither", got.header["Content-Encoding"], got.header["Vary"])
+	}
+}
+
+func TestConditionalsAndRangesPerRepresentation(t *testing.T) {
+	s, _, _ := compressSite(t, content.Options{})
+	br := do(t, s, Request{Method: "GET", Path: "/app.css", AcceptEncoding: "br"})
+	gz := do(t, s, Request{Method: "GET", Path: "/app.css", AcceptEncoding: "gzip"})
+	if got := do(t, s, Request{Method: "GET", Path: "/app.css", AcceptEncoding: "br", Cond: cond(ifNoneMatch(br.header["ETag"]))}); got.status != 304 || got.header["Vary"] != "Accept-Encoding" {
+		t.Errorf("If-None-Match with the br ETag, asking br: status %d Vary %q, want 304 with Vary", got.status, got.header["Vary"])
+	}
+	if got := do(t, s, Request{Method: "GET", Path: "/app.css", AcceptEncoding: "gzip", Cond: cond(ifNoneMatch(br.header["ETag"]))}); got.status != 200 {
+		t.Errorf("If-None-Match with the br ETag, asking gzip: status %d, want 200 (another representation)", got.status)
+	}
+	// Ranges count the bytes of the representation sent.
+	got := do(t, s, Request{Method: "GET", Path: "/app.css", AcceptEncoding: "gzip", Range: "bytes=0-9", Cond: cond(ifRange(gz.header["ETag"]))})
+	if got.status != 206 || got.body != gz.body[:10] || got.header["Content-Encoding"] != "gzip" || got.header["Content-Range"] != "bytes 0-9/"+itoa(len(gz.body)) {
+		t.Errorf("Range on gzip: status %d Content-Range %q Content-Encoding %q", got.status, got.header["Content-Range"], got.header["Content-Encoding"])
+	}
+	if got := do(t, s, Request{Method: "GET", Path: "/app.css", AcceptEncoding: "gzip", Range: "bytes=0-9", Cond: cond(ifRange(br.header["ETag"]))}); got.status != 200 {
+		t.Errorf("If-Range with the br ETag on a gzip response: status %d, want 200", got.status)
+	}
+	head := do(t, s, Request{Method: "HEAD", Path: "/app.css", AcceptEncoding: "br"})
+	if head.header["Content-Length"] != br.header["Content-Length"] || head.header["Content-Encoding"] != "br" || head.body != "" {
+		t.Errorf("HEAD with br: Content-Length %q Content-Encoding %q; GET had %q br", head.header["Content-Length"], head.header["Content-Encoding"], br.header["Content-Length"])
+	}
+}
+
+func TestCompressionSwitches(t *testing.T) {
+	s, _, sidecar := compressSite(t, content.Options{DisableCompression: true})
+	if got := do(t, s, Request{Method: "GET", Path: "/app.css", AcceptEncoding: "br, gzip"}); got.header["Content-Encoding"] != "gzip" || got.body != string(sidecar) {
+		t.Errorf("compression off, sidecar on: Content-Encoding %q, want the gzip sidecar", got.header["Content-Encoding"])
+	}
+	if got := do(t, s, Request{Method: "GET", Path: "/lib.js", AcceptEncoding: "br, gzip"}); got.header["Content-Encoding"] != "" {
+		t.Errorf("compression off, stale sidecar: Content-Encoding %q, want identity", got.header["Content-Encoding"])
+	}
+	s2, _, _ := compressSite(t, content.Options{DisableCompression: true, DisableSidecars: true})
+	if got := do(t, s2, Request{Method: "GET", Path: "/app.css", AcceptEncoding: "gzip"}); got.header["Content-Encoding"] != "" || got.header["Vary"] != "" {
+		t.Errorf("both off: Content-Encoding %q Vary %q, want identity without Vary", got.header["Content-Encoding"], got.header["Vary"])
+	}
+}
+
+func TestSidecarChangesAreNoticed(t *testing.T) {
+	s, root, _ := compressSite(t, content.Options{DisableCompression: true, Revalidate: -1})
+	os.Remove(filepath.Join(root, "app.css.gz"))
+	if got := do(t, s, Request{Method: "GET", Path: "/app.css", AcceptEncoding: "gzip"}); got.header["Content-Encoding"] != "" || got.body != css {
+		t.Errorf("after the sidecar was removed: Content-Encoding %q, want identity", got.header["Content-Encoding"])
+	}
+}
+
+func BenchmarkServeCompressedCached(b *testing.B) {
+	s, root := newSite(b, resolve.Options{}, content.Options{Revalidate: time.Hour})
+	os.WriteFile(filepath.Join(root, "app.css"), []byte(css), 0o644)
+	req := Request{Method: "GET", Path: "/app.css", AcceptEncoding: "gzip, deflate, br"}
+	var resp Response
+	s.Serve(&req, &resp)
+	b.ReportAllocs()
+	for b.Loop() {
+		resp.Reset()
+		s.Serve(&req, &resp)
+	}
+}
