@@ -18,6 +18,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -103,6 +104,7 @@ type serveOptions struct {
 	precompressed   bool
 	compressMin     int64
 	compressLevels  string
+	cacheSize       string
 }
 
 type listFlag struct{ vals *[]string }
@@ -137,6 +139,7 @@ func serveFlags(out io.Writer) (*flag.FlagSet, *serveOptions) {
 	fs.DurationVar(&o.revalidate, "revalidate", time.Second, "how long a file's metadata is trusted before it is checked on disk again (changes show within this time)")
 	fs.BoolVar(&o.compress, "compress", true, "compress text files (HTML, CSS, JS, JSON, SVG, ...) with br, zstd or gzip as the client accepts; each file version is compressed once and kept")
 	fs.BoolVar(&o.precompressed, "precompressed", true, "serve FILE.br, FILE.zst or FILE.gz beside FILE when the client accepts it and it is not older than FILE")
+	fs.StringVar(&o.cacheSize, "cache-size", "256MiB", "memory for file bodies and their compressed variants (e.g. 64MiB, 1GiB); the least recently used go first")
 	fs.Int64Var(&o.compressMin, "compress-min-size", 256, "smallest file, in bytes, compressed on the fly")
 	fs.StringVar(&o.compressLevels, "compress-levels", "", "levels for on-the-fly compression, e.g. \"br=9,zstd=19,gzip=9\" (default: measured defaults)")
 	fs.Usage = func() {
@@ -207,6 +210,9 @@ func parseServe(args []string, stderr io.Writer) (*serveOptions, error) {
 	if _, err := coding.ParseLevels(o.compressLevels, coding.DefaultLevels); o.compressLevels != "" && err != nil {
 		return nil, fmt.Errorf("--compress-levels: %v", err)
 	}
+	if _, err := parseSize(o.cacheSize); err != nil {
+		return nil, fmt.Errorf("--cache-size %q: %v", o.cacheSize, err)
+	}
 	if o.compressMin < 0 {
 		return nil, fmt.Errorf("--compress-min-size %d: want 0 or more", o.compressMin)
 	}
@@ -258,6 +264,7 @@ func runServe(o *serveOptions, stdout, stderr io.Writer) error {
 	}
 	defer logger.Close()
 
+	cacheSize, _ := parseSize(o.cacheSize)
 	levels := coding.DefaultLevels
 	if o.compressLevels != "" {
 		levels, _ = coding.ParseLevels(o.compressLevels, coding.DefaultLevels)
@@ -269,6 +276,7 @@ func runServe(o *serveOptions, stdout, stderr io.Writer) error {
 		DisableSidecars:    !o.precompressed,
 		CompressMinSize:    max(o.compressMin, 1),
 		Levels:             levels,
+		MemoryBudget:       max(cacheSize, 1),
 	})
 	site := respond.New(cache, respond.Options{Pages: pages})
 	srv := engine.New(site, engine.Config{
@@ -338,4 +346,23 @@ func urlOf(l net.Listener) string {
 		host = "localhost"
 	}
 	return "http://" + net.JoinHostPort(host, port) + "/"
+}
+
+// parseSize parses a byte count such as "256MiB", "1GiB", "512k" or "1000".
+func parseSize(s string) (int64, error) {
+	num := strings.TrimRightFunc(s, func(r rune) bool { return r < '0' || r > '9' })
+	unit := strings.ToLower(strings.TrimSpace(s[len(num):]))
+	n, err := strconv.ParseInt(strings.TrimSpace(num), 10, 64)
+	if err != nil || n < 0 {
+		return 0, fmt.Errorf("want a size such as 256MiB, 1GiB or 1048576")
+	}
+	mult := map[string]int64{"": 1, "b": 1, "k": 1 << 10, "kb": 1 << 10, "kib": 1 << 10, "m": 1 << 20, "mb": 1 << 20, "mib": 1 << 20,
+		"g": 1 << 30, "gb": 1 << 30, "gib": 1 << 30}[unit]
+	if mult == 0 {
+		return 0, fmt.Errorf("unknown unit %q: want B, KiB, MiB or GiB", unit)
+	}
+	if n > (1<<62)/mult {
+		return 0, fmt.Errorf("too large")
+	}
+	return n * mult, nil
 }

@@ -39,7 +39,8 @@ type Options struct {
 	// MaxFileInMemory is the largest file whose bytes are kept in memory;
 	// larger ones are sent from the file with sendfile. Default 256 KiB.
 	MaxFileInMemory int64
-	// MemoryBudget caps the bytes of all files kept in memory. Default 64 MiB.
+	// MemoryBudget caps the bytes of file bodies and their compressed
+	// variants kept in memory (--cache-size). Default 256 MiB.
 	MemoryBudget int64
 	// MaxEntries caps the number of request paths remembered. Default 100,000.
 	MaxEntries int
@@ -62,7 +63,7 @@ func (o *Options) fill() {
 		o.MaxFileInMemory = 256 << 10
 	}
 	if o.MemoryBudget == 0 {
-		o.MemoryBudget = 64 << 20
+		o.MemoryBudget = 256 << 20
 	}
 	if o.MaxEntries == 0 {
 		o.MaxEntries = 100_000
@@ -102,6 +103,12 @@ type Entry struct {
 	sidecars [codingCount]sidecar
 	variants [codingCount]atomic.Pointer[Rep]
 	mem      atomic.Int64 // bytes of bodies held: identity and variants
+
+	// CLOCK state, for the eviction of bodies: ref is set by every hit and
+	// cleared by the sweeping hand; an entry found unreferenced is evicted.
+	ref     atomic.Bool
+	evicted atomic.Bool // its bodies no longer count; routes must reload it
+	slot    int         // index in Cache.ring, guarded by Cache.mu
 }
 
 // fileID tells file versions apart without reading them.
@@ -133,7 +140,11 @@ type Cache struct {
 	mu     sync.RWMutex
 	routes map[string]*route // by raw request path
 	files  map[string]*Entry // by file name, so aliases share one body
-	mem    int64             // bytes of Body held by files
+	mem    int64             // bytes of bodies held by files in ring
+	ring   []*Entry          // entries holding bodies, swept by the CLOCK hand
+	hand   int
+
+	hits, misses atomic.Int64
 
 	hashMu  sync.Mutex
 	hashes  map[fileID]string // ETags of large files, computed in the background
@@ -164,9 +175,32 @@ func (c *Cache) Get(rawPath string) *Entry {
 	rt := c.routes[rawPath]
 	c.mu.RUnlock()
 	if rt != nil && now < rt.expires.Load() {
-		return rt.entry
+		e := rt.entry
+		if !e.evicted.Load() {
+			// Read before write: a hot entry's cache line stays shared.
+			if !e.ref.Load() {
+				e.ref.Store(true)
+			}
+			c.hits.Add(1)
+			return e
+		}
 	}
+	c.misses.Add(1)
 	return c.refresh(rawPath, rt, now)
+}
+
+// Stats are counters of the cache's work.
+type Stats struct {
+	Hits, Misses int64 // requests answered from a remembered path, and not
+	Bytes        int64 // bytes of bodies and variants held in memory
+	Files        int   // files whose bodies are held
+}
+
+// Stats returns the cache's counters.
+func (c *Cache) Stats() Stats {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return Stats{Hits: c.hits.Load(), Misses: c.misses.Load(), Bytes: c.mem, Files: len(c.ring)}
 }
 
 // Invalidate forgets rawPath, so the next Get resolves it again.
@@ -224,12 +258,48 @@ func (c *Cache) evictLocked() {
 		}
 	}
 	n = len(c.files)/8 + 1
-	for k, e := range c.files {
-		c.mem -= e.mem.Load()
-		delete(c.files, k)
+	for _, e := range c.files {
+		c.removeLocked(e)
 		if n--; n == 0 {
 			break
 		}
+	}
+}
+
+// removeLocked forgets file entry e and the memory of its bodies.
+func (c *Cache) removeLocked(e *Entry) {
+	if c.files[e.Name] == e {
+		delete(c.files, e.Name)
+	}
+	if e.evicted.Swap(true) {
+		return
+	}
+	if i := e.slot; i >= 0 && i < len(c.ring) && c.ring[i] == e {
+		last := len(c.ring) - 1
+		c.ring[i] = c.ring[last]
+		c.ring[i].slot = i
+		c.ring[last] = nil
+		c.ring = c.ring[:last]
+		c.mem -= e.mem.Load()
+	}
+}
+
+// evictToFitLocked sweeps the CLOCK hand until the bodies fit the budget:
+// an entry hit since the last pass gets a second chance, one that was not
+// is evicted. Hits only set a bit, so they take no lock; the sweep visits
+// each entry at most twice.
+func (c *Cache) evictToFitLocked() {
+	for c.mem > c.opt.MemoryBudget && len(c.ring) > 0 {
+		if c.hand >= len(c.ring) {
+			c.hand = 0
+		}
+		e := c.ring[c.hand]
+		if e.ref.Load() {
+			e.ref.Store(false)
+			c.hand++
+			continue
+		}
+		c.removeLocked(e)
 	}
 }
 
@@ -250,13 +320,20 @@ func (c *Cache) fileEntry(res resolve.Result) *Entry {
 	}
 	c.mu.Lock()
 	if prev := c.files[res.Name]; prev != nil {
-		c.mem -= prev.mem.Load()
+		c.removeLocked(prev)
 	}
 	if len(c.files) >= c.opt.MaxEntries {
 		c.evictLocked()
 	}
 	c.files[res.Name] = e
-	c.mem += e.mem.Load()
+	e.slot = -1
+	if e.mem.Load() > 0 {
+		e.slot = len(c.ring)
+		c.ring = append(c.ring, e)
+		c.mem += e.mem.Load()
+		e.ref.Store(true)
+		c.evictToFitLocked()
+	}
 	c.mu.Unlock()
 	return e
 }
@@ -311,7 +388,7 @@ func (c *Cache) loadOnce(res resolve.Result) (*Entry, error) {
 		Rep:         Rep{Size: info.Size(), Name: res.Name, id: id},
 	}
 	e.LastModified = string(httpdate.Append(nil, e.ModTime))
-	if e.Size <= c.opt.MaxFileInMemory && c.memLeft() >= e.Size {
+	if e.Size <= c.opt.MaxFileInMemory && e.Size <= c.opt.MemoryBudget {
 		body, err := readAll(f, id)
 		if err != nil {
 			return nil, err
@@ -347,12 +424,6 @@ func readAll(f *os.File, id fileID) ([]byte, error) {
 		return nil, errChanged
 	}
 	return body, nil
-}
-
-func (c *Cache) memLeft() int64 {
-	c.mu.RLock()
-	defer c.mu.RUnlock()
-	return c.opt.MemoryBudget - c.mem
 }
 
 // etagOf makes a strong entity-tag (RFC 9110 §8.8.3) from a content hash:

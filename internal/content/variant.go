@@ -140,10 +140,15 @@ func (c *Cache) Variant(e *Entry, cd coding.Coding) *Rep {
 		return nil
 	}
 	if n := int64(len(v.Body)); n > 0 {
-		e.mem.Add(n)
 		c.mu.Lock()
-		if c.files[e.Name] == e {
+		e.mem.Add(n)
+		if !e.evicted.Load() {
+			if e.slot < 0 {
+				e.slot = len(c.ring)
+				c.ring = append(c.ring, e)
+			}
 			c.mem += n
+			c.evictToFitLocked()
 		}
 		c.mu.Unlock()
 	}
@@ -154,9 +159,6 @@ func (c *Cache) Variant(e *Entry, cd coding.Coding) *Rep {
 // at least a twentieth: smaller gains cost the client more to decode than
 // they save on the wire.
 func (c *Cache) compress(e *Entry, cd coding.Coding) *Rep {
-	if c.memLeft() < e.Size/2 {
-		return nil
-	}
 	level := c.opt.Levels.Gzip
 	switch cd {
 	case coding.Brotli:
@@ -186,7 +188,7 @@ func (c *Cache) loadSidecar(e *Entry, cd coding.Coding, sc sidecar) *Rep {
 		return nil
 	}
 	v := &Rep{Coding: cd, Size: info.Size(), Name: sc.name, id: sc.id}
-	if v.Size <= c.opt.MaxFileInMemory && c.memLeft() >= v.Size {
+	if v.Size <= c.opt.MaxFileInMemory && v.Size <= c.opt.MemoryBudget {
 		body, err := readAll(f, sc.id)
 		if err != nil {
 			return nil
