@@ -99,6 +99,10 @@ type Entry struct {
 	// coding stoa can make. When it is not empty every response for the
 	// file carries Vary: Accept-Encoding.
 	Codings coding.Set
+	// StreamCodings lists the codings a compressible file too large for
+	// memory is compressed into while it is sent (chunked, no length known
+	// in advance), when it has no sidecar for them.
+	StreamCodings coding.Set
 
 	sidecars [codingCount]sidecar
 	variants [codingCount]atomic.Pointer[Rep]
@@ -515,7 +519,7 @@ func (e *Entry) prepare(r *Rep, cacheControl string) {
 	if cacheControl != "" {
 		common = appendField(common, "Cache-Control", cacheControl)
 	}
-	if e.Codings != 0 {
+	if e.Codings|e.StreamCodings != 0 {
 		common = appendField(common, "Vary", "Accept-Encoding")
 	}
 	common = appendField(common, "X-Content-Type-Options", "nosniff")
@@ -541,7 +545,7 @@ func (e *Entry) prepare(r *Rep, cacheControl string) {
 	if cacheControl != "" {
 		h304 = appendField(h304, "Cache-Control", cacheControl)
 	}
-	if e.Codings != 0 {
+	if e.Codings|e.StreamCodings != 0 {
 		h304 = appendField(h304, "Vary", "Accept-Encoding")
 	}
 	r.Head304 = h304

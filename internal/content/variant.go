@@ -2,6 +2,7 @@ package content
 
 import (
 	"crypto/sha256"
+	"io"
 	"io/fs"
 
 	"github.com/stoahttp/stoa/internal/coding"
@@ -63,11 +64,69 @@ func (c *Cache) findCodings(e *Entry, info fs.FileInfo) {
 			}
 		}
 	}
-	if !c.opt.DisableCompression && compressible && e.Body != nil && e.Size >= c.opt.CompressMinSize {
+	if !c.opt.DisableCompression && compressible && e.Size >= c.opt.CompressMinSize {
 		for _, cd := range coding.Preference {
-			e.Codings = e.Codings.With(cd)
+			switch {
+			case e.Body != nil:
+				e.Codings = e.Codings.With(cd)
+			case !e.Codings.Has(cd):
+				e.StreamCodings = e.StreamCodings.With(cd)
+			}
 		}
 	}
+}
+
+// StreamRep describes e compressed with cd while it is sent. Its length is
+// unknown until the end, so it has no Content-Length (the engine frames it)
+// and no Accept-Ranges; its entity-tag is weak, W/ plus the identity tag and
+// the coding, since the bytes depend on the encoder, not only on the file:
+// it suits If-None-Match (weak comparison) but never If-Range or If-Match.
+func (c *Cache) StreamRep(e *Entry, cd coding.Coding) *Rep {
+	r := &Rep{Coding: cd, Name: e.Name, id: e.id, Size: -1}
+	if e.ETag != "" {
+		r.ETag = "W/" + e.ETag[:len(e.ETag)-1] + "." + cd.Token() + "\""
+	}
+	var h []byte
+	h = appendField(h, "Content-Type", e.ContentType)
+	if r.ETag != "" {
+		h = appendField(h, "ETag", r.ETag)
+	}
+	h = appendField(h, "Last-Modified", e.LastModified)
+	if c.opt.CacheControl != "" {
+		h = appendField(h, "Cache-Control", c.opt.CacheControl)
+	}
+	h = appendField(h, "Vary", "Accept-Encoding")
+	h = appendField(h, "X-Content-Type-Options", "nosniff")
+	h = appendField(h, "Content-Encoding", cd.Token())
+	r.Head = h
+	var h304 []byte
+	if r.ETag != "" {
+		h304 = appendField(h304, "ETag", r.ETag)
+	}
+	if c.opt.CacheControl != "" {
+		h304 = appendField(h304, "Cache-Control", c.opt.CacheControl)
+	}
+	r.Head304 = appendField(h304, "Vary", "Accept-Encoding")
+	return r
+}
+
+// Encode writes the file of r, compressed with r.Coding at the streaming
+// level, to w.
+func (c *Cache) Encode(r *Rep, w io.Writer) error {
+	f, err := c.Open(&Rep{Name: r.Name, id: r.id})
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	zw, err := coding.NewWriter(r.Coding, coding.StreamLevels.Level(r.Coding), w)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(zw, f); err != nil {
+		zw.Close()
+		return err
+	}
+	return zw.Close()
 }
 
 // sidecarsOf finds the sidecars of name that are regular files and not
@@ -159,14 +218,7 @@ func (c *Cache) Variant(e *Entry, cd coding.Coding) *Rep {
 // at least a twentieth: smaller gains cost the client more to decode than
 // they save on the wire.
 func (c *Cache) compress(e *Entry, cd coding.Coding) *Rep {
-	level := c.opt.Levels.Gzip
-	switch cd {
-	case coding.Brotli:
-		level = c.opt.Levels.Brotli
-	case coding.Zstd:
-		level = c.opt.Levels.Zstd
-	}
-	body, err := coding.Encode(cd, level, e.Body)
+	body, err := coding.Encode(cd, c.opt.Levels.Level(cd), e.Body)
 	if err != nil || int64(len(body)) > e.Size-e.Size/20 {
 		return nil
 	}

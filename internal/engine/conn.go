@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"strconv"
 	"syscall"
 	"time"
 
@@ -45,6 +46,9 @@ type conn struct {
 	creq respond.Request
 	resp respond.Response
 	rec  accesslog.Record
+
+	streamed   int64 // body bytes written by the current Stream
+	closeAfter bool  // the response's framing requires closing the connection
 
 	headStart    int64 // unix ns when the current head's first byte was read
 	readDeadline int64 // unix ns of the deadline set on nc, 0 = none
@@ -156,8 +160,15 @@ func (c *conn) serveOne() error {
 		c.s.h.Serve(&c.creq, &c.resp)
 	}
 	bodyLen := c.resp.BodyLen()
+	c.closeAfter = false
 	if err := c.writeResponse(closing); err != nil {
 		return err
+	}
+	if c.closeAfter {
+		closing = true
+	}
+	if bodyLen < 0 {
+		bodyLen = c.streamed
 	}
 	if c.s.cfg.Log != nil {
 		c.log(start, bodyLen)
@@ -302,6 +313,14 @@ func (c *conn) writeResponse(closing bool) error {
 	b = appendDate(b, time.Now())
 	b = append(b, resp.Head...)
 	b = append(b, resp.Extra...)
+	if resp.Chunked && c.req.Minor == 0 {
+		// HTTP/1.0 has no chunked coding: the end of the body is the end
+		// of the connection (RFC 9112 §6.3).
+		closing = true
+		c.closeAfter = true
+	} else if resp.Chunked {
+		b = append(b, "Transfer-Encoding: chunked\r\n"...)
+	}
 	if closing {
 		b = append(b, "Connection: close\r\n"...)
 	} else if c.req.KeepAlive {
@@ -310,6 +329,8 @@ func (c *conn) writeResponse(closing bool) error {
 	b = append(b, "\r\n"...)
 	c.wbuf = b
 	switch {
+	case resp.Stream != nil:
+		return c.writeStream()
 	case resp.Parts != nil:
 		return c.writeParts()
 	case resp.File != nil:
@@ -329,6 +350,56 @@ func (c *conn) writeResponse(closing bool) error {
 	default:
 		return c.writev(resp.Body)
 	}
+}
+
+// writeStream writes a body of unknown length, in chunks for HTTP/1.1.
+func (c *conn) writeStream() error {
+	c.streamed = 0
+	var w io.Writer = chunkWriter{c}
+	if c.req.Minor == 0 {
+		w = rawWriter{c}
+	}
+	if err := c.resp.Stream(w); err != nil {
+		// The head is gone already: all that is left is to cut the
+		// connection, so the client sees an incomplete body, not a short one.
+		return err
+	}
+	if c.req.Minor != 0 {
+		c.wbuf = append(c.wbuf, "0\r\n\r\n"...)
+	}
+	return nil
+}
+
+// chunkWriter frames what is written as chunks (RFC 9112 §7.1).
+type chunkWriter struct{ c *conn }
+
+func (w chunkWriter) Write(p []byte) (int, error) {
+	if len(p) == 0 {
+		return 0, nil
+	}
+	c := w.c
+	c.wbuf = strconv.AppendInt(c.wbuf, int64(len(p)), 16)
+	c.wbuf = append(c.wbuf, "\r\n"...)
+	c.wbuf = append(c.wbuf, p...)
+	c.wbuf = append(c.wbuf, "\r\n"...)
+	c.streamed += int64(len(p))
+	if len(c.wbuf) >= flushThreshold {
+		return len(p), c.flush()
+	}
+	return len(p), nil
+}
+
+// rawWriter writes a close-delimited body, for HTTP/1.0.
+type rawWriter struct{ c *conn }
+
+func (w rawWriter) Write(p []byte) (int, error) {
+	c := w.c
+	c.wbuf = append(c.wbuf, p...)
+	c.streamed += int64(len(p))
+	if len(c.wbuf) >= flushThreshold {
+		return len(p), c.flush()
+	}
+	return len(p), nil
 }
 
 func (c *conn) writeParts() error {

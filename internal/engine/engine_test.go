@@ -2,6 +2,7 @@ package engine
 
 import (
 	"bufio"
+	"compress/gzip"
 	"context"
 	"io"
 	"net"
@@ -206,5 +207,50 @@ func BenchmarkServeSmallFile(b *testing.B) {
 			}
 			n += k
 		}
+	}
+}
+
+func TestChunkedStream(t *testing.T) {
+	root := t.TempDir()
+	big := strings.Repeat("body { color: red; margin: 0 auto; }\n", 20000) // 740 KiB of CSS
+	os.WriteFile(filepath.Join(root, "big.css"), []byte(big), 0o644)
+	res, _ := resolve.New(root, resolve.Options{})
+	defer res.Close()
+	site := respond.New(content.New(res, content.Options{}), respond.Options{})
+	srv := New(site, Config{})
+	l, _ := net.Listen("tcp", "127.0.0.1:0")
+	go srv.Serve(l)
+	defer srv.Shutdown(context.Background())
+
+	c := dial(t, l.Addr().String())
+	io.WriteString(c, "GET /big.css HTTP/1.1\r\nHost: x\r\nAccept-Encoding: gzip\r\n\r\nGET /big.css HTTP/1.1\r\nHost: x\r\n\r\n")
+	br := bufio.NewReader(c)
+	resp, body := readResponse(t, br, "GET")
+	if len(resp.TransferEncoding) != 1 || resp.TransferEncoding[0] != "chunked" || resp.Header.Get("Content-Encoding") != "gzip" {
+		t.Fatalf("streamed gzip: Transfer-Encoding %v Content-Encoding %q", resp.TransferEncoding, resp.Header.Get("Content-Encoding"))
+	}
+	zr, err := gzip.NewReader(strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if plain, _ := io.ReadAll(zr); string(plain) != big {
+		t.Errorf("chunked gzip body decodes to %d bytes, want %d", len(plain), len(big))
+	}
+	// The connection is still in step for the next request.
+	if resp, body := readResponse(t, br, "GET"); resp.StatusCode != 200 || body != big {
+		t.Errorf("request after the stream: %d, %d bytes", resp.StatusCode, len(body))
+	}
+
+	// HTTP/1.0 has no chunks: the body ends with the connection.
+	c10 := dial(t, l.Addr().String())
+	io.WriteString(c10, "GET /big.css HTTP/1.0\r\nAccept-Encoding: gzip\r\nConnection: keep-alive\r\n\r\n")
+	resp, body = readResponse(t, bufio.NewReader(c10), "GET")
+	if len(resp.TransferEncoding) != 0 || !resp.Close || resp.ContentLength != -1 {
+		t.Errorf("HTTP/1.0 stream: Transfer-Encoding %v close %v Content-Length %d; want close-delimited", resp.TransferEncoding, resp.Close, resp.ContentLength)
+	}
+	if zr, err := gzip.NewReader(strings.NewReader(body)); err != nil {
+		t.Errorf("HTTP/1.0 stream: %v", err)
+	} else if plain, _ := io.ReadAll(zr); string(plain) != big {
+		t.Errorf("HTTP/1.0 stream decodes to %d bytes", len(plain))
 	}
 }

@@ -189,3 +189,55 @@ func BenchmarkServeCompressedCached(b *testing.B) {
 		s.Serve(&req, &resp)
 	}
 }
+
+func TestStreamedCompressionOfLargeFiles(t *testing.T) {
+	s, root := newSite(t, resolve.Options{}, content.Options{MaxFileInMemory: 1 << 10})
+	big := strings.Repeat(css, 3) // > MaxFileInMemory, compressible
+	os.WriteFile(filepath.Join(root, "big.css"), []byte(big), 0o644)
+	stream := func(req Request) (Response, string) {
+		var resp Response
+		s.Serve(&req, &resp)
+		var buf bytes.Buffer
+		if resp.Stream != nil {
+			if err := resp.Stream(&buf); err != nil {
+				t.Fatalf("Stream: %v", err)
+			}
+		}
+		return resp, buf.String()
+	}
+	resp, body := stream(Request{Method: "GET", Path: "/big.css", AcceptEncoding: "gzip"})
+	head := string(resp.Head)
+	if resp.Status != 200 || !resp.Chunked || !strings.Contains(head, "Content-Encoding: gzip") || strings.Contains(head, "Content-Length") {
+		t.Fatalf("large file with gzip: status %d chunked %v head %q; want a chunked gzip stream without Content-Length", resp.Status, resp.Chunked, head)
+	}
+	if decode(t, "gzip", body) != big {
+		t.Errorf("streamed gzip body does not decode to the file")
+	}
+	if hresp, hbody := stream(Request{Method: "HEAD", Path: "/big.css", AcceptEncoding: "gzip"}); !hresp.Chunked || hbody != "" || string(hresp.Head) != head {
+		t.Errorf("HEAD: chunked %v head %q; want GET's head and no body", hresp.Chunked, hresp.Head)
+	}
+	if r, _ := stream(Request{Method: "GET", Path: "/big.css", AcceptEncoding: "gzip", Range: "bytes=0-9"}); r.Status != 206 || r.Chunked || bytes.Contains(r.Head, []byte("Content-Encoding")) {
+		t.Errorf("Range on a streamed-only coding: status %d chunked %v; want 206 of the identity bytes", r.Status, r.Chunked)
+	}
+	// Wait for the identity hash, then the weak tag answers If-None-Match.
+	deadline := time.Now().Add(5 * time.Second)
+	var tag string
+	for tag == "" && time.Now().Before(deadline) {
+		r, _ := stream(Request{Method: "HEAD", Path: "/big.css", AcceptEncoding: "gzip"})
+		for _, line := range strings.Split(string(r.Head), "\r\n") {
+			if v, ok := strings.CutPrefix(line, "ETag: "); ok {
+				tag = v
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if !strings.HasPrefix(tag, "W/\"") {
+		t.Fatalf("streamed representation ETag %q, want a weak tag", tag)
+	}
+	if r, _ := stream(Request{Method: "GET", Path: "/big.css", AcceptEncoding: "gzip", Cond: cond(ifNoneMatch(tag))}); r.Status != 304 {
+		t.Errorf("If-None-Match with the weak tag: status %d, want 304", r.Status)
+	}
+	if r, _ := stream(Request{Method: "GET", Path: "/big.css", AcceptEncoding: "gzip", Cond: cond(ifMatch(tag))}); r.Status != 412 {
+		t.Errorf("If-Match with a weak tag: status %d, want 412 (strong comparison)", r.Status)
+	}
+}

@@ -12,6 +12,7 @@ package respond
 import (
 	"crypto/rand"
 	"encoding/hex"
+	"io"
 	"os"
 	"strconv"
 
@@ -62,6 +63,12 @@ type Response struct {
 	FileOff int64
 	FileLen int64
 	Parts   []Part
+	// Stream, when set, writes a body whose length is not known in
+	// advance; Chunked is then set too (also for HEAD, which has no
+	// Stream), and the engine frames the body: chunked transfer coding for
+	// HTTP/1.1, the end of the connection for HTTP/1.0.
+	Stream  func(w io.Writer) error
+	Chunked bool
 
 	ranges  [16]byterange.Range
 	parts   [18]Part
@@ -76,6 +83,8 @@ func (r *Response) Reset() {
 // BodyLen is the number of body bytes the engine will send.
 func (r *Response) BodyLen() int64 {
 	switch {
+	case r.Chunked:
+		return -1
 	case r.Parts != nil:
 		var n int64
 		for _, p := range r.Parts {
@@ -208,6 +217,12 @@ func (s *Site) redirect(req *Request, resp *Response, e *content.Entry) {
 }
 
 func (s *Site) file(req *Request, resp *Response, e *content.Entry) {
+	if e.StreamCodings != 0 && req.AcceptEncoding != "" && req.Range == "" {
+		if cd, _ := coding.Negotiate(req.AcceptEncoding, true, e.Codings|e.StreamCodings); e.StreamCodings.Has(cd) {
+			s.stream(req, resp, e, cd)
+			return
+		}
+	}
 	rep := s.representation(req, e)
 	v := conditional.Validators{ETag: rep.ETag, LastModified: e.ModTime}
 	switch conditional.Evaluate(req.Method, &req.Cond, &v) {
@@ -233,7 +248,7 @@ func (s *Site) file(req *Request, resp *Response, e *content.Entry) {
 			resp.Extra = append(resp.Extra, "Content-Range: "...)
 			resp.Extra = byterange.AppendUnsatisfied(resp.Extra, rep.Size)
 			resp.Extra = append(resp.Extra, "\r\n"...)
-			if e.Codings != 0 {
+			if e.Codings|e.StreamCodings != 0 {
 				resp.Extra = append(resp.Extra, "Vary: Accept-Encoding\r\n"...)
 			}
 			return
@@ -252,6 +267,29 @@ func (s *Site) file(req *Request, resp *Response, e *content.Entry) {
 		return
 	}
 	resp.FileOff, resp.FileLen = 0, rep.Size
+}
+
+// stream answers with e compressed while it is sent: a file too large to
+// hold in memory, with no sidecar for the coding chosen. A request with
+// Range gets a representation that has a length instead.
+func (s *Site) stream(req *Request, resp *Response, e *content.Entry, cd coding.Coding) {
+	rep := s.cache.StreamRep(e, cd)
+	v := conditional.Validators{ETag: rep.ETag, LastModified: e.ModTime}
+	switch conditional.Evaluate(req.Method, &req.Cond, &v) {
+	case conditional.NotModified:
+		resp.Status = 304
+		resp.Head = rep.Head304
+		return
+	case conditional.PreconditionFailed:
+		s.Error(412, req.Method, resp)
+		return
+	}
+	resp.Status = 200
+	resp.Head = rep.Head
+	resp.Chunked = true
+	if req.Method != "HEAD" {
+		resp.Stream = func(w io.Writer) error { return s.cache.Encode(rep, w) }
+	}
 }
 
 // representation chooses which of e's representations to send: the best
