@@ -44,6 +44,9 @@ type Options struct {
 	MemoryBudget int64
 	// MaxEntries caps the number of request paths remembered. Default 100,000.
 	MaxEntries int
+	// MaxOpenFiles caps the files of large representations kept open
+	// between requests. Default 256; negative keeps none open.
+	MaxOpenFiles int
 	// Revalidate is how long a resolved path is trusted before it is checked
 	// against the file system again. Default 1s; negative means every request.
 	Revalidate time.Duration
@@ -70,6 +73,9 @@ func (o *Options) fill() {
 	}
 	if o.Revalidate == 0 {
 		o.Revalidate = time.Second
+	}
+	if o.MaxOpenFiles == 0 {
+		o.MaxOpenFiles = 256
 	}
 	if o.CompressMinSize == 0 {
 		o.CompressMinSize = 256
@@ -149,6 +155,7 @@ type Cache struct {
 	hand   int
 
 	hits, misses atomic.Int64
+	fds          handles
 
 	hashMu  sync.Mutex
 	hashes  map[fileID]string // ETags of large files, computed in the background
@@ -159,6 +166,7 @@ type Cache struct {
 func New(res *resolve.Resolver, opt Options) *Cache {
 	opt.fill()
 	return &Cache{
+		fds:     handles{max: opt.MaxOpenFiles, byID: make(map[fileID]*handleSlot)},
 		res:     res,
 		opt:     opt,
 		routes:  make(map[string]*route),
@@ -492,9 +500,20 @@ func (c *Cache) hashFile(name string, id fileID) string {
 	return etagOf(sum)
 }
 
-// Open opens the file of representation r for sending, and reports
-// ErrChanged when the file on disk is no longer the version r describes.
-func (c *Cache) Open(r *Rep) (*os.File, error) {
+// Open returns an open handle on the file of representation r, shared with
+// other requests (release it when done), and reports ErrChanged when the
+// file on disk is no longer the version r describes: the handle is checked
+// with fstat on every use, so a file rewritten in place is not sent under
+// its old length and ETag.
+func (c *Cache) Open(r *Rep) (*Handle, error) {
+	if h := c.fds.acquire(r.id); h != nil {
+		if info, err := h.f.Stat(); err == nil && idOf(info) == r.id {
+			return h, nil
+		}
+		c.fds.retire(h)
+		h.Release()
+		return nil, ErrChanged
+	}
 	f, err := c.res.Open(r.Name)
 	if err != nil {
 		return nil, err
@@ -504,7 +523,7 @@ func (c *Cache) Open(r *Rep) (*os.File, error) {
 		f.Close()
 		return nil, ErrChanged
 	}
-	return f, nil
+	return c.fds.add(f, r.id), nil
 }
 
 // prepare builds r's header blocks; r is e's identity representation or

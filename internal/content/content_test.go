@@ -116,11 +116,11 @@ func TestLargeFileHashedInBackground(t *testing.T) {
 	if want := small.Get("/big.bin").ETag; e.ETag != want {
 		t.Errorf("streamed hash %q differs from in-memory hash %q of the same bytes", e.ETag, want)
 	}
-	f, err := c.Open(&e.Rep)
+	h, err := c.Open(&e.Rep)
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}
-	f.Close()
+	h.Release()
 }
 
 func TestOpenReportsChangedFile(t *testing.T) {
@@ -205,5 +205,45 @@ func BenchmarkGetHit(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		c.Get("/a.html")
+	}
+}
+
+func TestOpenSharesBoundedHandles(t *testing.T) {
+	files := map[string]string{}
+	for i := range 5 {
+		files[fmt.Sprintf("f%d.bin", i)] = strings.Repeat("x", 100+i)
+	}
+	c, root := newCache(t, files, Options{MaxFileInMemory: 10, MaxOpenFiles: 3})
+	e := c.Get("/f0.bin")
+	h1, err1 := c.Open(&e.Rep)
+	h2, err2 := c.Open(&e.Rep)
+	if err1 != nil || err2 != nil || h1 != h2 {
+		t.Fatalf("two opens of one large file: %v %v, same handle %v; want one shared handle", err1, err2, h1 == h2)
+	}
+	for i := 1; i < 5; i++ {
+		e := c.Get(fmt.Sprintf("/f%d.bin", i))
+		h, err := c.Open(&e.Rep)
+		if err != nil {
+			t.Fatal(err)
+		}
+		h.Release()
+	}
+	if n := c.fds.count(); n > 3 {
+		t.Errorf("%d files kept open, want at most MaxOpenFiles=3", n)
+	}
+	// A handle closed by the bound while in use stays readable until released.
+	buf := make([]byte, 3)
+	if _, err := h1.File().ReadAt(buf, 0); err != nil {
+		t.Errorf("handle in use was closed under its request: %v", err)
+	}
+	h1.Release()
+	h2.Release()
+	// A file rewritten in place is caught on the next use of its handle.
+	e3 := c.Get("/f4.bin")
+	h, _ := c.Open(&e3.Rep)
+	h.Release()
+	os.WriteFile(filepath.Join(root, "f4.bin"), []byte("changed in place"), 0o644)
+	if _, err := c.Open(&e3.Rep); err != ErrChanged {
+		t.Errorf("Open after an in-place rewrite: %v, want ErrChanged", err)
 	}
 }

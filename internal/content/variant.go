@@ -113,16 +113,17 @@ func (c *Cache) StreamRep(e *Entry, cd coding.Coding) *Rep {
 // Encode writes the file of r, compressed with r.Coding at the streaming
 // level, to w.
 func (c *Cache) Encode(r *Rep, w io.Writer) error {
-	f, err := c.Open(&Rep{Name: r.Name, id: r.id})
+	h, err := c.Open(&Rep{Name: r.Name, id: r.id})
 	if err != nil {
 		return err
 	}
-	defer f.Close()
+	defer h.Release()
 	zw, err := coding.NewWriter(r.Coding, coding.StreamLevels.Level(r.Coding), w)
 	if err != nil {
 		return err
 	}
-	if _, err := io.Copy(zw, f); err != nil {
+	// ReadAt, through the section reader: the handle is shared.
+	if _, err := io.Copy(zw, io.NewSectionReader(h.File(), 0, r.id.size)); err != nil {
 		zw.Close()
 		return err
 	}

@@ -434,8 +434,9 @@ func (c *conn) writeParts() error {
 }
 
 func (c *conn) closeFile() {
-	if c.resp.File != nil {
-		c.resp.File.Close()
+	if c.resp.Handle != nil {
+		c.resp.Handle.Release()
+		c.resp.Handle = nil
 		c.resp.File = nil
 	}
 }

@@ -233,23 +233,54 @@ func str(b []byte) string {
 	return unsafe.String(&b[0], len(b))
 }
 
-// copyFile sends n bytes of f from off, with sendfile where the connection
-// supports it, renewing the write deadline for every chunk.
+// copyFile sends n bytes of f from off, renewing the write deadline as it
+// goes. f is shared between requests, so its offset is never used: on TCP
+// it goes out with sendfile(2) at an explicit offset, elsewhere through
+// ReadAt.
 func (c *conn) copyFile(f *os.File, off, n int64) error {
-	if _, err := f.Seek(off, io.SeekStart); err != nil {
+	if c.raw == nil {
+		c.extendWriteDeadline()
+		_, err := io.Copy(c.nc, io.NewSectionReader(f, off, n))
 		return err
 	}
-	const chunk = 4 << 20
+	sc, err := f.SyscallConn()
+	if err != nil {
+		return err
+	}
+	var src int
+	sc.Control(func(fd uintptr) { src = int(fd) })
 	for n > 0 {
 		c.extendWriteDeadline()
-		k := min(n, chunk)
-		w, err := io.Copy(c.nc, &io.LimitedReader{R: f, N: k})
-		n -= w
+		var werr error
+		err := c.raw.Write(func(dst uintptr) bool {
+			for n > 0 {
+				k, err := syscall.Sendfile(int(dst), src, &off, int(min(n, 4<<20)))
+				if k > 0 {
+					n -= int64(k)
+				}
+				switch {
+				case err == syscall.EAGAIN:
+					return false // wait until the socket can take more
+				case err == syscall.EINTR:
+					continue
+				case err != nil:
+					werr = err
+					return true
+				case k == 0:
+					werr = io.ErrUnexpectedEOF // the file shrank under us
+					return true
+				}
+				if n > 0 && k >= 1<<20 {
+					return true // renew the deadline between large pieces
+				}
+			}
+			return true
+		})
 		if err != nil {
 			return err
 		}
-		if w < k {
-			return io.ErrUnexpectedEOF // the file shrank under us
+		if werr != nil {
+			return werr
 		}
 	}
 	return nil

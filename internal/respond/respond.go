@@ -58,8 +58,10 @@ type Response struct {
 	Head   []byte
 	Extra  []byte
 
-	Body    []byte
-	File    *os.File // the engine closes it once written
+	Body []byte
+	File *os.File // shared: read it at offsets only, never move its offset
+	// Handle, with File, is released by the engine once the body is written.
+	Handle  Releaser
 	FileOff int64
 	FileLen int64
 	Parts   []Part
@@ -96,6 +98,9 @@ func (r *Response) BodyLen() int64 {
 	}
 	return int64(len(r.Body))
 }
+
+// Releaser gives back a resource held for a response.
+type Releaser interface{ Release() }
 
 // Options are the site's choices that are not about files.
 type Options struct {
@@ -328,7 +333,7 @@ func (s *Site) openFile(req *Request, resp *Response, rep *content.Rep) bool {
 		s.Error(404, req.Method, resp)
 		return false
 	}
-	resp.File = f
+	resp.File, resp.Handle = f.File(), f
 	return true
 }
 

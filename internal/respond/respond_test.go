@@ -86,8 +86,8 @@ func do(t testing.TB, s *Site, req Request) result {
 	default:
 		body.Write(resp.Body)
 	}
-	if resp.File != nil {
-		resp.File.Close()
+	if resp.Handle != nil {
+		resp.Handle.Release()
 	}
 	if int64(body.Len()) != resp.BodyLen() {
 		t.Errorf("%s %s: BodyLen %d, body has %d bytes", req.Method, req.Path, resp.BodyLen(), body.Len())
@@ -206,8 +206,8 @@ func TestMultipartRanges(t *testing.T) {
 		if len(resp.Parts) != 3 || resp.Parts[2].Len != 0 || !bytes.Contains(resp.Parts[2].Prefix, []byte("--\r\n")) {
 			t.Errorf("%s: parts %+v, want two ranges and a closing boundary", path, resp.Parts)
 		}
-		if resp.File != nil {
-			resp.File.Close()
+		if resp.Handle != nil {
+			resp.Handle.Release()
 		}
 		got := do(t, s, Request{Method: "GET", Path: path, Range: "bytes=0-1,-2"})
 		if !strings.Contains(got.body, "Content-Range: bytes 0-1/") || !strings.HasSuffix(strings.TrimSpace(got.body), "--") {
