@@ -105,6 +105,7 @@ type serveOptions struct {
 	compressMin     int64
 	compressLevels  string
 	cacheSize       string
+	maxOpenFiles    int
 }
 
 type listFlag struct{ vals *[]string }
@@ -140,6 +141,7 @@ func serveFlags(out io.Writer) (*flag.FlagSet, *serveOptions) {
 	fs.BoolVar(&o.compress, "compress", true, "compress text files (HTML, CSS, JS, JSON, SVG, ...) with br, zstd or gzip as the client accepts; each file version is compressed once and kept")
 	fs.BoolVar(&o.precompressed, "precompressed", true, "serve FILE.br, FILE.zst or FILE.gz beside FILE when the client accepts it and it is not older than FILE")
 	fs.StringVar(&o.cacheSize, "cache-size", "256MiB", "memory for file bodies and their compressed variants (e.g. 64MiB, 1GiB); the least recently used go first")
+	fs.IntVar(&o.maxOpenFiles, "max-open-files", 256, "large files kept open between requests (each checked with fstat on use); 0 keeps none")
 	fs.Int64Var(&o.compressMin, "compress-min-size", 256, "smallest file, in bytes, compressed on the fly")
 	fs.StringVar(&o.compressLevels, "compress-levels", "", "levels for on-the-fly compression, e.g. \"br=9,zstd=19,gzip=9\" (default: measured defaults)")
 	fs.Usage = func() {
@@ -277,6 +279,7 @@ func runServe(o *serveOptions, stdout, stderr io.Writer) error {
 		CompressMinSize:    max(o.compressMin, 1),
 		Levels:             levels,
 		MemoryBudget:       max(cacheSize, 1),
+		MaxOpenFiles:       openFiles(o.maxOpenFiles),
 	})
 	site := respond.New(cache, respond.Options{Pages: pages})
 	srv := engine.New(site, engine.Config{
@@ -365,4 +368,12 @@ func parseSize(s string) (int64, error) {
 		return 0, fmt.Errorf("too large")
 	}
 	return n * mult, nil
+}
+
+// openFiles maps --max-open-files to content.Options, where 0 means the default.
+func openFiles(n int) int {
+	if n <= 0 {
+		return -1
+	}
+	return n
 }
