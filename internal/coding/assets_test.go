@@ -48,7 +48,7 @@ type gen struct {
 
 func newGen(seed uint64) *gen {
 	r := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
-	return &gen{r: r, zipf: rand.NewZipf(r, 1.2, 1, uint64(len(words)-1))}
+	return &gen{r: r, zipf: rand.NewZipf(r, 1.1, 4, uint64(len(words)-1))}
 }
 
 // words is the vocabulary of identifiers, class names and prose.
@@ -100,7 +100,19 @@ func (g *gen) kebab() string {
 	return s
 }
 
+// palette holds a design system's colours; most rules use one of them.
+var palette = func() (p []string) {
+	g := newGen(99)
+	for range 24 {
+		p = append(p, fmt.Sprintf("#%06x", g.r.Uint32()&0xffffff))
+	}
+	return p
+}()
+
 func (g *gen) color() string {
+	if g.n(3) != 0 {
+		return palette[g.n(len(palette))]
+	}
 	if g.n(4) == 0 {
 		return fmt.Sprintf("rgba(%d,%d,%d,.%d)", g.n(256), g.n(256), g.n(256), 1+g.n(9))
 	}

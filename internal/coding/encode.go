@@ -25,53 +25,76 @@ var errClosed = errors.New("coding: write after Close")
 // see LevelRange) and returns the encoded bytes in a new slice of exactly
 // their length, fit to be kept in a cache. The output is a complete,
 // standard stream: gzip per RFC 1952, one Zstandard frame per RFC 8878 with
-// its content size and checksum, Brotli per RFC 7932. The same input, coding
-// and level always give the same bytes.
+// its content size and checksum, Brotli per RFC 7932.
+//
+// The same input, coding and level always give the same bytes, whatever the
+// encoders were used for before: a cache that drops an encoded variant and
+// makes it again must serve the same bytes under the same strong validator
+// (RFC 9110 §8.8.1), or a range request resumed across the two would splice
+// different encodings.
 //
 // For Identity, Encode returns a copy of src and ignores level.
 func Encode(c Coding, level int, src []byte) ([]byte, error) {
 	if err := checkLevel(c, level); err != nil {
 		return nil, err
 	}
-	switch c {
-	case Identity:
+	if c == Identity {
 		return bytes.Clone(src), nil
-	case Zstd:
+	}
+	buf := getBuffer()
+	defer putBuffer(buf)
+	if c == Zstd {
 		enc, err := zstdBlockEncoder(level)
 		if err != nil {
 			return nil, err
 		}
-		buf := getBuffer()
-		defer putBuffer(buf)
 		// EncodeAll writes a single frame that declares the content size,
 		// letting a decoder size its output in one go.
 		b := enc.EncodeAll(src, buf.AvailableBuffer())
-		out := bytes.Clone(b)
+		out := exactCopy(b)
 		if cap(b) > buf.Cap() {
 			*buf = *bytes.NewBuffer(b[:0]) // keep the grown scratch space
 		}
 		return out, nil
 	}
-	buf := getBuffer()
-	defer putBuffer(buf)
-	w, err := NewWriter(c, level, buf)
+	var pool *sync.Pool
+	if c == Brotli {
+		pool = &brotliEncodePools[level][brotliSizeClass(len(src))]
+	} else {
+		pool = &gzipPools[level]
+	}
+	enc, err := getEncoder(pool, c, level)
 	if err != nil {
 		return nil, err
 	}
-	if _, err := w.Write(src); err != nil {
-		return nil, err
+	enc.Reset(buf)
+	_, err = enc.Write(src)
+	if cerr := enc.Close(); err == nil {
+		err = cerr
 	}
-	if err := w.Close(); err != nil {
-		return nil, err
+	if err != nil {
+		return nil, fmt.Errorf("coding: %s: %w", c.Token(), err)
 	}
-	return bytes.Clone(buf.Bytes()), nil
+	enc.Reset(nil) // drop the reference to buf
+	pool.Put(enc)
+	return exactCopy(buf.Bytes()), nil
+}
+
+// exactCopy returns a copy of b whose capacity is its length (bytes.Clone
+// may round the capacity up to an allocation size class).
+func exactCopy(b []byte) []byte {
+	out := make([]byte, len(b))
+	copy(out, b)
+	return out
 }
 
 // NewWriter returns a writer that compresses what is written to it into w
 // with coding c at the given level (c's own scale, see LevelRange), for
 // streaming large files and for `stoa compress`. Close must be called to
 // finish the stream; it does not close w. After Close the writer's encoder is
-// reused by later calls, and further writes fail.
+// reused by later calls, and further writes fail. The output depends on the
+// data, the coding, the level and, at Brotli levels 0 and 1, how the data is
+// divided into writes; not on what the pooled encoder did before.
 //
 // For Identity, NewWriter returns a writer that passes bytes through to w
 // unchanged, and ignores level.
@@ -79,48 +102,49 @@ func NewWriter(c Coding, level int, w io.Writer) (io.WriteCloser, error) {
 	if err := checkLevel(c, level); err != nil {
 		return nil, err
 	}
-	var (
-		pool *sync.Pool
-		enc  encoder
-	)
+	var pool *sync.Pool
 	switch c {
 	case Identity:
 		return nopCloser{w}, nil
 	case Brotli:
-		pool = &brotliPools[level]
-		if e, ok := pool.Get().(encoder); ok {
-			enc = e
-		} else {
-			enc = brotli.NewWriterLevel(nil, level)
-		}
+		pool = &brotliStreamPools[level]
 	case Gzip:
 		pool = &gzipPools[level]
-		if e, ok := pool.Get().(encoder); ok {
-			enc = e
-		} else {
-			e, err := gzip.NewWriterLevel(nil, level)
-			if err != nil {
-				return nil, fmt.Errorf("coding: gzip level %d: %w", level, err)
-			}
-			enc = e
-		}
 	case Zstd:
-		lvl := zstd.EncoderLevelFromZstd(level)
-		pool = &zstdPools[lvl]
-		if e, ok := pool.Get().(encoder); ok {
-			enc = e
-		} else {
-			// Concurrency 1: the stream is compressed synchronously on
-			// the caller's goroutine, one request using one core.
-			e, err := zstd.NewWriter(nil, zstdOptions(lvl, 1)...)
-			if err != nil {
-				return nil, fmt.Errorf("coding: zstd level %d: %w", level, err)
-			}
-			enc = e
-		}
+		pool = &zstdStreamPools[zstd.EncoderLevelFromZstd(level)]
+	}
+	enc, err := getEncoder(pool, c, level)
+	if err != nil {
+		return nil, err
 	}
 	enc.Reset(w)
 	return &streamWriter{enc: enc, pool: pool}, nil
+}
+
+// getEncoder takes an idle encoder from pool, or makes one.
+func getEncoder(pool *sync.Pool, c Coding, level int) (encoder, error) {
+	if e, ok := pool.Get().(encoder); ok {
+		return e, nil
+	}
+	switch c {
+	case Brotli:
+		return brotli.NewWriterLevel(nil, level), nil
+	case Gzip:
+		e, err := gzip.NewWriterLevel(nil, level)
+		if err != nil {
+			return nil, fmt.Errorf("coding: gzip level %d: %w", level, err)
+		}
+		return e, nil
+	case Zstd:
+		// Concurrency 1: the stream is compressed synchronously on the
+		// caller's goroutine, one response using one core.
+		e, err := zstd.NewWriter(nil, zstdOptions(zstd.EncoderLevelFromZstd(level), 1)...)
+		if err != nil {
+			return nil, fmt.Errorf("coding: zstd level %d: %w", level, err)
+		}
+		return e, nil
+	}
+	return nil, fmt.Errorf("coding: no encoder for %v", c)
 }
 
 // encoder is what the three libraries' writers have in common.
@@ -129,15 +153,40 @@ type encoder interface {
 	Reset(io.Writer)
 }
 
-// Pools of idle stream encoders, per level: each holds buffers and tables
-// that are costly to allocate (a Brotli encoder at level 11 or a Zstandard
-// one, several megabytes). The zstd pools are indexed by zstd.EncoderLevel,
-// as the library maps the 22 zstd levels onto four.
+// Pools of idle encoders, per level: each holds buffers and tables that are
+// costly to allocate (a Brotli encoder at level 9 has a hash table of
+// 32 MB, a Zstandard one several MB of history).
+//
+// A Brotli encoder picks its hash table's layout once, on first use, from
+// the size of its first input (below or above 1 MiB), and keeps it across
+// Reset. Its output depends on that layout, so for Encode to give the same
+// bytes for the same input every time, encoders are pooled by that size
+// class; streams, which the encoder sees in chunks of at most
+// maxStreamChunk, always fall in the small class and have pools of their own.
+// The zstd pools are indexed by zstd.EncoderLevel, as the library maps the 22
+// zstd levels onto four.
 var (
-	brotliPools [maxBrotli + 1]sync.Pool
-	gzipPools   [maxGzip + 1]sync.Pool
-	zstdPools   [zstd.SpeedBestCompression + 1]sync.Pool
+	brotliEncodePools [maxBrotli + 1][2]sync.Pool
+	brotliStreamPools [maxBrotli + 1]sync.Pool
+	gzipPools         [maxGzip + 1]sync.Pool
+	zstdStreamPools   [zstd.SpeedBestCompression + 1]sync.Pool
 )
+
+// brotliSizeClass is the Brotli encoder's own threshold between small and
+// large inputs (its size hint of 1 MiB, which changes the hasher it uses at
+// levels 4 to 9).
+func brotliSizeClass(n int) int {
+	if n >= 1<<20 {
+		return 1
+	}
+	return 0
+}
+
+// maxStreamChunk bounds what a stream passes to its encoder in one call,
+// keeping a Brotli stream's size hint in the small class (see above): the
+// hint is the encoder's unprocessed input (one block, at most 256 KiB) plus
+// the rest of the current write.
+const maxStreamChunk = 256 << 10
 
 // streamWriter is the io.WriteCloser returned by NewWriter: it returns its
 // encoder to the pool on a successful Close.
@@ -151,7 +200,17 @@ func (s *streamWriter) Write(p []byte) (int, error) {
 	if s.enc == nil {
 		return 0, errClosed
 	}
-	return s.enc.Write(p)
+	n := 0
+	for len(p) > 0 {
+		chunk := p[:min(len(p), maxStreamChunk)]
+		m, err := s.enc.Write(chunk)
+		n += m
+		if err != nil {
+			return n, err
+		}
+		p = p[len(chunk):]
+	}
+	return n, nil
 }
 
 // Close finishes the stream; a second Close does nothing. An encoder whose

@@ -215,6 +215,26 @@ func listed(e Entry) bool {
 // to the other orders, with s marking the current one. The page is
 // self-contained: inline CSS, no scripts, no external resources.
 func AppendHTML(dst []byte, urlPath string, es []Entry, s Sort) []byte {
+	dst = AppendHTMLStart(dst, urlPath, s, false)
+	rows := 0
+	if urlPath != "/" {
+		rows++
+	}
+	for _, e := range es {
+		if listed(e) {
+			dst = AppendHTMLRow(dst, e)
+			rows++
+		}
+	}
+	return AppendHTMLEnd(dst, rows)
+}
+
+// AppendHTMLStart appends the start of a listing page, up to and including
+// the parent-directory row; rows follow with AppendHTMLRow, and
+// AppendHTMLEnd closes the page. Together they render a directory too large
+// to hold in memory as it is read. unsorted says the rows come in directory
+// order: the column headings are then not links, and a line says why.
+func AppendHTMLStart(dst []byte, urlPath string, s Sort, unsorted bool) []byte {
 	dst = append(dst, "<!DOCTYPE html>\n"+
 		"<html lang=\"en\">\n"+
 		"<head>\n"+
@@ -241,47 +261,60 @@ func AppendHTML(dst []byte, urlPath string, es []Entry, s Sort) []byte {
 		"<body>\n"+
 		"<h1>Index of "...)
 	dst = appendText(dst, urlPath)
-	dst = append(dst, "</h1>\n<table>\n<thead><tr>"...)
-	dst = appendHeading(dst, s, ByName, "Name")
-	dst = appendHeading(dst, s, BySize, "Size")
-	dst = appendHeading(dst, s, ByTime, "Modified")
-	dst = append(dst, "</tr></thead>\n<tbody>\n"...)
-	rows := 0
+	dst = append(dst, "</h1>\n"...)
+	if unsorted {
+		dst = append(dst, "<p>This directory is too large to sort; entries appear in the order the file system gives them.</p>\n"+
+			"<table>\n<thead><tr><th>Name</th><th>Size</th><th>Modified</th></tr></thead>\n<tbody>\n"...)
+	} else {
+		dst = append(dst, "<table>\n<thead><tr>"...)
+		dst = appendHeading(dst, s, ByName, "Name")
+		dst = appendHeading(dst, s, BySize, "Size")
+		dst = appendHeading(dst, s, ByTime, "Modified")
+		dst = append(dst, "</tr></thead>\n<tbody>\n"...)
+	}
 	if urlPath != "/" {
 		dst = append(dst, "<tr><td><a href=\"../\">../</a></td><td>—</td><td></td></tr>\n"...)
-		rows++
 	}
-	for _, e := range es {
-		if !listed(e) {
-			continue
-		}
-		dst = append(dst, "<tr><td><a href=\""...)
-		dst = appendText(dst, href(e))
+	return dst
+}
+
+// AppendHTMLRow appends the table row of e; entries that do not belong in a
+// listing ("", ".", "..") append nothing.
+func AppendHTMLRow(dst []byte, e Entry) []byte {
+	if !listed(e) {
+		return dst
+	}
+	dst = append(dst, "<tr><td><a href=\""...)
+	dst = appendText(dst, href(e))
+	dst = append(dst, "\">"...)
+	dst = appendText(dst, e.Name)
+	if e.IsDir {
+		dst = append(dst, '/')
+	}
+	dst = append(dst, "</a></td><td>"...)
+	if e.IsDir {
+		dst = append(dst, "—"...)
+	} else {
+		dst = appendSize(dst, e.Size)
+	}
+	dst = append(dst, "</td><td>"...)
+	if e.ModTime.IsZero() {
+		dst = append(dst, "—"...)
+	} else {
+		t := e.ModTime.UTC()
+		dst = append(dst, "<time datetime=\""...)
+		dst = t.AppendFormat(dst, time.RFC3339)
 		dst = append(dst, "\">"...)
-		dst = appendText(dst, e.Name)
-		if e.IsDir {
-			dst = append(dst, '/')
-		}
-		dst = append(dst, "</a></td><td>"...)
-		if e.IsDir {
-			dst = append(dst, "—"...)
-		} else {
-			dst = appendSize(dst, e.Size)
-		}
-		dst = append(dst, "</td><td>"...)
-		if e.ModTime.IsZero() {
-			dst = append(dst, "—"...)
-		} else {
-			t := e.ModTime.UTC()
-			dst = append(dst, "<time datetime=\""...)
-			dst = t.AppendFormat(dst, time.RFC3339)
-			dst = append(dst, "\">"...)
-			dst = t.AppendFormat(dst, "2006-01-02 15:04")
-			dst = append(dst, "</time>"...)
-		}
-		dst = append(dst, "</td></tr>\n"...)
-		rows++
+		dst = t.AppendFormat(dst, "2006-01-02 15:04")
+		dst = append(dst, "</time>"...)
 	}
+	dst = append(dst, "</td></tr>\n"...)
+	return dst
+}
+
+// AppendHTMLEnd closes a page begun by AppendHTMLStart; rows counts the
+// rows appended, parent row included, so an empty directory says so.
+func AppendHTMLEnd(dst []byte, rows int) []byte {
 	if rows == 0 {
 		dst = append(dst, "<tr><td colspan=\"3\">This directory is empty.</td></tr>\n"...)
 	}
@@ -435,29 +468,48 @@ func isHidden(r rune) bool {
 // U+FFFD). Times are RFC 3339 in UTC, to the second. Size is reported as
 // given, also for directories.
 func AppendJSON(dst []byte, urlPath string, es []Entry) []byte {
-	dst = append(dst, `{"path":`...)
-	dst = appendJSONString(dst, urlPath)
-	dst = append(dst, `,"entries":[`...)
+	dst = AppendJSONStart(dst, urlPath)
 	first := true
 	for _, e := range es {
-		if !listed(e) {
-			continue
+		if listed(e) {
+			dst = AppendJSONEntry(dst, e, first)
+			first = false
 		}
-		if !first {
-			dst = append(dst, ',')
-		}
-		first = false
-		dst = append(dst, `{"name":`...)
-		dst = appendJSONString(dst, e.Name)
-		dst = append(dst, `,"dir":`...)
-		dst = strconv.AppendBool(dst, e.IsDir)
-		dst = append(dst, `,"size":`...)
-		dst = strconv.AppendInt(dst, e.Size, 10)
-		dst = append(dst, `,"modified":"`...)
-		// RFC 3339 output contains no character JSON must escape.
-		dst = e.ModTime.UTC().AppendFormat(dst, time.RFC3339)
-		dst = append(dst, `"}`...)
 	}
+	return AppendJSONEnd(dst)
+}
+
+// AppendJSONStart, AppendJSONEntry and AppendJSONEnd render AppendJSON's
+// document piece by piece, for a directory listed as it is read.
+func AppendJSONStart(dst []byte, urlPath string) []byte {
+	dst = append(dst, `{"path":`...)
+	dst = appendJSONString(dst, urlPath)
+	return append(dst, `,"entries":[`...)
+}
+
+// AppendJSONEntry appends e's object, after a comma unless first.
+func AppendJSONEntry(dst []byte, e Entry, first bool) []byte {
+	if !listed(e) {
+		return dst
+	}
+	if !first {
+		dst = append(dst, ',')
+	}
+	dst = append(dst, `{"name":`...)
+	dst = appendJSONString(dst, e.Name)
+	dst = append(dst, `,"dir":`...)
+	dst = strconv.AppendBool(dst, e.IsDir)
+	dst = append(dst, `,"size":`...)
+	dst = strconv.AppendInt(dst, e.Size, 10)
+	dst = append(dst, `,"modified":"`...)
+	// RFC 3339 output contains no character JSON must escape.
+	dst = e.ModTime.UTC().AppendFormat(dst, time.RFC3339)
+	dst = append(dst, `"}`...)
+	return dst
+}
+
+// AppendJSONEnd closes a document begun by AppendJSONStart.
+func AppendJSONEnd(dst []byte) []byte {
 	return append(dst, "]}\n"...)
 }
 

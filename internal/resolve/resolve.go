@@ -212,8 +212,7 @@ func (r *Resolver) Open(name string) (*os.File, error) {
 }
 
 // ReadDir lists the named directory, leaving out what a request could not
-// fetch: hidden names (unless allowed), links that lead outside the root,
-// and anything that is neither a regular file nor a directory.
+// fetch (see Listable).
 func (r *Resolver) ReadDir(name string) ([]fs.FileInfo, error) {
 	f, err := r.Open(name)
 	if err != nil {
@@ -226,24 +225,37 @@ func (r *Resolver) ReadDir(name string) ([]fs.FileInfo, error) {
 	}
 	out := make([]fs.FileInfo, 0, len(ents))
 	for _, e := range ents {
-		n := e.Name()
-		if strings.HasPrefix(n, ".") && r.opt.Dotfiles != DotAllow {
-			continue
+		if info, ok := r.Listable(name, e); ok {
+			out = append(out, info)
 		}
-		child := n
-		if name != "." {
-			child = name + "/" + n
-		}
-		info, err := r.Stat(child)
-		if err != nil {
-			continue
-		}
-		if !info.IsDir() && !info.Mode().IsRegular() {
-			continue
-		}
-		out = append(out, info)
 	}
 	return out, nil
+}
+
+// Listable describes entry e of directory dir if a request could fetch it:
+// not a hidden name (unless allowed), not a link leading outside the root,
+// and a regular file or a directory. Only links cost a walk through the
+// root; other entries are described from the directory itself.
+func (r *Resolver) Listable(dir string, e fs.DirEntry) (fs.FileInfo, bool) {
+	n := e.Name()
+	if strings.HasPrefix(n, ".") && r.opt.Dotfiles != DotAllow {
+		return nil, false
+	}
+	var info fs.FileInfo
+	var err error
+	if e.Type()&fs.ModeSymlink != 0 {
+		child := n
+		if dir != "." {
+			child = dir + "/" + n
+		}
+		info, err = r.Stat(child)
+	} else {
+		info, err = e.Info()
+	}
+	if err != nil || !info.IsDir() && !info.Mode().IsRegular() {
+		return nil, false
+	}
+	return info, true
 }
 
 func (r *Resolver) join(name string) string {

@@ -13,6 +13,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"io"
+	"io/fs"
 	"os"
 	"strconv"
 
@@ -388,15 +389,37 @@ func (s *Site) partial(req *Request, resp *Response, e *content.Entry, rep *cont
 	}
 }
 
+// SortLimit is the most entries a listing sorts in memory; a larger
+// directory is streamed in the order the file system gives, read and
+// rendered a batch at a time, so memory does not grow with its size.
+const SortLimit = 10_000
+
+// sortLimit is SortLimit, lowered by tests.
+var sortLimit = SortLimit
+
 func (s *Site) listing(req *Request, resp *Response, e *content.Entry) {
-	infos, err := s.cache.Resolver().ReadDir(e.Name)
+	res := s.cache.Resolver()
+	dir, err := res.Open(e.Name)
 	if err != nil {
 		s.Error(404, req.Method, resp)
 		return
 	}
-	es := make([]listing.Entry, 0, len(infos))
-	for _, fi := range infos {
-		es = append(es, listing.Entry{Name: fi.Name(), IsDir: fi.IsDir(), Size: fi.Size(), ModTime: fi.ModTime()})
+	ents, err := dir.ReadDir(sortLimit + 1)
+	if err != nil && err != io.EOF {
+		dir.Close()
+		s.Error(404, req.Method, resp)
+		return
+	}
+	if len(ents) > sortLimit {
+		s.streamListing(req, resp, e, dir, ents)
+		return
+	}
+	dir.Close()
+	es := make([]listing.Entry, 0, len(ents))
+	for _, de := range ents {
+		if fi, ok := res.Listable(e.Name, de); ok {
+			es = append(es, listing.Entry{Name: fi.Name(), IsDir: fi.IsDir(), Size: fi.Size(), ModTime: fi.ModTime()})
+		}
 	}
 	var body []byte
 	ct := "text/html; charset=utf-8"
@@ -419,6 +442,77 @@ func (s *Site) listing(req *Request, resp *Response, e *content.Entry) {
 	resp.Extra = appendField(resp.Extra, "X-Content-Type-Options", "nosniff")
 	if req.Method != "HEAD" {
 		resp.Body = body
+	}
+}
+
+// streamListing answers for a directory of more than SortLimit entries,
+// rendering them as they are read; ents holds the first batch.
+func (s *Site) streamListing(req *Request, resp *Response, e *content.Entry, dir *os.File, ents []fs.DirEntry) {
+	json := wantsJSON(req.Accept)
+	resp.Status = 200
+	resp.Chunked = true
+	ct := "text/html; charset=utf-8"
+	if json {
+		ct = "application/json"
+	}
+	resp.Extra = appendField(resp.Extra, "Content-Type", ct)
+	resp.Extra = appendField(resp.Extra, "Vary", "Accept")
+	resp.Extra = appendField(resp.Extra, "Cache-Control", "no-cache")
+	resp.Extra = appendField(resp.Extra, "X-Content-Type-Options", "nosniff")
+	if req.Method == "HEAD" {
+		dir.Close()
+		return
+	}
+	res := s.cache.Resolver()
+	resp.Stream = func(w io.Writer) error {
+		defer dir.Close()
+		var buf []byte
+		if json {
+			buf = listing.AppendJSONStart(buf, e.URLPath)
+		} else {
+			buf = listing.AppendHTMLStart(buf, e.URLPath, listing.Sort{}, true)
+		}
+		rows, first := 0, true
+		if e.URLPath != "/" {
+			rows++
+		}
+		for {
+			for _, de := range ents {
+				fi, ok := res.Listable(e.Name, de)
+				if !ok {
+					continue
+				}
+				le := listing.Entry{Name: fi.Name(), IsDir: fi.IsDir(), Size: fi.Size(), ModTime: fi.ModTime()}
+				if json {
+					buf = listing.AppendJSONEntry(buf, le, first)
+				} else {
+					buf = listing.AppendHTMLRow(buf, le)
+				}
+				first = false
+				rows++
+			}
+			if len(buf) >= 32<<10 {
+				if _, err := w.Write(buf); err != nil {
+					return err
+				}
+				buf = buf[:0]
+			}
+			var err error
+			ents, err = dir.ReadDir(1024)
+			if err == io.EOF || len(ents) == 0 {
+				break
+			}
+			if err != nil {
+				return err
+			}
+		}
+		if json {
+			buf = listing.AppendJSONEnd(buf)
+		} else {
+			buf = listing.AppendHTMLEnd(buf, rows)
+		}
+		_, err := w.Write(buf)
+		return err
 	}
 }
 

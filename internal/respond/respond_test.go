@@ -2,6 +2,7 @@ package respond
 
 import (
 	"bytes"
+	"encoding/json"
 	"io"
 	"os"
 	"path/filepath"
@@ -311,5 +312,48 @@ func BenchmarkServeCachedFile(b *testing.B) {
 	for b.Loop() {
 		resp.Reset()
 		s.Serve(&req, &resp)
+	}
+}
+
+func TestLargeDirectoryListingStreams(t *testing.T) {
+	s, root := newSite(t, resolve.Options{Browse: true}, content.Options{})
+	dir := filepath.Join(root, "huge")
+	os.Mkdir(dir, 0o755)
+	defer func(old int) { sortLimit = old }(sortLimit)
+	sortLimit = 100
+	const n = 1000
+	for i := range n {
+		if err := os.WriteFile(filepath.Join(dir, "f"+strconv.Itoa(i)+".txt"), nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	os.WriteFile(filepath.Join(dir, ".hidden"), nil, 0o644)
+	for _, accept := range []string{"text/html", "application/json"} {
+		var resp Response
+		s.Serve(&Request{Method: "GET", Path: "/huge/", Accept: accept}, &resp)
+		if resp.Status != 200 || !resp.Chunked || resp.Stream == nil {
+			t.Fatalf("listing of %d entries (%s): status %d chunked %v; want a stream", n, accept, resp.Status, resp.Chunked)
+		}
+		var out bytes.Buffer
+		if err := resp.Stream(&out); err != nil {
+			t.Fatal(err)
+		}
+		body := out.String()
+		if strings.Contains(body, ".hidden") {
+			t.Errorf("%s listing shows a hidden file", accept)
+		}
+		if accept == "application/json" {
+			var doc struct{ Entries []struct{ Name string } }
+			if err := json.Unmarshal(out.Bytes(), &doc); err != nil || len(doc.Entries) != n {
+				t.Errorf("streamed JSON: %v, %d entries, want %d", err, len(doc.Entries), n)
+			}
+		} else if got := strings.Count(body, "<tr><td><a href=\"f"); got != n || !strings.HasSuffix(body, "</html>\n") {
+			t.Errorf("streamed HTML: %d rows, want %d, and a complete page", got, n)
+		}
+	}
+	var head Response
+	s.Serve(&Request{Method: "HEAD", Path: "/huge/"}, &head)
+	if !head.Chunked || head.Stream != nil {
+		t.Errorf("HEAD of a streamed listing: chunked %v, stream %v; want the head alone", head.Chunked, head.Stream != nil)
 	}
 }
