@@ -2,6 +2,7 @@
 // by default and fast.
 //
 //	stoa serve [DIR] [flags]   serve DIR (default ".") over HTTP/1.1
+//	stoa compress DIR [flags]  write precompressed sidecars
 //	stoa version               print the version
 //	stoa help [COMMAND]        explain a command and its flags
 //
@@ -53,12 +54,19 @@ func run(args []string, stdout, stderr io.Writer) int {
 	switch cmd, rest := args[0], args[1:]; cmd {
 	case "serve":
 		return serve(rest, stdout, stderr)
+	case "compress":
+		return compress(rest, stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, "stoa", version)
 		return 0
 	case "help", "-h", "--help", "-help":
 		if len(rest) > 0 && rest[0] == "serve" {
 			fs, _ := serveFlags(stdout)
+			fs.Usage()
+			return 0
+		}
+		if len(rest) > 0 && rest[0] == "compress" {
+			fs, _, _, _ := compressFlags(stdout)
 			fs.Usage()
 			return 0
 		}
@@ -75,10 +83,11 @@ func usage(w io.Writer) {
 
 Usage:
   stoa serve [DIR] [flags]   serve the files of DIR (default ".") over HTTP/1.1
+  stoa compress DIR [flags]  write .br/.zst/.gz sidecars beside compressible files
   stoa version               print the version
-  stoa help [serve]          show this help, or every flag of serve
+  stoa help [COMMAND]        show this help, or every flag of a command
 
-Run 'stoa serve --help' for the flags.
+Run 'stoa serve --help' or 'stoa compress --help' for the flags.
 `)
 }
 

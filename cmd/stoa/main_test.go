@@ -1,6 +1,12 @@
 package main
 
-import "testing"
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
 
 func TestParseSize(t *testing.T) {
 	for _, tt := range []struct {
@@ -23,5 +29,33 @@ func TestParseSize(t *testing.T) {
 		if tt.bad != (err != nil) || !tt.bad && got != tt.want {
 			t.Errorf("parseSize(%q) = %d, %v; want %d (error %v)", tt.in, got, err, tt.want, tt.bad)
 		}
+	}
+}
+
+func TestCompressCommand(t *testing.T) {
+	dir := t.TempDir()
+	css := strings.Repeat(".a{color:red}\n", 200)
+	os.WriteFile(filepath.Join(dir, "a.css"), []byte(css), 0o644)
+	var out, errb bytes.Buffer
+	if code := run([]string{"compress", dir, "--codings", "gzip"}, &out, &errb); code != 0 {
+		t.Fatalf("stoa compress: exit %d, stderr %q", code, errb.String())
+	}
+	if _, err := os.Stat(filepath.Join(dir, "a.css.gz")); err != nil {
+		t.Errorf("no gzip sidecar written: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "a.css.br")); err == nil {
+		t.Errorf("br sidecar written although --codings gzip")
+	}
+	if !strings.Contains(out.String(), "saved") {
+		t.Errorf("summary %q does not say what was saved", out.String())
+	}
+	for _, args := range [][]string{{"compress"}, {"compress", dir, "--codings", "lzma"}, {"compress", dir, "--levels", "gzip=99"}} {
+		if code := run(args, &out, &errb); code != exitUsage {
+			t.Errorf("stoa %v: exit %d, want %d", args, code, exitUsage)
+		}
+	}
+	errb.Reset()
+	if code := run([]string{"compress", filepath.Join(dir, "missing")}, &out, &errb); code != exitRuntime || !strings.Contains(errb.String(), "missing") {
+		t.Errorf("stoa compress on a missing dir: exit %d, stderr %q; want 1 and a line naming it", code, errb.String())
 	}
 }
