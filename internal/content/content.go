@@ -322,7 +322,7 @@ func (c *Cache) fileEntry(res resolve.Result) *Entry {
 	c.mu.RLock()
 	old := c.files[res.Name]
 	c.mu.RUnlock()
-	if old != nil && old.id == id && (old.ETag != "" || c.knownHash(id) == "") && c.sidecarsUnchanged(old) {
+	if old != nil && old.id == id && (old.ETag != "" || c.knownHash(id) == "") && c.sidecarsUnchanged(old, res.Info) {
 		// Also when reached under another URL ("/" and "/index.html").
 		return old
 	}

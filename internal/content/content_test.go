@@ -196,15 +196,26 @@ func TestMaxEntriesBoundsRoutes(t *testing.T) {
 	}
 }
 
-func BenchmarkGetHit(b *testing.B) {
+// BenchmarkGet compares a path answered from the cache with one resolved
+// and stat'ed again (as happens once per --revalidate interval):
+// benchstat -col /cache.
+func BenchmarkGet(b *testing.B) {
 	root := b.TempDir()
-	os.WriteFile(filepath.Join(root, "a.html"), []byte("hello"), 0o644)
+	os.MkdirAll(filepath.Join(root, "assets"), 0o755)
+	os.WriteFile(filepath.Join(root, "assets", "a.html"), []byte("hello"), 0o644)
 	res, _ := resolve.New(root, resolve.Options{})
-	c := New(res, Options{Revalidate: time.Hour})
-	c.Get("/a.html")
-	b.ReportAllocs()
-	for b.Loop() {
-		c.Get("/a.html")
+	for _, bc := range []struct {
+		name       string
+		revalidate time.Duration
+	}{{"cache=hit", time.Hour}, {"cache=miss", -1}} {
+		b.Run(bc.name, func(b *testing.B) {
+			c := New(res, Options{Revalidate: bc.revalidate})
+			c.Get("/assets/a.html")
+			b.ReportAllocs()
+			for b.Loop() {
+				c.Get("/assets/a.html")
+			}
+		})
 	}
 }
 

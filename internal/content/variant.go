@@ -134,27 +134,31 @@ func (c *Cache) Encode(r *Rep, w io.Writer) error {
 // older than the original (nginx's gzip_static rule): an older one may hold
 // a previous version of the content.
 func (c *Cache) sidecarsOf(name string, orig fs.FileInfo) (s [codingCount]sidecar) {
-	for _, cd := range coding.Preference {
-		sname := name + cd.Ext()
-		info, err := c.res.Stat(sname)
-		if err != nil || !info.Mode().IsRegular() || info.ModTime().Before(orig.ModTime()) {
+	infos := c.res.StatSiblings(name, sidecarExts[:])
+	for i, cd := range coding.Preference {
+		info := infos[i]
+		if info == nil || !info.Mode().IsRegular() || info.ModTime().Before(orig.ModTime()) {
 			continue
 		}
-		s[cd] = sidecar{name: sname, id: idOf(info)}
+		s[cd] = sidecar{name: name + cd.Ext(), id: idOf(info)}
 	}
 	return s
 }
 
+// sidecarExts are the suffixes of coding.Preference, in its order.
+var sidecarExts = func() (e [len(coding.Preference)]string) {
+	for i, cd := range coding.Preference {
+		e[i] = cd.Ext()
+	}
+	return e
+}()
+
 // sidecarsUnchanged reports whether e's sidecars are still the files they
 // were, so a sidecar added, removed or rewritten is noticed as soon as the
 // original's path is revalidated.
-func (c *Cache) sidecarsUnchanged(e *Entry) bool {
+func (c *Cache) sidecarsUnchanged(e *Entry, info fs.FileInfo) bool {
 	if c.opt.DisableSidecars || !mimetype.Compressible(e.ContentType) || mimetype.ContentEncoding(e.Name) != "" {
 		return true
-	}
-	info, err := c.res.Stat(e.Name)
-	if err != nil {
-		return false
 	}
 	return c.sidecarsOf(e.Name, info) == e.sidecars
 }

@@ -241,3 +241,24 @@ func TestStreamedCompressionOfLargeFiles(t *testing.T) {
 		t.Errorf("If-Match with a weak tag: status %d, want 412 (strong comparison)", r.Status)
 	}
 }
+
+// BenchmarkServeCSS compares answering one 5 KiB stylesheet as it is and
+// compressed (the variant made once, then served from memory):
+// benchstat -col /compress.
+func BenchmarkServeCSS(b *testing.B) {
+	s, root := newSite(b, resolve.Options{}, content.Options{Revalidate: time.Hour})
+	os.WriteFile(filepath.Join(root, "app.css"), []byte(css), 0o644)
+	for _, bc := range []struct{ name, ae string }{{"compress=off", ""}, {"compress=on", "gzip, deflate, br, zstd"}} {
+		b.Run(bc.name, func(b *testing.B) {
+			req := Request{Method: "GET", Path: "/app.css", AcceptEncoding: bc.ae}
+			var resp Response
+			s.Serve(&req, &resp)
+			b.SetBytes(resp.BodyLen())
+			b.ReportAllocs()
+			for b.Loop() {
+				resp.Reset()
+				s.Serve(&req, &resp)
+			}
+		})
+	}
+}
