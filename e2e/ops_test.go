@@ -592,3 +592,17 @@ func TestCLI(t *testing.T) {
 		})
 	}
 }
+
+// TestSIGTERMRightAfterStart pins a bug: the signal handler was installed
+// after the "serving" line, so a SIGTERM sent as soon as a supervisor saw
+// the server up killed it (status 143) instead of stopping it (0).
+func TestSIGTERMRightAfterStart(t *testing.T) {
+	t.Parallel()
+	s := newSite(t)
+	for i := range 20 {
+		srv := startServer(t, s)
+		if code := srv.stop(); code != 0 {
+			t.Fatalf("SIGTERM right after the serving line, try %d: exit %d, want 0", i+1, code)
+		}
+	}
+}

@@ -299,6 +299,12 @@ func runServe(o *serveOptions, stdout, stderr io.Writer) error {
 		Log:               logger,
 	})
 
+	// Before the first "serving" line: a supervisor that sees it may stop
+	// us at once, and that must be a graceful stop, not the default death.
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGUSR1)
+	defer signal.Stop(sigs)
+
 	var listeners []net.Listener
 	for _, a := range o.listen {
 		l, err := engine.Listen(a)
@@ -316,9 +322,6 @@ func runServe(o *serveOptions, stdout, stderr io.Writer) error {
 		go func() { errc <- srv.Serve(l) }()
 	}
 
-	sigs := make(chan os.Signal, 4)
-	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGUSR1)
-	defer signal.Stop(sigs)
 	for {
 		select {
 		case err := <-errc:
