@@ -40,3 +40,39 @@ func BenchmarkEncode(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkStream measures NewWriter at StreamLevels, fed in 32 KiB writes
+// as a file copy would, for the StreamLevels goal of 50 MB/s or more.
+func BenchmarkStream(b *testing.B) {
+	js := assetByName("js-100k")
+	for _, c := range Preference {
+		for _, level := range []int{StreamLevels.Level(c), DefaultLevels.Level(c)} {
+			b.Run(fmt.Sprintf("js-100k/%s-%d", c.Token(), level), func(b *testing.B) {
+				b.SetBytes(int64(len(js)))
+				b.ReportAllocs()
+				var n countWriter
+				for b.Loop() {
+					n = 0
+					w, err := NewWriter(c, level, &n)
+					if err != nil {
+						b.Fatal(err)
+					}
+					for rest := js; len(rest) > 0; {
+						k := min(len(rest), 32<<10)
+						w.Write(rest[:k])
+						rest = rest[k:]
+					}
+					if err := w.Close(); err != nil {
+						b.Fatal(err)
+					}
+				}
+				b.ReportMetric(float64(n)/float64(len(js)), "ratio")
+			})
+		}
+	}
+}
+
+// countWriter counts the bytes written to it.
+type countWriter int
+
+func (n *countWriter) Write(p []byte) (int, error) { *n += countWriter(len(p)); return len(p), nil }

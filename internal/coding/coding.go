@@ -5,9 +5,10 @@
 //
 // stoa sends three codings besides identity: "br" (Brotli, RFC 7932), "zstd"
 // (Zstandard, RFC 8878, with the window limit of RFC 9659) and "gzip"
-// (RFC 9110 §8.4.1.3, RFC 1952). "compress" and "deflate" are not offered:
-// every client that understands them also understands gzip, which is at least
-// as small, and "deflate" is ambiguous in practice (zlib framing or raw).
+// (RFC 9110 §8.4.1.3, RFC 1952). "compress" (§8.4.1.1) and "deflate"
+// (§8.4.1.2) are not offered: LZW compresses worse, "deflate" is the same
+// compression as gzip in a wrapper that some clients have mistaken for raw
+// deflate, and every client that accepts either accepts gzip.
 //
 // Negotiate examines the field value in place and does not allocate; the
 // encoders are pooled, as they are costly to build.

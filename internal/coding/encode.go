@@ -154,8 +154,9 @@ type encoder interface {
 }
 
 // Pools of idle encoders, per level: each holds buffers and tables that are
-// costly to allocate (a Brotli encoder at level 9 has a hash table of
-// 32 MB, a Zstandard one several MB of history).
+// costly to allocate and clear (measured for a 100 KiB input: some 35 MB for
+// a Brotli encoder at level 9, up to 50 MB for a Zstandard one with its
+// 8 MB window).
 //
 // A Brotli encoder picks its hash table's layout once, on first use, from
 // the size of its first input (below or above 1 MiB), and keeps it across
@@ -184,8 +185,8 @@ func brotliSizeClass(n int) int {
 
 // maxStreamChunk bounds what a stream passes to its encoder in one call,
 // keeping a Brotli stream's size hint in the small class (see above): the
-// hint is the encoder's unprocessed input (one block, at most 256 KiB) plus
-// the rest of the current write.
+// hint is the encoder's unprocessed input (one block: at most 256 KiB at the
+// levels where the hint matters) plus the rest of the current write.
 const maxStreamChunk = 256 << 10
 
 // streamWriter is the io.WriteCloser returned by NewWriter: it returns its

@@ -160,7 +160,7 @@ func TestParseQvalue(t *testing.T) {
 // TestNegotiateHostile checks that long and odd fields take linear time: a
 // quadratic scan over any of them would take minutes at this size.
 func TestNegotiateHostile(t *testing.T) {
-	const n = 4 << 20
+	const n = 1 << 20
 	fields := map[string]string{
 		"commas":         strings.Repeat(",", n),
 		"spaces":         strings.Repeat(" ", n) + "gzip",

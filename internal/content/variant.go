@@ -69,7 +69,10 @@ func (c *Cache) findCodings(e *Entry, info fs.FileInfo) {
 			switch {
 			case e.Body != nil:
 				e.Codings = e.Codings.With(cd)
-			case !e.Codings.Has(cd):
+			case !e.Codings.Has(cd) && cd != coding.Brotli:
+				// At streaming speeds (50 MB/s and up) brotli is
+				// no smaller than gzip and slower than zstd, so
+				// streams are zstd or gzip.
 				e.StreamCodings = e.StreamCodings.With(cd)
 			}
 		}

@@ -213,6 +213,10 @@ func TestStreamedCompressionOfLargeFiles(t *testing.T) {
 	if decode(t, "gzip", body) != big {
 		t.Errorf("streamed gzip body does not decode to the file")
 	}
+	// Brotli is not streamed (no smaller than gzip at streaming speed).
+	if r, _ := stream(Request{Method: "GET", Path: "/big.css", AcceptEncoding: "br, gzip"}); !bytes.Contains(r.Head, []byte("Content-Encoding: gzip")) {
+		t.Errorf("br, gzip on a large file: head %q, want a gzip stream", r.Head)
+	}
 	if hresp, hbody := stream(Request{Method: "HEAD", Path: "/big.css", AcceptEncoding: "gzip"}); !hresp.Chunked || hbody != "" || string(hresp.Head) != head {
 		t.Errorf("HEAD: chunked %v head %q; want GET's head and no body", hresp.Chunked, hresp.Head)
 	}
