@@ -287,7 +287,8 @@ func TestWriteErrors(t *testing.T) {
 			time.Sleep(5 * time.Millisecond)
 		}
 	}
-	l.wmu.Lock() // wait for the background flush to record its error
+	l.wmu.Lock()
+	//lint:ignore SA2001 a barrier: the flusher holds wmu until it has recorded its error
 	l.wmu.Unlock()
 	if err := l.Flush(); !errors.Is(err, errDiskFull) {
 		t.Fatalf("Flush after failed background write = %v, want %v", err, errDiskFull)
