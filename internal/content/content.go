@@ -19,6 +19,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -119,6 +120,10 @@ type Entry struct {
 	ref     atomic.Bool
 	evicted atomic.Bool // its bodies no longer count; routes must reload it
 	slot    int         // index in Cache.ring, guarded by Cache.mu
+	// routeKeys are the request paths whose routes point here, so an
+	// eviction drops them too and the bodies are really freed; guarded by
+	// Cache.mu.
+	routeKeys []string
 }
 
 // fileID tells file versions apart without reading them.
@@ -254,8 +259,32 @@ func (c *Cache) refresh(rawPath string, old *route, now int64) *Entry {
 		c.evictLocked()
 	}
 	c.routes[rawPath] = rt
+	if e.Kind == resolve.File {
+		c.noteRouteLocked(e, rawPath)
+	}
 	c.mu.Unlock()
 	return e
+}
+
+// maxRouteKeys bounds the paths remembered per entry; past it, keys whose
+// routes moved on are dropped, and if all are live the new one is not
+// noted (its route then lives until it is refreshed or evicted itself).
+const maxRouteKeys = 64
+
+func (c *Cache) noteRouteLocked(e *Entry, key string) {
+	if slices.Contains(e.routeKeys, key) {
+		return
+	}
+	if len(e.routeKeys) >= maxRouteKeys {
+		e.routeKeys = slices.DeleteFunc(e.routeKeys, func(k string) bool {
+			rt := c.routes[k]
+			return rt == nil || rt.entry != e
+		})
+		if len(e.routeKeys) >= maxRouteKeys {
+			return
+		}
+	}
+	e.routeKeys = append(e.routeKeys, key)
 }
 
 // evictLocked drops about an eighth of the routes and files, chosen by map
@@ -286,6 +315,14 @@ func (c *Cache) removeLocked(e *Entry) {
 	if e.evicted.Swap(true) {
 		return
 	}
+	// Routes still pointing here would keep the bodies alive past the
+	// budget until their next request; drop them now.
+	for _, k := range e.routeKeys {
+		if rt := c.routes[k]; rt != nil && rt.entry == e {
+			delete(c.routes, k)
+		}
+	}
+	e.routeKeys = nil
 	if i := e.slot; i >= 0 && i < len(c.ring) && c.ring[i] == e {
 		last := len(c.ring) - 1
 		c.ring[i] = c.ring[last]

@@ -146,6 +146,15 @@ func TestMemoryBudget(t *testing.T) {
 	if a2 := c.Get("/a"); a2 == a || string(a2.Body) != strings.Repeat("a", 600) {
 		t.Errorf("GET /a after its eviction returned the evicted entry")
 	}
+	// Nothing keeps an evicted body alive: no route points at it.
+	c.Get("/b")
+	c.mu.RLock()
+	for k, rt := range c.routes {
+		if rt.entry.evicted.Load() {
+			t.Errorf("route %q still points at an evicted entry, holding its body beyond the budget", k)
+		}
+	}
+	c.mu.RUnlock()
 	big, _ := newCache(t, map[string]string{"huge": strings.Repeat("h", 2000)}, Options{MemoryBudget: 1000})
 	if e := big.Get("/huge"); e.Body != nil || e.Size != 2000 {
 		t.Errorf("a file larger than the whole budget was read into memory")
