@@ -149,7 +149,7 @@ func serveFlags(out io.Writer) (*flag.FlagSet, *serveOptions) {
 	fs.DurationVar(&o.revalidate, "revalidate", time.Second, "how long a file's metadata is trusted before it is checked on disk again (changes show within this time)")
 	fs.BoolVar(&o.compress, "compress", true, "compress text files (HTML, CSS, JS, JSON, SVG, ...) with br, zstd or gzip as the client accepts; each file version is compressed once and kept")
 	fs.BoolVar(&o.precompressed, "precompressed", true, "serve FILE.br, FILE.zst or FILE.gz beside FILE when the client accepts it and it is not older than FILE")
-	fs.StringVar(&o.cacheSize, "cache-size", "256MiB", "memory for file bodies and their compressed variants (e.g. 64MiB, 1GiB); the least recently used go first")
+	fs.StringVar(&o.cacheSize, "cache-size", "256MiB", "memory for file bodies and their compressed variants (e.g. 64MiB, 1GiB); the least often used go first")
 	fs.IntVar(&o.maxOpenFiles, "max-open-files", 256, "large files kept open between requests (each checked with fstat on use); 0 keeps none")
 	fs.Int64Var(&o.compressMin, "compress-min-size", 256, "smallest file, in bytes, compressed on the fly")
 	fs.StringVar(&o.compressLevels, "compress-levels", "", "levels for on-the-fly compression, e.g. \"br=9,zstd=19,gzip=9\" (default: measured defaults)")

@@ -207,17 +207,13 @@ func (c *Cache) Variant(e *Entry, cd coding.Coding) *Rep {
 		return nil
 	}
 	if n := int64(len(v.Body)); n > 0 {
-		c.mu.Lock()
 		e.mem.Add(n)
-		if !e.evicted.Load() {
-			if e.slot < 0 {
-				e.slot = len(c.ring)
-				c.ring = append(c.ring, e)
-			}
-			c.mem += n
-			c.evictToFitLocked()
+		c.mu.RLock()
+		current := c.files[e.Name] == e && !e.evicted.Load()
+		c.mu.RUnlock()
+		if current {
+			c.bodies.Set(e.Name, e) // weighs it again, variant included
 		}
-		c.mu.Unlock()
 	}
 	return v
 }
