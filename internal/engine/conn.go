@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"strconv"
+	"sync"
 	"syscall"
 	"time"
 
@@ -33,7 +34,8 @@ const (
 type conn struct {
 	s      *Server
 	nc     net.Conn
-	raw    syscall.RawConn // nil unless TCP
+	raw    syscall.RawConn // nil until needed, and unless TCP
+	noRaw  bool
 	remote string
 
 	rbuf []byte
@@ -55,23 +57,54 @@ type conn struct {
 	writeDeadlin int64
 }
 
+// connPool recycles connections with their buffers: a client that opens a
+// connection per request (Connection: close) would otherwise cost two
+// buffers and their garbage every time.
+var connPool = sync.Pool{New: func() any {
+	return &conn{rbuf: make([]byte, initialReadBuf), wbuf: make([]byte, 0, 4<<10)}
+}}
+
 func newConn(s *Server, nc net.Conn) *conn {
-	c := &conn{s: s, nc: nc, rbuf: make([]byte, initialReadBuf), wbuf: make([]byte, 0, 4<<10)}
+	c := connPool.Get().(*conn)
+	c.s, c.nc = s, nc
 	if s.cfg.Log != nil {
 		c.remote = nc.RemoteAddr().String()
 		if c.remote == "" {
 			c.remote = "@"
 		}
 	}
-	if tc, ok := nc.(*net.TCPConn); ok {
-		c.raw, _ = tc.SyscallConn()
-	}
 	return c
+}
+
+// release returns c to the pool, keeping its buffers and nothing else.
+func (c *conn) release() {
+	clear(c.bufs)
+	*c = conn{
+		rbuf: c.rbuf,
+		wbuf: c.wbuf[:0],
+		bufs: c.bufs[:0],
+		req:  c.req, // Parse resets it; its scratch storage is kept
+		resp: c.resp,
+	}
+	c.resp.Reset()
+	connPool.Put(c)
+}
+
+// rawConn returns the connection's file descriptor access for TCP, and nil
+// for other kinds of connection.
+func (c *conn) rawConn() syscall.RawConn {
+	if c.raw == nil && !c.noRaw {
+		if tc, ok := c.nc.(*net.TCPConn); ok {
+			c.raw, _ = tc.SyscallConn()
+		}
+		c.noRaw = c.raw == nil
+	}
+	return c.raw
 }
 
 // cork sets TCP_CORK, which holds partial segments until it is cleared.
 func (c *conn) cork(on bool) {
-	if c.raw == nil {
+	if c.rawConn() == nil {
 		return
 	}
 	v := 0
@@ -91,6 +124,7 @@ func (c *conn) serve() {
 		c.closeFile()
 		c.nc.Close()
 		c.s.forget(c)
+		c.release()
 	}()
 	for {
 		if err := c.serveOne(); err != nil {

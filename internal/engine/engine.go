@@ -238,7 +238,7 @@ func str(b []byte) string {
 // it goes out with sendfile(2) at an explicit offset, elsewhere through
 // ReadAt.
 func (c *conn) copyFile(f *os.File, off, n int64) error {
-	if c.raw == nil {
+	if c.rawConn() == nil {
 		c.extendWriteDeadline()
 		_, err := io.Copy(c.nc, io.NewSectionReader(f, off, n))
 		return err
