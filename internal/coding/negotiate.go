@@ -1,6 +1,10 @@
 package coding
 
-import "strings"
+import (
+	"strings"
+
+	"github.com/stoahttp/stoa/internal/ascii"
+)
 
 // Negotiate picks the content coding of the response (RFC 9110 §12.5.3) from
 // the codings available for the selected representation, given the request's
@@ -203,35 +207,16 @@ func parseQvalue(s string) (weight, bool) {
 // to a Coding. "x-gzip" is an alias of gzip (RFC 9110 §8.4.1.3).
 func lookupToken(t string) (Coding, bool) {
 	switch {
-	case equalFoldASCII(t, "br"):
+	case ascii.EqualFoldLower(t, "br"):
 		return Brotli, true
-	case equalFoldASCII(t, "zstd"):
+	case ascii.EqualFoldLower(t, "zstd"):
 		return Zstd, true
-	case equalFoldASCII(t, "gzip"), equalFoldASCII(t, "x-gzip"):
+	case ascii.EqualFoldLower(t, "gzip"), ascii.EqualFoldLower(t, "x-gzip"):
 		return Gzip, true
-	case equalFoldASCII(t, "identity"):
+	case ascii.EqualFoldLower(t, "identity"):
 		return Identity, true
 	}
 	return 0, false
-}
-
-// equalFoldASCII reports whether s equals lower, a lower-case ASCII string,
-// ignoring ASCII case only: tokens are ASCII (RFC 9110 §5.6.2), and Unicode
-// folding would let "ſ" or the Kelvin sign pass for "s" or "k".
-func equalFoldASCII(s, lower string) bool {
-	if len(s) != len(lower) {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if 'A' <= c && c <= 'Z' {
-			c += 'a' - 'A'
-		}
-		if c != lower[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // tokenLen returns the length of the token (RFC 9110 §5.6.2) at the start of s.

@@ -13,6 +13,8 @@
 // (and the parameter is harmless where the format defines its own encoding).
 package mimetype
 
+import "github.com/stoahttp/stoa/internal/ascii"
+
 // OctetStream is the media type for unknown content (RFC 9110 §8.3: a
 // recipient may treat a representation of unknown type as
 // "application/octet-stream"); browsers offer it for download rather than
@@ -272,7 +274,7 @@ func ByName(name string) string {
 // announcing them as a coding makes browsers unpack them on download.
 func ContentEncoding(name string) string {
 	n := len(name)
-	if n >= len(".svgz") && equalFoldASCII(name[n-len(".svgz"):], ".svgz") {
+	if n >= len(".svgz") && ascii.EqualFoldLower(name[n-len(".svgz"):], ".svgz") {
 		return "gzip"
 	}
 	return ""
@@ -377,22 +379,4 @@ func trimOWS(s string) string {
 // hasSuffix reports whether b ends with suffix, without converting b.
 func hasSuffix(b []byte, suffix string) bool {
 	return len(b) >= len(suffix) && string(b[len(b)-len(suffix):]) == suffix
-}
-
-// equalFoldASCII reports whether s equals the lower-case ASCII string lower,
-// ignoring ASCII case in s.
-func equalFoldASCII(s, lower string) bool {
-	if len(s) != len(lower) {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if 'A' <= c && c <= 'Z' {
-			c += 'a' - 'A'
-		}
-		if c != lower[i] {
-			return false
-		}
-	}
-	return true
 }
