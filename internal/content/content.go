@@ -380,24 +380,16 @@ func (c *Cache) load(res resolve.Result) *Entry {
 		if err == nil {
 			return e
 		}
-		if !errors.Is(err, errChanged) || attempt == 3 {
-			return &Entry{Kind: kindOf(err), URLPath: res.URLPath}
+		if !errors.Is(err, ErrChanged) || attempt == 3 {
+			return &Entry{Kind: resolve.KindOf(err), URLPath: res.URLPath}
 		}
 	}
 }
 
-var errChanged = errors.New("content: file changed while it was read")
-
-// ErrChanged is returned by Open when the file on disk is no longer the
-// version the entry describes; the caller should Invalidate and retry.
-var ErrChanged = errChanged
-
-func kindOf(err error) resolve.Kind {
-	if errors.Is(err, fs.ErrPermission) {
-		return resolve.Forbidden
-	}
-	return resolve.NotFound
-}
+// ErrChanged reports a file that is no longer the version an entry
+// describes: Open returns it, and the caller should Invalidate and retry;
+// a load that meets it reads the file again.
+var ErrChanged = errors.New("content: file changed while it was read")
 
 func (c *Cache) loadOnce(res resolve.Result) (*Entry, error) {
 	f, err := c.res.Open(res.Name)
@@ -441,21 +433,21 @@ func (c *Cache) loadOnce(res resolve.Result) (*Entry, error) {
 }
 
 // readAll reads the whole of f, whose identity was id when opened, and
-// fails with errChanged if the file changed meanwhile: a body is never half
+// fails with ErrChanged if the file changed meanwhile: a body is never half
 // old, half new.
 func readAll(f *os.File, id fileID) ([]byte, error) {
 	body := make([]byte, id.size)
 	if _, err := io.ReadFull(f, body); err != nil {
-		return nil, errChanged
+		return nil, ErrChanged
 	}
 	// One more byte means the file grew while we read it.
 	var one [1]byte
 	if n, _ := f.Read(one[:]); n != 0 {
-		return nil, errChanged
+		return nil, ErrChanged
 	}
 	after, err := f.Stat()
 	if err != nil || idOf(after) != id {
-		return nil, errChanged
+		return nil, ErrChanged
 	}
 	return body, nil
 }

@@ -152,7 +152,7 @@ func (r *Resolver) Resolve(rawPath string) Result {
 	}
 	info, err := r.Stat(name)
 	if err != nil {
-		return Result{Kind: kindOf(err), URLPath: clean}
+		return Result{Kind: KindOf(err), URLPath: clean}
 	}
 	if info.IsDir() {
 		urlPath := clean
@@ -185,10 +185,10 @@ func (r *Resolver) Resolve(rawPath string) Result {
 	return Result{Kind: File, Name: name, URLPath: clean, Info: info}
 }
 
-// kindOf maps a file system error to the refusal it earns. Only permission
+// KindOf maps a file system error to the refusal it earns. Only permission
 // problems are told apart; everything else, including a link that leaves
 // the root, looks like a missing file so nothing is revealed.
-func kindOf(err error) Kind {
+func KindOf(err error) Kind {
 	if errors.Is(err, fs.ErrPermission) || errors.Is(err, syscall.EACCES) {
 		return Forbidden
 	}

@@ -150,7 +150,7 @@ func (s *Site) Serve(req *Request, resp *Response) {
 		s.options(req, resp)
 		return
 	default:
-		s.methodNotAllowed(req, resp)
+		s.Error(405, req.Method, resp)
 		return
 	}
 	e := s.cache.Get(req.Path)
@@ -206,10 +206,6 @@ func (s *Site) options(req *Request, resp *Response) {
 	resp.Extra = append(resp.Extra, "Content-Length: 0\r\n"...)
 }
 
-func (s *Site) methodNotAllowed(req *Request, resp *Response) {
-	s.Error(405, req.Method, resp)
-}
-
 func (s *Site) redirect(req *Request, resp *Response, e *content.Entry) {
 	s.Error(301, req.Method, resp)
 	resp.Status = 301
@@ -231,13 +227,7 @@ func (s *Site) file(req *Request, resp *Response, e *content.Entry) {
 	}
 	rep := s.representation(req, e)
 	v := conditional.Validators{ETag: rep.ETag, LastModified: e.ModTime}
-	switch conditional.Evaluate(req.Method, &req.Cond, &v) {
-	case conditional.NotModified:
-		resp.Status = 304
-		resp.Head = rep.Head304
-		return
-	case conditional.PreconditionFailed:
-		s.Error(412, req.Method, resp)
+	if s.preconditionsAnswer(req, resp, rep, &v) {
 		return
 	}
 	// Range is defined for GET only (RFC 9110 §14.2): HEAD ignores it. A
@@ -275,19 +265,29 @@ func (s *Site) file(req *Request, resp *Response, e *content.Entry) {
 	resp.FileOff, resp.FileLen = 0, rep.Size
 }
 
+// preconditionsAnswer evaluates req's preconditions against rep (RFC 9110
+// §13.2.2) and, when they decide the answer (304 or 412), fills resp and
+// reports true.
+func (s *Site) preconditionsAnswer(req *Request, resp *Response, rep *content.Rep, v *conditional.Validators) bool {
+	switch conditional.Evaluate(req.Method, &req.Cond, v) {
+	case conditional.NotModified:
+		resp.Status = 304
+		resp.Head = rep.Head304
+		return true
+	case conditional.PreconditionFailed:
+		s.Error(412, req.Method, resp)
+		return true
+	}
+	return false
+}
+
 // stream answers with e compressed while it is sent: a file too large to
 // hold in memory, with no sidecar for the coding chosen. A request with
 // Range gets a representation that has a length instead.
 func (s *Site) stream(req *Request, resp *Response, e *content.Entry, cd coding.Coding) {
 	rep := s.cache.StreamRep(e, cd)
 	v := conditional.Validators{ETag: rep.ETag, LastModified: e.ModTime}
-	switch conditional.Evaluate(req.Method, &req.Cond, &v) {
-	case conditional.NotModified:
-		resp.Status = 304
-		resp.Head = rep.Head304
-		return
-	case conditional.PreconditionFailed:
-		s.Error(412, req.Method, resp)
+	if s.preconditionsAnswer(req, resp, rep, &v) {
 		return
 	}
 	resp.Status = 200
