@@ -16,12 +16,17 @@ const (
 	fieldRange
 	fieldUserAgent
 	fieldReferer
+	fieldAuthorization
+	fieldOrigin
+	fieldACRequestMethod
 	// The list fields combined in Request.scratch; keep them contiguous
 	// and last, see listIndex.
 	fieldIfMatch
 	fieldIfNoneMatch
 	fieldAccept
 	fieldAcceptEncoding
+	fieldACRequestHeaders
+	fieldXForwardedFor
 	numFields
 )
 
@@ -56,6 +61,9 @@ func lookupField(name []byte) fieldID {
 		if equalName(name, "expect") {
 			return fieldExpect
 		}
+		if equalName(name, "origin") {
+			return fieldOrigin
+		}
 	case 7:
 		if equalName(name, "referer") {
 			return fieldReferer
@@ -78,6 +86,9 @@ func lookupField(name []byte) fieldID {
 		if equalName(name, "if-none-match") {
 			return fieldIfNoneMatch
 		}
+		if equalName(name, "authorization") {
+			return fieldAuthorization
+		}
 	case 14:
 		if equalName(name, "content-length") {
 			return fieldContentLength
@@ -85,6 +96,9 @@ func lookupField(name []byte) fieldID {
 	case 15:
 		if equalName(name, "accept-encoding") {
 			return fieldAcceptEncoding
+		}
+		if equalName(name, "x-forwarded-for") {
+			return fieldXForwardedFor
 		}
 	case 17:
 		if equalName(name, "transfer-encoding") {
@@ -96,6 +110,14 @@ func lookupField(name []byte) fieldID {
 	case 19:
 		if equalName(name, "if-unmodified-since") {
 			return fieldIfUnmodifiedSince
+		}
+	case 29:
+		if equalName(name, "access-control-request-method") {
+			return fieldACRequestMethod
+		}
+	case 30:
+		if equalName(name, "access-control-request-headers") {
+			return fieldACRequestHeaders
 		}
 	}
 	return fieldOther
@@ -166,6 +188,16 @@ func (p *parser) field(r *Request, id fieldID, v []byte) error {
 		if !repeated {
 			r.Referer = v
 		}
+	case fieldAuthorization:
+		r.Authorization = singleton(v, repeated)
+	case fieldOrigin:
+		r.Origin = singleton(v, repeated)
+	case fieldACRequestMethod:
+		r.ACRequestMethod = singleton(v, repeated)
+	case fieldACRequestHeaders:
+		r.ACRequestHeaders = p.combine(r, id, r.ACRequestHeaders, v)
+	case fieldXForwardedFor:
+		r.XForwardedFor = p.combine(r, id, r.XForwardedFor, v)
 	case fieldIfMatch:
 		r.IfMatch = p.combine(r, id, r.IfMatch, v)
 	case fieldIfNoneMatch:

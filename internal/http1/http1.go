@@ -164,6 +164,12 @@ type Request struct {
 	// User-Agent and Referer keep their first field line.
 	IfMatch, IfNoneMatch, IfModifiedSince, IfUnmodifiedSince, IfRange, Range []byte
 	Accept, AcceptEncoding, UserAgent, Referer                               []byte
+	// Authorization, Origin and Access-Control-Request-Method are dropped
+	// (nil) when repeated: a second credential or origin is ambiguous, and
+	// answering as if none were sent is the safe reading.
+	// Access-Control-Request-Headers and X-Forwarded-For are list fields
+	// combined like Accept.
+	Authorization, Origin, ACRequestMethod, ACRequestHeaders, XForwardedFor []byte
 
 	// scratch holds the combined values of the list fields, one buffer per
 	// field so that growing one never moves another; the buffers are reused

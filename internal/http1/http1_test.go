@@ -78,6 +78,16 @@ func get(r *Request, name string) string {
 		return show(r.UserAgent)
 	case "Referer":
 		return show(r.Referer)
+	case "Authorization":
+		return show(r.Authorization)
+	case "Origin":
+		return show(r.Origin)
+	case "ACRequestMethod":
+		return show(r.ACRequestMethod)
+	case "ACRequestHeaders":
+		return show(r.ACRequestHeaders)
+	case "XForwardedFor":
+		return show(r.XForwardedFor)
 	}
 	panic("unknown field " + name)
 }
@@ -88,7 +98,8 @@ var allFields = []string{
 	"Host", "HasHost", "ContentLength", "Chunked", "Close", "KeepAlive",
 	"ExpectContinue", "ExpectOther", "IfMatch", "IfNoneMatch", "IfModifiedSince",
 	"IfUnmodifiedSince", "IfRange", "Range", "Accept", "AcceptEncoding",
-	"UserAgent", "Referer",
+	"UserAgent", "Referer", "Authorization", "Origin", "ACRequestMethod",
+	"ACRequestHeaders", "XForwardedFor",
 }
 
 const (
@@ -141,7 +152,18 @@ var parseTests = []parseTest{
 		"IfMatch": "<nil>", "IfNoneMatch": "<nil>", "IfModifiedSince": "<nil>",
 		"IfUnmodifiedSince": "<nil>", "IfRange": "<nil>", "Range": "<nil>", "Accept": "<nil>",
 		"AcceptEncoding": "<nil>", "UserAgent": "<nil>", "Referer": "<nil>",
+		"Authorization": "<nil>", "Origin": "<nil>", "ACRequestMethod": "<nil>",
+		"ACRequestHeaders": "<nil>", "XForwardedFor": "<nil>",
 	}},
+	{name: "auth, CORS and forwarding fields",
+		in: req("OPTIONS /f HTTP/1.1", "Host: a", "authorization: Basic YTpi", "Origin: https://x.example",
+			"Access-Control-Request-Method: GET", "Access-Control-Request-Headers: x-a",
+			"access-control-request-headers: x-b", "X-Forwarded-For: 1.2.3.4", "X-Forwarded-For: 10.0.0.1, 10.0.0.2"),
+		want: map[string]string{"Authorization": "Basic YTpi", "Origin": "https://x.example",
+			"ACRequestMethod": "GET", "ACRequestHeaders": "x-a, x-b", "XForwardedFor": "1.2.3.4, 10.0.0.1, 10.0.0.2"}},
+	{name: "repeated Authorization and Origin are dropped",
+		in: req("GET / HTTP/1.1", "Host: a", "Authorization: Basic YTpi", "Authorization: Basic Yzpk", "Origin: https://a", "Origin: https://b"),
+		want: map[string]string{"Authorization": "<nil>", "Origin": "<nil>"}},
 	{name: "browser", in: browserRequest, want: map[string]string{
 		"Path": "/static/app.js", "Query": "v=3", "HasQuery": "true", "Host": "www.example.com",
 		"UserAgent": "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0",
@@ -491,7 +513,8 @@ func TestParseReusesRequest(t *testing.T) {
 		case "Target", "Path":
 			want = "/2"
 		case "Query", "IfNoneMatch", "IfModifiedSince", "IfUnmodifiedSince", "IfRange",
-			"Accept", "AcceptEncoding", "UserAgent", "Referer":
+			"Accept", "AcceptEncoding", "UserAgent", "Referer", "Authorization", "Origin",
+			"ACRequestMethod", "ACRequestHeaders", "XForwardedFor":
 			want = "<nil>"
 		case "HasQuery", "HasHost", "Chunked", "Close", "KeepAlive", "ExpectContinue", "ExpectOther":
 			want = strconv.FormatBool(name == "HasHost")
