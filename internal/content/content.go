@@ -162,6 +162,7 @@ type Cache struct {
 	bodies *otter.Cache[string, *Entry]
 
 	hits, misses atomic.Int64
+	compressions atomic.Int64 // on the fly: kept variants and streams
 	fds          handles
 
 	hashMu  sync.Mutex
@@ -226,13 +227,14 @@ type Stats struct {
 	Hits, Misses int64 // requests answered from a remembered path, and not
 	Bytes        int64 // bytes of bodies and variants held in memory
 	Files        int   // files whose bodies are held
+	Compressions int64 // compressions done on the fly, kept or streamed
 }
 
 // Stats returns the cache's counters.
 func (c *Cache) Stats() Stats {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
-	return Stats{Hits: c.hits.Load(), Misses: c.misses.Load(), Bytes: int64(c.bodies.WeightedSize()), Files: c.bodies.EstimatedSize()}
+	return Stats{Hits: c.hits.Load(), Misses: c.misses.Load(), Bytes: int64(c.bodies.WeightedSize()), Files: c.bodies.EstimatedSize(), Compressions: c.compressions.Load()}
 }
 
 // Invalidate forgets rawPath, so the next Get resolves it again.

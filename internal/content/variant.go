@@ -121,6 +121,7 @@ func (c *Cache) Encode(r *Rep, w io.Writer) error {
 		return err
 	}
 	defer h.Release()
+	c.compressions.Add(1)
 	zw, err := coding.NewWriter(r.Coding, coding.StreamLevels.Level(r.Coding), w)
 	if err != nil {
 		return err
@@ -222,6 +223,7 @@ func (c *Cache) Variant(e *Entry, cd coding.Coding) *Rep {
 // at least a twentieth: smaller gains cost the client more to decode than
 // they save on the wire.
 func (c *Cache) compress(e *Entry, cd coding.Coding) *Rep {
+	c.compressions.Add(1)
 	body, err := coding.Encode(cd, c.opt.Levels.Level(cd), e.Body)
 	if err != nil || int64(len(body)) > e.Size-e.Size/20 {
 		return nil

@@ -10,13 +10,17 @@
 package respond
 
 import (
+	"bytes"
 	"crypto/rand"
 	"encoding/hex"
 	"io"
 	"io/fs"
+	"net/netip"
 	"os"
 	"strconv"
+	"time"
 
+	"github.com/stoahttp/stoa/internal/ascii"
 	"github.com/stoahttp/stoa/internal/byterange"
 	"github.com/stoahttp/stoa/internal/coding"
 	"github.com/stoahttp/stoa/internal/conditional"
@@ -39,6 +43,18 @@ type Request struct {
 	AcceptEncoding string
 	Range          string
 	Cond           conditional.Headers
+
+	// The fields below are consulted by the site layer (package site)
+	// around the core: which site, who is asking, and with what rights.
+	Host             string // Host field or absolute-form authority, as sent
+	Authorization    string
+	Origin           string
+	ACRequestMethod  string // Access-Control-Request-Method
+	ACRequestHeaders string // Access-Control-Request-Headers
+	XForwardedFor    string
+	// Peer is the address the connection comes from (after a PROXY
+	// protocol header, the address it names); invalid for Unix sockets.
+	Peer netip.Addr
 }
 
 // Part is one piece of a multipart/byteranges body: Prefix (the part's
@@ -73,14 +89,63 @@ type Response struct {
 	Stream  func(w io.Writer) error
 	Chunked bool
 
+	// Observer, when set, is told of the response once it is written.
+	Observer Observer
+	// Client, when valid, is the client address the site layer settled on
+	// (from X-Forwarded-For behind a trusted proxy); the access log shows
+	// it instead of the peer.
+	Client netip.Addr
+
 	ranges  [16]byterange.Range
 	parts   [18]Part
 	scratch []byte
+	spare   []byte // EditHeader's second buffer, swapped with Extra
 }
 
 // Reset clears r for the next request, keeping its buffers.
 func (r *Response) Reset() {
-	*r = Response{Extra: r.Extra[:0], scratch: r.scratch[:0]}
+	*r = Response{Extra: r.Extra[:0], scratch: r.scratch[:0], spare: r.spare[:0]}
+}
+
+// EditHeader drops the header lines of Head and Extra whose field name is
+// in drop (lowercase names, compared case-insensitively), then appends add
+// (complete "Name: value\r\n" lines). The result is in Extra and Head is
+// nil, since Head is shared between responses and never written to.
+func (r *Response) EditHeader(drop []string, add []byte) {
+	buf := r.spare[:0]
+	buf = appendKept(buf, r.Head, drop)
+	buf = appendKept(buf, r.Extra, drop)
+	buf = append(buf, add...)
+	r.spare = r.Extra[:0]
+	r.Extra = buf
+	r.Head = nil
+}
+
+// appendKept appends the lines of block whose names are not in drop.
+func appendKept(dst, block []byte, drop []string) []byte {
+	for len(block) > 0 {
+		end := bytes.IndexByte(block, '\n') + 1
+		if end == 0 {
+			end = len(block)
+		}
+		line := block[:end]
+		block = block[end:]
+		colon := bytes.IndexByte(line, ':')
+		if colon > 0 && nameIn(line[:colon], drop) {
+			continue
+		}
+		dst = append(dst, line...)
+	}
+	return dst
+}
+
+func nameIn(name []byte, names []string) bool {
+	for _, n := range names {
+		if ascii.EqualFoldLower(string(name), n) {
+			return true
+		}
+	}
+	return false
 }
 
 // BodyLen is the number of body bytes the engine will send.
@@ -98,6 +163,11 @@ func (r *Response) BodyLen() int64 {
 		return r.FileLen
 	}
 	return int64(len(r.Body))
+}
+
+// Observer is told of each response once it is written: metrics.
+type Observer interface {
+	Observe(method string, status int, bytes int64, d time.Duration)
 }
 
 // Releaser gives back a resource held for a response.
@@ -204,6 +274,16 @@ func (s *Site) options(req *Request, resp *Response) {
 	resp.Status = 200
 	resp.Extra = appendField(resp.Extra, "Allow", Allow)
 	resp.Extra = append(resp.Extra, "Content-Length: 0\r\n"...)
+}
+
+// Redirect fills resp with a redirect (301, 302, 303, 307 or 308) to
+// location, which the caller has made a valid URI reference.
+func (s *Site) Redirect(status int, location []byte, method string, resp *Response) {
+	s.Error(status, method, resp)
+	resp.Status = status
+	resp.Extra = append(resp.Extra, "Location: "...)
+	resp.Extra = append(resp.Extra, location...)
+	resp.Extra = append(resp.Extra, "\r\n"...)
 }
 
 func (s *Site) redirect(req *Request, resp *Response, e *content.Entry) {
