@@ -162,7 +162,7 @@ var parseTests = []parseTest{
 		want: map[string]string{"Authorization": "Basic YTpi", "Origin": "https://x.example",
 			"ACRequestMethod": "GET", "ACRequestHeaders": "x-a, x-b", "XForwardedFor": "1.2.3.4, 10.0.0.1, 10.0.0.2"}},
 	{name: "repeated Authorization and Origin are dropped",
-		in: req("GET / HTTP/1.1", "Host: a", "Authorization: Basic YTpi", "Authorization: Basic Yzpk", "Origin: https://a", "Origin: https://b"),
+		in:   req("GET / HTTP/1.1", "Host: a", "Authorization: Basic YTpi", "Authorization: Basic Yzpk", "Origin: https://a", "Origin: https://b"),
 		want: map[string]string{"Authorization": "<nil>", "Origin": "<nil>"}},
 	{name: "browser", in: browserRequest, want: map[string]string{
 		"Path": "/static/app.js", "Query": "v=3", "HasQuery": "true", "Host": "www.example.com",

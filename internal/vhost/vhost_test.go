@@ -8,7 +8,9 @@ import (
 
 type named string
 
-func (n named) Serve(req *respond.Request, resp *respond.Response)     { resp.Extra = append(resp.Extra, n...) }
+func (n named) Serve(req *respond.Request, resp *respond.Response) {
+	resp.Extra = append(resp.Extra, n...)
+}
 func (n named) Error(status int, method string, resp *respond.Response) { resp.Status = status }
 
 func table(t *testing.T) *Table {
