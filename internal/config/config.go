@@ -1,0 +1,241 @@
+// Package config owns reading stoa.toml: decoding it into Go values,
+// rejecting unknown keys, and validating every value that can be checked
+// without touching the file system. Every problem is reported with its
+// file:line:col, the key it concerns, and what to write instead; all
+// problems are reported at once, not just the first.
+//
+// The server checks what needs the file system (roots exist, error pages
+// are readable) and what needs its own machinery (rule patterns and
+// templates, compress_levels) using the positions recorded here.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/pelletier/go-toml/v2"
+)
+
+// Config is a whole stoa.toml: the global settings and the sites.
+type Config struct {
+	File string // path it was read from ("" for Parse with no name)
+
+	Listen            []string // host:port, [::1]:port or unix:/path
+	Admin             string   // address of the admin listener; "" = off
+	AccessLog         string   // stdout, stderr, off or a file path (as written)
+	LogFormat         string   // common, combined or json
+	ShutdownTimeout   Duration
+	ReadHeaderTimeout Duration
+	IdleTimeout       Duration
+	WriteTimeout      Duration
+	Revalidate        Duration
+	MaxConns          int
+	CacheSize         Size
+	MaxOpenFiles      int
+	TrustedProxies    []netip.Prefix // parsed; a bare IP becomes a /32 or /128
+	ProxyProtocol     bool
+
+	Sites []Site
+
+	// Set records which global keys the file set, by TOML key name
+	// ("listen", "max_conns"), so command-line flags and defaults can be
+	// merged with the file.
+	Set map[string]bool
+}
+
+// Site is one [[site]]: the hosts it answers and how it serves them.
+type Site struct {
+	Pos Pos // of its [[site]] header
+
+	// Hosts are lower case; "*.example.org" matches any depth of
+	// subdomain but not example.org itself; IP literals are in canonical
+	// form, IPv6 without brackets.
+	Hosts   []string
+	Default bool // answers a Host no site names
+
+	Root            string   // absolute; relative paths are taken from the config file's directory
+	Index           []string // file names tried for a directory
+	Dotfiles        string   // hide, deny or allow
+	FollowSymlinks  bool
+	Browse          bool
+	Compress        bool
+	Precompressed   bool
+	CompressMinSize int64
+	CompressLevels  string // "br=9,zstd=19,gzip=9"; checked by the server
+	CacheControl    string
+	ErrorPages      string // absolute like Root; "" stays ""
+	SecurityHeaders string // basic, strict or off
+
+	Allow, Deny []netip.Prefix
+	Headers     []HeaderOp
+	CORS        *CORS      // nil when absent
+	BasicAuth   *BasicAuth // nil when absent
+	Rules       []Rule
+
+	Set map[string]bool // which site keys the file set
+}
+
+// HeaderOp is one entry of a headers table: "Name" sets (replaces) a header,
+// "+Name" adds another line, "-Name" removes it. A list of them is sorted by
+// Name then Op so that output does not depend on map order.
+type HeaderOp struct {
+	Op    byte   // '=' set, '+' add, '-' remove
+	Name  string // as written in the file
+	Value string // "" for '-'
+}
+
+// CORS is a cors table.
+type CORS struct {
+	Origins     []string // "*" alone, or lower-case scheme://host[:port]
+	Methods     []string
+	Headers     []string // allowed request headers
+	Expose      []string // exposed response headers
+	MaxAge      Duration // 0 = not sent
+	Credentials bool
+}
+
+// BasicAuth is a basic_auth table.
+type BasicAuth struct {
+	Realm string
+	Users []User // sorted by name
+}
+
+// User is one basic-auth user with a bcrypt or argon2id hash.
+type User struct{ Name, Hash string }
+
+// Rule is one [[site.rule]]. The first rule whose Match fits a request's
+// path applies; the server compiles Match and the templates and reports
+// their problems at Pos.
+type Rule struct {
+	Pos   Pos // of its [[site.rule]] header
+	Match string
+
+	Headers []HeaderOp
+
+	// At most one of Redirect, Rewrite and TryFiles is set.
+	Redirect string
+	Status   int // 301 when Redirect is set and status absent; 0 otherwise
+	Rewrite  string
+	TryFiles []string
+
+	Allow, Deny []netip.Prefix
+	CORS        *CORS
+	BasicAuth   *BasicAuth
+}
+
+// Default returns the configuration of an empty file: every global default
+// filled in, no sites.
+func Default() *Config {
+	return &Config{
+		Listen:            []string{"localhost:7890"},
+		AccessLog:         "off",
+		LogFormat:         "common",
+		ShutdownTimeout:   Duration{10 * time.Second},
+		ReadHeaderTimeout: Duration{10 * time.Second},
+		IdleTimeout:       Duration{75 * time.Second},
+		WriteTimeout:      Duration{30 * time.Second},
+		MaxConns:          10000,
+		Revalidate:        Duration{time.Second},
+		CacheSize:         256 << 20,
+		MaxOpenFiles:      256,
+		Set:               map[string]bool{},
+	}
+}
+
+// Load reads and parses the config file at path. Relative roots are taken
+// from the file's directory. An unreadable file gives a one-line error
+// naming it; problems in the file give Errors.
+func Load(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		hint := ""
+		if errors.Is(err, fs.ErrNotExist) {
+			hint = "; check the path, or create it"
+		}
+		return nil, fmt.Errorf("cannot read config file %q: %w%s", path, err, hint)
+	}
+	return Parse(path, data)
+}
+
+// utf8BOM is skipped at the start of a file: some editors write it, and
+// TOML parsers reject it.
+var utf8BOM = []byte("\ufeff")
+
+// Parse parses data as a config file named name, which is used in error
+// messages and to resolve relative paths (from name's directory, or the
+// current directory when name is ""). It returns Errors, never a partial
+// Config, when the file has any problem.
+func Parse(name string, data []byte) (*Config, error) {
+	data = bytes.TrimPrefix(data, utf8BOM)
+	if e := syntaxError(data); e != nil {
+		e.File = name
+		return nil, Errors{e}
+	}
+	root, err := buildTree(data)
+	if err != nil {
+		return nil, Errors{{File: name, Msg: fmt.Sprintf("cannot read the file's structure (%v); simplify the tables around the last change", err)}}
+	}
+	dir := "."
+	if name != "" {
+		dir = filepath.Dir(name)
+	}
+	d := &decoder{file: name, dir: dir}
+	c := d.config(root)
+	if len(d.errs) > 0 {
+		sortErrors(d.errs)
+		return nil, d.errs
+	}
+	c.File = name
+	return c, nil
+}
+
+// syntaxError runs go-toml's decoder over data, which enforces the TOML
+// rules (syntax, keys given twice, redefined tables), and turns its first
+// complaint into an Error. TOML parsing cannot go on after one.
+func syntaxError(data []byte) *Error {
+	var m map[string]any
+	err := toml.Unmarshal(data, &m)
+	if err == nil {
+		return nil
+	}
+	var de *toml.DecodeError
+	if !errors.As(err, &de) {
+		return &Error{Msg: fmt.Sprintf("invalid TOML: %v; fix the TOML syntax (see https://toml.io)", err)}
+	}
+	line, col := de.Position()
+	msg := strings.TrimPrefix(de.Error(), "toml: ")
+	return &Error{Pos: Pos{line, col}, Msg: "invalid TOML: " + msg + "; " + syntaxHint(msg, de.Key())}
+}
+
+// syntaxHint says what to write instead for go-toml's common complaints.
+func syntaxHint(msg string, key toml.Key) string {
+	switch {
+	case strings.Contains(msg, "at start of value"):
+		return `put text in quotes, as in root = "/srv/www"`
+	case strings.Contains(msg, "already exists as an array of tables"):
+		return fmt.Sprintf("start every entry with [[%s]] (two brackets)", strings.Join(key, "."))
+	case strings.Contains(msg, "already defined"), strings.Contains(msg, "already exists"),
+		strings.Contains(msg, "should be a table"):
+		return "each key and table may be given once; remove or merge the repeat"
+	case strings.Contains(msg, "expected newline"):
+		return "put each key = value on its own line"
+	case strings.Contains(msg, "expected '=' after key"):
+		return "write key = value"
+	case strings.Contains(msg, "cannot have new lines"):
+		return `close the string on the same line, or use """ for text over several lines`
+	case strings.Contains(msg, "to close"), strings.Contains(msg, "incomplete"):
+		return "add the missing closing bracket or brace"
+	}
+	return "fix the TOML syntax (see https://toml.io)"
+}
