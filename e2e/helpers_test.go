@@ -249,7 +249,13 @@ func (w lockedWriter) Write(p []byte) (int, error) {
 // the test ends, if the test did not stop it.
 func startServer(t *testing.T, s *site, flags ...string) *server {
 	t.Helper()
-	args := append([]string{"serve", s.root, "--listen", "127.0.0.1:0"}, flags...)
+	return startWith(t, s, append([]string{"serve", s.root, "--listen", "127.0.0.1:0"}, flags...)...)
+}
+
+// startWith runs stoa with args as they are, and waits for its first
+// "serving" line as startServer does.
+func startWith(t *testing.T, s *site, args ...string) *server {
+	t.Helper()
 	srv := &server{t: t, cmd: exec.Command(stoaBin, args...), marker: s.marker,
 		lines: make(chan string, 64), exited: make(chan struct{})}
 	srv.cmd.Stderr = lockedWriter{&srv.mu, &srv.stderr}

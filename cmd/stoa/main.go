@@ -1,8 +1,10 @@
 // Command stoa is a static web server: one binary, correct to the RFCs, safe
 // by default and fast.
 //
-//	stoa serve [DIR] [flags]   serve DIR (default ".") over HTTP/1.1
+//	stoa serve [DIR] [flags]   serve DIR (default "."), or the sites of stoa.toml
 //	stoa compress DIR [flags]  write precompressed sidecars
+//	stoa check [FILE]          validate a stoa.toml
+//	stoa hash-password         hash a password for basic_auth
 //	stoa version               print the version
 //	stoa help [COMMAND]        explain a command and its flags
 //
@@ -19,18 +21,15 @@ import (
 	"net"
 	"os"
 	"os/signal"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
 	"github.com/stoahttp/stoa/internal/accesslog"
 	"github.com/stoahttp/stoa/internal/coding"
-	"github.com/stoahttp/stoa/internal/content"
-	"github.com/stoahttp/stoa/internal/engine"
-	"github.com/stoahttp/stoa/internal/errpage"
+	"github.com/stoahttp/stoa/internal/config"
 	"github.com/stoahttp/stoa/internal/resolve"
-	"github.com/stoahttp/stoa/internal/respond"
+	"github.com/stoahttp/stoa/internal/server"
 )
 
 // version is set at build time with -ldflags "-X main.version=v1.2.3".
@@ -56,6 +55,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return serve(rest, stdout, stderr)
 	case "compress":
 		return compress(rest, stdout, stderr)
+	case "check":
+		return check(rest, stdout, stderr)
+	case "hash-password":
+		return hashPassword(rest, os.Stdin, stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, "stoa", version)
 		return 0
@@ -70,6 +73,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 			fs.Usage()
 			return 0
 		}
+		if len(rest) > 0 && (rest[0] == "check" || rest[0] == "hash-password") {
+			return run([]string{rest[0], "--help"}, stdout, stdout)
+		}
 		usage(stdout)
 		return 0
 	default:
@@ -82,8 +88,10 @@ func usage(w io.Writer) {
 	fmt.Fprint(w, `stoa is a static web server.
 
 Usage:
-  stoa serve [DIR] [flags]   serve the files of DIR (default ".") over HTTP/1.1
+  stoa serve [DIR] [flags]   serve the files of DIR (default "."), or the sites of stoa.toml
   stoa compress DIR [flags]  write .br/.zst/.gz sidecars beside compressible files
+  stoa check [FILE]          validate a stoa.toml (default ./stoa.toml) without serving
+  stoa hash-password         print a password hash for basic_auth in stoa.toml
   stoa version               print the version
   stoa help [COMMAND]        show this help, or every flag of a command
 
@@ -115,6 +123,13 @@ type serveOptions struct {
 	compressLevels  string
 	cacheSize       string
 	maxOpenFiles    int
+	config          string
+	admin           string
+
+	// set holds the flags given on the command line (by flag name), which
+	// override the config file's values; positional is the DIR argument.
+	set        map[string]bool
+	positional bool
 }
 
 type listFlag struct{ vals *[]string }
@@ -153,12 +168,20 @@ func serveFlags(out io.Writer) (*flag.FlagSet, *serveOptions) {
 	fs.IntVar(&o.maxOpenFiles, "max-open-files", 256, "large files kept open between requests (each checked with fstat on use); 0 keeps none")
 	fs.Int64Var(&o.compressMin, "compress-min-size", 256, "smallest file, in bytes, compressed on the fly")
 	fs.StringVar(&o.compressLevels, "compress-levels", "", "levels for on-the-fly compression, e.g. \"br=9,zstd=19,gzip=9\" (default: measured defaults)")
+	fs.StringVar(&o.config, "config", "", "read sites, rules and settings from this stoa.toml (default: ./stoa.toml when it exists and no DIR is given); flags given too override it")
+	fs.StringVar(&o.admin, "admin", "", "address of the admin endpoint: /metrics, /healthz, /readyz, POST /reload (e.g. localhost:7891; default off)")
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), `Usage: stoa serve [DIR] [flags]
 
 Serves the files of DIR (default ".") over HTTP/1.1. "/" serves index.html,
 a directory asked for without its trailing slash is redirected to it, and no
 request can reach a file outside DIR.
+
+With a config file (--config FILE, or ./stoa.toml when no DIR is given) it
+serves the file's sites, each chosen by the request's Host, with their
+per-path rules; a flag given on the command line overrides the file's value
+(for every site), and DIR sets the root of the default site. SIGHUP reloads
+the file without dropping a request; 'stoa check' validates it.
 
 Flags:
 `)
@@ -189,8 +212,14 @@ func parseServe(args []string, stderr io.Writer) (*serveOptions, error) {
 		return nil, fmt.Errorf("two roots given: --root %s and %s; give one", o.root, positional[0])
 	case len(positional) == 1:
 		o.root = positional[0]
+		o.positional = true
 	case o.root == "":
 		o.root = "."
+	}
+	o.set = make(map[string]bool)
+	fs.Visit(func(f *flag.Flag) { o.set[f.Name] = true })
+	if o.positional {
+		o.set["root"] = true
 	}
 	if len(o.listen) == 0 {
 		o.listen = []string{"localhost:7890"}
@@ -221,7 +250,7 @@ func parseServe(args []string, stderr io.Writer) (*serveOptions, error) {
 	if _, err := coding.ParseLevels(o.compressLevels, coding.DefaultLevels); o.compressLevels != "" && err != nil {
 		return nil, fmt.Errorf("--compress-levels: %v", err)
 	}
-	if _, err := parseSize(o.cacheSize); err != nil {
+	if _, err := config.ParseSize(o.cacheSize); err != nil {
 		return nil, fmt.Errorf("--cache-size %q: %v", o.cacheSize, err)
 	}
 	if o.compressMin < 0 {
@@ -250,99 +279,52 @@ func serve(args []string, stdout, stderr io.Writer) int {
 }
 
 func runServe(o *serveOptions, stdout, stderr io.Writer) error {
-	dot, _ := resolve.ParseDotfiles(o.dotfiles)
-	var index []string
-	for _, n := range strings.Split(o.index, ",") {
-		if n = strings.TrimSpace(n); n != "" {
-			index = append(index, n)
+	file := o.config
+	if file == "" && !o.set["root"] {
+		if _, err := os.Stat("stoa.toml"); err == nil {
+			file = "stoa.toml"
+			fmt.Fprintln(stdout, "stoa: using ./stoa.toml (pass a directory or --root to serve one folder instead)")
 		}
 	}
-	res, err := resolve.New(o.root, resolve.Options{Index: index, Dotfiles: dot, FollowSymlinks: o.followSymlinks, Browse: o.browse})
-	if err != nil {
-		return err
-	}
-	defer res.Close()
-	pages := errpage.Default()
-	if o.errorPages != "" {
-		if pages, err = errpage.Load(o.errorPages); err != nil {
-			return err
-		}
-	}
-	format, _ := accesslog.ParseFormat(o.logFormat)
-	logger, err := accesslog.Open(o.accessLog, format)
-	if err != nil {
-		return err
-	}
-	defer logger.Close()
-
-	cacheSize, _ := parseSize(o.cacheSize)
-	levels := coding.DefaultLevels
-	if o.compressLevels != "" {
-		levels, _ = coding.ParseLevels(o.compressLevels, coding.DefaultLevels)
-	}
-	cache := content.New(res, content.Options{
-		CacheControl:       o.cacheControl,
-		Revalidate:         o.revalidate,
-		DisableCompression: !o.compress,
-		DisableSidecars:    !o.precompressed,
-		CompressMinSize:    max(o.compressMin, 1),
-		Levels:             levels,
-		MemoryBudget:       max(cacheSize, 1),
-		MaxOpenFiles:       openFiles(o.maxOpenFiles),
-	})
-	site := respond.New(cache, respond.Options{Pages: pages})
-	srv := engine.New(site, engine.Config{
-		ReadHeaderTimeout: o.headerTimeout,
-		IdleTimeout:       o.idleTimeout,
-		WriteTimeout:      o.writeTimeout,
-		MaxConns:          o.maxConns,
-		Log:               logger,
-	})
+	load := func() (*config.Config, error) { return loadConfig(file, o) }
 
 	// Before the first "serving" line: a supervisor that sees it may stop
 	// us at once, and that must be a graceful stop, not the default death.
 	sigs := make(chan os.Signal, 4)
-	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGUSR1)
+	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGUSR1, syscall.SIGHUP)
 	defer signal.Stop(sigs)
 
-	var listeners []net.Listener
-	for _, a := range o.listen {
-		l, err := engine.Listen(a)
-		if err != nil {
-			for _, l := range listeners {
-				l.Close()
-			}
-			return err
-		}
-		listeners = append(listeners, l)
+	srv, err := server.Start(load, stdout, stderr)
+	if err != nil {
+		return err
 	}
-	errc := make(chan error, len(listeners))
-	for _, l := range listeners {
-		fmt.Fprintf(stdout, "stoa: serving %s at %s\n", res.Dir(), urlOf(l))
-		go func() { errc <- srv.Serve(l) }()
+	shutdown := func(timeout time.Duration) error {
+		ctx, cancel := context.WithTimeout(context.Background(), timeout)
+		defer cancel()
+		return srv.Shutdown(ctx)
 	}
-
 	for {
 		select {
-		case err := <-errc:
-			if err != nil && !errors.Is(err, engine.ErrServerClosed) {
-				ctx, cancel := context.WithTimeout(context.Background(), o.shutdownTimeout)
-				srv.Shutdown(ctx)
-				cancel()
-				return err
-			}
+		case err := <-srv.Errors():
+			shutdown(o.shutdownTimeout)
+			return err
 		case sig := <-sigs:
-			if sig == syscall.SIGUSR1 {
-				if err := logger.Reopen(); err != nil {
+			switch sig {
+			case syscall.SIGUSR1:
+				if err := srv.ReopenLog(); err != nil {
 					fmt.Fprintln(stderr, "stoa: reopen access log:", err)
+				}
+				continue
+			case syscall.SIGHUP:
+				if err := srv.Reload(); err != nil {
+					fmt.Fprintf(stderr, "stoa: reload refused, still serving the previous configuration:\n%v\n", err)
+				} else {
+					fmt.Fprintln(stdout, "stoa: reloaded", describeSource(file))
 				}
 				continue
 			}
 			fmt.Fprintf(stdout, "stoa: %v: finishing responses in progress (up to %v)\n", sig, o.shutdownTimeout)
-			ctx, cancel := context.WithTimeout(context.Background(), o.shutdownTimeout)
-			err := srv.Shutdown(ctx)
-			cancel()
-			if err != nil {
+			if err := shutdown(o.shutdownTimeout); err != nil {
 				fmt.Fprintln(stderr, "stoa: shutdown timeout passed; closed the connections still open")
 			}
 			return nil
@@ -350,42 +332,9 @@ func runServe(o *serveOptions, stdout, stderr io.Writer) error {
 	}
 }
 
-// urlOf returns the address a person can open for listener l.
-func urlOf(l net.Listener) string {
-	a := l.Addr()
-	if a.Network() == "unix" {
-		return "unix:" + a.String()
+func describeSource(file string) string {
+	if file == "" {
+		return "the command line's settings"
 	}
-	host, port, _ := net.SplitHostPort(a.String())
-	if ip := net.ParseIP(host); ip != nil && ip.IsUnspecified() {
-		host = "localhost"
-	}
-	return "http://" + net.JoinHostPort(host, port) + "/"
-}
-
-// parseSize parses a byte count such as "256MiB", "1GiB", "512k" or "1000".
-func parseSize(s string) (int64, error) {
-	num := strings.TrimRightFunc(s, func(r rune) bool { return r < '0' || r > '9' })
-	unit := strings.ToLower(strings.TrimSpace(s[len(num):]))
-	n, err := strconv.ParseInt(strings.TrimSpace(num), 10, 64)
-	if err != nil || n < 0 {
-		return 0, fmt.Errorf("want a size such as 256MiB, 1GiB or 1048576")
-	}
-	mult := map[string]int64{"": 1, "b": 1, "k": 1 << 10, "kb": 1 << 10, "kib": 1 << 10, "m": 1 << 20, "mb": 1 << 20, "mib": 1 << 20,
-		"g": 1 << 30, "gb": 1 << 30, "gib": 1 << 30}[unit]
-	if mult == 0 {
-		return 0, fmt.Errorf("unknown unit %q: want B, KiB, MiB or GiB", unit)
-	}
-	if n > (1<<62)/mult {
-		return 0, fmt.Errorf("too large")
-	}
-	return n * mult, nil
-}
-
-// openFiles maps --max-open-files to content.Options, where 0 means the default.
-func openFiles(n int) int {
-	if n <= 0 {
-		return -1
-	}
-	return n
+	return file
 }

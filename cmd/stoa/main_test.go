@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/stoahttp/stoa/internal/config"
 )
 
 func TestParseSize(t *testing.T) {
@@ -18,16 +20,17 @@ func TestParseSize(t *testing.T) {
 		{in: "1GiB", want: 1 << 30},
 		{in: "512k", want: 512 << 10},
 		{in: "1000", want: 1000},
-		{in: "64 MB", want: 64 << 20},
+		{in: "64 MB", want: 64_000_000},
+		{in: "64M", want: 64 << 20},
 		{in: "", bad: true},
 		{in: "MiB", bad: true},
 		{in: "12XB", bad: true},
 		{in: "-1", bad: true},
 		{in: "99999999999GiB", bad: true},
 	} {
-		got, err := parseSize(tt.in)
+		got, err := config.ParseSize(tt.in)
 		if tt.bad != (err != nil) || !tt.bad && got != tt.want {
-			t.Errorf("parseSize(%q) = %d, %v; want %d (error %v)", tt.in, got, err, tt.want, tt.bad)
+			t.Errorf("config.ParseSize(%q) = %d, %v; want %d (error %v)", tt.in, got, err, tt.want, tt.bad)
 		}
 	}
 }

@@ -5,12 +5,14 @@ import (
 	"errors"
 	"io"
 	"net"
+	"net/netip"
 	"strconv"
 	"sync"
 	"syscall"
 	"time"
 
 	"github.com/stoahttp/stoa/internal/accesslog"
+	"github.com/stoahttp/stoa/internal/clientip"
 	"github.com/stoahttp/stoa/internal/http1"
 	"github.com/stoahttp/stoa/internal/respond"
 )
@@ -36,7 +38,8 @@ type conn struct {
 	nc     net.Conn
 	raw    syscall.RawConn // nil until needed, and unless TCP
 	noRaw  bool
-	remote string
+	remote string     // for the access log
+	peer   netip.Addr // the client's address, or its proxy's
 
 	rbuf []byte
 	r, w int // rbuf[r:w] holds bytes read and not yet parsed
@@ -67,6 +70,9 @@ var connPool = sync.Pool{New: func() any {
 func newConn(s *Server, nc net.Conn) *conn {
 	c := connPool.Get().(*conn)
 	c.s, c.nc = s, nc
+	if ta, ok := nc.RemoteAddr().(*net.TCPAddr); ok {
+		c.peer = ta.AddrPort().Addr().Unmap()
+	}
 	if s.cfg.Log != nil {
 		c.remote = nc.RemoteAddr().String()
 		if c.remote == "" {
@@ -126,10 +132,47 @@ func (c *conn) serve() {
 		c.s.forget(c)
 		c.release()
 	}()
+	if c.s.cfg.ProxyProtocol && c.peer.IsValid() {
+		if err := c.readProxyHeader(); err != nil {
+			return
+		}
+	}
 	for {
 		if err := c.serveOne(); err != nil {
 			return
 		}
+	}
+}
+
+// readProxyHeader reads the PROXY protocol header that starts the
+// connection and takes the client address from it. A peer outside
+// TrustedProxies (when that is set) may not speak for anyone, and a
+// connection without a valid header is closed: once a listener expects the
+// header, guessing would let a client pose as its own proxy.
+func (c *conn) readProxyHeader() error {
+	if t := c.s.cfg.TrustedProxies; t != nil && t.Len() > 0 && !t.Contains(c.peer) {
+		return errClose
+	}
+	for {
+		src, n, err := clientip.ParseProxy(c.rbuf[c.r:c.w])
+		if err == clientip.ErrIncomplete {
+			if err := c.fill(); err != nil {
+				return err
+			}
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		c.r += n
+		c.headStart = 0
+		if src.IsValid() {
+			c.peer = src.Addr().Unmap()
+			if c.s.cfg.Log != nil {
+				c.remote = src.String()
+			}
+		}
+		return nil
 	}
 }
 
@@ -152,7 +195,7 @@ func (c *conn) serveOne() error {
 		n, err = http1.Parse(c.rbuf[c.r:c.w], &c.req, lim)
 	}
 	var start time.Time
-	if c.s.cfg.Log != nil {
+	if c.s.cfg.Log != nil || c.s.cfg.Metrics {
 		start = time.Now()
 	}
 	if err != nil {
@@ -207,6 +250,9 @@ func (c *conn) serveOne() error {
 	if c.s.cfg.Log != nil {
 		c.log(start, bodyLen)
 	}
+	if o := c.resp.Observer; o != nil {
+		o.Observe(c.creq.Method, c.resp.Status, bodyLen, time.Since(start))
+	}
 	if closing {
 		c.flush()
 		if req.Chunked || req.ContentLength > 0 {
@@ -230,6 +276,14 @@ func (c *conn) fillCoreRequest() {
 		Accept:         str(req.Accept),
 		AcceptEncoding: str(req.AcceptEncoding),
 		Range:          str(req.Range),
+
+		Host:             str(req.Host),
+		Authorization:    str(req.Authorization),
+		Origin:           str(req.Origin),
+		ACRequestMethod:  str(req.ACRequestMethod),
+		ACRequestHeaders: str(req.ACRequestHeaders),
+		XForwardedFor:    str(req.XForwardedFor),
+		Peer:             c.peer,
 	}
 	c.creq.Cond.IfMatch = str(req.IfMatch)
 	c.creq.Cond.IfNoneMatch = str(req.IfNoneMatch)
@@ -515,8 +569,12 @@ func (c *conn) lingerClose() {
 
 func (c *conn) log(start time.Time, bodyLen int64) {
 	req := &c.req
+	remote := c.remote
+	if c.resp.Client.IsValid() && c.resp.Client != c.peer {
+		remote = c.resp.Client.String()
+	}
 	c.rec = accesslog.Record{
-		RemoteAddr: c.remote,
+		RemoteAddr: remote,
 		Time:       start,
 		Method:     str(req.Method),
 		Target:     str(req.Target),

@@ -26,6 +26,7 @@ import (
 	"unsafe"
 
 	"github.com/stoahttp/stoa/internal/accesslog"
+	"github.com/stoahttp/stoa/internal/clientip"
 	"github.com/stoahttp/stoa/internal/errpage"
 	"github.com/stoahttp/stoa/internal/http1"
 	"github.com/stoahttp/stoa/internal/httpdate"
@@ -49,6 +50,13 @@ type Config struct {
 	MaxConns          int           // connections served at once (10,000)
 	MaxBodyDiscard    int64         // request bodies up to this are read and dropped; larger ones close the connection (1 MiB)
 	Log               *accesslog.Logger
+	// Metrics makes the engine time every request for Response.Observer.
+	Metrics bool
+	// ProxyProtocol makes every TCP connection start with a PROXY protocol
+	// header (v1 or v2) naming the client; TrustedProxies, when not empty,
+	// lists the peers allowed to send one, and others are closed.
+	ProxyProtocol  bool
+	TrustedProxies *clientip.Set
 }
 
 func (c *Config) fill() {
@@ -81,6 +89,7 @@ type Server struct {
 	mu        sync.Mutex
 	conns     map[*conn]struct{}
 	listeners map[net.Listener]struct{}
+	stopped   map[net.Listener]bool
 	closing   atomic.Bool
 	active    sync.WaitGroup
 }
@@ -94,6 +103,7 @@ func New(h Handler, cfg Config) *Server {
 		sem:       make(chan struct{}, cfg.MaxConns),
 		conns:     make(map[*conn]struct{}),
 		listeners: make(map[net.Listener]struct{}),
+		stopped:   make(map[net.Listener]bool),
 	}
 }
 
@@ -121,6 +131,16 @@ func (s *Server) Serve(l net.Listener) error {
 			if s.closing.Load() {
 				return ErrServerClosed
 			}
+			s.mu.Lock()
+			stopped := s.stopped[l]
+			if stopped {
+				delete(s.stopped, l)
+				delete(s.listeners, l)
+			}
+			s.mu.Unlock()
+			if stopped {
+				return ErrListenerStopped
+			}
 			if isTemporary(err) {
 				backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
 				time.Sleep(backoff)
@@ -142,6 +162,27 @@ func (s *Server) Serve(l net.Listener) error {
 		s.mu.Unlock()
 		go c.serve()
 	}
+}
+
+// ErrListenerStopped is returned by Serve for a listener given to
+// StopListener.
+var ErrListenerStopped = errors.New("engine: listener stopped")
+
+// StopListener closes l, which Serve is serving, so that Serve(l) returns
+// ErrListenerStopped; connections it accepted go on. A reload that drops an
+// address uses it.
+func (s *Server) StopListener(l net.Listener) error {
+	s.mu.Lock()
+	s.stopped[l] = true
+	s.mu.Unlock()
+	return l.Close()
+}
+
+// OpenConns returns the number of connections being served.
+func (s *Server) OpenConns() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.conns)
 }
 
 // isTemporary reports accept errors that pass: out of file descriptors, a

@@ -1,0 +1,63 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+
+	"github.com/stoahttp/stoa/internal/config"
+	"github.com/stoahttp/stoa/internal/server"
+)
+
+// check is 'stoa check [FILE]': it validates a stoa.toml as 'stoa serve'
+// would read it, without serving, for CI and for a look before a reload.
+func check(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("check", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), `Usage: stoa check [FILE]
+
+Validates FILE (default stoa.toml): its syntax, every key and value, and what
+serving it needs (each site's root and error pages exist, every rule's
+pattern and targets parse). Each problem is printed as FILE:LINE:COL with
+what to write instead. Exit status 0 when the file is good, 1 otherwise.
+`)
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return exitUsage
+	}
+	file := "stoa.toml"
+	switch fs.NArg() {
+	case 0:
+	case 1:
+		file = fs.Arg(0)
+	default:
+		fmt.Fprintln(stderr, "stoa check: give one file")
+		return exitUsage
+	}
+	cfg, err := config.Load(file)
+	if err == nil {
+		err = server.Check(cfg)
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return exitRuntime
+	}
+	rules := 0
+	for _, s := range cfg.Sites {
+		rules += len(s.Rules)
+	}
+	fmt.Fprintf(stdout, "%s: ok (%s, %s)\n", file, plural(len(cfg.Sites), "site"), plural(rules, "rule"))
+	return 0
+}
+
+func plural(n int, what string) string {
+	if n == 1 {
+		return "1 " + what
+	}
+	return fmt.Sprintf("%d %ss", n, what)
+}

@@ -1,0 +1,492 @@
+// Package server owns a running stoa: it builds the sites of a
+// configuration, opens the listeners and the admin endpoint, and applies a
+// new configuration while serving (a reload) without dropping a request:
+// the new sites answer requests that start after the switch, requests in
+// progress finish with the sites they started with, listeners that the new
+// configuration no longer names are closed and new ones are opened.
+//
+// Settings read once at start (timeouts, max_conns, the access log,
+// proxy_protocol) keep their value across reloads; a reload that changes
+// one says so.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"reflect"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/stoahttp/stoa/internal/accesslog"
+	"github.com/stoahttp/stoa/internal/admin"
+	"github.com/stoahttp/stoa/internal/clientip"
+	"github.com/stoahttp/stoa/internal/config"
+	"github.com/stoahttp/stoa/internal/engine"
+	"github.com/stoahttp/stoa/internal/metrics"
+	"github.com/stoahttp/stoa/internal/site"
+	"github.com/stoahttp/stoa/internal/vhost"
+)
+
+// Loader returns the configuration to serve: the file read again and the
+// command line's flags laid over it. Reload calls it.
+type Loader func() (*config.Config, error)
+
+// Server is a running stoa.
+type Server struct {
+	load   Loader
+	stdout io.Writer
+	stderr io.Writer
+
+	eng    *engine.Server
+	sw     *vhost.Switch
+	reg    *metrics.Registry
+	logger *accesslog.Logger
+	errc   chan error
+	ready  atomic.Bool
+
+	mu        sync.Mutex     // serializes Reload and Shutdown
+	first     *config.Config // at start: restart-only settings come from it
+	cfg       *config.Config
+	sites     []*builtSite
+	listeners []listener
+	adminSrv  *http.Server
+	adminAddr string
+}
+
+// builtSite is a site and the configuration it was built from, so that a
+// reload keeps a site whose block did not change, with its warm cache.
+type builtSite struct {
+	cfg  config.Site
+	opts site.Options
+	site *site.Site
+}
+
+// Start builds the configuration load returns and starts serving it.
+func Start(load Loader, stdout, stderr io.Writer) (*Server, error) {
+	cfg, err := load()
+	if err != nil {
+		return nil, err
+	}
+	format, err := accesslog.ParseFormat(cfg.LogFormat)
+	if err != nil {
+		return nil, fmt.Errorf("log_format: %v", err)
+	}
+	logger, err := accesslog.Open(cfg.AccessLog, format)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{load: load, stdout: stdout, stderr: stderr, logger: logger,
+		errc: make(chan error, 16)}
+	if cfg.Admin != "" {
+		s.reg = metrics.New()
+	}
+	sites, table, err := s.build(cfg, nil)
+	if err != nil {
+		logger.Close()
+		return nil, err
+	}
+	s.sw = vhost.NewSwitch(table)
+	s.eng = engine.New(s.sw, engine.Config{
+		ReadHeaderTimeout: cfg.ReadHeaderTimeout.Duration,
+		IdleTimeout:       cfg.IdleTimeout.Duration,
+		WriteTimeout:      cfg.WriteTimeout.Duration,
+		MaxConns:          cfg.MaxConns,
+		Log:               logger,
+		Metrics:           s.reg != nil,
+		ProxyProtocol:     cfg.ProxyProtocol,
+		TrustedProxies:    clientip.NewSet(cfg.TrustedProxies),
+	})
+	s.first, s.cfg, s.sites = cfg, cfg, sites
+	s.setSources()
+	if err := s.openListeners(cfg); err != nil {
+		s.closeAll()
+		return nil, err
+	}
+	if err := s.startAdmin(cfg.Admin); err != nil {
+		s.closeAll()
+		return nil, err
+	}
+	s.ready.Store(true)
+	return s, nil
+}
+
+// Errors delivers errors that stop a listener.
+func (s *Server) Errors() <-chan error { return s.errc }
+
+// ReopenLog reopens the access log file (after rotation).
+func (s *Server) ReopenLog() error { return s.logger.Reopen() }
+
+// build makes the sites of cfg, reusing those of old whose block did not
+// change, and the host table that routes to them.
+func (s *Server) build(cfg *config.Config, old []*builtSite) ([]*builtSite, *vhost.Table, error) {
+	n := int64(max(len(cfg.Sites), 1))
+	var built []*builtSite
+	fail := func(err error) ([]*builtSite, *vhost.Table, error) {
+		for _, b := range built {
+			if !contains(old, b) {
+				b.site.Close()
+			}
+		}
+		return nil, nil, err
+	}
+	trusted := clientip.NewSet(cfg.TrustedProxies)
+	for i := range cfg.Sites {
+		c := cfg.Sites[i]
+		opts := site.Options{
+			File:         cfg.File,
+			Index:        i + 1,
+			Revalidate:   cfg.Revalidate.Duration,
+			CacheSize:    int64(cfg.CacheSize) / n,
+			MaxOpenFiles: openFiles(cfg.MaxOpenFiles, int(n)),
+			Trusted:      trusted,
+		}
+		if b := reusable(old, &c, &opts); b != nil {
+			built = append(built, b)
+			continue
+		}
+		if s.reg != nil {
+			opts.Meter = s.reg.Site(siteName(&c))
+		}
+		st, err := site.New(&c, opts)
+		if err != nil {
+			return fail(err)
+		}
+		built = append(built, &builtSite{cfg: c, opts: opts, site: st})
+	}
+	def := 0
+	for i := range cfg.Sites {
+		if cfg.Sites[i].Default {
+			def = i
+		}
+	}
+	table := vhost.NewTable(built[def].site)
+	for i, b := range built {
+		for _, h := range cfg.Sites[i].Hosts {
+			if err := table.Add(h, b.site); err != nil {
+				return fail(&config.Error{File: cfg.File, Pos: cfg.Sites[i].Pos, Key: fmt.Sprintf("site[%d].hosts", i+1), Msg: err.Error()})
+			}
+		}
+	}
+	return built, table, nil
+}
+
+// reusable returns the site of old built from the same block with the same
+// options, if any.
+func reusable(old []*builtSite, c *config.Site, o *site.Options) *builtSite {
+	for _, b := range old {
+		a, bo := b.opts, *o
+		a.Meter, bo.Meter = nil, nil
+		ac, bc := b.cfg, *c
+		ac.Pos, bc.Pos = config.Pos{}, config.Pos{}
+		for i := range ac.Rules {
+			ac.Rules[i].Pos = config.Pos{}
+		}
+		bc.Rules = append([]config.Rule(nil), bc.Rules...)
+		for i := range bc.Rules {
+			bc.Rules[i].Pos = config.Pos{}
+		}
+		a.Index, bo.Index = 0, 0
+		a.Trusted, bo.Trusted = nil, nil
+		if reflect.DeepEqual(ac, bc) && reflect.DeepEqual(a, bo) && reflect.DeepEqual(b.opts.Trusted, o.Trusted) {
+			return b
+		}
+	}
+	return nil
+}
+
+func contains(list []*builtSite, b *builtSite) bool {
+	for _, x := range list {
+		if x == b {
+			return true
+		}
+	}
+	return false
+}
+
+// siteName is the name of a site in metrics: its first host, or "default".
+func siteName(c *config.Site) string {
+	if len(c.Hosts) > 0 {
+		return c.Hosts[0]
+	}
+	return "default"
+}
+
+// openFiles divides the open-file budget between n sites; -1 means none.
+func openFiles(total, n int) int {
+	if total <= 0 {
+		return -1
+	}
+	return max(total/n, 1)
+}
+
+func (s *Server) setSources() {
+	if s.reg == nil {
+		return
+	}
+	sites := s.sites
+	s.reg.SetSources(metrics.Sources{
+		Cache: func() []metrics.CacheStats {
+			out := make([]metrics.CacheStats, 0, len(sites))
+			for _, b := range sites {
+				st := b.site.Cache().Stats()
+				out = append(out, metrics.CacheStats{Site: b.site.Name(), Hits: st.Hits, Misses: st.Misses,
+					Bytes: st.Bytes, Files: st.Files, Compressions: st.Compressions})
+			}
+			return out
+		},
+		OpenConns: s.eng.OpenConns,
+	})
+}
+
+// openListeners opens the addresses of cfg that are not open yet and
+// closes those it no longer names. An address may be named more than
+// once ("127.0.0.1:0" twice is two ports); each name keeps its listener.
+func (s *Server) openListeners(cfg *config.Config) error {
+	have := make(map[string][]listener)
+	for _, l := range s.listeners {
+		have[l.addr] = append(have[l.addr], l)
+	}
+	var next, opened []listener
+	for _, a := range cfg.Listen {
+		if ls := have[a]; len(ls) > 0 {
+			next = append(next, ls[0])
+			have[a] = ls[1:]
+			continue
+		}
+		l, err := engine.Listen(a)
+		if err != nil {
+			for _, o := range opened {
+				o.l.Close()
+			}
+			return err
+		}
+		opened = append(opened, listener{a, l})
+		next = append(next, listener{a, l})
+	}
+	for _, ls := range have {
+		for _, l := range ls {
+			s.eng.StopListener(l.l)
+			fmt.Fprintf(s.stdout, "stoa: stopped listening at %s\n", urlOf(l.l))
+		}
+	}
+	s.listeners = next
+	for _, o := range opened {
+		fmt.Fprintf(s.stdout, "stoa: serving %s at %s\n", describe(cfg), urlOf(o.l))
+		go func() {
+			err := s.eng.Serve(o.l)
+			if err != nil && !errors.Is(err, engine.ErrServerClosed) && !errors.Is(err, engine.ErrListenerStopped) {
+				s.errc <- err
+			}
+		}()
+	}
+	return nil
+}
+
+// listener is an open listener and the address it was opened for.
+type listener struct {
+	addr string
+	l    net.Listener
+}
+
+// describe names what is served, default site first.
+func describe(cfg *config.Config) string {
+	def := 0
+	for i := range cfg.Sites {
+		if cfg.Sites[i].Default {
+			def = i
+		}
+	}
+	if len(cfg.Sites) == 1 {
+		return cfg.Sites[def].Root
+	}
+	return fmt.Sprintf("%s (default) and %d more sites", cfg.Sites[def].Root, len(cfg.Sites)-1)
+}
+
+func (s *Server) startAdmin(addr string) error {
+	if addr == s.adminAddr {
+		return nil
+	}
+	if s.adminSrv != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		s.adminSrv.Shutdown(ctx)
+		cancel()
+		s.adminSrv, s.adminAddr = nil, ""
+	}
+	if addr == "" {
+		return nil
+	}
+	l, err := engine.Listen(addr)
+	if err != nil {
+		return fmt.Errorf("admin: %v", err)
+	}
+	o := admin.Options{Ready: s.ready.Load, Reload: s.Reload}
+	if s.reg != nil {
+		o.Metrics = s.reg.Handler()
+	}
+	s.adminSrv = admin.Serve(l, admin.Handler(o))
+	s.adminAddr = addr
+	fmt.Fprintf(s.stdout, "stoa: admin at %s (metrics, healthz, readyz, reload)\n", urlOf(l))
+	return nil
+}
+
+// Reload reads the configuration again and applies it. An invalid one
+// changes nothing: the error is returned and the old one keeps serving.
+func (s *Server) Reload() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	err := s.reload()
+	if s.reg != nil {
+		s.reg.Reloaded(err == nil)
+	}
+	return err
+}
+
+func (s *Server) reload() error {
+	cfg, err := s.load()
+	if err != nil {
+		return err
+	}
+	if cfg.Admin != "" && s.reg == nil {
+		return fmt.Errorf("admin: the admin endpoint was off at start; turning it on takes a restart")
+	}
+	sites, table, err := s.build(cfg, s.sites)
+	if err != nil {
+		return err
+	}
+	if err := s.openListeners(cfg); err != nil {
+		for _, b := range sites {
+			if !contains(s.sites, b) {
+				b.site.Close()
+			}
+		}
+		return err
+	}
+	if err := s.startAdmin(cfg.Admin); err != nil {
+		fmt.Fprintln(s.stderr, "stoa: reload:", err)
+	}
+	s.sw.Store(table)
+	old := s.sites
+	s.cfg, s.sites = cfg, sites
+	s.setSources()
+	// Responses that began with an old site may still read through its
+	// root: close it once they have had the time any response gets.
+	var retired []*builtSite
+	for _, b := range old {
+		if !contains(sites, b) {
+			retired = append(retired, b)
+		}
+	}
+	if len(retired) > 0 {
+		time.AfterFunc(cfg.ShutdownTimeout.Duration+cfg.WriteTimeout.Duration, func() {
+			for _, b := range retired {
+				b.site.Close()
+			}
+		})
+	}
+	for _, k := range restartOnly(s.first, cfg) {
+		fmt.Fprintf(s.stderr, "stoa: reload: %s changed; the new value takes effect at restart\n", k)
+	}
+	return nil
+}
+
+// restartOnly names the settings read once at start that differ between
+// a and b.
+func restartOnly(a, b *config.Config) []string {
+	var changed []string
+	check := func(name string, x, y any) {
+		if !reflect.DeepEqual(x, y) {
+			changed = append(changed, name)
+		}
+	}
+	check("access_log", a.AccessLog, b.AccessLog)
+	check("log_format", a.LogFormat, b.LogFormat)
+	check("read_header_timeout", a.ReadHeaderTimeout, b.ReadHeaderTimeout)
+	check("idle_timeout", a.IdleTimeout, b.IdleTimeout)
+	check("write_timeout", a.WriteTimeout, b.WriteTimeout)
+	check("max_conns", a.MaxConns, b.MaxConns)
+	check("proxy_protocol", a.ProxyProtocol, b.ProxyProtocol)
+	return changed
+}
+
+// Shutdown stops accepting, lets responses in progress finish until ctx is
+// done, and closes everything.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.ready.Store(false)
+	err := s.eng.Shutdown(ctx)
+	s.closeAll()
+	return err
+}
+
+// closeAll releases what Start opened; the engine must be stopped.
+func (s *Server) closeAll() {
+	for _, l := range s.listeners {
+		l.l.Close()
+	}
+	s.listeners = nil
+	if s.adminSrv != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		s.adminSrv.Shutdown(ctx)
+		cancel()
+	}
+	for _, b := range s.sites {
+		b.site.Close()
+	}
+	s.logger.Close()
+}
+
+// urlOf returns the address a person can open for listener l.
+func urlOf(l net.Listener) string {
+	a := l.Addr()
+	if a.Network() == "unix" {
+		return "unix:" + a.String()
+	}
+	host, port, _ := net.SplitHostPort(a.String())
+	if ip := net.ParseIP(host); ip != nil && ip.IsUnspecified() {
+		host = "localhost"
+	}
+	return "http://" + net.JoinHostPort(host, port) + "/"
+}
+
+// Addrs returns the addresses being listened on, for tests and logs.
+func (s *Server) Addrs() []net.Addr {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []net.Addr
+	for _, l := range s.listeners {
+		out = append(out, l.l.Addr())
+	}
+	return out
+}
+
+// Check builds every site of cfg, as Start would, and closes them again: it
+// finds what the file alone cannot tell, such as a root that does not exist
+// or a rule pattern that does not parse. The errors come back as
+// config.Errors, in file order.
+func Check(cfg *config.Config) error {
+	var errs config.Errors
+	for i := range cfg.Sites {
+		c := cfg.Sites[i]
+		st, err := site.New(&c, site.Options{File: cfg.File, Index: i + 1, Revalidate: time.Second, CacheSize: 1 << 20, MaxOpenFiles: -1})
+		if err != nil {
+			var ce *config.Error
+			if errors.As(err, &ce) {
+				errs = append(errs, ce)
+			} else {
+				errs = append(errs, &config.Error{File: cfg.File, Pos: c.Pos, Key: fmt.Sprintf("site[%d]", i+1), Msg: err.Error()})
+			}
+			continue
+		}
+		st.Close()
+	}
+	if len(errs) > 0 {
+		return errs
+	}
+	return nil
+}

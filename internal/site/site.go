@@ -1,0 +1,391 @@
+// Package site owns one site of a stoa.toml (one [[site]] block): its
+// files, and the per-path rules around them. A request reaches a Site after
+// the engine has parsed it and package vhost has picked the site by Host;
+// the Site decides, in this order:
+//
+//  1. who the client is (the peer, or X-Forwarded-For behind a trusted proxy);
+//  2. which rule applies: the first whose pattern matches the decoded, clean
+//     path, in the order written (no other rule applies);
+//  3. access by client address (deny, then allow): 403;
+//  4. a CORS preflight: 204 with the policy's answer, before any credentials,
+//     which a browser never sends with a preflight;
+//  5. basic auth: 401 with a challenge;
+//  6. a redirect, an internal rewrite, or try_files; else the path itself,
+//     answered by the core (package respond);
+//  7. response headers: the site's, then the rule's, on 2xx and 3xx
+//     answers; CORS lines; the security headers on every answer.
+//
+// Everything here is a pure function of the request and the configuration,
+// like the core it wraps, so one table test runs it without a socket.
+package site
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"strings"
+	"time"
+
+	"github.com/stoahttp/stoa/internal/basicauth"
+	"github.com/stoahttp/stoa/internal/clientip"
+	"github.com/stoahttp/stoa/internal/coding"
+	"github.com/stoahttp/stoa/internal/config"
+	"github.com/stoahttp/stoa/internal/content"
+	"github.com/stoahttp/stoa/internal/cors"
+	"github.com/stoahttp/stoa/internal/errpage"
+	"github.com/stoahttp/stoa/internal/resolve"
+	"github.com/stoahttp/stoa/internal/respond"
+	"github.com/stoahttp/stoa/internal/rules"
+)
+
+// Options are the settings a site takes from outside its [[site]] block.
+type Options struct {
+	File         string        // the config file, for error positions
+	Index        int           // the site's place in the file, from 1
+	Revalidate   time.Duration // see content.Options
+	CacheSize    int64         // this site's share of the cache budget
+	MaxOpenFiles int           // this site's share; <0 none
+	Trusted      *clientip.Set // proxies whose X-Forwarded-For is believed
+	Meter        respond.Observer
+}
+
+// Site answers the requests of one [[site]] block.
+type Site struct {
+	name  string
+	res   *resolve.Resolver
+	cache *content.Cache
+	core  *respond.Site
+
+	trusted *clientip.Set
+	meter   respond.Observer
+	any     policy // what applies where no rule matches
+	rules   []rule
+	// plain reports a site with nothing to do around the core but its
+	// headers: the common case is kept to a few comparisons.
+	plain bool
+}
+
+// policy is what applies to a path: the site's settings with a rule's on
+// top of them.
+type policy struct {
+	allow, deny *clientip.Set
+	auth        *basicauth.Realm
+	cors        *cors.CORS
+	headers     headerSet // on 2xx and 3xx
+	always      []byte    // security header lines, on every answer
+}
+
+type rule struct {
+	pat      *rules.Pattern
+	redirect *rules.Template
+	status   int
+	rewrite  *rules.Template
+	try      []*rules.Template
+	tryCode  int // the "=4xx" last entry of try_files, or 0
+	policy
+}
+
+// Name is the name the site goes by in logs and metrics: its first host,
+// or "default".
+func (s *Site) Name() string { return s.name }
+
+// Cache returns the site's file cache.
+func (s *Site) Cache() *content.Cache { return s.cache }
+
+// Close releases the site's root. Responses in progress keep the files
+// they hold open.
+func (s *Site) Close() error { return s.res.Close() }
+
+// Error fills resp with the site's error page for status.
+func (s *Site) Error(status int, method string, resp *respond.Response) {
+	s.core.Error(status, method, resp)
+	resp.Extra = append(resp.Extra, s.any.always...)
+}
+
+// Serve decides the answer to req.
+func (s *Site) Serve(req *respond.Request, resp *respond.Response) {
+	resp.Observer = s.meter
+	if s.plain {
+		s.core.Serve(req, resp)
+		s.finish(req, resp, &s.any)
+		return
+	}
+	client := req.Peer
+	if s.trusted != nil && req.XForwardedFor != "" {
+		client = clientip.Client(req.Peer, req.XForwardedFor, s.trusted)
+		resp.Client = client
+	}
+	var capsBuf [9]string
+	var caps []string
+	p, r := &s.any, (*rule)(nil)
+	clean, _, err := resolve.CleanPath(req.Path)
+	if err == nil && req.Path != "*" {
+		for i := range s.rules {
+			var ok bool
+			if caps, ok = s.rules[i].pat.Match(clean, capsBuf[:0]); ok {
+				r = &s.rules[i]
+				p = &r.policy
+				break
+			}
+		}
+	}
+	if !p.admits(client) {
+		s.refuse(403, req, resp, p)
+		return
+	}
+	if p.cors != nil && cors.IsPreflight(req.Method, req.Origin, req.ACRequestMethod) {
+		resp.Status = 204
+		resp.Extra, _ = p.cors.Preflight(resp.Extra, req.Origin, req.ACRequestMethod, req.ACRequestHeaders)
+		resp.Extra = append(resp.Extra, p.always...)
+		return
+	}
+	if p.auth != nil && !p.auth.Check(req.Authorization) {
+		s.refuse(401, req, resp, p)
+		resp.Extra = append(resp.Extra, "WWW-Authenticate: "...)
+		resp.Extra = append(resp.Extra, p.auth.Challenge()...)
+		resp.Extra = append(resp.Extra, "\r\n"...)
+		return
+	}
+	switch {
+	case r == nil:
+		s.core.Serve(req, resp)
+	case r.redirect != nil:
+		s.redirect(req, resp, r, clean, caps)
+	case r.rewrite != nil:
+		s.serveAs(req, resp, r.rewrite, clean, caps)
+	case r.try != nil:
+		s.tryFiles(req, resp, r, clean, caps)
+	default:
+		s.core.Serve(req, resp)
+	}
+	s.finish(req, resp, p)
+}
+
+// admits reports whether client may be served: not denied, and allowed
+// when there is an allow list. A client of unknown address (a Unix socket)
+// is refused by an allow list and let through a deny list.
+func (p *policy) admits(client netip.Addr) bool {
+	if p.deny != nil && client.IsValid() && p.deny.Contains(client) {
+		return false
+	}
+	return p.allow == nil || (client.IsValid() && p.allow.Contains(client))
+}
+
+func (s *Site) refuse(status int, req *respond.Request, resp *respond.Response, p *policy) {
+	s.core.Error(status, req.Method, resp)
+	resp.Extra = append(resp.Extra, p.always...)
+	if p.cors != nil && req.Origin != "" {
+		resp.Extra = p.cors.Actual(resp.Extra, req.Origin)
+	}
+}
+
+// finish adds the header lines of policy p to the core's answer.
+func (s *Site) finish(req *respond.Request, resp *respond.Response, p *policy) {
+	if resp.Status >= 200 && resp.Status < 400 {
+		p.headers.apply(resp)
+	}
+	if p.cors != nil && req.Origin != "" {
+		resp.Extra = p.cors.Actual(resp.Extra, req.Origin)
+	}
+	resp.Extra = append(resp.Extra, p.always...)
+}
+
+func (s *Site) redirect(req *respond.Request, resp *respond.Response, r *rule, clean string, caps []string) {
+	v := rules.Values{Path: clean, Query: req.Query, Host: req.Host, Caps: caps}
+	loc := r.redirect.AppendEscaped(make([]byte, 0, 128), &v)
+	// The request's query goes along unless the target says otherwise,
+	// as with nginx's rewrite and Caddy's redir.
+	if req.HasQuery && !r.redirect.HasQuestionMark() {
+		loc = append(loc, '?')
+		loc = append(loc, req.Query...)
+	}
+	s.core.Redirect(r.status, loc, req.Method, resp)
+}
+
+// serveAs answers req as if it had asked for the expansion of t.
+func (s *Site) serveAs(req *respond.Request, resp *respond.Response, t *rules.Template, clean string, caps []string) {
+	v := rules.Values{Path: clean, Query: req.Query, Host: req.Host, Caps: caps}
+	target := string(t.AppendEscaped(make([]byte, 0, 128), &v))
+	r2 := *req
+	r2.Path = target
+	if i := strings.IndexByte(target, '?'); i >= 0 {
+		r2.Path, r2.Query, r2.HasQuery = target[:i], target[i+1:], true
+	}
+	s.core.Serve(&r2, resp)
+}
+
+// tryFiles serves the first candidate that exists (a file, or a directory
+// that answers with its index, a listing or the redirect to its slash
+// form), else the last one, as nginx's try_files does.
+func (s *Site) tryFiles(req *respond.Request, resp *respond.Response, r *rule, clean string, caps []string) {
+	v := rules.Values{Path: clean, Query: req.Query, Host: req.Host, Caps: caps}
+	var buf [256]byte
+	for i, t := range r.try {
+		last := i == len(r.try)-1 && r.tryCode == 0
+		if last {
+			s.serveAs(req, resp, t, clean, caps)
+			return
+		}
+		cand := t.AppendEscaped(buf[:0], &v)
+		switch s.cache.Get(string(cand)).Kind {
+		case resolve.File, resolve.Listing, resolve.Redirect:
+			s.serveAs(req, resp, t, clean, caps)
+			return
+		}
+	}
+	s.core.Error(r.tryCode, req.Method, resp)
+}
+
+// New builds the site described by c, opening its root.
+func New(c *config.Site, o Options) (*Site, error) {
+	key := fmt.Sprintf("site[%d]", o.Index)
+	fail := func(pos config.Pos, k, format string, args ...any) error {
+		return &config.Error{File: o.File, Pos: pos, Key: k, Msg: fmt.Sprintf(format, args...)}
+	}
+	dot, err := resolve.ParseDotfiles(c.Dotfiles)
+	if err != nil {
+		return nil, fail(c.Pos, key+".dotfiles", "%v", err)
+	}
+	levels := coding.DefaultLevels
+	if c.CompressLevels != "" {
+		if levels, err = coding.ParseLevels(c.CompressLevels, coding.DefaultLevels); err != nil {
+			return nil, fail(c.Pos, key+".compress_levels", "%v", err)
+		}
+	}
+	pages := errpage.Default()
+	if c.ErrorPages != "" {
+		if pages, err = errpage.Load(c.ErrorPages); err != nil {
+			return nil, fail(c.Pos, key+".error_pages", "%v", err)
+		}
+	}
+	s := &Site{name: "default", trusted: o.Trusted, meter: o.Meter}
+	if len(c.Hosts) > 0 {
+		s.name = c.Hosts[0]
+	}
+	if o.Trusted != nil && o.Trusted.Len() == 0 {
+		s.trusted = nil
+	}
+	if s.any, err = newPolicy(nil, c, nil); err != nil {
+		return nil, fail(c.Pos, key, "%v", err)
+	}
+	for j := range c.Rules {
+		cr := &c.Rules[j]
+		r, err := newRule(&s.any, c, cr)
+		if err != nil {
+			return nil, fail(cr.Pos, fmt.Sprintf("%s.rule[%d]", key, j+1), "%v", err)
+		}
+		s.rules = append(s.rules, r)
+	}
+	s.plain = len(s.rules) == 0 && s.any.allow == nil && s.any.deny == nil &&
+		s.any.auth == nil && s.any.cors == nil && s.trusted == nil
+
+	res, err := resolve.New(c.Root, resolve.Options{Index: c.Index, Dotfiles: dot, FollowSymlinks: c.FollowSymlinks, Browse: c.Browse})
+	if err != nil {
+		var re *resolve.RootError
+		if errors.As(err, &re) {
+			return nil, fail(c.Pos, key+".root", "%q: %s; create it or point root at an existing directory", re.Dir, re.Why)
+		}
+		return nil, fail(c.Pos, key+".root", "%v", err)
+	}
+	s.res = res
+	s.cache = content.New(res, content.Options{
+		CacheControl:       c.CacheControl,
+		Revalidate:         o.Revalidate,
+		DisableCompression: !c.Compress,
+		DisableSidecars:    !c.Precompressed,
+		CompressMinSize:    max(c.CompressMinSize, 1),
+		Levels:             levels,
+		MemoryBudget:       max(o.CacheSize, 1),
+		MaxOpenFiles:       o.MaxOpenFiles,
+	})
+	s.core = respond.New(s.cache, respond.Options{Pages: pages})
+	return s, nil
+}
+
+func newRule(base *policy, c *config.Site, cr *config.Rule) (rule, error) {
+	var r rule
+	var err error
+	if r.pat, err = rules.ParsePattern(cr.Match); err != nil {
+		return r, fmt.Errorf("match: %v", err)
+	}
+	n := r.pat.NumCaptures()
+	switch {
+	case cr.Redirect != "":
+		if r.redirect, err = rules.ParseTemplate(cr.Redirect, n); err != nil {
+			return r, fmt.Errorf("redirect: %v", err)
+		}
+		r.status = cr.Status
+		if r.status == 0 {
+			r.status = 301
+		}
+	case cr.Rewrite != "":
+		if r.rewrite, err = rules.ParseTemplate(cr.Rewrite, n); err != nil {
+			return r, fmt.Errorf("rewrite: %v", err)
+		}
+	case len(cr.TryFiles) > 0:
+		for i, f := range cr.TryFiles {
+			if i == len(cr.TryFiles)-1 && strings.HasPrefix(f, "=") {
+				fmt.Sscanf(f[1:], "%d", &r.tryCode)
+				break
+			}
+			t, err := rules.ParseTemplate(f, n)
+			if err != nil {
+				return r, fmt.Errorf("try_files[%d]: %v", i+1, err)
+			}
+			r.try = append(r.try, t)
+		}
+		if r.try == nil {
+			r.try = []*rules.Template{}
+		}
+	}
+	r.policy, err = newPolicy(base, c, cr)
+	return r, err
+}
+
+// newPolicy returns the policy of the site (base nil, cr nil) or of rule
+// cr on top of the site's policy base. Objects the rule inherits are
+// shared, so that, say, an auth realm's cache of good credentials serves
+// every path it guards.
+func newPolicy(base *policy, c *config.Site, cr *config.Rule) (policy, error) {
+	var p policy
+	var corsCfg *config.CORS
+	var authCfg *config.BasicAuth
+	if base == nil {
+		p.allow, p.deny = set(c.Allow), set(c.Deny)
+		corsCfg, authCfg = c.CORS, c.BasicAuth
+		p.headers = compileHeaders(c.Headers, nil)
+	} else {
+		p = *base
+		if len(cr.Allow) > 0 || len(cr.Deny) > 0 {
+			p.allow, p.deny = set(cr.Allow), set(cr.Deny)
+		}
+		corsCfg, authCfg = cr.CORS, cr.BasicAuth
+		p.headers = compileHeaders(c.Headers, cr.Headers)
+	}
+	var err error
+	if corsCfg != nil {
+		p.cors, err = cors.New(cors.Policy{Origins: corsCfg.Origins, Methods: corsCfg.Methods, Headers: corsCfg.Headers,
+			Expose: corsCfg.Expose, MaxAge: corsCfg.MaxAge.Duration, Credentials: corsCfg.Credentials})
+		if err != nil {
+			return p, fmt.Errorf("cors: %v", err)
+		}
+	}
+	if authCfg != nil {
+		users := make([]basicauth.User, len(authCfg.Users))
+		for i, u := range authCfg.Users {
+			users[i] = basicauth.User{Name: u.Name, Hash: u.Hash}
+		}
+		if p.auth, err = basicauth.New(authCfg.Realm, users); err != nil {
+			return p, fmt.Errorf("basic_auth: %v", err)
+		}
+	}
+	p.always = securityLines(c.SecurityHeaders, &p.headers)
+	return p, nil
+}
+
+func set(prefixes []netip.Prefix) *clientip.Set {
+	if len(prefixes) == 0 {
+		return nil
+	}
+	return clientip.NewSet(prefixes)
+}
