@@ -2,11 +2,14 @@ package main
 
 import (
 	"bytes"
+	"encoding/base64"
 	"flag"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/stoahttp/stoa/internal/basicauth"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files of testdata/check")
@@ -41,5 +44,34 @@ func TestCheckGolden(t *testing.T) {
 				t.Errorf("stoa check %s:\n%s\nwant:\n%s", f, got, want)
 			}
 		})
+	}
+}
+
+// TestExampleConfig keeps the shipped example valid.
+func TestExampleConfig(t *testing.T) {
+	var out, errb bytes.Buffer
+	if code := run([]string{"check", "../../examples/stoa.toml"}, &out, &errb); code != 0 {
+		t.Fatalf("stoa check examples/stoa.toml: exit %d\n%s", code, errb.String())
+	}
+}
+
+func TestHashPassword(t *testing.T) {
+	for _, alg := range []string{"bcrypt", "argon2id"} {
+		var out, errb bytes.Buffer
+		if code := hashPassword([]string{"--algorithm", alg}, strings.NewReader("pa:ss wörd\n"), &out, &errb); code != 0 {
+			t.Fatalf("%s: exit %d: %s", alg, code, errb.String())
+		}
+		hash := strings.TrimSpace(out.String())
+		realm, err := basicauth.New("r", []basicauth.User{{Name: "u", Hash: hash}})
+		if err != nil {
+			t.Fatalf("%s: the printed hash %q is refused: %v", alg, hash, err)
+		}
+		if !realm.Check("Basic " + base64.StdEncoding.EncodeToString([]byte("u:pa:ss wörd"))) {
+			t.Errorf("%s: the printed hash does not accept the password", alg)
+		}
+	}
+	var out, errb bytes.Buffer
+	if code := hashPassword(nil, strings.NewReader(""), &out, &errb); code == 0 || !strings.Contains(errb.String(), "no password") {
+		t.Errorf("empty stdin: exit %d, stderr %q", code, errb.String())
 	}
 }

@@ -324,7 +324,7 @@ func (s *Server) startAdmin(addr string) error {
 	if err != nil {
 		return fmt.Errorf("admin: %v", err)
 	}
-	o := admin.Options{Ready: s.ready.Load, Reload: s.Reload}
+	o := admin.Options{Ready: s.ready.Load, Reload: s.adminReload}
 	if s.reg != nil {
 		o.Metrics = s.reg.Handler()
 	}
@@ -332,6 +332,18 @@ func (s *Server) startAdmin(addr string) error {
 	s.adminAddr = addr
 	fmt.Fprintf(s.stdout, "stoa: admin at %s (metrics, healthz, readyz, reload)\n", urlOf(l))
 	return nil
+}
+
+// adminReload is Reload for POST /reload, which answers 422 when the file
+// is at fault and 500 otherwise.
+func (s *Server) adminReload() error {
+	err := s.Reload()
+	var one *config.Error
+	var many config.Errors
+	if errors.As(err, &one) || errors.As(err, &many) {
+		return admin.InvalidConfig(err)
+	}
+	return err
 }
 
 // Reload reads the configuration again and applies it. An invalid one

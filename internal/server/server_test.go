@@ -1,0 +1,88 @@
+package server
+
+import (
+	"context"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stoahttp/stoa/internal/config"
+)
+
+func parse(t *testing.T, dir, text string) *config.Config {
+	t.Helper()
+	cfg, err := config.Parse(filepath.Join(dir, "stoa.toml"), []byte(text))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
+// TestReloadKeepsUnchangedSites pins that a reload rebuilds only the sites
+// whose block changed: the others keep their warm caches.
+func TestReloadKeepsUnchangedSites(t *testing.T) {
+	dir := t.TempDir()
+	os.Mkdir(filepath.Join(dir, "a"), 0o755)
+	os.Mkdir(filepath.Join(dir, "b"), 0o755)
+	text := `listen = ["127.0.0.1:0"]
+[[site]]
+hosts = ["a.test"]
+root = "a"
+[[site]]
+hosts = ["b.test"]
+root = "b"
+headers = { "X-Gen" = "1" }
+`
+	cur := text
+	s, err := Start(func() (*config.Config, error) { return parse(t, dir, cur), nil }, io.Discard, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Shutdown(context.Background())
+	a, b := s.sites[0].site, s.sites[1].site
+	cur = strings.Replace(text, `"X-Gen" = "1"`, `"X-Gen" = "2"`, 1)
+	if err := s.Reload(); err != nil {
+		t.Fatal(err)
+	}
+	if s.sites[0].site != a {
+		t.Error("the unchanged site a.test was rebuilt")
+	}
+	if s.sites[1].site == b {
+		t.Error("the changed site b.test was kept")
+	}
+}
+
+func TestReloadRefusesBadConfig(t *testing.T) {
+	dir := t.TempDir()
+	os.Mkdir(filepath.Join(dir, "a"), 0o755)
+	good := "listen = [\"127.0.0.1:0\"]\n[[site]]\nroot = \"a\"\n"
+	cur := good
+	s, err := Start(func() (*config.Config, error) { return config.Parse(filepath.Join(dir, "stoa.toml"), []byte(cur)) }, io.Discard, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Shutdown(context.Background())
+	before := s.sw.Load()
+	cur = "listen = [\"127.0.0.1:0\"]\n[[site]]\nroot = \"missing\"\n"
+	err = s.Reload()
+	if err == nil || !strings.Contains(err.Error(), "stoa.toml:2:1: site[1].root") {
+		t.Errorf("reload with a missing root: %v, want an error at stoa.toml:2:1", err)
+	}
+	if s.sw.Load() != before {
+		t.Error("a refused reload replaced the sites")
+	}
+}
+
+func TestRestartOnly(t *testing.T) {
+	a := config.Default()
+	b := config.Default()
+	b.IdleTimeout.Duration = time.Minute
+	b.AccessLog = "stdout"
+	got := strings.Join(restartOnly(a, b), ",")
+	if got != "access_log,idle_timeout" {
+		t.Errorf("restartOnly = %q, want access_log,idle_timeout", got)
+	}
+}
