@@ -109,9 +109,14 @@ func (r *Response) Reset() {
 
 // EditHeader drops the header lines of Head and Extra whose field name is
 // in drop (lowercase names, compared case-insensitively), then appends add
-// (complete "Name: value\r\n" lines). The result is in Extra and Head is
-// nil, since Head is shared between responses and never written to.
+// (complete "Name: value\r\n" lines). When a line is dropped the result is
+// in Extra and Head is nil, since Head is shared between responses and
+// never written to.
 func (r *Response) EditHeader(drop []string, add []byte) {
+	if !hasAny(r.Head, drop) && !hasAny(r.Extra, drop) {
+		r.Extra = append(r.Extra, add...)
+		return
+	}
 	buf := r.spare[:0]
 	buf = appendKept(buf, r.Head, drop)
 	buf = appendKept(buf, r.Extra, drop)
@@ -119,6 +124,21 @@ func (r *Response) EditHeader(drop []string, add []byte) {
 	r.spare = r.Extra[:0]
 	r.Extra = buf
 	r.Head = nil
+}
+
+// hasAny reports whether block has a line named by one of names.
+func hasAny(block []byte, names []string) bool {
+	for len(block) > 0 {
+		end := bytes.IndexByte(block, '\n') + 1
+		if end == 0 {
+			end = len(block)
+		}
+		if colon := bytes.IndexByte(block[:end], ':'); colon > 0 && nameIn(block[:colon], names) {
+			return true
+		}
+		block = block[end:]
+	}
+	return false
 }
 
 // appendKept appends the lines of block whose names are not in drop.
@@ -141,7 +161,7 @@ func appendKept(dst, block []byte, drop []string) []byte {
 
 func nameIn(name []byte, names []string) bool {
 	for _, n := range names {
-		if ascii.EqualFoldLower(string(name), n) {
+		if len(n) == len(name) && ascii.EqualFoldLower(string(name), n) {
 			return true
 		}
 	}

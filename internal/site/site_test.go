@@ -17,9 +17,14 @@ import (
 )
 
 // tree writes files (name -> content) below a new root.
-func tree(t *testing.T, files map[string]string) string {
+func tree(t testing.TB, files map[string]string) string {
 	t.Helper()
 	root := t.TempDir()
+	writeFiles(t, root, files)
+	return root
+}
+
+func writeFiles(t testing.TB, root string, files map[string]string) {
 	for name, body := range files {
 		p := filepath.Join(root, filepath.FromSlash(name))
 		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
@@ -29,7 +34,6 @@ func tree(t *testing.T, files map[string]string) string {
 			t.Fatal(err)
 		}
 	}
-	return root
 }
 
 var testFiles = map[string]string{
@@ -75,7 +79,7 @@ func get(t *testing.T, s *Site, req respond.Request) answer {
 	return a
 }
 
-func newSite(t *testing.T, c config.Site) *Site {
+func newSite(t testing.TB, c config.Site) *Site {
 	t.Helper()
 	if c.Root == "" {
 		c.Root = tree(t, testFiles)

@@ -1,0 +1,50 @@
+package site
+
+import (
+	"testing"
+
+	"github.com/stoahttp/stoa/internal/config"
+	"github.com/stoahttp/stoa/internal/respond"
+)
+
+// benchRules are the default site's rules of bench/ten-sites.toml: the
+// last one matches the page asked for, so every rule is tried.
+var benchRules = []config.Rule{
+	{Match: "/assets/*", Headers: ops("Cache-Control", "public, max-age=31536000, immutable")},
+	{Match: "/old/*", Redirect: "/new/{1}", Status: 301},
+	{Match: "/blog/*", Rewrite: "/posts/{1}.html"},
+	{Match: "/api/*", CORS: &config.CORS{Origins: []string{"https://app.example.test"}, Methods: []string{"GET"}}},
+	{Match: "/fonts/*", CORS: &config.CORS{Origins: []string{"*"}, Methods: []string{"GET"}}},
+	{Match: "/admin/*", Allow: prefixes("10.0.0.0/8")},
+	{Match: "/docs/*", TryFiles: []string{"{path}", "{path}.html", "=404"}},
+	{Match: "/legacy/*.php", Redirect: "/{1}.html", Status: 301},
+	{Match: "*.{woff,woff2,ttf}", Headers: ops("Cache-Control", "public, max-age=31536000, immutable")},
+	{Match: "/feed", Redirect: "/feed.xml", Status: 301},
+	{Match: "*.html", Headers: ops("Cache-Control", "public, max-age=60", "X-Frame-Options", "SAMEORIGIN")},
+}
+
+func BenchmarkServe(b *testing.B) {
+	for _, bc := range []struct {
+		name  string
+		rules []config.Rule
+	}{
+		{"plain", nil},
+		{"11rules", benchRules},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			c := config.Site{Root: b.TempDir(), Rules: bc.rules}
+			writeFiles(b, c.Root, map[string]string{"many/f0001.html": "<p>page</p>"})
+			s := newSite(b, c)
+			req := respond.Request{Method: "GET", Path: "/many/f0001.html", Host: "127.0.0.1:8080"}
+			var resp respond.Response
+			b.ReportAllocs()
+			for b.Loop() {
+				resp.Reset()
+				s.Serve(&req, &resp)
+			}
+			if resp.Status != 200 {
+				b.Fatalf("status %d", resp.Status)
+			}
+		})
+	}
+}
