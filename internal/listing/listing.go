@@ -255,7 +255,7 @@ func AppendHTMLStart(dst []byte, urlPath string, s Sort, unsorted bool) []byte {
 		"th+th,td+td{text-align:right;white-space:nowrap;font-variant-numeric:tabular-nums}\n"+
 		"a{text-decoration:none}\n"+
 		"a:hover,a:focus{text-decoration:underline}\n"+
-		"@media (max-width:30rem){td+td+td{white-space:normal}}\n"+
+		"@media (max-width:30rem){td+td+td{white-space:normal}}td time span{white-space:nowrap}\n"+
 		"</style>\n"+
 		"</head>\n"+
 		"<body>\n"+
@@ -305,7 +305,13 @@ func AppendHTMLRow(dst []byte, e Entry) []byte {
 		dst = append(dst, "<time datetime=\""...)
 		dst = t.AppendFormat(dst, time.RFC3339)
 		dst = append(dst, "\">"...)
-		dst = t.AppendFormat(dst, "2006-01-02 15:04")
+		// Two unbreakable halves: at phone width the date may go
+		// on two lines, but only between day and time, never at a hyphen.
+		dst = append(dst, "<span>"...)
+		dst = t.AppendFormat(dst, "2006-01-02")
+		dst = append(dst, "</span> <span>"...)
+		dst = t.AppendFormat(dst, "15:04")
+		dst = append(dst, "</span>"...)
 		dst = append(dst, "</time>"...)
 	}
 	dst = append(dst, "</td></tr>\n"...)
