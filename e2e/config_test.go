@@ -112,9 +112,13 @@ func TestReloadUnderLoad(t *testing.T) {
 	}
 	s := newSite(t)
 	s.write("page.html", "the page\n")
+	big := strings.Repeat("0123456789abcdef", 400<<10/16) // sent from an open file, not memory
+	s.write("big.bin", big)
 	dir := t.TempDir()
 	config := func(gen int) string {
 		return fmt.Sprintf(`
+shutdown_timeout = "1s"
+write_timeout = "1s"
 [[site]]
 root = %q
 headers = { "X-Config" = "%d" }
@@ -126,6 +130,8 @@ headers = { "X-Config" = "%d" }
 	}
 	cfg := writeConfig(t, dir, config(0))
 	srv := startServer(t, s, "--config", cfg)
+	checkStatus(t, "big.bin", srv.get("/big.bin"), 200)
+	fdsBefore := openFDs(t, srv.cmd.Process.Pid)
 
 	var stop atomic.Bool
 	var requests, failures atomic.Int64
@@ -148,8 +154,11 @@ headers = { "X-Config" = "%d" }
 			defer c.conn.Close()
 			for i := 0; !stop.Load() && time.Now().Before(deadline) && i < 200_000; i++ {
 				target := "/page.html"
-				if i%3 == 2 {
+				switch i % 5 {
+				case 2:
 					target = "/moved"
+				case 4:
+					target = "/big.bin"
 				}
 				if err := c.trySend(request("GET", target)); err != nil {
 					fail("send %s: %v", target, err)
@@ -167,6 +176,8 @@ headers = { "X-Config" = "%d" }
 					fail("%s: no X-Config in\n%s", target, r)
 				case target == "/page.html" && (r.Status != 200 || string(r.Body) != "the page\n"):
 					fail("%s: %s", target, r)
+				case target == "/big.bin" && (r.Status != 200 || string(r.Body) != big):
+					fail("%s: status %d, %d bytes", target, r.Status, len(r.Body))
 				case target == "/moved" && (r.get("Location") != "/page.html" || (r.Status != 301 && r.Status != 308)):
 					fail("%s: %s", target, r)
 				case target == "/moved" && fmt.Sprint(301+atoi(gen)%2*7) != fmt.Sprint(r.Status):
@@ -196,6 +207,44 @@ headers = { "X-Config" = "%d" }
 	if requests.Load() < 100 {
 		t.Errorf("only %d requests ran during the reloads; the load did not run", requests.Load())
 	}
+	// The sites replaced by the reloads are closed once their responses
+	// have had their time (shutdown_timeout + write_timeout): none of
+	// their open files may stay behind.
+	checkStatus(t, "big.bin", srv.get("/big.bin"), 200)
+	if !eventually(8*time.Second, func() bool { return openFDs(t, srv.cmd.Process.Pid) <= fdsBefore+2 }) {
+		t.Errorf("open files: %d before 10 reloads, %d after; replaced sites leak their files:\n%s",
+			fdsBefore, openFDs(t, srv.cmd.Process.Pid), fdList(srv.cmd.Process.Pid))
+	}
+}
+
+// fdList shows what the open file descriptors of pid point to.
+func fdList(pid int) string {
+	dir := fmt.Sprintf("/proc/%d/fd", pid)
+	ents, _ := os.ReadDir(dir)
+	var b strings.Builder
+	for _, e := range ents {
+		target, _ := os.Readlink(filepath.Join(dir, e.Name()))
+		fmt.Fprintf(&b, "%s -> %s\n", e.Name(), target)
+	}
+	return b.String()
+}
+
+// openFDs counts the files and directories process pid holds open
+// (Linux), leaving out sockets: the test's own idle connections are not
+// the server's to close.
+func openFDs(t *testing.T, pid int) int {
+	dir := fmt.Sprintf("/proc/%d/fd", pid)
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		t.Skipf("cannot count open files: %v", err)
+	}
+	n := 0
+	for _, e := range ents {
+		if target, err := os.Readlink(filepath.Join(dir, e.Name())); err == nil && strings.HasPrefix(target, "/") {
+			n++
+		}
+	}
+	return n
 }
 
 func TestReloadInvalidKeepsServing(t *testing.T) {

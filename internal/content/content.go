@@ -237,6 +237,13 @@ func (c *Cache) Stats() Stats {
 	return Stats{Hits: c.hits.Load(), Misses: c.misses.Load(), Bytes: int64(c.bodies.WeightedSize()), Files: c.bodies.EstimatedSize(), Compressions: c.compressions.Load()}
 }
 
+// Close closes the files the cache keeps open and keeps none from now on;
+// a file a response is still sending closes when it is done. A site
+// retired by a reload calls it, or every reload would leave files open.
+func (c *Cache) Close() {
+	c.fds.closeAll()
+}
+
 // Invalidate forgets rawPath, so the next Get resolves it again.
 func (c *Cache) Invalidate(rawPath string) {
 	c.mu.Lock()

@@ -269,3 +269,34 @@ func TestOpenSharesBoundedHandles(t *testing.T) {
 		t.Errorf("Open after an in-place rewrite: %v, want ErrChanged", err)
 	}
 }
+
+func TestCloseReleasesHandles(t *testing.T) {
+	c, _ := newCache(t, map[string]string{"a.bin": strings.Repeat("x", 100), "b.bin": strings.Repeat("y", 100)},
+		Options{MaxFileInMemory: 10, MaxOpenFiles: 3})
+	e := c.Get("/a.bin")
+	inUse, err := c.Open(&e.Rep)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Close()
+	if n := c.fds.count(); n != 0 {
+		t.Errorf("%d files kept open after Close, want 0", n)
+	}
+	buf := make([]byte, 3)
+	if _, err := inUse.File().ReadAt(buf, 0); err != nil {
+		t.Errorf("a handle in use was closed by Close: %v", err)
+	}
+	inUse.Release()
+	if _, err := inUse.File().ReadAt(buf, 0); err == nil {
+		t.Error("the handle's file is still open after its last release")
+	}
+	e = c.Get("/b.bin")
+	h, err := c.Open(&e.Rep)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.Release()
+	if n := c.fds.count(); n != 0 {
+		t.Errorf("a closed cache listed %d new handles, want 0", n)
+	}
+}

@@ -103,3 +103,15 @@ func (hs *handles) count() int {
 	defer hs.mu.Unlock()
 	return len(hs.byID)
 }
+
+// closeAll unlists every handle and lists no more: each file closes once
+// the requests using it are done.
+func (hs *handles) closeAll() {
+	hs.mu.Lock()
+	defer hs.mu.Unlock()
+	for id, s := range hs.byID {
+		delete(hs.byID, id)
+		s.h.Release()
+	}
+	hs.max = 0
+}

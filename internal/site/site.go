@@ -92,9 +92,12 @@ func (s *Site) Name() string { return s.name }
 // Cache returns the site's file cache.
 func (s *Site) Cache() *content.Cache { return s.cache }
 
-// Close releases the site's root. Responses in progress keep the files
-// they hold open.
-func (s *Site) Close() error { return s.res.Close() }
+// Close releases the site's root and the files its cache keeps open.
+// Responses in progress keep the files they hold until they are done.
+func (s *Site) Close() error {
+	s.cache.Close()
+	return s.res.Close()
+}
 
 // Error fills resp with the site's error page for status.
 func (s *Site) Error(status int, method string, resp *respond.Response) {
