@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"compress/gzip"
 	"context"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	"github.com/stoahttp/stoa/internal/content"
+	"github.com/stoahttp/stoa/internal/metrics"
 	"github.com/stoahttp/stoa/internal/resolve"
 	"github.com/stoahttp/stoa/internal/respond"
 )
@@ -36,7 +38,11 @@ func startServer(t testing.TB, cfg Config) (*Server, string) {
 		t.Fatal(err)
 	}
 	site := respond.New(content.New(res, content.Options{Revalidate: time.Hour}), respond.Options{})
-	srv := New(site, cfg)
+	var h Handler = site
+	if cfg.Metrics {
+		h = observed{site, metrics.New().Site("bench")}
+	}
+	srv := New(h, cfg)
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -190,8 +196,30 @@ func TestServeCachedFileAllocatesNothing(t *testing.T) {
 
 // BenchmarkServeSmallFile measures one keep-alive round trip over loopback
 // for a 1 KiB file answered from memory.
+// observed is a site whose answers are counted, as package site does.
+type observed struct {
+	*respond.Site
+	o respond.Observer
+}
+
+func (s observed) Serve(req *respond.Request, resp *respond.Response) {
+	resp.Observer = s.o
+	s.Site.Serve(req, resp)
+}
+
+// BenchmarkServeSmallFile measures a cached small-file GET end to end over
+// a socket; the metrics variant adds what the admin endpoint's counting
+// costs (two clock reads and an Observe). Compare them with benchstat:
+//
+//	go test -run XXX -bench ServeSmallFile -count 10 ./internal/engine | benchstat -col /metrics -
 func BenchmarkServeSmallFile(b *testing.B) {
-	_, addr := startServer(b, Config{})
+	for _, m := range []bool{false, true} {
+		b.Run(fmt.Sprintf("metrics=%v", m), func(b *testing.B) { benchServeSmallFile(b, Config{Metrics: m}) })
+	}
+}
+
+func benchServeSmallFile(b *testing.B, cfg Config) {
+	_, addr := startServer(b, cfg)
 	c := dial(b, addr)
 	c.SetDeadline(time.Time{})
 	req := []byte("GET /index.html HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
