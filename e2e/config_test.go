@@ -414,3 +414,20 @@ root = %q
 		t.Errorf("access log does not show the client address from the PROXY header:\n%s", b)
 	}
 }
+
+// TestConfigInWorkingDirectory: 'stoa serve' with no arguments serves the
+// stoa.toml of its working directory, and a flag overrides the file.
+func TestConfigInWorkingDirectory(t *testing.T) {
+	s := newSite(t)
+	dir := t.TempDir()
+	writeConfig(t, dir, fmt.Sprintf("listen = [\"127.0.0.1:0\"]\n[[site]]\nroot = %q\ncache_control = \"max-age=5\"\n", s.root))
+	srv := startIn(t, s, dir, "serve")
+	r := srv.get("/")
+	checkStatus(t, "GET / with ./stoa.toml", r, 200)
+	checkField(t, "GET / with ./stoa.toml", r, "Cache-Control", "max-age=5")
+	if !strings.Contains(srv.stderrText(), "using ./stoa.toml") {
+		t.Errorf("stderr does not say ./stoa.toml is used:\n%s", srv.stderrText())
+	}
+	srv = startIn(t, s, dir, "serve", "--cache-control", "no-store")
+	checkField(t, "GET / with --cache-control over ./stoa.toml", srv.get("/"), "Cache-Control", "no-store")
+}

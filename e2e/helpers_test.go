@@ -256,8 +256,16 @@ func startServer(t *testing.T, s *site, flags ...string) *server {
 // "serving" line as startServer does.
 func startWith(t *testing.T, s *site, args ...string) *server {
 	t.Helper()
+	return startIn(t, s, "", args...)
+}
+
+// startIn is startWith with dir as the working directory ("" for the
+// test's own).
+func startIn(t *testing.T, s *site, dir string, args ...string) *server {
+	t.Helper()
 	srv := &server{t: t, cmd: exec.Command(stoaBin, args...), marker: s.marker,
 		lines: make(chan string, 64), exited: make(chan struct{})}
+	srv.cmd.Dir = dir
 	srv.cmd.Stderr = lockedWriter{&srv.mu, &srv.stderr}
 	out, err := srv.cmd.StdoutPipe()
 	if err != nil {

@@ -283,7 +283,7 @@ func runServe(o *serveOptions, stdout, stderr io.Writer) error {
 	if file == "" && !o.set["root"] {
 		if _, err := os.Stat("stoa.toml"); err == nil {
 			file = "stoa.toml"
-			fmt.Fprintln(stdout, "stoa: using ./stoa.toml (pass a directory or --root to serve one folder instead)")
+			fmt.Fprintln(stderr, "stoa: using ./stoa.toml (pass a directory or --root to serve one folder instead)")
 		}
 	}
 	load := func() (*config.Config, error) { return loadConfig(file, o) }
