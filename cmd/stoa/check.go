@@ -51,6 +51,10 @@ what to write instead. Exit status 0 when the file is good, 1 otherwise.
 	for _, s := range cfg.Sites {
 		rules += len(s.Rules)
 	}
+	if len(cfg.Sites) == 0 {
+		fmt.Fprintf(stdout, "%s: ok (no [[site]]: 'stoa serve' serves the directory it is given with these settings)\n", file)
+		return 0
+	}
 	fmt.Fprintf(stdout, "%s: ok (%s, %s)\n", file, plural(len(cfg.Sites), "site"), plural(rules, "rule"))
 	return 0
 }

@@ -13,10 +13,10 @@ import (
 func loadConfig(file string, o *serveOptions) (*config.Config, error) {
 	var cfg *config.Config
 	set := func(name string) bool { return o.set[name] }
+	all := func(string) bool { return true }
 	if file == "" {
 		cfg = config.Default()
-		cfg.Sites = []config.Site{{Default: true}}
-		set = func(string) bool { return true }
+		set = all
 	} else {
 		var err error
 		if cfg, err = config.Load(file); err != nil {
@@ -26,6 +26,15 @@ func loadConfig(file string, o *serveOptions) (*config.Config, error) {
 	overlayGlobal(cfg, o, set)
 	for i := range cfg.Sites {
 		overlaySite(&cfg.Sites[i], o, set)
+	}
+	// Without sites (no file, or one of global settings only) the one site
+	// is the directory of the command line.
+	if len(cfg.Sites) == 0 {
+		site := config.DefaultSite()
+		site.Default = true
+		overlaySite(&site, o, all)
+		cfg.Sites = []config.Site{site}
+		set = all
 	}
 	if set("root") {
 		root, err := filepath.Abs(o.root)

@@ -20,10 +20,10 @@ type siteInfo struct {
 	defVal    *value
 }
 
-// site decodes one [[site]] table at path, whose header is at pos.
-func (d *decoder) site(t *table, path string, pos Pos) (Site, siteInfo) {
-	s := Site{
-		Pos:             pos,
+// DefaultSite returns a site with every default filled in and no root,
+// hosts or rules: what an empty [[site]] block means.
+func DefaultSite() Site {
+	return Site{
 		Index:           []string{"index.html"},
 		Dotfiles:        "hide",
 		Compress:        true,
@@ -32,6 +32,12 @@ func (d *decoder) site(t *table, path string, pos Pos) (Site, siteInfo) {
 		SecurityHeaders: "basic",
 		Set:             map[string]bool{},
 	}
+}
+
+// site decodes one [[site]] table at path, whose header is at pos.
+func (d *decoder) site(t *table, path string, pos Pos) (Site, siteInfo) {
+	s := DefaultSite()
+	s.Pos = pos
 	info := siteInfo{path: path, pos: pos}
 	r := d.open(t, path, siteKeys, siteElsewhere, s.Set)
 

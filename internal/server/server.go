@@ -124,7 +124,10 @@ func (s *Server) ReopenLog() error { return s.logger.Reopen() }
 // build makes the sites of cfg, reusing those of old whose block did not
 // change, and the host table that routes to them.
 func (s *Server) build(cfg *config.Config, old []*builtSite) ([]*builtSite, *vhost.Table, error) {
-	n := int64(max(len(cfg.Sites), 1))
+	if len(cfg.Sites) == 0 {
+		return nil, nil, errors.New("no site to serve: add a [[site]] block with a root")
+	}
+	n := int64(len(cfg.Sites))
 	var built []*builtSite
 	fail := func(err error) ([]*builtSite, *vhost.Table, error) {
 		for _, b := range built {

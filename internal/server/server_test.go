@@ -86,3 +86,12 @@ func TestRestartOnly(t *testing.T) {
 		t.Errorf("restartOnly = %q, want access_log,idle_timeout", got)
 	}
 }
+
+// TestStartWithoutSites pins a panic: a configuration without sites
+// indexed the first of none.
+func TestStartWithoutSites(t *testing.T) {
+	_, err := Start(func() (*config.Config, error) { return config.Default(), nil }, io.Discard, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "no site to serve") {
+		t.Errorf("Start without sites: %v, want an error saying there is no site", err)
+	}
+}
