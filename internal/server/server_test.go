@@ -95,3 +95,27 @@ func TestStartWithoutSites(t *testing.T) {
 		t.Errorf("Start without sites: %v, want an error saying there is no site", err)
 	}
 }
+
+// FuzzCheck feeds any file to the loader and the site builder: neither may
+// panic, and a file they accept has at least one site or none at all.
+func FuzzCheck(f *testing.F) {
+	for _, dir := range []string{"../config/testdata", "../config/testdata/check", "../../cmd/stoa/testdata/check", "../../examples", "../../bench"} {
+		files, _ := filepath.Glob(filepath.Join(dir, "*.toml"))
+		for _, name := range files {
+			if b, err := os.ReadFile(name); err == nil {
+				f.Add(b)
+			}
+		}
+	}
+	dir := f.TempDir()
+	for _, d := range []string{"site", "www", "a", "b", "other", "errors"} {
+		os.Mkdir(filepath.Join(dir, d), 0o755)
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		cfg, err := config.Parse(filepath.Join(dir, "stoa.toml"), data)
+		if err != nil {
+			return
+		}
+		Check(cfg)
+	})
+}
