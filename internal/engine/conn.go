@@ -2,12 +2,14 @@ package engine
 
 import (
 	"bytes"
+	"crypto/tls"
 	"errors"
 	"io"
 	"net"
 	"net/netip"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -35,7 +37,10 @@ const (
 
 type conn struct {
 	s      *Server
+	lc     *ListenerConfig
 	nc     net.Conn
+	// handedOff is set once an HTTP/2 server owns the connection.
+	handedOff atomic.Bool
 	raw    syscall.RawConn // nil until needed, and unless TCP
 	noRaw  bool
 	remote string     // for the access log
@@ -137,11 +142,57 @@ func (c *conn) serve() {
 			return
 		}
 	}
+	if c.lc.TLS != nil {
+		if !c.handshake() {
+			return
+		}
+	}
 	for {
 		if err := c.serveOne(); err != nil {
 			return
 		}
 	}
+}
+
+// handshake makes the connection a TLS one and hands it to the HTTP/2
+// server when the client chose "h2". It reports whether the HTTP/1.1 loop
+// goes on.
+func (c *conn) handshake() bool {
+	tc := tls.Server(&prefixConn{Conn: c.nc, pre: c.rbuf[c.r:c.w]}, c.lc.TLS)
+	c.r, c.w = 0, 0
+	tc.SetDeadline(time.Now().Add(c.s.cfg.ReadHeaderTimeout))
+	if err := tc.Handshake(); err != nil {
+		return false
+	}
+	tc.SetDeadline(time.Time{})
+	c.readDeadline, c.writeDeadlin = 0, 0
+	c.nc = tc
+	c.raw, c.noRaw = nil, true // sendfile cannot write through TLS
+	if tc.ConnectionState().NegotiatedProtocol == "h2" && c.lc.HTTP2 != nil {
+		c.handedOff.Store(true)
+		if c.s.closing.Load() {
+			return false
+		}
+		c.lc.HTTP2(tc)
+		return false
+	}
+	return true
+}
+
+// prefixConn is a connection whose first bytes were already read (after
+// a PROXY header, in the same packet as the TLS hello).
+type prefixConn struct {
+	net.Conn
+	pre []byte
+}
+
+func (p *prefixConn) Read(b []byte) (int, error) {
+	if len(p.pre) > 0 {
+		n := copy(b, p.pre)
+		p.pre = p.pre[n:]
+		return n, nil
+	}
+	return p.Conn.Read(b)
 }
 
 // readProxyHeader reads the PROXY protocol header that starts the
@@ -401,6 +452,7 @@ func (c *conn) writeResponse(closing bool) error {
 	b = appendDate(b, time.Now())
 	b = append(b, resp.Head...)
 	b = append(b, resp.Extra...)
+	b = append(b, c.lc.Extra...)
 	if resp.Chunked && c.req.Minor == 0 {
 		// HTTP/1.0 has no chunked coding: the end of the body is the end
 		// of the connection (RFC 9112 §6.3).

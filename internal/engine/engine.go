@@ -14,6 +14,7 @@ package engine
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"io"
 	"net"
@@ -110,9 +111,27 @@ func New(h Handler, cfg Config) *Server {
 // ErrServerClosed is returned by Serve after Shutdown.
 var ErrServerClosed = errors.New("engine: server closed")
 
+// ListenerConfig is what differs between listeners.
+type ListenerConfig struct {
+	// TLS, when set, makes every connection a TLS server connection; the
+	// handshake must end within ReadHeaderTimeout.
+	TLS *tls.Config
+	// HTTP2, when set, takes over each TLS connection that negotiated
+	// "h2" by ALPN, and returns when the connection is done.
+	HTTP2 func(c *tls.Conn)
+	// Extra holds header lines sent with every response of the listener
+	// (Strict-Transport-Security, Alt-Svc).
+	Extra []byte
+}
+
 // Serve accepts connections on l until Shutdown, and returns
 // ErrServerClosed then.
 func (s *Server) Serve(l net.Listener) error {
+	return s.ServeListener(l, ListenerConfig{})
+}
+
+// ServeListener is Serve with the listener's own settings.
+func (s *Server) ServeListener(l net.Listener, lc ListenerConfig) error {
 	s.mu.Lock()
 	if s.closing.Load() {
 		s.mu.Unlock()
@@ -150,6 +169,7 @@ func (s *Server) Serve(l net.Listener) error {
 		}
 		backoff = 0
 		c := newConn(s, nc)
+		c.lc = &lc
 		s.mu.Lock()
 		if s.closing.Load() {
 			s.mu.Unlock()
@@ -207,9 +227,12 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		l.Close()
 	}
 	// A past read deadline wakes every connection waiting for a request;
-	// one busy writing a response finishes it, then sees closing.
+	// one busy writing a response finishes it, then sees closing. An
+	// HTTP/2 connection is its server's to wind down (GOAWAY).
 	for c := range s.conns {
-		c.nc.SetReadDeadline(aLongTimeAgo)
+		if !c.handedOff.Load() {
+			c.nc.SetReadDeadline(aLongTimeAgo)
+		}
 	}
 	s.mu.Unlock()
 	done := make(chan struct{})
@@ -280,9 +303,21 @@ func str(b []byte) string {
 // ReadAt.
 func (c *conn) copyFile(f *os.File, off, n int64) error {
 	if c.rawConn() == nil {
-		c.extendWriteDeadline()
-		_, err := io.Copy(c.nc, io.NewSectionReader(f, off, n))
-		return err
+		// TLS or a Unix socket: copy, renewing the deadline per piece as
+		// sendfile does, so a large file on a slow link is not cut.
+		const piece = 1 << 20
+		for n > 0 {
+			c.extendWriteDeadline()
+			k, err := io.Copy(c.nc, io.NewSectionReader(f, off, min(n, piece)))
+			off, n = off+k, n-k
+			if err != nil {
+				return err
+			}
+			if k == 0 {
+				return io.ErrUnexpectedEOF
+			}
+		}
+		return nil
 	}
 	sc, err := f.SyscallConn()
 	if err != nil {

@@ -1,0 +1,127 @@
+package engine
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"io"
+	"math/big"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+)
+
+// testCert makes a self-signed certificate for 127.0.0.1.
+func testCert(t testing.TB) tls.Certificate {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1),
+		Subject:      pkix.Name{CommonName: "stoa test"},
+		NotBefore:    time.Now().Add(-time.Hour),
+		NotAfter:     time.Now().Add(time.Hour),
+		IPAddresses:  []net.IP{net.ParseIP("127.0.0.1")},
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
+}
+
+// startTLS serves the test tree over TLS with lc (TLS filled in).
+func startTLS(t *testing.T, lc ListenerConfig) string {
+	t.Helper()
+	srv, _ := startServer(t, Config{})
+	lc.TLS = &tls.Config{Certificates: []tls.Certificate{testCert(t)}, NextProtos: []string{"h2", "http/1.1"}}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.ServeListener(l, lc)
+	return l.Addr().String()
+}
+
+func tlsClient(protos ...string) *http.Client {
+	return &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
+		TLSClientConfig:   &tls.Config{InsecureSkipVerify: true, NextProtos: protos},
+		ForceAttemptHTTP2: false,
+	}}
+}
+
+func TestTLS(t *testing.T) {
+	addr := startTLS(t, ListenerConfig{Extra: []byte("Strict-Transport-Security: max-age=60\r\n")})
+	c := tlsClient()
+	for _, tt := range []struct {
+		path string
+		want string
+	}{
+		{"/a.txt", "alpha"},
+		{"/index.html", strings.Repeat("<p>hello</p>\n", 80)},
+		{"/big.bin", strings.Repeat("x", 3<<20)}, // no sendfile through TLS: copied
+	} {
+		resp, err := c.Get("https://" + addr + tt.path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil || resp.StatusCode != 200 || sha256.Sum256(body) != sha256.Sum256([]byte(tt.want)) {
+			t.Errorf("GET %s over TLS: %d, %d bytes, %v; want 200 and %d bytes", tt.path, resp.StatusCode, len(body), err, len(tt.want))
+		}
+		if resp.TLS == nil || resp.TLS.Version < tls.VersionTLS12 || resp.ProtoMajor != 1 {
+			t.Errorf("GET %s: not HTTP/1.1 over TLS 1.2+: %+v", tt.path, resp.TLS)
+		}
+		if got := resp.Header.Get("Strict-Transport-Security"); got != "max-age=60" {
+			t.Errorf("GET %s: Strict-Transport-Security %q, want the listener's line", tt.path, got)
+		}
+	}
+}
+
+func TestTLSHandsH2ToHTTP2(t *testing.T) {
+	got := make(chan string, 1)
+	addr := startTLS(t, ListenerConfig{HTTP2: func(c *tls.Conn) {
+		got <- c.ConnectionState().NegotiatedProtocol
+		c.Close()
+	}})
+	conn, err := tls.Dial("tcp", addr, &tls.Config{InsecureSkipVerify: true, NextProtos: []string{"h2"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	select {
+	case p := <-got:
+		if p != "h2" {
+			t.Errorf("HTTP2 got a connection that negotiated %q", p)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("an h2 connection was not handed to HTTP2")
+	}
+}
+
+func TestTLSHandshakeTimeout(t *testing.T) {
+	srv, _ := startServer(t, Config{ReadHeaderTimeout: 200 * time.Millisecond})
+	l, _ := net.Listen("tcp", "127.0.0.1:0")
+	go srv.ServeListener(l, ListenerConfig{TLS: &tls.Config{Certificates: []tls.Certificate{testCert(t)}}})
+	c, err := net.Dial("tcp", l.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.Write([]byte{0x16, 0x03, 0x01}) // the start of a hello, then nothing
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, err := io.ReadAll(c); err != nil {
+		t.Errorf("a stalled handshake was not closed by the server: %v", err)
+	}
+}
