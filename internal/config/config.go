@@ -42,6 +42,23 @@ type Config struct {
 	TrustedProxies    []netip.Prefix // parsed; a bare IP becomes a /32 or /128
 	ProxyProtocol     bool
 
+	// HTTPS. HTTPS lists the TLS listeners; they serve HTTP/1.1 and
+	// HTTP/2 (ALPN), and HTTP/3 on the same port numbers over UDP unless
+	// HTTP3 is false. Certificates come from the sites' tls_cert/tls_key,
+	// from Certs (the --tls-cert/--tls-key flags), from ACME for Domains
+	// and for the hosts of sites with acme = true, or are made up
+	// (SelfSigned) for a local try-out.
+	HTTPS        []string
+	Certs        []CertPair
+	SelfSigned   bool
+	Domains      []string
+	ACMECA       string // directory URL; "" = Let's Encrypt
+	ACMEEmail    string
+	ACMEStorage  string // absolute like Root; "" = the default folder
+	HSTS         string // Strict-Transport-Security value on HTTPS answers; "" = none
+	HTTP3        bool
+	RedirectHTTP bool // plain listeners answer 308 to https (ACME challenges excepted)
+
 	Sites []Site
 
 	// Set records which global keys the file set, by TOML key name
@@ -72,6 +89,8 @@ type Site struct {
 	CacheControl    string
 	ErrorPages      string // absolute like Root; "" stays ""
 	SecurityHeaders string // basic, strict or off
+	TLSCert, TLSKey string // a certificate for the site's hosts, absolute like Root
+	ACME            bool   // obtain certificates for the site's hosts by ACME
 
 	Allow, Deny []netip.Prefix
 	Headers     []HeaderOp
@@ -81,6 +100,9 @@ type Site struct {
 
 	Set map[string]bool // which site keys the file set
 }
+
+// CertPair is a certificate chain file and its key file.
+type CertPair struct{ Cert, Key string }
 
 // HeaderOp is one entry of a headers table: "Name" sets (replaces) a header,
 // "+Name" adds another line, "-Name" removes it. A list of them is sorted by
@@ -145,6 +167,7 @@ func Default() *Config {
 		Revalidate:        Duration{time.Second},
 		CacheSize:         256 << 20,
 		MaxOpenFiles:      256,
+		HTTP3:             true,
 		Set:               map[string]bool{},
 	}
 }

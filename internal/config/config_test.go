@@ -41,6 +41,7 @@ func TestFull(t *testing.T) {
 		MaxConns:          500,
 		CacheSize:         64 << 20,
 		MaxOpenFiles:      128,
+		HTTP3:             true,
 		TrustedProxies:    prefixes("10.0.0.0/8", "::1/128"),
 		ProxyProtocol:     true,
 		Sites: []Site{

@@ -15,10 +15,13 @@ import (
 var (
 	globalKeys = []string{"listen", "admin", "access_log", "log_format", "shutdown_timeout",
 		"read_header_timeout", "idle_timeout", "write_timeout", "max_conns", "revalidate",
-		"cache_size", "max_open_files", "trusted_proxies", "proxy_protocol", "site"}
+		"cache_size", "max_open_files", "trusted_proxies", "proxy_protocol",
+		"https", "tls_self_signed", "domains", "acme_ca", "acme_email", "acme_storage", "hsts", "http3",
+		"redirect_http", "site"}
 	siteKeys = []string{"hosts", "default", "root", "index", "dotfiles", "follow_symlinks", "browse",
 		"compress", "precompressed", "compress_min_size", "compress_levels", "cache_control",
-		"error_pages", "security_headers", "allow", "deny", "headers", "cors", "basic_auth", "rule"}
+		"error_pages", "security_headers", "tls_cert", "tls_key", "acme", "allow", "deny", "headers", "cors",
+		"basic_auth", "rule"}
 	ruleKeys = []string{"match", "headers", "redirect", "status", "rewrite", "try_files",
 		"allow", "deny", "cors", "basic_auth"}
 	corsKeys = []string{"origins", "methods", "headers", "expose", "max_age", "credentials"}
@@ -429,6 +432,59 @@ func (d *decoder) config(root *table) *Config {
 	}
 	if b, v := r.boolean("proxy_protocol"); v != nil {
 		c.ProxyProtocol = b
+	}
+	if list, v, ok := r.strs("https", `["0.0.0.0:443"]`); ok {
+		for i, s := range list {
+			if msg := checkListen(s); msg != "" || strings.HasPrefix(s, "unix:") {
+				if msg == "" {
+					msg = "TLS is for TCP listeners; write host:port"
+				}
+				d.report(v.elems[i].pos, index("https", i), msg)
+			}
+		}
+		c.HTTPS = list
+	}
+	if b, v := r.boolean("tls_self_signed"); v != nil {
+		c.SelfSigned = b
+	}
+	if list, v, ok := r.strs("domains", `["example.com"]`); ok {
+		for i, h := range list {
+			norm, msg := normHost(h)
+			if msg == "" && strings.HasPrefix(norm, "*") {
+				msg = "ACME's HTTP-01 and TLS-ALPN-01 challenges cannot prove a wildcard; list the names, or use tls_cert"
+			}
+			if msg != "" {
+				d.report(v.elems[i].pos, index("domains", i), msg)
+				continue
+			}
+			c.Domains = append(c.Domains, norm)
+		}
+	}
+	if s, v := r.str("acme_ca", `"https://acme-staging-v02.api.letsencrypt.org/directory"`); v != nil {
+		if s != "" && !strings.HasPrefix(s, "https://") && !strings.HasPrefix(s, "http://") {
+			d.report(v.pos, "acme_ca", `want the CA's directory URL, such as "https://acme-staging-v02.api.letsencrypt.org/directory"`)
+		}
+		c.ACMECA = s
+	}
+	if s, v := r.str("acme_email", `"ops@example.com"`); v != nil {
+		c.ACMEEmail = s
+	}
+	if s, v := r.str("acme_storage", `"/var/lib/stoa/acme"`); v != nil && s != "" {
+		c.ACMEStorage = d.dirPath(v, "acme_storage", s)
+	}
+	if s, v := r.str("hsts", `"max-age=31536000"`); v != nil {
+		if bad := badFieldByte(s); bad != "" {
+			d.errorf(v.pos, "hsts", "the value has %s; write it on one line, such as \"max-age=31536000\"", bad)
+		} else if s != "" && !strings.HasPrefix(strings.ToLower(s), "max-age=") {
+			d.report(v.pos, "hsts", `want a Strict-Transport-Security value starting with max-age, such as "max-age=31536000"`)
+		}
+		c.HSTS = s
+	}
+	if b, v := r.boolean("http3"); v != nil {
+		c.HTTP3 = b
+	}
+	if b, v := r.boolean("redirect_http"); v != nil {
+		c.RedirectHTTP = b
 	}
 
 	var infos []siteInfo

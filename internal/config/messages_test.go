@@ -25,10 +25,17 @@ func TestMessages(t *testing.T) {
 		toml string
 		want string
 	}{
+		// HTTPS.
+		{"https on a unix socket", "https = [\"unix:/run/s.sock\"]\n", `stoa.toml:1:10: https[1]: TLS is for TCP listeners; write host:port`},
+		{"wildcard domain", "domains = [\"*.example.com\"]\n", `stoa.toml:1:12: domains[1]: ACME's HTTP-01 and TLS-ALPN-01 challenges cannot prove a wildcard; list the names, or use tls_cert`},
+		{"hsts without max-age", "hsts = \"includeSubDomains\"\n", `stoa.toml:1:8: hsts: want a Strict-Transport-Security value starting with max-age, such as "max-age=31536000"`},
+		{"tls_cert alone", "[[site]]\nroot = \"/srv\"\ntls_cert = \"a.pem\"\n", `stoa.toml:1:1: site[1]: tls_cert and tls_key go together; give both files, or neither`},
+		{"acme for a wildcard host", "[[site]]\nhosts = [\"*.a.com\"]\nroot = \"/srv\"\nacme = true\n", `stoa.toml:4:8: site[1].acme: host "*.a.com": ACME's challenges cannot prove a wildcard; give this site tls_cert and tls_key`},
+
 		// Unknown keys.
 		{"unknown top", "lisen = []\n", `stoa.toml:1:1: unknown key "lisen"; did you mean "listen"?`},
 		{"unknown top dash", "max-conns = 5\n", `stoa.toml:1:1: unknown key "max-conns"; did you mean "max_conns"?`},
-		{"unknown top far", "tls = true\n", `stoa.toml:1:1: unknown key "tls"; write one of listen, admin, access_log, log_format, shutdown_timeout, read_header_timeout, idle_timeout, write_timeout, max_conns, revalidate, cache_size, max_open_files, trusted_proxies, proxy_protocol, site`},
+		{"unknown top far", "tls = true\n", `stoa.toml:1:1: unknown key "tls"; write one of listen, admin, access_log, log_format, shutdown_timeout, read_header_timeout, idle_timeout, write_timeout, max_conns, revalidate, cache_size, max_open_files, trusted_proxies, proxy_protocol, https, tls_self_signed, domains, acme_ca, acme_email, acme_storage, hsts, http3, redirect_http, site`},
 		{"site key at top", "root = \"/srv\"\n", `stoa.toml:1:1: unknown key "root" here; it belongs in a [[site]] table`},
 		{"unknown table", "[sites]\n", `stoa.toml:1:1: unknown key "sites"; did you mean "site"?`},
 		{"unknown site key", site(`rooot = "x"`), `stoa.toml:3:1: site[1]: unknown key "rooot"; did you mean "root"?`},

@@ -108,6 +108,25 @@ func (d *decoder) site(t *table, path string, pos Pos) (Site, siteInfo) {
 	if str, v := r.oneOf("security_headers", "security_headers level", "basic", "strict", "off"); v != nil {
 		s.SecurityHeaders = str
 	}
+	if str, v := r.str("tls_cert", `"/etc/ssl/example.com.pem"`); v != nil && str != "" {
+		s.TLSCert = d.dirPath(v, r.key("tls_cert"), str)
+	}
+	if str, v := r.str("tls_key", `"/etc/ssl/example.com.key"`); v != nil && str != "" {
+		s.TLSKey = d.dirPath(v, r.key("tls_key"), str)
+	}
+	if (s.TLSCert == "") != (s.TLSKey == "") {
+		d.report(pos, path, "tls_cert and tls_key go together; give both files, or neither")
+	}
+	if b, v := r.boolean("acme"); v != nil {
+		s.ACME = b
+		if b {
+			for _, h := range s.Hosts {
+				if strings.HasPrefix(h, "*") {
+					d.errorf(v.pos, r.key("acme"), "host %q: ACME's challenges cannot prove a wildcard; give this site tls_cert and tls_key", h)
+				}
+			}
+		}
+	}
 	s.Allow, _ = r.prefixes("allow")
 	s.Deny, _ = r.prefixes("deny")
 	if v := r.tableValue("headers", `{ "X-Robots-Tag" = "noindex" }`); v != nil {
