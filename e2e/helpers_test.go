@@ -283,15 +283,17 @@ func startIn(t *testing.T, s *site, dir string, args ...string) *server {
 			srv.mu.Lock()
 			srv.stdout = append(srv.stdout, line)
 			srv.mu.Unlock()
-			if n == 0 {
+			// The first "serving" line gives the address; lines before
+			// it (a certificate's fingerprint) are kept with the rest.
+			if n == 0 && strings.HasPrefix(line, "stoa: serving ") {
 				first <- line
+				n++
 			} else {
 				select {
 				case srv.lines <- line:
 				default:
 				}
 			}
-			n++
 		}
 		if n == 0 {
 			close(first)
@@ -336,7 +338,7 @@ func startIn(t *testing.T, s *site, dir string, args ...string) *server {
 		if !strings.HasPrefix(line, prefix) || i < 0 {
 			t.Fatalf("first stdout line = %q, want %q", line, prefix+"/abs/root at http://127.0.0.1:PORT/")
 		}
-		u := strings.TrimSuffix(line[i+len(" at http://"):], "/")
+		u := strings.TrimSuffix(strings.Fields(line[i+len(" at http://"):])[0], "/")
 		host, port, err := net.SplitHostPort(u)
 		if err != nil || host != "127.0.0.1" {
 			t.Fatalf("stdout line %q: address %q is not 127.0.0.1:PORT", line, u)

@@ -36,6 +36,7 @@ func loadConfig(file string, o *serveOptions) (*config.Config, error) {
 		cfg.Sites = []config.Site{site}
 		set = all
 	}
+	httpsDefaults(cfg, o, file != "")
 	if set("root") {
 		root, err := filepath.Abs(o.root)
 		if err != nil {
@@ -94,6 +95,72 @@ func overlayGlobal(cfg *config.Config, o *serveOptions, set func(string) bool) {
 	}
 	if set("max-open-files") {
 		cfg.MaxOpenFiles = o.maxOpenFiles
+	}
+	if set("https") {
+		cfg.HTTPS = o.https
+	}
+	if set("tls-cert") {
+		for i := range o.tlsCert {
+			cert, _ := filepath.Abs(o.tlsCert[i])
+			key, _ := filepath.Abs(o.tlsKey[i])
+			cfg.Certs = append(cfg.Certs, config.CertPair{Cert: cert, Key: key})
+		}
+	}
+	if set("tls-self-signed") {
+		cfg.SelfSigned = o.selfSigned
+	}
+	if set("domain") {
+		cfg.Domains = append(cfg.Domains, o.domains...)
+	}
+	if set("acme-ca") {
+		cfg.ACMECA = o.acmeCA
+	}
+	if set("acme-email") {
+		cfg.ACMEEmail = o.acmeEmail
+	}
+	if set("acme-storage") {
+		cfg.ACMEStorage, _ = filepath.Abs(o.acmeStorage)
+	}
+	if set("hsts") {
+		cfg.HSTS = o.hsts
+	}
+	if set("http3") {
+		cfg.HTTP3 = o.http3
+	}
+	if set("redirect-http") {
+		cfg.RedirectHTTP = o.redirectHTTP
+	}
+}
+
+// httpsDefaults fills in what HTTPS needs and neither the file nor the
+// flags said: with ACME, the public ports (:80 for the redirect and the
+// HTTP-01 challenge, :443); otherwise a local HTTPS port beside the
+// plain one.
+func httpsDefaults(cfg *config.Config, o *serveOptions, fromFile bool) {
+	acme := len(cfg.Domains) > 0
+	for i := range cfg.Sites {
+		acme = acme || cfg.Sites[i].ACME
+	}
+	tls := acme || len(cfg.Certs) > 0 || cfg.SelfSigned
+	for i := range cfg.Sites {
+		tls = tls || cfg.Sites[i].TLSCert != ""
+	}
+	if !tls {
+		return
+	}
+	inFile := func(key string) bool { return fromFile && cfg.Set[key] }
+	if len(cfg.HTTPS) == 0 {
+		if acme {
+			cfg.HTTPS = []string{":443"}
+		} else {
+			cfg.HTTPS = []string{"localhost:7443"}
+		}
+	}
+	if acme && !o.set["listen"] && !inFile("listen") {
+		cfg.Listen = []string{":80"}
+	}
+	if acme && !o.set["redirect-http"] && !inFile("redirect_http") {
+		cfg.RedirectHTTP = true
 	}
 }
 

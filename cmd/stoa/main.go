@@ -125,6 +125,17 @@ type serveOptions struct {
 	maxOpenFiles    int
 	config          string
 	admin           string
+	https           []string
+	tlsCert         []string
+	tlsKey          []string
+	selfSigned      bool
+	domains         []string
+	acmeCA          string
+	acmeEmail       string
+	acmeStorage     string
+	hsts            string
+	http3           bool
+	redirectHTTP    bool
 
 	// set holds the flags given on the command line (by flag name), which
 	// override the config file's values; positional is the DIR argument.
@@ -170,6 +181,17 @@ func serveFlags(out io.Writer) (*flag.FlagSet, *serveOptions) {
 	fs.StringVar(&o.compressLevels, "compress-levels", "", "levels for on-the-fly compression, e.g. \"br=9,zstd=19,gzip=9\" (default: measured defaults)")
 	fs.StringVar(&o.config, "config", "", "read sites, rules and settings from this stoa.toml (default: ./stoa.toml when it exists and no DIR is given); flags given too override it")
 	fs.StringVar(&o.admin, "admin", "", "address of the admin endpoint: /metrics, /healthz, /readyz, POST /reload (e.g. localhost:7891; default off)")
+	fs.Var(listFlag{&o.https}, "https", "HTTPS address (HTTP/1.1 and HTTP/2 over TLS, HTTP/3 over UDP on the same port); repeat for several (default :443 with --domain, else localhost:7443)")
+	fs.Var(listFlag{&o.tlsCert}, "tls-cert", "certificate chain file (PEM); repeat with --tls-key for several, chosen by SNI; reloaded when the file changes")
+	fs.Var(listFlag{&o.tlsKey}, "tls-key", "private key file (PEM) of the --tls-cert in the same place")
+	fs.BoolVar(&o.selfSigned, "tls-self-signed", false, "serve HTTPS with a certificate made up at start, for trying HTTPS locally (prints its fingerprint)")
+	fs.Var(listFlag{&o.domains}, "domain", "obtain and renew a certificate for this name with ACME (Let's Encrypt by default); repeat for several; listens on :80 (redirect, challenges) and :443")
+	fs.StringVar(&o.acmeCA, "acme-ca", "", "ACME directory URL (default Let's Encrypt; e.g. its staging CA, or a private one)")
+	fs.StringVar(&o.acmeEmail, "acme-email", "", "contact address for the ACME account")
+	fs.StringVar(&o.acmeStorage, "acme-storage", "", "folder for ACME accounts, keys and certificates (default: the user's data folder)")
+	fs.StringVar(&o.hsts, "hsts", "", "Strict-Transport-Security value sent over HTTPS, e.g. \"max-age=31536000\" (default none)")
+	fs.BoolVar(&o.http3, "http3", true, "with HTTPS, serve HTTP/3 over UDP on the HTTPS port and advertise it with Alt-Svc")
+	fs.BoolVar(&o.redirectHTTP, "redirect-http", false, "with HTTPS, the --listen addresses answer with a 308 to https (ACME challenges excepted; on by default with --domain)")
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), `Usage: stoa serve [DIR] [flags]
 
@@ -252,6 +274,17 @@ func parseServe(args []string, stderr io.Writer) (*serveOptions, error) {
 	}
 	if _, err := config.ParseSize(o.cacheSize); err != nil {
 		return nil, fmt.Errorf("--cache-size %q: %v", o.cacheSize, err)
+	}
+	if len(o.tlsCert) != len(o.tlsKey) {
+		return nil, fmt.Errorf("--tls-cert given %d times and --tls-key %d times: give one key for each certificate", len(o.tlsCert), len(o.tlsKey))
+	}
+	for _, a := range o.https {
+		if _, _, err := net.SplitHostPort(a); err != nil {
+			return nil, fmt.Errorf("--https %q: want host:port, such as :443 or localhost:7443", a)
+		}
+	}
+	if strings.ContainsAny(o.hsts, "\r\n") {
+		return nil, fmt.Errorf("--hsts: a header value cannot hold a line break")
 	}
 	if o.compressMin < 0 {
 		return nil, fmt.Errorf("--compress-min-size %d: want 0 or more", o.compressMin)

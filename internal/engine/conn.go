@@ -36,15 +36,15 @@ const (
 )
 
 type conn struct {
-	s      *Server
-	lc     *ListenerConfig
-	nc     net.Conn
+	s  *Server
+	lc *ListenerConfig
+	nc net.Conn
 	// handedOff is set once an HTTP/2 server owns the connection.
 	handedOff atomic.Bool
-	raw    syscall.RawConn // nil until needed, and unless TCP
-	noRaw  bool
-	remote string     // for the access log
-	peer   netip.Addr // the client's address, or its proxy's
+	raw       syscall.RawConn // nil until needed, and unless TCP
+	noRaw     bool
+	remote    string     // for the access log
+	peer      netip.Addr // the client's address, or its proxy's
 
 	rbuf []byte
 	r, w int // rbuf[r:w] holds bytes read and not yet parsed

@@ -22,6 +22,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/quic-go/quic-go/http3"
+
 	"github.com/stoahttp/stoa/internal/accesslog"
 	"github.com/stoahttp/stoa/internal/admin"
 	"github.com/stoahttp/stoa/internal/clientip"
@@ -53,7 +55,8 @@ type Server struct {
 	first     *config.Config // at start: restart-only settings come from it
 	cfg       *config.Config
 	sites     []*builtSite
-	listeners []listener
+	listeners []*listener
+	certs     atomic.Pointer[certSource]
 	adminSrv  *http.Server
 	adminAddr string
 }
@@ -103,6 +106,14 @@ func Start(load Loader, stdout, stderr io.Writer) (*Server, error) {
 	})
 	s.first, s.cfg, s.sites = cfg, cfg, sites
 	s.setSources()
+	if tlsWanted(cfg) {
+		src, err := s.buildCerts(cfg, nil)
+		if err != nil {
+			s.closeAll()
+			return nil, err
+		}
+		s.certs.Store(src)
+	}
 	if err := s.openListeners(cfg); err != nil {
 		s.closeAll()
 		return nil, err
@@ -246,54 +257,123 @@ func (s *Server) setSources() {
 	})
 }
 
-// openListeners opens the addresses of cfg that are not open yet and
+// openListeners opens the listeners of cfg that are not open yet and
 // closes those it no longer names. An address may be named more than
 // once ("127.0.0.1:0" twice is two ports); each name keeps its listener.
 func (s *Server) openListeners(cfg *config.Config) error {
-	have := make(map[string][]listener)
-	for _, l := range s.listeners {
-		have[l.addr] = append(have[l.addr], l)
+	have := make(map[string][]*listener)
+	for _, ln := range s.listeners {
+		have[ln.key()] = append(have[ln.key()], ln)
 	}
-	var next, opened []listener
-	for _, a := range cfg.Listen {
-		if ls := have[a]; len(ls) > 0 {
+	var next, opened []*listener
+	for _, w := range wanted(cfg) {
+		if ls := have[w.key()]; len(ls) > 0 {
 			next = append(next, ls[0])
-			have[a] = ls[1:]
+			have[w.key()] = ls[1:]
 			continue
 		}
-		l, err := engine.Listen(a)
+		l, err := engine.Listen(w.addr)
 		if err != nil {
 			for _, o := range opened {
 				o.l.Close()
 			}
 			return err
 		}
-		opened = append(opened, listener{a, l})
-		next = append(next, listener{a, l})
+		ln := &listener{kind: w.kind, addr: w.addr, l: l}
+		opened = append(opened, ln)
+		next = append(next, ln)
 	}
 	for _, ls := range have {
-		for _, l := range ls {
-			s.eng.StopListener(l.l)
-			fmt.Fprintf(s.stdout, "stoa: stopped listening at %s\n", urlOf(l.l))
+		for _, ln := range ls {
+			s.stop(ln)
+			fmt.Fprintf(s.stdout, "stoa: stopped listening at %s\n", urlOf(ln.l, ln.kind))
 		}
 	}
 	s.listeners = next
-	for _, o := range opened {
-		fmt.Fprintf(s.stdout, "stoa: serving %s at %s\n", describe(cfg), urlOf(o.l))
-		go func() {
-			err := s.eng.Serve(o.l)
-			if err != nil && !errors.Is(err, engine.ErrServerClosed) && !errors.Is(err, engine.ErrListenerStopped) {
-				s.errc <- err
+	// The redirect needs the port HTTPS listens on, so HTTPS goes first.
+	for _, kind := range []string{"https", "http", "redirect"} {
+		for _, ln := range opened {
+			if ln.kind != kind {
+				continue
 			}
-		}()
+			switch kind {
+			case "https":
+				if err := s.serveHTTPS(cfg, ln); err != nil {
+					return err
+				}
+			case "redirect":
+				s.serveRedirect(ln)
+			default:
+				go func() {
+					err := s.eng.Serve(ln.l)
+					if err != nil && !errors.Is(err, engine.ErrServerClosed) && !errors.Is(err, engine.ErrListenerStopped) {
+						s.errc <- err
+					}
+				}()
+			}
+		}
+	}
+	for _, ln := range opened {
+		note := ""
+		if ln.kind == "redirect" {
+			note = " (redirects to https)"
+		}
+		fmt.Fprintf(s.stdout, "stoa: serving %s at %s%s\n", describe(cfg), urlOf(ln.l, ln.kind), note)
 	}
 	return nil
 }
 
+// httpsPort is the port of the first HTTPS listener, 443 without one.
+func (s *Server) httpsPort() int {
+	for _, ln := range s.listeners {
+		if ln.kind == "https" && ln.l != nil {
+			return ln.l.Addr().(*net.TCPAddr).Port
+		}
+	}
+	return 443
+}
+
 // listener is an open listener and the address it was opened for.
 type listener struct {
-	addr string
-	l    net.Listener
+	kind  string // "http", "https" or "redirect" (plain, to https)
+	addr  string
+	l     net.Listener
+	h2    *http.Server  // https: the base of its HTTP/2 connections
+	h3    *http3.Server // https: HTTP/3 on the same port, when on
+	plain *http.Server  // redirect
+}
+
+func (ln *listener) key() string { return ln.kind + " " + ln.addr }
+
+// stop closes the listener; connections it accepted go on.
+func (s *Server) stop(ln *listener) {
+	switch ln.kind {
+	case "redirect":
+		ln.plain.Close()
+	default:
+		s.eng.StopListener(ln.l)
+	}
+	if ln.h3 != nil {
+		ln.h3.Close()
+	}
+}
+
+// wanted lists the listeners cfg asks for, in order.
+func wanted(cfg *config.Config) []listener {
+	var out []listener
+	plain := "http"
+	if cfg.RedirectHTTP && tlsWanted(cfg) {
+		plain = "redirect"
+	}
+	for _, a := range cfg.Listen {
+		out = append(out, listener{kind: plain, addr: a})
+	}
+	if tlsWanted(cfg) {
+		for _, a := range cfg.HTTPS {
+			out = append(out, listener{kind: "https", addr: a})
+		}
+	}
+	return out
 }
 
 // describe names what is served, default site first.
@@ -333,7 +413,7 @@ func (s *Server) startAdmin(addr string) error {
 	}
 	s.adminSrv = admin.Serve(l, admin.Handler(o))
 	s.adminAddr = addr
-	fmt.Fprintf(s.stdout, "stoa: admin at %s (metrics, healthz, readyz, reload)\n", urlOf(l))
+	fmt.Fprintf(s.stdout, "stoa: admin at %s (metrics, healthz, readyz, reload)\n", urlOf(l, "http"))
 	return nil
 }
 
@@ -372,6 +452,20 @@ func (s *Server) reload() error {
 	sites, table, err := s.build(cfg, s.sites)
 	if err != nil {
 		return err
+	}
+	var src *certSource
+	if tlsWanted(cfg) {
+		if src, err = s.buildCerts(cfg, s.certs.Load()); err != nil {
+			for _, b := range sites {
+				if !contains(s.sites, b) {
+					b.site.Close()
+				}
+			}
+			return err
+		}
+	}
+	if old := s.certs.Swap(src); old != nil && old.acme != nil && (src == nil || src.acme != old.acme) {
+		old.acme.Stop()
 	}
 	if err := s.openListeners(cfg); err != nil {
 		for _, b := range sites {
@@ -434,6 +528,19 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.ready.Store(false)
+	// HTTP/2 and HTTP/3 connections wind down with GOAWAY; HTTP/1.1 ones
+	// finish their response and close.
+	for _, ln := range s.listeners {
+		switch {
+		case ln.h2 != nil:
+			go ln.h2.Shutdown(ctx)
+		case ln.plain != nil:
+			go ln.plain.Shutdown(ctx)
+		}
+		if ln.h3 != nil {
+			go ln.h3.Shutdown(ctx)
+		}
+	}
 	err := s.eng.Shutdown(ctx)
 	s.closeAll()
 	return err
@@ -441,10 +548,19 @@ func (s *Server) Shutdown(ctx context.Context) error {
 
 // closeAll releases what Start opened; the engine must be stopped.
 func (s *Server) closeAll() {
-	for _, l := range s.listeners {
-		l.l.Close()
+	for _, ln := range s.listeners {
+		ln.l.Close()
+		if ln.h3 != nil {
+			ln.h3.Close()
+		}
+		if ln.plain != nil {
+			ln.plain.Close()
+		}
 	}
 	s.listeners = nil
+	if src := s.certs.Load(); src != nil && src.acme != nil {
+		src.acme.Stop()
+	}
 	if s.adminSrv != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		s.adminSrv.Shutdown(ctx)
@@ -457,7 +573,7 @@ func (s *Server) closeAll() {
 }
 
 // urlOf returns the address a person can open for listener l.
-func urlOf(l net.Listener) string {
+func urlOf(l net.Listener, kind string) string {
 	a := l.Addr()
 	if a.Network() == "unix" {
 		return "unix:" + a.String()
@@ -466,7 +582,11 @@ func urlOf(l net.Listener) string {
 	if ip := net.ParseIP(host); ip != nil && ip.IsUnspecified() {
 		host = "localhost"
 	}
-	return "http://" + net.JoinHostPort(host, port) + "/"
+	scheme := "http://"
+	if kind == "https" {
+		scheme = "https://"
+	}
+	return scheme + net.JoinHostPort(host, port) + "/"
 }
 
 // Addrs returns the addresses being listened on, for tests and logs.

@@ -1,0 +1,264 @@
+package e2e
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"fmt"
+	"io"
+	"math/big"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/quic-go/quic-go/http3"
+)
+
+// writeCert writes a self-signed certificate for names (and 127.0.0.1)
+// with common name cn to dir/NAME.pem and dir/NAME.key.
+func writeCert(t *testing.T, dir, name, cn string, names ...string) (certFile, keyFile string) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	serial, _ := rand.Int(rand.Reader, big.NewInt(1<<62))
+	tmpl := &x509.Certificate{
+		SerialNumber: serial,
+		Subject:      pkix.Name{CommonName: cn},
+		NotBefore:    time.Now().Add(-time.Hour),
+		NotAfter:     time.Now().Add(24 * time.Hour),
+		DNSNames:     names,
+		IPAddresses:  []net.IP{net.ParseIP("127.0.0.1")},
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kder, _ := x509.MarshalECPrivateKey(key)
+	certFile, keyFile = filepath.Join(dir, name+".pem"), filepath.Join(dir, name+".key")
+	if err := os.WriteFile(certFile+".tmp", pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(keyFile+".tmp", pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	os.Rename(keyFile+".tmp", keyFile)
+	os.Rename(certFile+".tmp", certFile)
+	return certFile, keyFile
+}
+
+// httpsAddr waits for the "serving ... at https://" line and returns its
+// host:port.
+func httpsAddr(t *testing.T, srv *server) string {
+	t.Helper()
+	line, ok := srv.nextLine(" at https://", 5*time.Second)
+	if !ok {
+		t.Fatalf("no https listener announced; stderr:\n%s", srv.stderrText())
+	}
+	return strings.TrimSuffix(line[strings.Index(line, "https://")+len("https://"):], "/")
+}
+
+// peerCN dials addr with SNI name and returns the served certificate's
+// common name.
+func peerCN(t *testing.T, addr, name string) string {
+	t.Helper()
+	c, err := tls.DialWithDialer(&net.Dialer{Timeout: ioTimeout}, "tcp", addr, &tls.Config{ServerName: name, InsecureSkipVerify: true})
+	if err != nil {
+		t.Fatalf("TLS to %s as %q: %v", addr, name, err)
+	}
+	defer c.Close()
+	return c.ConnectionState().PeerCertificates[0].Subject.CommonName
+}
+
+// clients returns one HTTP client per protocol, all trusting any
+// certificate and none decompressing on their own.
+func clients() map[string]*http.Client {
+	tc := func(protos ...string) *tls.Config { return &tls.Config{InsecureSkipVerify: true, NextProtos: protos} }
+	return map[string]*http.Client{
+		"HTTP/1.1": {Timeout: ioTimeout, Transport: &http.Transport{TLSClientConfig: tc("http/1.1"), DisableCompression: true}},
+		"HTTP/2":   {Timeout: ioTimeout, Transport: &http.Transport{TLSClientConfig: tc("h2"), ForceAttemptHTTP2: true, DisableCompression: true}},
+		"HTTP/3":   {Timeout: ioTimeout, Transport: &http3.Transport{TLSClientConfig: tc(), DisableCompression: true}},
+	}
+}
+
+// TestSameBehaviourOverEveryProtocol runs one table of requests over
+// HTTP/1.1 (TLS), HTTP/2 and HTTP/3: the status, the validators, the
+// ranges, the encodings and the bodies must be the same on all three.
+func TestSameBehaviourOverEveryProtocol(t *testing.T) {
+	s := newSite(t)
+	css := strings.Repeat("body { color: #333; margin: 0 auto; }\n", 200)
+	s.write("app.css", css)
+	s.write("dir/index.html", "in a directory\n")
+	srv := startServer(t, s, "--tls-self-signed", "--https", "127.0.0.1:0", "--hsts", "max-age=60")
+	addr := httpsAddr(t, srv)
+	base := "https://" + addr
+
+	// The validators the table uses, taken from one answer.
+	first, err := clients()["HTTP/1.1"].Get(base + "/index.html")
+	if err != nil {
+		t.Fatal(err)
+	}
+	first.Body.Close()
+	etag, lastMod := first.Header.Get("ETag"), first.Header.Get("Last-Modified")
+
+	type want struct {
+		status int
+		header map[string]string // "" means absent
+		body   string            // "-" skips the check
+	}
+	cases := []struct {
+		name, method, path string
+		header             map[string]string
+		want               want
+	}{
+		{"GET", "GET", "/index.html", nil, want{200, map[string]string{"ETag": etag, "Content-Type": "text/html; charset=utf-8",
+			"Content-Length": fmt.Sprint(len(indexHTML)), "Strict-Transport-Security": "max-age=60",
+			"Referrer-Policy": "strict-origin-when-cross-origin", "Connection": "", "Transfer-Encoding": ""}, indexHTML}},
+		{"HEAD", "HEAD", "/index.html", nil, want{200, map[string]string{"ETag": etag, "Content-Length": fmt.Sprint(len(indexHTML))}, ""}},
+		{"If-None-Match", "GET", "/index.html", map[string]string{"If-None-Match": etag}, want{304, map[string]string{"ETag": etag}, ""}},
+		{"If-Modified-Since", "GET", "/index.html", map[string]string{"If-Modified-Since": lastMod}, want{304, nil, ""}},
+		{"If-Match fails", "GET", "/index.html", map[string]string{"If-Match": `"nope"`}, want{412, nil, "-"}},
+		{"Range", "GET", "/index.html", map[string]string{"Range": "bytes=0-9"}, want{206, map[string]string{
+			"Content-Range": fmt.Sprintf("bytes 0-9/%d", len(indexHTML)), "Content-Length": "10"}, indexHTML[:10]}},
+		{"Range unsatisfiable", "GET", "/index.html", map[string]string{"Range": "bytes=99999-"}, want{416, map[string]string{
+			"Content-Range": fmt.Sprintf("bytes */%d", len(indexHTML))}, "-"}},
+		{"gzip", "GET", "/app.css", map[string]string{"Accept-Encoding": "gzip"}, want{200, map[string]string{
+			"Content-Encoding": "gzip", "Vary": "Accept-Encoding"}, "-"}},
+		{"br preferred", "GET", "/app.css", map[string]string{"Accept-Encoding": "gzip, br"}, want{200, map[string]string{
+			"Content-Encoding": "br"}, "-"}},
+		{"identity", "GET", "/app.css", nil, want{200, map[string]string{"Content-Encoding": ""}, css}},
+		{"404", "GET", "/missing", nil, want{404, map[string]string{"Content-Type": "text/html; charset=utf-8"}, "-"}},
+		{"405", "DELETE", "/index.html", nil, want{405, map[string]string{"Allow": "GET, HEAD, OPTIONS"}, "-"}},
+		{"directory redirect", "GET", "/dir", nil, want{301, map[string]string{"Location": "/dir/"}, "-"}},
+		{"traversal", "GET", "/..%2fsecret.txt", nil, want{0, nil, "-"}},
+	}
+	for proto, c := range clients() {
+		c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+		for _, tt := range cases {
+			t.Run(proto+"/"+tt.name, func(t *testing.T) {
+				req, _ := http.NewRequest(tt.method, base+tt.path, nil)
+				for k, v := range tt.header {
+					req.Header.Set(k, v)
+				}
+				resp, err := c.Do(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				body, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				if strings.Contains(string(body), s.marker) {
+					t.Fatalf("the secret beside the root leaked: %q", body)
+				}
+				if got := fmt.Sprintf("HTTP/%d", resp.ProtoMajor); (proto == "HTTP/1.1") != (got == "HTTP/1") {
+					t.Errorf("answered over %s", resp.Proto)
+				}
+				if tt.want.status != 0 && resp.StatusCode != tt.want.status {
+					t.Errorf("status %d, want %d", resp.StatusCode, tt.want.status)
+				}
+				if tt.want.status == 0 && resp.StatusCode < 400 {
+					t.Errorf("status %d, want a refusal", resp.StatusCode)
+				}
+				for k, v := range tt.want.header {
+					got := resp.Header.Get(k)
+					if k == "Content-Length" && resp.ContentLength >= 0 && tt.method != "HEAD" {
+						got = fmt.Sprint(resp.ContentLength)
+					}
+					if got != v {
+						t.Errorf("%s: %q, want %q", k, got, v)
+					}
+				}
+				if tt.want.body != "-" && string(body) != tt.want.body {
+					t.Errorf("body %q, want %q", clip(body, 80), clip([]byte(tt.want.body), 80))
+				}
+			})
+		}
+	}
+}
+
+func TestAltSvcAndALPN(t *testing.T) {
+	s := newSite(t)
+	srv := startServer(t, s, "--tls-self-signed", "--https", "127.0.0.1:0")
+	addr := httpsAddr(t, srv)
+	_, port, _ := net.SplitHostPort(addr)
+	for proto, want := range map[string]string{"h2": "h2", "http/1.1": "http/1.1"} {
+		c, err := tls.Dial("tcp", addr, &tls.Config{InsecureSkipVerify: true, NextProtos: []string{proto}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := c.ConnectionState().NegotiatedProtocol; got != want {
+			t.Errorf("ALPN offering %s: negotiated %q", proto, got)
+		}
+		if v := c.ConnectionState().Version; v < tls.VersionTLS12 {
+			t.Errorf("TLS version %x, want 1.2 or later", v)
+		}
+		c.Close()
+	}
+	if _, err := tls.Dial("tcp", addr, &tls.Config{InsecureSkipVerify: true, MaxVersion: tls.VersionTLS11}); err == nil {
+		t.Error("a TLS 1.1 handshake succeeded")
+	}
+	resp, err := clients()["HTTP/1.1"].Get("https://" + addr + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if got, want := resp.Header.Get("Alt-Svc"), fmt.Sprintf(`h3=":%s"; ma=86400`, port); got != want {
+		t.Errorf("Alt-Svc %q, want %q", got, want)
+	}
+	// Plain HTTP does not advertise HTTP/3 or HSTS.
+	if r := srv.get("/"); r.get("Alt-Svc") != "" || r.get("Strict-Transport-Security") != "" {
+		t.Errorf("plain answer carries Alt-Svc or HSTS:\n%s", r)
+	}
+}
+
+func TestSNIAndCertReload(t *testing.T) {
+	s := newSite(t)
+	dir := t.TempDir()
+	aCert, aKey := writeCert(t, dir, "a", "a one", "a.test")
+	bCert, bKey := writeCert(t, dir, "b", "b one", "b.test", "*.b.test")
+	srv := startServer(t, s, "--https", "127.0.0.1:0", "--tls-cert", aCert, "--tls-key", aKey, "--tls-cert", bCert, "--tls-key", bKey)
+	addr := httpsAddr(t, srv)
+	for _, tt := range []struct{ name, cn string }{
+		{"a.test", "a one"}, {"b.test", "b one"}, {"x.b.test", "b one"}, {"other.test", "a one"}, {"", "a one"},
+	} {
+		if got := peerCN(t, addr, tt.name); got != tt.cn {
+			t.Errorf("SNI %q: certificate %q, want %q", tt.name, got, tt.cn)
+		}
+	}
+	// Renewal by another tool: the files change, the next handshakes
+	// see the new certificate without a restart.
+	writeCert(t, dir, "b", "b renewed", "b.test", "*.b.test")
+	if !eventually(5*time.Second, func() bool { return peerCN(t, addr, "b.test") == "b renewed" }) {
+		t.Errorf("after the files changed, SNI b.test still gets %q", peerCN(t, addr, "b.test"))
+	}
+}
+
+func TestRedirectToHTTPS(t *testing.T) {
+	s := newSite(t)
+	srv := startServer(t, s, "--tls-self-signed", "--https", "127.0.0.1:0", "--redirect-http")
+	addr := httpsAddr(t, srv)
+	_, port, _ := net.SplitHostPort(addr)
+	for _, tt := range []struct{ target, host, want string }{
+		{"/a/b?c=1&d", "example.com", "https://example.com:" + port + "/a/b?c=1&d"},
+		{"/", "example.com:8080", "https://example.com:" + port + "/"},
+		{"/x", "[::1]:80", "https://[::1]:" + port + "/x"},
+	} {
+		r := srv.roundTrip(requestHost("GET", tt.host, tt.target))
+		if r.Status != 308 || r.get("Location") != tt.want {
+			t.Errorf("GET %s Host %s: %d Location %q, want 308 to %q", tt.target, tt.host, r.Status, r.get("Location"), tt.want)
+		}
+	}
+	if r := srv.roundTrip(requestHost("GET", "example.com", "/.well-known/acme-challenge/x")); r.Status != 308 {
+		t.Logf("challenge path without ACME: %d", r.Status)
+	}
+}

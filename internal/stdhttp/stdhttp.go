@@ -1,0 +1,207 @@
+// Package stdhttp owns serving stoa's decision core through net/http's
+// http.Handler interface, the one the HTTP/2 server (golang.org/x/net/http2
+// and net/http's bundled copy) and the HTTP/3 server (quic-go/http3) call.
+// It turns an *http.Request into a respond.Request, asks the Handler, and
+// writes the respond.Response to the http.ResponseWriter, so that HTTP/2 and
+// HTTP/3 answer exactly as stoa's own HTTP/1.1 engine (internal/engine)
+// does: the same status, header lines, bodies, ETags, ranges and encodings,
+// the same access log lines and metrics.
+//
+// What differs is only what the protocols require: the connection-specific
+// fields HTTP/2 and HTTP/3 forbid (RFC 9113 §8.2.2, RFC 9114 §4.2) are left
+// out, the server adds Date and frames the body itself.
+package stdhttp
+
+import (
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/stoahttp/stoa/internal/accesslog"
+	"github.com/stoahttp/stoa/internal/respond"
+)
+
+// Handler is what decides responses: internal/vhost.Switch implements it,
+// as does a single *respond.Site.
+type Handler interface {
+	// Serve fills resp with the answer to req.
+	Serve(req *respond.Request, resp *respond.Response)
+	// Error fills resp with the error response for status.
+	Error(status int, method string, resp *respond.Response)
+}
+
+// Options are the choices New takes besides the Handler.
+type Options struct {
+	// Log receives one record per answered request; nil logs nothing.
+	Log *accesslog.Logger
+	// Extra holds complete header lines ("Name: value\r\n") added to
+	// every response, e.g. Strict-Transport-Security or Alt-Svc.
+	Extra []byte
+	// Proto is the protocol named in the access log when the request's
+	// Proto is empty, e.g. "HTTP/3.0".
+	Proto string
+}
+
+// MaxBodyDiscard is the most request body bytes read (and dropped) before
+// answering. HTTP/2 and HTTP/3 let any request carry a body; a larger one is
+// left unread, and the server resets the stream once the answer is sent.
+const MaxBodyDiscard = 1 << 20
+
+// adapter is the http.Handler New returns.
+type adapter struct {
+	h          Handler
+	log        *accesslog.Logger
+	extra      string // Options.Extra, converted once
+	extraLines int    // an upper bound of the lines in extra
+	proto      string
+}
+
+// New returns an http.Handler that answers every request through h.
+func New(h Handler, o Options) http.Handler {
+	return &adapter{h: h, log: o.Log, extra: string(o.Extra), extraLines: lineCount(o.Extra), proto: o.Proto}
+}
+
+// state is the per-request storage, pooled so that a request allocates
+// little beyond what net/http allocates for it anyway.
+type state struct {
+	req  respond.Request
+	resp respond.Response
+	rec  accesslog.Record
+	cw   countWriter
+	// lists holds the values of list fields sent in more than one field
+	// line, joined; one buffer per field, so that growing one never moves
+	// memory another field's string aliases.
+	lists [numLists][]byte
+
+	wroteHeader bool // WriteHeader was called: too late for an error page
+}
+
+var statePool = sync.Pool{New: func() any { return new(state) }}
+
+// ServeHTTP answers r.
+func (a *adapter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	st := statePool.Get().(*state)
+	defer st.release()
+
+	fillRequest(&st.req, r, st)
+	discardBody(r)
+	if expectsOther(r.Header["Expect"]) {
+		// As the HTTP/1.1 engine: an expectation we cannot meet is
+		// answered with 417 (RFC 9110 §10.1.1).
+		a.decide(st, func() { a.h.Error(417, st.req.Method, &st.resp) })
+	} else {
+		a.decide(st, func() { a.h.Serve(&st.req, &st.resp) })
+	}
+	if err := a.write(w, r, st); err != nil {
+		// The head is gone already: as the engine cuts the connection, the
+		// stream is reset, so the client sees an incomplete body rather
+		// than a short one that looks whole. Like the engine, nothing is
+		// logged for a response that was not delivered. The deferred
+		// release still runs.
+		panic(http.ErrAbortHandler)
+	}
+	bodyLen := st.resp.BodyLen()
+	if bodyLen < 0 {
+		bodyLen = st.cw.n
+	}
+	if a.log != nil {
+		a.logRequest(r, st, start, bodyLen)
+	}
+	if o := st.resp.Observer; o != nil {
+		o.Observe(st.req.Method, st.resp.Status, bodyLen, time.Since(start))
+	}
+}
+
+// decide runs serve, which fills st.resp. A panic in the core becomes a 500
+// error page instead of a reset stream, and so does a status that is not a
+// final one (200-599): 1xx would go out as an interim response, anything
+// else makes net/http panic.
+func (a *adapter) decide(st *state, serve func()) {
+	if !try(serve) && st.resp.Status >= 200 && st.resp.Status <= 599 {
+		return
+	}
+	a.internalError(st)
+}
+
+// internalError replaces st.resp with the 500 error page; should the
+// Handler fail at that too, with a built-in one.
+func (a *adapter) internalError(st *state) {
+	st.releaseFile()
+	st.resp.Reset()
+	if try(func() { a.h.Error(500, st.req.Method, &st.resp) }) || st.resp.Status != 500 {
+		st.resp.Reset()
+		st.resp.Status = 500
+		st.resp.Head = fallback500Head
+		if st.req.Method != "HEAD" {
+			st.resp.Body = fallback500Body
+		}
+	}
+}
+
+var (
+	fallback500Body = []byte("500 Internal Server Error\n")
+	fallback500Head = []byte("Content-Type: text/plain; charset=utf-8\r\nContent-Length: 26\r\nX-Content-Type-Options: nosniff\r\n")
+)
+
+// try calls f and reports whether it panicked.
+func try(f func()) (panicked bool) {
+	defer func() {
+		if recover() != nil {
+			panicked = true
+		}
+	}()
+	f()
+	return false
+}
+
+// releaseFile gives back the file handle of the response, if any.
+func (st *state) releaseFile() {
+	if h := st.resp.Handle; h != nil {
+		st.resp.Handle = nil
+		st.resp.File = nil
+		h.Release()
+	}
+}
+
+// release returns st to the pool, cleared.
+func (st *state) release() {
+	st.releaseFile()
+	st.resp.Reset()
+	st.req = respond.Request{}
+	st.rec = accesslog.Record{}
+	st.cw = countWriter{}
+	st.wroteHeader = false
+	for i := range st.lists {
+		st.lists[i] = st.lists[i][:0]
+	}
+	statePool.Put(st)
+}
+
+func (a *adapter) logRequest(r *http.Request, st *state, start time.Time, bodyLen int64) {
+	remote := r.RemoteAddr
+	if remote == "" {
+		remote = "@"
+	}
+	if c := st.resp.Client; c.IsValid() && c != st.req.Peer {
+		remote = c.String()
+	}
+	proto := r.Proto
+	if proto == "" {
+		proto = a.proto
+	}
+	st.rec = accesslog.Record{
+		RemoteAddr: remote,
+		Time:       start,
+		Method:     r.Method,
+		Target:     target(r),
+		Proto:      proto,
+		Host:       r.Host,
+		Status:     st.resp.Status,
+		Bytes:      bodyLen,
+		Referer:    first(r.Header["Referer"]),
+		UserAgent:  first(r.Header["User-Agent"]),
+		Duration:   time.Since(start),
+	}
+	a.log.Log(&st.rec)
+}
