@@ -4,6 +4,7 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
@@ -14,6 +15,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -260,5 +262,81 @@ func TestRedirectToHTTPS(t *testing.T) {
 	}
 	if r := srv.roundTrip(requestHost("GET", "example.com", "/.well-known/acme-challenge/x")); r.Status != 308 {
 		t.Logf("challenge path without ACME: %d", r.Status)
+	}
+}
+
+func TestSelfSignedFingerprintAndHTTP3Off(t *testing.T) {
+	s := newSite(t)
+	srv := startServer(t, s, "--tls-self-signed", "--https", "127.0.0.1:0", "--http3=false")
+	addr := httpsAddr(t, srv)
+	srv.mu.Lock()
+	out := strings.Join(srv.stdout, "\n")
+	srv.mu.Unlock()
+	i := strings.Index(out, "SHA-256 fingerprint ")
+	if i < 0 {
+		t.Fatalf("no fingerprint line on stdout:\n%s", out)
+	}
+	fp := strings.Fields(out[i+len("SHA-256 fingerprint "):])[0]
+	c, err := tls.Dial("tcp", addr, &tls.Config{InsecureSkipVerify: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(c.ConnectionState().PeerCertificates[0].Raw)
+	c.Close()
+	var want []string
+	for _, b := range sum {
+		want = append(want, fmt.Sprintf("%02X", b))
+	}
+	if fp != strings.Join(want, ":") {
+		t.Errorf("printed fingerprint %s, served certificate's %s", fp, strings.Join(want, ":"))
+	}
+	resp, err := clients()["HTTP/1.1"].Get("https://" + addr + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if v := resp.Header.Get("Alt-Svc"); v != "" {
+		t.Errorf("--http3=false still advertises Alt-Svc: %q", v)
+	}
+	// Nothing listens on the UDP port: an HTTP/3 request fails.
+	h3 := &http.Client{Timeout: 2 * time.Second, Transport: &http3.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
+	if resp, err := h3.Get("https://" + addr + "/"); err == nil {
+		resp.Body.Close()
+		t.Error("--http3=false: an HTTP/3 request was answered")
+	}
+}
+
+func TestBadCertificateAtStart(t *testing.T) {
+	s := newSite(t)
+	dir := t.TempDir()
+	cert, _ := writeCert(t, dir, "a", "a", "a.test")
+	_, otherKey := writeCert(t, dir, "b", "b", "b.test")
+	notPEM := filepath.Join(dir, "junk.pem")
+	os.WriteFile(notPEM, []byte("not a certificate\n"), 0o644)
+	for _, tt := range []struct {
+		name       string
+		cert, key  string
+		wantInLine []string
+	}{
+		{"key of another certificate", cert, otherKey, []string{cert, "match"}},
+		{"not PEM", notPEM, otherKey, []string{notPEM, "PEM"}},
+		{"missing file", filepath.Join(dir, "none.pem"), otherKey, []string{"none.pem"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			cmd := exec.Command(stoaBin, "serve", s.root, "--listen", "127.0.0.1:0", "--https", "127.0.0.1:0", "--tls-cert", tt.cert, "--tls-key", tt.key)
+			out, err := cmd.CombinedOutput()
+			if err == nil || cmd.ProcessState.ExitCode() != 1 {
+				t.Fatalf("exit %v, want status 1; output:\n%s", err, out)
+			}
+			lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+			if len(lines) != 1 {
+				t.Errorf("want one line, got:\n%s", out)
+			}
+			for _, w := range tt.wantInLine {
+				if !strings.Contains(string(out), w) {
+					t.Errorf("the error does not name %q:\n%s", w, out)
+				}
+			}
+		})
 	}
 }
