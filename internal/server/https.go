@@ -27,6 +27,24 @@ type certSource struct {
 	self  *tls.Certificate // --tls-self-signed
 	acme  *acme.Manager    // domains and the hosts of sites with acme = true
 	names map[string]bool  // the names acme manages
+	fresh bool             // acme is new: startACME must start it
+}
+
+// startACME starts obtaining and renewing the certificates of a new ACME
+// manager. It runs once the listeners are open: certmagic binds a
+// challenge port itself when nothing listens there, which would take the
+// port from stoa.
+func (s *Server) startACME(src *certSource) {
+	if src == nil || !src.fresh {
+		return
+	}
+	src.fresh = false
+	m := src.acme
+	go func() {
+		if err := m.Manage(context.Background()); err != nil {
+			fmt.Fprintln(s.stderr, "stoa: acme:", err)
+		}
+	}()
 }
 
 // tlsWanted reports whether cfg asks for HTTPS at all.
@@ -97,16 +115,11 @@ func (s *Server) buildCerts(cfg *config.Config, old *certSource) (*certSource, e
 			if err != nil {
 				return nil, err
 			}
-			src.acme = m
+			src.acme, src.fresh = m, true
 			src.names = make(map[string]bool)
 			for _, n := range names {
 				src.names[n] = true
 			}
-			go func() {
-				if err := m.Manage(context.Background()); err != nil {
-					fmt.Fprintln(s.stderr, "stoa: acme:", err)
-				}
-			}()
 		}
 	}
 	return src, nil
@@ -219,7 +232,14 @@ func (s *Server) serveHTTPS(cfg *config.Config, ln *listener) error {
 		// Bounds on what a peer may make us queue or decode: RFC 9113
 		// §10.5 floods (SETTINGS, PING, RST_STREAM, CONTINUATION) are
 		// refused by x/net's server itself past these.
-		MaxReadFrameSize:             1 << 20,
+		//
+		// MaxReadFrameSize stays at the protocol's initial 16 KiB (RFC
+		// 9113 §4.2): x/net's Framer keeps a read buffer as large as the
+		// largest frame a peer sent, for the life of the connection, so
+		// 1 MiB let every client pin 1 MiB; and a static server is sent
+		// nothing larger than header blocks and small bodies. h2spec
+		// http2/4.2/3 checks that a larger HEADERS frame is refused.
+		MaxReadFrameSize:             1 << 14,
 		MaxUploadBufferPerConnection: 1 << 20,
 		MaxUploadBufferPerStream:     1 << 20,
 	}

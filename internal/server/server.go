@@ -118,6 +118,7 @@ func Start(load Loader, stdout, stderr io.Writer) (*Server, error) {
 		s.closeAll()
 		return nil, err
 	}
+	s.startACME(s.certs.Load())
 	if err := s.startAdmin(cfg.Admin); err != nil {
 		s.closeAll()
 		return nil, err
@@ -464,10 +465,12 @@ func (s *Server) reload() error {
 			return err
 		}
 	}
-	if old := s.certs.Swap(src); old != nil && old.acme != nil && (src == nil || src.acme != old.acme) {
-		old.acme.Stop()
-	}
+	oldCerts := s.certs.Swap(src)
 	if err := s.openListeners(cfg); err != nil {
+		s.certs.Store(oldCerts)
+		if src != nil && src.fresh {
+			src.acme.Stop()
+		}
 		for _, b := range sites {
 			if !contains(s.sites, b) {
 				b.site.Close()
@@ -475,6 +478,10 @@ func (s *Server) reload() error {
 		}
 		return err
 	}
+	if oldCerts != nil && oldCerts.acme != nil && (src == nil || src.acme != oldCerts.acme) {
+		oldCerts.acme.Stop()
+	}
+	s.startACME(src)
 	if err := s.startAdmin(cfg.Admin); err != nil {
 		fmt.Fprintln(s.stderr, "stoa: reload:", err)
 	}
