@@ -225,13 +225,20 @@ func (s *Server) serveHTTPS(cfg *config.Config, ln *listener) error {
 	}
 	extra := httpsExtra(cfg, port, udp != nil)
 	h := stdhttp.New(s.sw, stdhttp.Options{Log: s.logger, Extra: extra})
-	base := &http.Server{Handler: h, ReadHeaderTimeout: cfg.ReadHeaderTimeout.Duration, IdleTimeout: cfg.IdleTimeout.Duration}
+	// The same 16 KiB bound on a request's header fields as the HTTP/1.1
+	// engine's (net/http's default would be 1 MiB).
+	base := &http.Server{Handler: h, ReadHeaderTimeout: cfg.ReadHeaderTimeout.Duration, IdleTimeout: cfg.IdleTimeout.Duration,
+		MaxHeaderBytes: 16 << 10}
 	h2 := &http2.Server{
 		MaxConcurrentStreams: 250,
 		IdleTimeout:          cfg.IdleTimeout.Duration,
-		// Bounds on what a peer may make us queue or decode: RFC 9113
-		// §10.5 floods (SETTINGS, PING, RST_STREAM, CONTINUATION) are
-		// refused by x/net's server itself past these.
+		// RFC 9113 §10.5 floods are bounded by x/net's server: rapid
+		// resets (more than 1,000 queued handlers, then GOAWAY),
+		// CONTINUATION (past the header limit, GOAWAY), PING (10,000
+		// queued replies, then the connection closes); SETTINGS are
+		// answered with one merged ACK. WriteByteTimeout closes a peer
+		// that stops reading, as the engine's write timeout does.
+		WriteByteTimeout: cfg.WriteTimeout.Duration,
 		//
 		// MaxReadFrameSize stays at the protocol's initial 16 KiB (RFC
 		// 9113 §4.2): x/net's Framer keeps a read buffer as large as the
