@@ -9,10 +9,10 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/quic-go/quic-go/http3"
-	"golang.org/x/net/http2"
 
 	"github.com/stoahttp/stoa/internal/acme"
 	"github.com/stoahttp/stoa/internal/certs"
@@ -225,34 +225,42 @@ func (s *Server) serveHTTPS(cfg *config.Config, ln *listener) error {
 	}
 	extra := httpsExtra(cfg, port, udp != nil)
 	h := stdhttp.New(s.sw, stdhttp.Options{Log: s.logger, Extra: extra})
-	// The same 16 KiB bound on a request's header fields as the HTTP/1.1
-	// engine's (net/http's default would be 1 MiB).
-	base := &http.Server{Handler: h, ReadHeaderTimeout: cfg.ReadHeaderTimeout.Duration, IdleTimeout: cfg.IdleTimeout.Duration,
-		MaxHeaderBytes: 16 << 10}
-	h2 := &http2.Server{
-		MaxConcurrentStreams: 250,
-		IdleTimeout:          cfg.IdleTimeout.Duration,
-		// RFC 9113 §10.5 floods are bounded by x/net's server: rapid
-		// resets (more than 1,000 queued handlers, then GOAWAY),
-		// CONTINUATION (past the header limit, GOAWAY), PING (10,000
-		// queued replies, then the connection closes); SETTINGS are
-		// answered with one merged ACK. WriteByteTimeout closes a peer
-		// that stops reading, as the engine's write timeout does.
-		WriteByteTimeout: cfg.WriteTimeout.Duration,
-		//
-		// MaxReadFrameSize stays at the protocol's initial 16 KiB (RFC
-		// 9113 §4.2): x/net's Framer keeps a read buffer as large as the
-		// largest frame a peer sent, for the life of the connection, so
-		// 1 MiB let every client pin 1 MiB; and a static server is sent
-		// nothing larger than header blocks and small bodies. h2spec
-		// http2/4.2/3 checks that a larger HEADERS frame is refused.
-		MaxReadFrameSize:             1 << 14,
-		MaxUploadBufferPerConnection: 1 << 20,
-		MaxUploadBufferPerStream:     1 << 20,
+	// net/http's own HTTP/2 server answers the connections that chose
+	// "h2"; the engine hands them over already past the handshake.
+	h2 := newH2Listener(ln.l.Addr())
+	base := &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: cfg.ReadHeaderTimeout.Duration,
+		IdleTimeout:       cfg.IdleTimeout.Duration,
+		// The same 16 KiB bound on a request's header fields as the
+		// HTTP/1.1 engine's (net/http's default would be 1 MiB).
+		MaxHeaderBytes: 16 << 10,
+		ConnState:      h2.connState,
+		HTTP2: &http.HTTP2Config{
+			MaxConcurrentStreams: 250,
+			// RFC 9113 §10.5 floods are bounded by the server: rapid
+			// resets (more than 1,000 queued handlers, then GOAWAY),
+			// CONTINUATION (past the header limit, GOAWAY), PING
+			// (10,000 queued replies, then the connection closes);
+			// SETTINGS are answered with one merged ACK. WriteByteTimeout
+			// closes a peer that stops reading, as the engine's write
+			// timeout does.
+			WriteByteTimeout: cfg.WriteTimeout.Duration,
+			// MaxReadFrameSize stays at the protocol's initial 16 KiB
+			// (RFC 9113 §4.2): the Framer keeps a read buffer as large as
+			// the largest frame a peer sent, for the life of the
+			// connection, and a static server is sent nothing larger
+			// than header blocks and small bodies. h2spec http2/4.2/3
+			// checks that a larger HEADERS frame is refused.
+			MaxReadFrameSize:              1 << 14,
+			MaxReceiveBufferPerConnection: 1 << 20,
+			MaxReceiveBufferPerStream:     1 << 20,
+		},
 	}
-	if err := http2.ConfigureServer(base, h2); err != nil {
-		return err
-	}
+	base.Protocols = new(http.Protocols)
+	base.Protocols.SetHTTP1(true)
+	base.Protocols.SetHTTP2(true)
+	go base.Serve(h2)
 	ln.h2 = base
 	tc := s.tlsConfig(cfg)
 	if udp != nil {
@@ -264,9 +272,7 @@ func (s *Server) serveHTTPS(cfg *config.Config, ln *listener) error {
 		err := s.eng.ServeListener(ln.l, engine.ListenerConfig{
 			TLS:   tc,
 			Extra: extra,
-			HTTP2: func(c *tls.Conn) {
-				h2.ServeConn(c, &http2.ServeConnOpts{BaseConfig: base, Handler: h})
-			},
+			HTTP2: h2.serve,
 		})
 		if err != nil && !errors.Is(err, engine.ErrServerClosed) && !errors.Is(err, engine.ErrListenerStopped) {
 			s.errc <- err
@@ -322,3 +328,68 @@ func (s *Server) serveRedirect(ln *listener) {
 	ln.plain = srv
 	go srv.Serve(ln.l)
 }
+
+// h2Listener gives net/http's server the TLS connections that negotiated
+// "h2", and keeps each one's engine goroutine waiting until net/http is
+// done with it, so the engine's connection count and shutdown see it.
+type h2Listener struct {
+	addr  net.Addr
+	conns chan net.Conn
+	done  chan struct{}
+	once  sync.Once
+
+	mu      sync.Mutex
+	serving map[net.Conn]chan struct{}
+}
+
+func newH2Listener(addr net.Addr) *h2Listener {
+	return &h2Listener{addr: addr, conns: make(chan net.Conn), done: make(chan struct{}), serving: make(map[net.Conn]chan struct{})}
+}
+
+// serve hands c to net/http and returns when the connection is over.
+func (l *h2Listener) serve(c *tls.Conn) {
+	over := make(chan struct{})
+	l.mu.Lock()
+	l.serving[c] = over
+	l.mu.Unlock()
+	select {
+	case l.conns <- c:
+		<-over
+	case <-l.done:
+		l.mu.Lock()
+		delete(l.serving, c)
+		l.mu.Unlock()
+		c.Close()
+	}
+}
+
+// connState is net/http's ConnState hook: a closed connection releases
+// its engine goroutine.
+func (l *h2Listener) connState(c net.Conn, state http.ConnState) {
+	if state != http.StateClosed && state != http.StateHijacked {
+		return
+	}
+	l.mu.Lock()
+	over := l.serving[c]
+	delete(l.serving, c)
+	l.mu.Unlock()
+	if over != nil {
+		close(over)
+	}
+}
+
+func (l *h2Listener) Accept() (net.Conn, error) {
+	select {
+	case c := <-l.conns:
+		return c, nil
+	case <-l.done:
+		return nil, net.ErrClosed
+	}
+}
+
+func (l *h2Listener) Close() error {
+	l.once.Do(func() { close(l.done) })
+	return nil
+}
+
+func (l *h2Listener) Addr() net.Addr { return l.addr }
