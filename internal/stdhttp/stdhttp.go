@@ -1,6 +1,6 @@
 // Package stdhttp owns serving stoa's decision core through net/http's
-// http.Handler interface, the one the HTTP/2 server (net/http's own, x/net's code bundled
-// and net/http's bundled copy) and the HTTP/3 server (quic-go/http3) call.
+// http.Handler interface, the one the HTTP/2 server (net/http's own) and
+// the HTTP/3 server (quic-go/http3) call.
 // It turns an *http.Request into a respond.Request, asks the Handler, and
 // writes the respond.Response to the http.ResponseWriter, so that HTTP/2 and
 // HTTP/3 answer exactly as stoa's own HTTP/1.1 engine (internal/engine)
