@@ -18,6 +18,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -338,5 +339,37 @@ func TestBadCertificateAtStart(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestReloadCertificates: a reload that names other certificate files
+// serves them on the HTTPS listener it keeps, and one that adds an HTTPS
+// listener opens it.
+func TestReloadCertificates(t *testing.T) {
+	s := newSite(t)
+	dir := t.TempDir()
+	aCert, aKey := writeCert(t, dir, "a", "first", "a.test")
+	bCert, bKey := writeCert(t, dir, "b", "second", "a.test")
+	config := func(cert, key string, extra string) string {
+		return fmt.Sprintf("https = [\"127.0.0.1:0\"%s]\nhttp3 = false\n[[site]]\nhosts = [\"a.test\"]\nroot = %q\ntls_cert = %q\ntls_key = %q\n",
+			extra, s.root, cert, key)
+	}
+	cfg := writeConfig(t, dir, config(aCert, aKey, ""))
+	srv := startServer(t, s, "--config", cfg)
+	addr := httpsAddr(t, srv)
+	if got := peerCN(t, addr, "a.test"); got != "first" {
+		t.Fatalf("before reload: certificate %q, want first", got)
+	}
+	port := freePort(t)
+	writeConfig(t, dir, config(bCert, bKey, fmt.Sprintf(", \"127.0.0.1:%d\"", port)))
+	srv.signal(syscall.SIGHUP)
+	if !srv.waitLine("stoa: reloaded", 10*time.Second) {
+		t.Fatalf("no reload; stderr:\n%s", srv.stderrText())
+	}
+	if got := peerCN(t, addr, "a.test"); got != "second" {
+		t.Errorf("after reload: certificate %q on the kept listener, want second", got)
+	}
+	if got := peerCN(t, fmt.Sprintf("127.0.0.1:%d", port), "a.test"); got != "second" {
+		t.Errorf("after reload: certificate %q on the new listener, want second", got)
 	}
 }
