@@ -373,3 +373,32 @@ func TestReloadCertificates(t *testing.T) {
 		t.Errorf("after reload: certificate %q on the new listener, want second", got)
 	}
 }
+
+// TestH2C: with --h2c, a plain listener takes HTTP/2 from a client that
+// sends it with prior knowledge, and HTTP/1.1 from the rest.
+func TestH2C(t *testing.T) {
+	s := newSite(t)
+	srv := startServer(t, s, "--h2c")
+	p := new(http.Protocols)
+	p.SetUnencryptedHTTP2(true)
+	c := &http.Client{Timeout: ioTimeout, Transport: &http.Transport{Protocols: p}}
+	for i := 0; i < 3; i++ {
+		resp, err := c.Get("http://" + srv.addr + "/index.html")
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.ProtoMajor != 2 || resp.StatusCode != 200 || string(body) != indexHTML || resp.Header.Get("ETag") == "" {
+			t.Errorf("h2c GET: %s %d %q ETag %q; want HTTP/2 200 with the file", resp.Proto, resp.StatusCode, clip(body, 60), resp.Header.Get("ETag"))
+		}
+	}
+	checkStatus(t, "HTTP/1.1 beside h2c", srv.get("/index.html"), 200)
+	// Without --h2c the preface is an HTTP/2.0 request line: 505.
+	plain := startServer(t, newSite(t))
+	conn := plain.dial()
+	conn.send("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n")
+	if r := conn.read("GET"); r.Status != 505 {
+		t.Errorf("the HTTP/2 preface without --h2c: %d, want 505", r.Status)
+	}
+}

@@ -130,6 +130,9 @@ func overlayGlobal(cfg *config.Config, o *serveOptions, set func(string) bool) {
 	if set("redirect-http") {
 		cfg.RedirectHTTP = o.redirectHTTP
 	}
+	if set("h2c") {
+		cfg.H2C = o.h2c
+	}
 }
 
 // httpsDefaults fills in what HTTPS needs and neither the file nor the

@@ -136,6 +136,7 @@ type serveOptions struct {
 	hsts            string
 	http3           bool
 	redirectHTTP    bool
+	h2c             bool
 
 	// set holds the flags given on the command line (by flag name), which
 	// override the config file's values; positional is the DIR argument.
@@ -191,6 +192,7 @@ func serveFlags(out io.Writer) (*flag.FlagSet, *serveOptions) {
 	fs.StringVar(&o.acmeStorage, "acme-storage", "", "folder for ACME accounts, keys and certificates (default: the user's data folder)")
 	fs.StringVar(&o.hsts, "hsts", "", "Strict-Transport-Security value sent over HTTPS, e.g. \"max-age=31536000\" (default none)")
 	fs.BoolVar(&o.http3, "http3", true, "with HTTPS, serve HTTP/3 over UDP on the HTTPS port and advertise it with Alt-Svc")
+	fs.BoolVar(&o.h2c, "h2c", false, "the --listen addresses also take HTTP/2 without TLS from clients that know to send it (prior knowledge, RFC 9113 §3.3)")
 	fs.BoolVar(&o.redirectHTTP, "redirect-http", false, "with HTTPS, the --listen addresses answer with a 308 to https (ACME challenges excepted; on by default with --domain)")
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), `Usage: stoa serve [DIR] [flags]

@@ -58,6 +58,7 @@ type Config struct {
 	HSTS         string // Strict-Transport-Security value on HTTPS answers; "" = none
 	HTTP3        bool
 	RedirectHTTP bool // plain listeners answer 308 to https (ACME challenges excepted)
+	H2C          bool // plain listeners also take HTTP/2 with prior knowledge
 
 	Sites []Site
 

@@ -17,7 +17,7 @@ var (
 		"read_header_timeout", "idle_timeout", "write_timeout", "max_conns", "revalidate",
 		"cache_size", "max_open_files", "trusted_proxies", "proxy_protocol",
 		"https", "tls_self_signed", "domains", "acme_ca", "acme_email", "acme_storage", "hsts", "http3",
-		"redirect_http", "site"}
+		"redirect_http", "h2c", "site"}
 	siteKeys = []string{"hosts", "default", "root", "index", "dotfiles", "follow_symlinks", "browse",
 		"compress", "precompressed", "compress_min_size", "compress_levels", "cache_control",
 		"error_pages", "security_headers", "tls_cert", "tls_key", "acme", "allow", "deny", "headers", "cors",
@@ -485,6 +485,9 @@ func (d *decoder) config(root *table) *Config {
 	}
 	if b, v := r.boolean("redirect_http"); v != nil {
 		c.RedirectHTTP = b
+	}
+	if b, v := r.boolean("h2c"); v != nil {
+		c.H2C = b
 	}
 
 	var infos []siteInfo

@@ -147,6 +147,13 @@ func (c *conn) serve() {
 			return
 		}
 	}
+	if c.lc.H2C != nil && c.lc.TLS == nil && c.h2cPreface() {
+		c.handedOff.Store(true)
+		if !c.s.closing.Load() {
+			c.lc.H2C(&prefixConn{Conn: c.nc, pre: c.rbuf[c.r:c.w]})
+		}
+		return
+	}
 	for {
 		if err := c.serveOne(); err != nil {
 			return
@@ -177,6 +184,25 @@ func (c *conn) handshake() bool {
 		return false
 	}
 	return true
+}
+
+// h2cPreface reads until the connection's first bytes either are the
+// HTTP/2 connection preface or cannot become it.
+func (c *conn) h2cPreface() bool {
+	const preface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
+	for {
+		have := c.rbuf[c.r:c.w]
+		n := min(len(have), len(preface))
+		if string(have[:n]) != preface[:n] {
+			return false
+		}
+		if n == len(preface) {
+			return true
+		}
+		if err := c.fill(); err != nil {
+			return false
+		}
+	}
 }
 
 // prefixConn is a connection whose first bytes were already read (after

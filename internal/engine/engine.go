@@ -122,6 +122,11 @@ type ListenerConfig struct {
 	// Extra holds header lines sent with every response of the listener
 	// (Strict-Transport-Security, Alt-Svc).
 	Extra []byte
+	// H2C, when set on a plaintext listener, takes over each connection
+	// that opens with the HTTP/2 connection preface (RFC 9113 §3.3, "prior
+	// knowledge"); the preface is still there for it to read. It returns
+	// when the connection is done.
+	H2C func(c net.Conn)
 }
 
 // Serve accepts connections on l until Shutdown, and returns

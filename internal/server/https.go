@@ -236,26 +236,7 @@ func (s *Server) serveHTTPS(cfg *config.Config, ln *listener) error {
 		// HTTP/1.1 engine's (net/http's default would be 1 MiB).
 		MaxHeaderBytes: 16 << 10,
 		ConnState:      h2.connState,
-		HTTP2: &http.HTTP2Config{
-			MaxConcurrentStreams: 250,
-			// RFC 9113 §10.5 floods are bounded by the server: rapid
-			// resets (more than 1,000 queued handlers, then GOAWAY),
-			// CONTINUATION (past the header limit, GOAWAY), PING
-			// (10,000 queued replies, then the connection closes);
-			// SETTINGS are answered with one merged ACK. WriteByteTimeout
-			// closes a peer that stops reading, as the engine's write
-			// timeout does.
-			WriteByteTimeout: cfg.WriteTimeout.Duration,
-			// MaxReadFrameSize stays at the protocol's initial 16 KiB
-			// (RFC 9113 §4.2): the Framer keeps a read buffer as large as
-			// the largest frame a peer sent, for the life of the
-			// connection, and a static server is sent nothing larger
-			// than header blocks and small bodies. h2spec http2/4.2/3
-			// checks that a larger HEADERS frame is refused.
-			MaxReadFrameSize:              1 << 14,
-			MaxReceiveBufferPerConnection: 1 << 20,
-			MaxReceiveBufferPerStream:     1 << 20,
-		},
+		HTTP2:          h2Config(cfg),
 	}
 	base.Protocols = new(http.Protocols)
 	base.Protocols.SetHTTP1(true)
@@ -272,7 +253,7 @@ func (s *Server) serveHTTPS(cfg *config.Config, ln *listener) error {
 		err := s.eng.ServeListener(ln.l, engine.ListenerConfig{
 			TLS:   tc,
 			Extra: extra,
-			HTTP2: h2.serve,
+			HTTP2: func(c *tls.Conn) { h2.serve(c) },
 		})
 		if err != nil && !errors.Is(err, engine.ErrServerClosed) && !errors.Is(err, engine.ErrListenerStopped) {
 			s.errc <- err
@@ -329,6 +310,49 @@ func (s *Server) serveRedirect(ln *listener) {
 	go srv.Serve(ln.l)
 }
 
+// h2Config is the HTTP/2 configuration of every listener.
+func h2Config(cfg *config.Config) *http.HTTP2Config {
+	return &http.HTTP2Config{
+		MaxConcurrentStreams: 250,
+		// RFC 9113 §10.5 floods are bounded by the server: rapid
+		// resets (more than 1,000 queued handlers, then GOAWAY),
+		// CONTINUATION (past the header limit, GOAWAY), PING
+		// (10,000 queued replies, then the connection closes);
+		// SETTINGS are answered with one merged ACK. WriteByteTimeout
+		// closes a peer that stops reading, as the engine's write
+		// timeout does.
+		WriteByteTimeout: cfg.WriteTimeout.Duration,
+		// MaxReadFrameSize stays at the protocol's initial 16 KiB
+		// (RFC 9113 §4.2): the Framer keeps a read buffer as large as
+		// the largest frame a peer sent, for the life of the
+		// connection, and a static server is sent nothing larger
+		// than header blocks and small bodies. h2spec http2/4.2/3
+		// checks that a larger HEADERS frame is refused.
+		MaxReadFrameSize:              1 << 14,
+		MaxReceiveBufferPerConnection: 1 << 20,
+		MaxReceiveBufferPerStream:     1 << 20,
+	}
+}
+
+// h2cServer returns the H2C hand-over of plain listener ln: net/http's
+// HTTP/2 server, unencrypted, behind the same adapter as over TLS.
+func (s *Server) h2cServer(cfg *config.Config, ln *listener) func(net.Conn) {
+	h2 := newH2Listener(ln.l.Addr())
+	base := &http.Server{
+		Handler:           stdhttp.New(s.sw, stdhttp.Options{Log: s.logger}),
+		ReadHeaderTimeout: cfg.ReadHeaderTimeout.Duration,
+		IdleTimeout:       cfg.IdleTimeout.Duration,
+		MaxHeaderBytes:    16 << 10,
+		ConnState:         h2.connState,
+		HTTP2:             h2Config(cfg),
+	}
+	base.Protocols = new(http.Protocols)
+	base.Protocols.SetUnencryptedHTTP2(true)
+	ln.h2 = base
+	go base.Serve(h2)
+	return func(c net.Conn) { h2.serve(c) }
+}
+
 // h2Listener gives net/http's server the TLS connections that negotiated
 // "h2", and keeps each one's engine goroutine waiting until net/http is
 // done with it, so the engine's connection count and shutdown see it.
@@ -347,7 +371,7 @@ func newH2Listener(addr net.Addr) *h2Listener {
 }
 
 // serve hands c to net/http and returns when the connection is over.
-func (l *h2Listener) serve(c *tls.Conn) {
+func (l *h2Listener) serve(c net.Conn) {
 	over := make(chan struct{})
 	l.mu.Lock()
 	l.serving[c] = over
@@ -370,7 +394,15 @@ func (l *h2Listener) connState(c net.Conn, state http.ConnState) {
 		return
 	}
 	l.mu.Lock()
-	over := l.serving[c]
+	over, ok := l.serving[c]
+	if !ok {
+		// An unencrypted HTTP/2 connection reaches the hook wrapped
+		// in a *tls.Conn around the one we handed over.
+		if tc, isTLS := c.(*tls.Conn); isTLS {
+			c = tc.NetConn()
+			over = l.serving[c]
+		}
+	}
 	delete(l.serving, c)
 	l.mu.Unlock()
 	if over != nil {

@@ -305,8 +305,12 @@ func (s *Server) openListeners(cfg *config.Config) error {
 			case "redirect":
 				s.serveRedirect(ln)
 			default:
+				var lc engine.ListenerConfig
+				if cfg.H2C {
+					lc.H2C = s.h2cServer(cfg, ln)
+				}
 				go func() {
-					err := s.eng.Serve(ln.l)
+					err := s.eng.ServeListener(ln.l, lc)
 					if err != nil && !errors.Is(err, engine.ErrServerClosed) && !errors.Is(err, engine.ErrListenerStopped) {
 						s.errc <- err
 					}
