@@ -18,6 +18,7 @@ import (
 	"net"
 	"net/http"
 	"reflect"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -193,25 +194,32 @@ func (s *Server) build(cfg *config.Config, old []*builtSite) ([]*builtSite, *vho
 // reusable returns the site of old built from the same block with the same
 // options, if any.
 func reusable(old []*builtSite, c *config.Site, o *site.Options) *builtSite {
+	want, wantOpts := unplaced(*c), unplacedOptions(*o)
 	for _, b := range old {
-		a, bo := b.opts, *o
-		a.Meter, bo.Meter = nil, nil
-		ac, bc := b.cfg, *c
-		ac.Pos, bc.Pos = config.Pos{}, config.Pos{}
-		for i := range ac.Rules {
-			ac.Rules[i].Pos = config.Pos{}
-		}
-		bc.Rules = append([]config.Rule(nil), bc.Rules...)
-		for i := range bc.Rules {
-			bc.Rules[i].Pos = config.Pos{}
-		}
-		a.Index, bo.Index = 0, 0
-		a.Trusted, bo.Trusted = nil, nil
-		if reflect.DeepEqual(ac, bc) && reflect.DeepEqual(a, bo) && reflect.DeepEqual(b.opts.Trusted, o.Trusted) {
+		if reflect.DeepEqual(unplaced(b.cfg), want) && reflect.DeepEqual(unplacedOptions(b.opts), wantOpts) {
 			return b
 		}
 	}
 	return nil
+}
+
+// unplaced returns a copy of c without the positions of its blocks, which
+// move when lines above them change and say nothing of what the site does.
+// The copy has its own rules: the kept configuration is not touched.
+func unplaced(c config.Site) config.Site {
+	c.Pos = config.Pos{}
+	c.Rules = slices.Clone(c.Rules)
+	for i := range c.Rules {
+		c.Rules[i].Pos = config.Pos{}
+	}
+	return c
+}
+
+// unplacedOptions is o without what names the site's place (its index in
+// the file) and its meter (the same one for the same name).
+func unplacedOptions(o site.Options) site.Options {
+	o.Index, o.Meter = 0, nil
+	return o
 }
 
 func contains(list []*builtSite, b *builtSite) bool {

@@ -119,3 +119,26 @@ func FuzzCheck(f *testing.F) {
 		Check(cfg)
 	})
 }
+
+// TestReloadKeepsPositions pins a bug: comparing a kept site's block with
+// the new one cleared the rule positions of the kept configuration itself.
+func TestReloadKeepsPositions(t *testing.T) {
+	dir := t.TempDir()
+	os.Mkdir(filepath.Join(dir, "a"), 0o755)
+	text := "listen = [\"127.0.0.1:0\"]\n[[site]]\nroot = \"a\"\n[[site.rule]]\nmatch = \"/x\"\nredirect = \"/y\"\n"
+	s, err := Start(func() (*config.Config, error) { return parse(t, dir, text), nil }, io.Discard, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Shutdown(context.Background())
+	kept := s.sites[0]
+	if err := s.Reload(); err != nil {
+		t.Fatal(err)
+	}
+	if s.sites[0] != kept {
+		t.Fatal("the unchanged site was rebuilt")
+	}
+	if got := kept.cfg.Rules[0].Pos; got != (config.Pos{Line: 4, Col: 1}) {
+		t.Errorf("the kept site's rule position is %+v after a reload, want 4:1", got)
+	}
+}
