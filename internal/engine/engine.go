@@ -34,13 +34,8 @@ import (
 	"github.com/stoahttp/stoa/internal/respond"
 )
 
-// Handler decides responses. *respond.Site implements it.
-type Handler interface {
-	// Serve fills resp with the answer to req.
-	Serve(req *respond.Request, resp *respond.Response)
-	// Error fills resp with the error response for status.
-	Error(status int, method string, resp *respond.Response)
-}
+// Handler decides responses; see respond.Handler.
+type Handler = respond.Handler
 
 // Config holds the engine's limits. Zero fields take the defaults shown.
 type Config struct {

@@ -185,6 +185,17 @@ func (r *Response) BodyLen() int64 {
 	return int64(len(r.Body))
 }
 
+// Handler decides responses: a *Site for one site's files, the site layer
+// around it, and the Host switch in front of those all have this shape,
+// and every engine (HTTP/1.1, HTTP/2, HTTP/3) calls it.
+type Handler interface {
+	// Serve fills resp with the answer to req.
+	Serve(req *Request, resp *Response)
+	// Error fills resp with the error response for status (4xx or 5xx),
+	// for requests that never reached Serve.
+	Error(status int, method string, resp *Response)
+}
+
 // Observer is told of each response once it is written: metrics.
 type Observer interface {
 	Observe(method string, status int, bytes int64, d time.Duration)

@@ -1,6 +1,7 @@
 package site
 
 import (
+	"slices"
 	"strings"
 
 	"github.com/stoahttp/stoa/internal/config"
@@ -32,7 +33,7 @@ func compileHeaders(siteOps, ruleOps []config.HeaderOp) headerSet {
 					}
 				}
 				lines = kept
-				if !contains(drop, lower) {
+				if !slices.Contains(drop, lower) {
 					drop = append(drop, lower)
 				}
 			}
@@ -49,15 +50,6 @@ func compileHeaders(siteOps, ruleOps []config.HeaderOp) headerSet {
 		h.add = append(h.add, l.name+": "+l.value+"\r\n"...)
 	}
 	return h
-}
-
-func contains(names []string, n string) bool {
-	for _, x := range names {
-		if x == n {
-			return true
-		}
-	}
-	return false
 }
 
 // apply edits resp's header lines.
@@ -91,7 +83,7 @@ func securityLines(level string, h *headerSet) []byte {
 	var b []byte
 	for _, l := range securitySets[level] {
 		name := strings.ToLower(l[:strings.IndexByte(l, ':')])
-		if contains(h.drop, name) {
+		if slices.Contains(h.drop, name) {
 			continue
 		}
 		b = append(b, l+"\r\n"...)

@@ -23,6 +23,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"strconv"
 	"strings"
 	"time"
 
@@ -328,7 +329,8 @@ func newRule(base *policy, c *config.Site, cr *config.Rule) (rule, error) {
 	case len(cr.TryFiles) > 0:
 		for i, f := range cr.TryFiles {
 			if i == len(cr.TryFiles)-1 && strings.HasPrefix(f, "=") {
-				fmt.Sscanf(f[1:], "%d", &r.tryCode)
+				// config checked it is "=4xx".
+				r.tryCode, _ = strconv.Atoi(f[1:])
 				break
 			}
 			t, err := rules.ParseTemplate(f, n)

@@ -109,15 +109,7 @@ func peer(remote string) netip.Addr {
 // trimOWS removes the optional whitespace around a field value
 // (RFC 9110 §5.5), which HTTP/2 and HTTP/3 forbid but a lenient peer may
 // still send.
-func trimOWS(s string) string {
-	for len(s) > 0 && (s[0] == ' ' || s[0] == '\t') {
-		s = s[1:]
-	}
-	for len(s) > 0 && (s[len(s)-1] == ' ' || s[len(s)-1] == '\t') {
-		s = s[:len(s)-1]
-	}
-	return s
-}
+func trimOWS(s string) string { return strings.Trim(s, " \t") }
 
 // first returns the first field line's value, as for User-Agent and
 // Referer.

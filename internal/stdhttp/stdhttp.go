@@ -21,14 +21,9 @@ import (
 	"github.com/stoahttp/stoa/internal/respond"
 )
 
-// Handler is what decides responses: internal/vhost.Switch implements it,
-// as does a single *respond.Site.
-type Handler interface {
-	// Serve fills resp with the answer to req.
-	Serve(req *respond.Request, resp *respond.Response)
-	// Error fills resp with the error response for status.
-	Error(status int, method string, resp *respond.Response)
-}
+// Handler is what decides responses (internal/vhost.Switch, or a single
+// *respond.Site); see respond.Handler.
+type Handler = respond.Handler
 
 // Options are the choices New takes besides the Handler.
 type Options struct {

@@ -19,10 +19,7 @@ import (
 )
 
 // Handler is one site: package site's *Site.
-type Handler interface {
-	Serve(req *respond.Request, resp *respond.Response)
-	Error(status int, method string, resp *respond.Response)
-}
+type Handler = respond.Handler
 
 // Table maps host names to sites.
 type Table struct {
