@@ -227,25 +227,10 @@ func (s *Server) serveHTTPS(cfg *config.Config, ln *listener) error {
 	h := stdhttp.New(s.sw, stdhttp.Options{Log: s.logger, Extra: extra})
 	// net/http's own HTTP/2 server answers the connections that chose
 	// "h2"; the engine hands them over already past the handshake.
-	h2 := newH2Listener(ln.l.Addr())
-	base := &http.Server{
-		Handler:           h,
-		ReadHeaderTimeout: cfg.ReadHeaderTimeout.Duration,
-		IdleTimeout:       cfg.IdleTimeout.Duration,
-		// The same 16 KiB bound on a request's header fields as the
-		// HTTP/1.1 engine's (net/http's default would be 1 MiB).
-		MaxHeaderBytes: 16 << 10,
-		ConnState:      h2.connState,
-		HTTP2:          h2Config(cfg),
-	}
-	base.Protocols = new(http.Protocols)
-	base.Protocols.SetHTTP1(true)
-	base.Protocols.SetHTTP2(true)
-	go base.Serve(h2)
-	ln.h2 = base
+	h2 := s.h2Server(cfg, ln, h, false)
 	tc := s.tlsConfig(cfg)
 	if udp != nil {
-		h3 = &http3.Server{Handler: stdhttp.New(s.sw, stdhttp.Options{Log: s.logger, Extra: extra}), TLSConfig: http3.ConfigureTLSConfig(tc)}
+		h3 = &http3.Server{Handler: h, TLSConfig: http3.ConfigureTLSConfig(tc)}
 		ln.h3 = h3
 		go h3.Serve(udp)
 	}
@@ -337,20 +322,34 @@ func h2Config(cfg *config.Config) *http.HTTP2Config {
 // h2cServer returns the H2C hand-over of plain listener ln: net/http's
 // HTTP/2 server, unencrypted, behind the same adapter as over TLS.
 func (s *Server) h2cServer(cfg *config.Config, ln *listener) func(net.Conn) {
-	h2 := newH2Listener(ln.l.Addr())
+	h2 := s.h2Server(cfg, ln, stdhttp.New(s.sw, stdhttp.Options{Log: s.logger}), true)
+	return func(c net.Conn) { h2.serve(c) }
+}
+
+// h2Server starts net/http's HTTP/2 server with h for the connections the
+// engine hands over from ln: over TLS, or unencrypted (prior knowledge).
+func (s *Server) h2Server(cfg *config.Config, ln *listener, h http.Handler, unencrypted bool) *h2Listener {
+	l := newH2Listener(ln.l.Addr())
 	base := &http.Server{
-		Handler:           stdhttp.New(s.sw, stdhttp.Options{Log: s.logger}),
+		Handler:           h,
 		ReadHeaderTimeout: cfg.ReadHeaderTimeout.Duration,
 		IdleTimeout:       cfg.IdleTimeout.Duration,
-		MaxHeaderBytes:    16 << 10,
-		ConnState:         h2.connState,
-		HTTP2:             h2Config(cfg),
+		// The same 16 KiB bound on a request's header fields as the
+		// HTTP/1.1 engine's (net/http's default would be 1 MiB).
+		MaxHeaderBytes: 16 << 10,
+		ConnState:      l.connState,
+		HTTP2:          h2Config(cfg),
 	}
 	base.Protocols = new(http.Protocols)
-	base.Protocols.SetUnencryptedHTTP2(true)
+	if unencrypted {
+		base.Protocols.SetUnencryptedHTTP2(true)
+	} else {
+		base.Protocols.SetHTTP1(true)
+		base.Protocols.SetHTTP2(true)
+	}
 	ln.h2 = base
-	go base.Serve(h2)
-	return func(c net.Conn) { h2.serve(c) }
+	go base.Serve(l)
+	return l
 }
 
 // h2Listener gives net/http's server the TLS connections that negotiated
