@@ -608,17 +608,6 @@ func urlOf(l net.Listener, kind string) string {
 	return scheme + net.JoinHostPort(host, port) + "/"
 }
 
-// Addrs returns the addresses being listened on, for tests and logs.
-func (s *Server) Addrs() []net.Addr {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var out []net.Addr
-	for _, l := range s.listeners {
-		out = append(out, l.l.Addr())
-	}
-	return out
-}
-
 // Check builds every site of cfg, as Start would, and closes them again: it
 // finds what the file alone cannot tell, such as a root that does not exist
 // or a rule pattern that does not parse. The errors come back as

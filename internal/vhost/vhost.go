@@ -57,9 +57,6 @@ func (t *Table) Add(name string, h Handler) error {
 	return nil
 }
 
-// Default returns the default site.
-func (t *Table) Default() Handler { return t.def }
-
 // Lookup returns the site for host, a Host field value as sent.
 func (t *Table) Lookup(host string) Handler {
 	if host == "" || (len(t.exact) == 0 && len(t.wild) == 0) {
