@@ -24,18 +24,24 @@ var benchRules = []config.Rule{
 }
 
 func BenchmarkServe(b *testing.B) {
+	spa := []config.Rule{
+		{Match: "/assets/*", Headers: ops("Cache-Control", "public, max-age=31536000, immutable")},
+		{Match: "/*", TryFiles: []string{"{path}", "/many/f0001.html"}},
+	}
 	for _, bc := range []struct {
 		name  string
 		rules []config.Rule
+		path  string
 	}{
-		{"plain", nil},
-		{"11rules", benchRules},
+		{"plain", nil, "/many/f0001.html"},
+		{"11rules", benchRules, "/many/f0001.html"},
+		{"spa-fallback", spa, "/dashboard/settings"},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
 			c := config.Site{Root: b.TempDir(), Rules: bc.rules}
 			writeFiles(b, c.Root, map[string]string{"many/f0001.html": "<p>page</p>"})
 			s := newSite(b, c)
-			req := respond.Request{Method: "GET", Path: "/many/f0001.html", Host: "127.0.0.1:8080"}
+			req := respond.Request{Method: "GET", Path: bc.path, Host: "127.0.0.1:8080"}
 			var resp respond.Response
 			b.ReportAllocs()
 			for b.Loop() {
