@@ -9,12 +9,12 @@ import (
 	"net/netip"
 	"strconv"
 	"sync"
-	"sync/atomic"
 	"syscall"
 	"time"
 
 	"github.com/stoahttp/stoa/internal/accesslog"
 	"github.com/stoahttp/stoa/internal/clientip"
+	"github.com/stoahttp/stoa/internal/h2"
 	"github.com/stoahttp/stoa/internal/http1"
 	"github.com/stoahttp/stoa/internal/respond"
 )
@@ -36,15 +36,13 @@ const (
 )
 
 type conn struct {
-	s  *Server
-	lc *ListenerConfig
-	nc net.Conn
-	// handedOff is set once an HTTP/2 server owns the connection.
-	handedOff atomic.Bool
-	raw       syscall.RawConn // nil until needed, and unless TCP
-	noRaw     bool
-	remote    string     // for the access log
-	peer      netip.Addr // the client's address, or its proxy's
+	s      *Server
+	lc     *ListenerConfig
+	nc     net.Conn
+	raw    syscall.RawConn // nil until needed, and unless TCP
+	noRaw  bool
+	remote string     // for the access log
+	peer   netip.Addr // the client's address, or its proxy's
 
 	rbuf []byte
 	r, w int // rbuf[r:w] holds bytes read and not yet parsed
@@ -147,11 +145,8 @@ func (c *conn) serve() {
 			return
 		}
 	}
-	if c.lc.H2C != nil && c.lc.TLS == nil && c.h2cPreface() {
-		c.handedOff.Store(true)
-		if !c.s.closing.Load() {
-			c.lc.H2C(&prefixConn{Conn: c.nc, pre: c.rbuf[c.r:c.w]})
-		}
+	if c.lc.H2C && c.lc.TLS == nil && c.h2cPreface() {
+		c.serveH2(c.rbuf[c.r:c.w])
 		return
 	}
 	for {
@@ -175,21 +170,34 @@ func (c *conn) handshake() bool {
 	c.readDeadline, c.writeDeadlin = 0, 0
 	c.nc = tc
 	c.raw, c.noRaw = nil, true // sendfile cannot write through TLS
-	if tc.ConnectionState().NegotiatedProtocol == "h2" && c.lc.HTTP2 != nil {
-		c.handedOff.Store(true)
-		if c.s.closing.Load() {
-			return false
-		}
-		c.lc.HTTP2(tc)
+	if tc.ConnectionState().NegotiatedProtocol == "h2" && c.lc.HTTP2 {
+		c.serveH2(nil)
 		return false
 	}
 	return true
 }
 
+// serveH2 serves the connection with HTTP/2; pre holds the bytes of it
+// already read.
+func (c *conn) serveH2(pre []byte) {
+	cfg := &c.s.cfg
+	h2.Serve(c.nc, pre, &h2.Options{
+		Handler:        c.s.h,
+		Log:            cfg.Log,
+		Extra:          c.lc.Extra,
+		Peer:           c.peer,
+		Remote:         c.remote,
+		IdleTimeout:    cfg.IdleTimeout,
+		WriteTimeout:   cfg.WriteTimeout,
+		PrefaceTimeout: cfg.ReadHeaderTimeout,
+		Closing:        &c.s.closing,
+	})
+}
+
 // h2cPreface reads until the connection's first bytes either are the
 // HTTP/2 connection preface or cannot become it.
 func (c *conn) h2cPreface() bool {
-	const preface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
+	const preface = h2.Preface
 	for {
 		have := c.rbuf[c.r:c.w]
 		n := min(len(have), len(preface))

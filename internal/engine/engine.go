@@ -111,17 +111,16 @@ type ListenerConfig struct {
 	// TLS, when set, makes every connection a TLS server connection; the
 	// handshake must end within ReadHeaderTimeout.
 	TLS *tls.Config
-	// HTTP2, when set, takes over each TLS connection that negotiated
-	// "h2" by ALPN, and returns when the connection is done.
-	HTTP2 func(c *tls.Conn)
+	// HTTP2 serves the TLS connections that negotiated "h2" by ALPN with
+	// HTTP/2 (package h2), with the same Handler.
+	HTTP2 bool
 	// Extra holds header lines sent with every response of the listener
 	// (Strict-Transport-Security, Alt-Svc).
 	Extra []byte
-	// H2C, when set on a plaintext listener, takes over each connection
-	// that opens with the HTTP/2 connection preface (RFC 9113 §3.3, "prior
-	// knowledge"); the preface is still there for it to read. It returns
-	// when the connection is done.
-	H2C func(c net.Conn)
+	// H2C, on a plaintext listener, serves the connections that open with
+	// the HTTP/2 connection preface (RFC 9113 §3.3, "prior knowledge")
+	// with HTTP/2.
+	H2C bool
 }
 
 // Serve accepts connections on l until Shutdown, and returns
@@ -228,11 +227,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	}
 	// A past read deadline wakes every connection waiting for a request;
 	// one busy writing a response finishes it, then sees closing. An
-	// HTTP/2 connection is its server's to wind down (GOAWAY).
+	// HTTP/2 connection sends GOAWAY and finishes its streams.
 	for c := range s.conns {
-		if !c.handedOff.Load() {
-			c.nc.SetReadDeadline(aLongTimeAgo)
-		}
+		c.nc.SetReadDeadline(aLongTimeAgo)
 	}
 	s.mu.Unlock()
 	done := make(chan struct{})

@@ -72,24 +72,29 @@ func TestTLS(t *testing.T) {
 	}
 }
 
-func TestTLSHandsH2ToHTTP2(t *testing.T) {
-	got := make(chan string, 1)
-	addr := startTLS(t, ListenerConfig{HTTP2: func(c *tls.Conn) {
-		got <- c.ConnectionState().NegotiatedProtocol
-		c.Close()
-	}})
-	conn, err := tls.Dial("tcp", addr, &tls.Config{InsecureSkipVerify: true, NextProtos: []string{"h2"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	select {
-	case p := <-got:
-		if p != "h2" {
-			t.Errorf("HTTP2 got a connection that negotiated %q", p)
+// TestTLSServesH2 checks that a connection that chose "h2" by ALPN is
+// served with HTTP/2 when the listener asks for it, and that one that
+// chose "http/1.1" on the same listener gets HTTP/1.1.
+func TestTLSServesH2(t *testing.T) {
+	for _, on := range []bool{true, false} {
+		addr := startTLS(t, ListenerConfig{HTTP2: true})
+		c := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
+			TLSClientConfig:   &tls.Config{InsecureSkipVerify: true},
+			ForceAttemptHTTP2: on,
+		}}
+		resp, err := c.Get("https://" + addr + "/a.txt")
+		if err != nil {
+			t.Fatal(err)
 		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("an h2 connection was not handed to HTTP2")
+		body, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		want := 1
+		if on {
+			want = 2
+		}
+		if err != nil || resp.StatusCode != 200 || string(body) != "alpha" || resp.ProtoMajor != want {
+			t.Errorf("client asking for h2 %v: %s %d %q %v; want HTTP/%d 200 \"alpha\"", on, resp.Proto, resp.StatusCode, body, err, want)
+		}
 	}
 }
 

@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/quic-go/quic-go/http3"
@@ -224,12 +223,11 @@ func (s *Server) serveHTTPS(cfg *config.Config, ln *listener) error {
 		}
 	}
 	extra := httpsExtra(cfg, port, udp != nil)
-	h := stdhttp.New(s.sw, stdhttp.Options{Log: s.logger, Extra: extra})
-	// net/http's own HTTP/2 server answers the connections that chose
-	// "h2"; the engine hands them over already past the handshake.
-	h2 := s.h2Server(cfg, ln, h, false)
 	tc := s.tlsConfig(cfg)
 	if udp != nil {
+		// quic-go's HTTP/3 server calls stoa's core through the net/http
+		// adapter.
+		h := stdhttp.New(s.sw, stdhttp.Options{Log: s.logger, Extra: extra, Proto: "HTTP/3.0"})
 		h3 = &http3.Server{Handler: h, TLSConfig: http3.ConfigureTLSConfig(tc)}
 		ln.h3 = h3
 		go h3.Serve(udp)
@@ -238,7 +236,7 @@ func (s *Server) serveHTTPS(cfg *config.Config, ln *listener) error {
 		err := s.eng.ServeListener(ln.l, engine.ListenerConfig{
 			TLS:   tc,
 			Extra: extra,
-			HTTP2: func(c *tls.Conn) { h2.serve(c) },
+			HTTP2: true,
 		})
 		if err != nil && !errors.Is(err, engine.ErrServerClosed) && !errors.Is(err, engine.ErrListenerStopped) {
 			s.errc <- err
@@ -294,133 +292,3 @@ func (s *Server) serveRedirect(ln *listener) {
 	ln.plain = srv
 	go srv.Serve(ln.l)
 }
-
-// h2Config is the HTTP/2 configuration of every listener.
-func h2Config(cfg *config.Config) *http.HTTP2Config {
-	return &http.HTTP2Config{
-		MaxConcurrentStreams: 250,
-		// RFC 9113 §10.5 floods are bounded by the server: rapid
-		// resets (more than 1,000 queued handlers, then GOAWAY),
-		// CONTINUATION (past the header limit, GOAWAY), PING
-		// (10,000 queued replies, then the connection closes);
-		// SETTINGS are answered with one merged ACK. WriteByteTimeout
-		// closes a peer that stops reading, as the engine's write
-		// timeout does.
-		WriteByteTimeout: cfg.WriteTimeout.Duration,
-		// MaxReadFrameSize stays at the protocol's initial 16 KiB
-		// (RFC 9113 §4.2): the Framer keeps a read buffer as large as
-		// the largest frame a peer sent, for the life of the
-		// connection, and a static server is sent nothing larger
-		// than header blocks and small bodies. h2spec http2/4.2/3
-		// checks that a larger HEADERS frame is refused.
-		MaxReadFrameSize:              1 << 14,
-		MaxReceiveBufferPerConnection: 1 << 20,
-		MaxReceiveBufferPerStream:     1 << 20,
-	}
-}
-
-// h2cServer returns the H2C hand-over of plain listener ln: net/http's
-// HTTP/2 server, unencrypted, behind the same adapter as over TLS.
-func (s *Server) h2cServer(cfg *config.Config, ln *listener) func(net.Conn) {
-	h2 := s.h2Server(cfg, ln, stdhttp.New(s.sw, stdhttp.Options{Log: s.logger}), true)
-	return func(c net.Conn) { h2.serve(c) }
-}
-
-// h2Server starts net/http's HTTP/2 server with h for the connections the
-// engine hands over from ln: over TLS, or unencrypted (prior knowledge).
-func (s *Server) h2Server(cfg *config.Config, ln *listener, h http.Handler, unencrypted bool) *h2Listener {
-	l := newH2Listener(ln.l.Addr())
-	base := &http.Server{
-		Handler:           h,
-		ReadHeaderTimeout: cfg.ReadHeaderTimeout.Duration,
-		IdleTimeout:       cfg.IdleTimeout.Duration,
-		// The same 16 KiB bound on a request's header fields as the
-		// HTTP/1.1 engine's (net/http's default would be 1 MiB).
-		MaxHeaderBytes: 16 << 10,
-		ConnState:      l.connState,
-		HTTP2:          h2Config(cfg),
-	}
-	base.Protocols = new(http.Protocols)
-	if unencrypted {
-		base.Protocols.SetUnencryptedHTTP2(true)
-	} else {
-		base.Protocols.SetHTTP1(true)
-		base.Protocols.SetHTTP2(true)
-	}
-	ln.h2 = base
-	go base.Serve(l)
-	return l
-}
-
-// h2Listener gives net/http's server the TLS connections that negotiated
-// "h2", and keeps each one's engine goroutine waiting until net/http is
-// done with it, so the engine's connection count and shutdown see it.
-type h2Listener struct {
-	addr  net.Addr
-	conns chan net.Conn
-	done  chan struct{}
-	once  sync.Once
-
-	mu      sync.Mutex
-	serving map[net.Conn]chan struct{}
-}
-
-func newH2Listener(addr net.Addr) *h2Listener {
-	return &h2Listener{addr: addr, conns: make(chan net.Conn), done: make(chan struct{}), serving: make(map[net.Conn]chan struct{})}
-}
-
-// serve hands c to net/http and returns when the connection is over.
-func (l *h2Listener) serve(c net.Conn) {
-	over := make(chan struct{})
-	l.mu.Lock()
-	l.serving[c] = over
-	l.mu.Unlock()
-	select {
-	case l.conns <- c:
-		<-over
-	case <-l.done:
-		l.mu.Lock()
-		delete(l.serving, c)
-		l.mu.Unlock()
-		c.Close()
-	}
-}
-
-// connState is net/http's ConnState hook: a closed connection releases
-// its engine goroutine.
-func (l *h2Listener) connState(c net.Conn, state http.ConnState) {
-	if state != http.StateClosed && state != http.StateHijacked {
-		return
-	}
-	l.mu.Lock()
-	over, ok := l.serving[c]
-	if !ok {
-		// An unencrypted HTTP/2 connection reaches the hook wrapped
-		// in a *tls.Conn around the one we handed over.
-		if tc, isTLS := c.(*tls.Conn); isTLS {
-			c = tc.NetConn()
-			over = l.serving[c]
-		}
-	}
-	delete(l.serving, c)
-	l.mu.Unlock()
-	if over != nil {
-		close(over)
-	}
-}
-
-func (l *h2Listener) Accept() (net.Conn, error) {
-	select {
-	case c := <-l.conns:
-		return c, nil
-	case <-l.done:
-		return nil, net.ErrClosed
-	}
-}
-
-func (l *h2Listener) Close() error {
-	l.once.Do(func() { close(l.done) })
-	return nil
-}
-
-func (l *h2Listener) Addr() net.Addr { return l.addr }

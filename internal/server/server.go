@@ -314,9 +314,7 @@ func (s *Server) openListeners(cfg *config.Config) error {
 				s.serveRedirect(ln)
 			default:
 				var lc engine.ListenerConfig
-				if cfg.H2C {
-					lc.H2C = s.h2cServer(cfg, ln)
-				}
+				lc.H2C = cfg.H2C
 				go func() {
 					err := s.eng.ServeListener(ln.l, lc)
 					if err != nil && !errors.Is(err, engine.ErrServerClosed) && !errors.Is(err, engine.ErrListenerStopped) {
@@ -351,7 +349,6 @@ type listener struct {
 	kind  string // "http", "https" or "redirect" (plain, to https)
 	addr  string
 	l     net.Listener
-	h2    *http.Server  // https: the base of its HTTP/2 connections
 	h3    *http3.Server // https: HTTP/3 on the same port, when on
 	plain *http.Server  // redirect
 }
@@ -551,8 +548,6 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	// finish their response and close.
 	for _, ln := range s.listeners {
 		switch {
-		case ln.h2 != nil:
-			go ln.h2.Shutdown(ctx)
 		case ln.plain != nil:
 			go ln.plain.Shutdown(ctx)
 		}

@@ -1,0 +1,653 @@
+package h2
+
+import (
+	"errors"
+	"io"
+	"net"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/net/http2"
+	"golang.org/x/net/http2/hpack"
+)
+
+const (
+	readBufSize = 32 << 10
+	// Pending output is written once it holds this much, even while more
+	// frames wait to be read.
+	flushThreshold = 64 << 10
+	// quantum is the most one stream sends before the others have a turn.
+	quantum = 64 << 10
+	// recentClosed is how many closed streams are remembered, to tell a
+	// frame on one of them (STREAM_CLOSED) from one on a stream that never
+	// was (PROTOCOL_ERROR).
+	recentClosed = 64
+	maxWindow    = 1<<31 - 1
+)
+
+var aLongTimeAgo = time.Unix(1, 0)
+
+// errDone ends the connection once it has nothing left to do.
+var errDone = errors.New("h2: connection done")
+
+// connError is a connection error (RFC 9113 §5.4.1): GOAWAY, then close.
+type connError http2.ErrCode
+
+func (e connError) Error() string { return "h2: connection error " + http2.ErrCode(e).String() }
+
+type conn struct {
+	o  *Options
+	nc net.Conn
+	fr *http2.Framer
+
+	rbuf []byte
+	r, w int
+	pre  []byte
+
+	wbuf []byte
+	hbuf []byte // header block scratch
+	low  [64]byte
+
+	hdec  *hpack.Decoder
+	hb    block
+	hbID  uint32 // stream of the header block being read, 0 = none
+	hbEnd bool   // it carries END_STREAM
+	hbDo  int    // what to do once it is decoded: do*
+
+	streams     map[uint32]*stream
+	pending     []*stream // streams with body bytes still to send, in order
+	maxClientID uint32
+	closed      [recentClosed]uint32
+	closedN     int
+	resets      map[uint32]struct{} // streams we reset: their frames are dropped
+
+	// peer settings and our send window
+	peerMaxFrame   int
+	peerInitWindow int64
+	sendWindow     int64
+	// our receive window
+	recvWindow int64
+	recvUnack  int64
+
+	goAwaySent bool
+	peerGoAway bool
+	fatal      bool // a GOAWAY with an error went out: close once written
+	// responses completed, and cancelled by the client before the end
+	completed, cancelled int
+	producers            atomic.Int32
+	wake                 atomic.Bool
+
+	readDeadline, writeDeadline int64
+}
+
+// What endBlock does with a decoded header block.
+const (
+	doNew      = iota // a new request
+	doTrailers        // the end of an open stream's body
+	doRefuse          // over the stream limit: REFUSED_STREAM
+	doClosed          // a half-closed stream: STREAM_CLOSED
+	doIgnore          // after our GOAWAY: dropped
+	doMalformed
+)
+
+func newConn(nc net.Conn, pre []byte, o *Options) *conn {
+	c := &conn{
+		o:              o,
+		nc:             nc,
+		rbuf:           make([]byte, readBufSize),
+		pre:            pre,
+		wbuf:           make([]byte, 0, 16<<10),
+		streams:        make(map[uint32]*stream),
+		resets:         make(map[uint32]struct{}),
+		peerMaxFrame:   16384,
+		peerInitWindow: 65535,
+		sendWindow:     65535,
+		recvWindow:     initialWindow,
+	}
+	c.w = copy(c.rbuf, pre)
+	c.fr = http2.NewFramer(io.Discard, (*reader)(c))
+	c.fr.SetReuseFrames()
+	// The protocol's initial 16 KiB, which stoa never raises: it is
+	// sent nothing larger than header blocks and small bodies.
+	c.fr.SetMaxReadFrameSize(16384)
+	c.hdec = hpack.NewDecoder(4096, c.hb.field)
+	c.hdec.SetMaxStringLength(MaxHeaderListSize)
+	return c
+}
+
+func (c *conn) release() {
+	for _, st := range c.streams {
+		c.drop(st)
+	}
+	c.nc.Close()
+}
+
+// reader is the conn as the Framer's io.Reader: it reads from the
+// connection's buffer, and before waiting for the socket it writes what
+// is pending.
+type reader conn
+
+func (rd *reader) Read(p []byte) (int, error) {
+	c := (*conn)(rd)
+	if c.r == c.w {
+		if err := c.fill(); err != nil {
+			return 0, err
+		}
+	}
+	n := copy(p, c.rbuf[c.r:c.w])
+	c.r += n
+	return n, nil
+}
+
+func (c *conn) serve() {
+	// The server's preface is its SETTINGS (RFC 9113 §3.4), with the
+	// connection's receive window raised to match the streams'.
+	c.frameHeader(18, http2.FrameSettings, 0, 0)
+	c.wbuf = appendSetting(c.wbuf, http2.SettingMaxConcurrentStreams, MaxConcurrentStreams)
+	c.wbuf = appendSetting(c.wbuf, http2.SettingInitialWindowSize, initialWindow)
+	c.wbuf = appendSetting(c.wbuf, http2.SettingMaxHeaderListSize, MaxHeaderListSize)
+	c.windowUpdate(0, initialWindow-65535)
+
+	if !c.readPreface() {
+		return
+	}
+	for {
+		f, err := c.fr.ReadFrame()
+		if err == nil {
+			err = c.process(f)
+		}
+		if err == nil {
+			continue
+		}
+		var se http2.StreamError
+		switch {
+		case errors.As(err, &se):
+			c.resetStream(se.StreamID, se.Code)
+			continue
+		case err == http2.ErrFrameTooLarge:
+			err = connError(http2.ErrCodeFrameSize)
+		}
+		var ce http2.ConnectionError
+		if errors.As(err, &ce) {
+			err = connError(ce)
+		}
+		if code, ok := err.(connError); ok {
+			c.goAway(http2.ErrCode(code))
+			c.flush()
+			c.linger()
+		}
+		return
+	}
+}
+
+// readPreface reads the client's connection preface; anything else ends
+// the connection (RFC 9113 §3.4).
+func (c *conn) readPreface() bool {
+	c.nc.SetReadDeadline(time.Now().Add(c.o.PrefaceTimeout))
+	c.readDeadline = -1
+	var got [len(Preface)]byte
+	if _, err := io.ReadFull((*reader)(c), got[:]); err != nil {
+		return false
+	}
+	if string(got[:]) != Preface {
+		c.goAway(http2.ErrCodeProtocol)
+		c.flush()
+		return false
+	}
+	c.readDeadline = 0 // from now on, the idle timeout
+	return true
+}
+
+// fill reads more of the connection into rbuf. Before it waits it sends
+// what the windows allow and writes everything pending.
+func (c *conn) fill() error {
+	for {
+		if err := c.sendPending(); err != nil {
+			return err
+		}
+		if err := c.flush(); err != nil {
+			return err
+		}
+		if c.o.Closing != nil && c.o.Closing.Load() && !c.goAwaySent {
+			c.goAway(http2.ErrCodeNo)
+			continue
+		}
+		if c.fatal || (c.goAwaySent || c.peerGoAway) && len(c.streams) == 0 {
+			return errDone
+		}
+		c.r, c.w = 0, 0
+		now := time.Now().UnixNano()
+		if c.readDeadline != -1 {
+			c.setReadDeadline(now + int64(c.o.IdleTimeout))
+		}
+		if c.wake.Swap(false) {
+			continue
+		}
+		n, err := c.nc.Read(c.rbuf)
+		c.w = n
+		if n > 0 {
+			return nil
+		}
+		var ne net.Error
+		if errors.As(err, &ne) && ne.Timeout() {
+			at := c.readDeadline
+			c.readDeadline = 0
+			// A wake-up (a streamed body has bytes, the server is
+			// closing) moves the deadline to the past; only a deadline
+			// that really passed is the idle timeout.
+			if at == -1 || time.Now().UnixNano() >= at {
+				if !c.goAwaySent {
+					c.goAway(http2.ErrCodeNo)
+					c.flush()
+				}
+				return err
+			}
+			continue
+		}
+		if err == nil {
+			err = io.ErrUnexpectedEOF
+		}
+		return err
+	}
+}
+
+func (c *conn) setReadDeadline(at int64) {
+	slack := int64(min(c.o.IdleTimeout/10, time.Second))
+	if d := at - c.readDeadline; d > slack || d < -slack {
+		c.readDeadline = at
+		c.nc.SetReadDeadline(time.Unix(0, at))
+	}
+}
+
+// wakeUp interrupts a read the connection's goroutine may be blocked in,
+// so that it looks at its streamed bodies.
+func (c *conn) wakeUp() {
+	if !c.wake.Swap(true) {
+		c.nc.SetReadDeadline(aLongTimeAgo)
+	}
+}
+
+func (c *conn) flush() error {
+	if len(c.wbuf) == 0 {
+		return nil
+	}
+	at := time.Now().UnixNano() + int64(c.o.WriteTimeout)
+	if at-c.writeDeadline > int64(min(c.o.WriteTimeout/10, time.Second)) {
+		c.writeDeadline = at
+		c.nc.SetWriteDeadline(time.Unix(0, at))
+	}
+	_, err := c.nc.Write(c.wbuf)
+	if cap(c.wbuf) > 4*flushThreshold {
+		c.wbuf = make([]byte, 0, 16<<10)
+	} else {
+		c.wbuf = c.wbuf[:0]
+	}
+	return err
+}
+
+// linger half-closes the connection and reads what the client still sends
+// for a moment, so that it reads our GOAWAY rather than a reset caused by
+// unread data.
+func (c *conn) linger() {
+	type closeWriter interface{ CloseWrite() error }
+	if cw, ok := c.nc.(closeWriter); ok {
+		cw.CloseWrite()
+	}
+	c.nc.SetReadDeadline(time.Now().Add(time.Second))
+	io.CopyN(io.Discard, c.nc, 256<<10)
+}
+
+// process acts on one frame.
+func (c *conn) process(f http2.Frame) error {
+	switch f := f.(type) {
+	case *http2.DataFrame:
+		return c.processData(f)
+	case *http2.HeadersFrame:
+		return c.processHeaders(f)
+	case *http2.ContinuationFrame:
+		return c.processContinuation(f)
+	case *http2.PriorityFrame:
+		if f.StreamDep == f.StreamID {
+			return http2.StreamError{StreamID: f.StreamID, Code: http2.ErrCodeProtocol}
+		}
+	case *http2.RSTStreamFrame:
+		return c.processReset(f)
+	case *http2.SettingsFrame:
+		return c.processSettings(f)
+	case *http2.PingFrame:
+		if !f.IsAck() {
+			c.frameHeader(8, http2.FramePing, http2.FlagPingAck, 0)
+			c.wbuf = append(c.wbuf, f.Data[:]...)
+		}
+	case *http2.GoAwayFrame:
+		c.peerGoAway = true
+	case *http2.WindowUpdateFrame:
+		return c.processWindowUpdate(f)
+	case *http2.PushPromiseFrame:
+		return connError(http2.ErrCodeProtocol)
+	}
+	return nil
+}
+
+func (c *conn) processSettings(f *http2.SettingsFrame) error {
+	if f.IsAck() {
+		return nil
+	}
+	err := f.ForeachSetting(func(s http2.Setting) error {
+		if err := s.Valid(); err != nil {
+			return err
+		}
+		switch s.ID {
+		case http2.SettingInitialWindowSize:
+			delta := int64(s.Val) - c.peerInitWindow
+			c.peerInitWindow = int64(s.Val)
+			for _, st := range c.streams {
+				st.sendWindow += delta
+				if st.sendWindow > maxWindow {
+					return connError(http2.ErrCodeFlowControl)
+				}
+			}
+		case http2.SettingMaxFrameSize:
+			c.peerMaxFrame = int(s.Val)
+		}
+		// HEADER_TABLE_SIZE needs nothing: responses never use the
+		// dynamic table. MAX_CONCURRENT_STREAMS limits pushes, which
+		// stoa does not make.
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	c.frameHeader(0, http2.FrameSettings, http2.FlagSettingsAck, 0)
+	return nil
+}
+
+func (c *conn) processWindowUpdate(f *http2.WindowUpdateFrame) error {
+	inc := int64(f.Increment)
+	if f.StreamID == 0 {
+		c.sendWindow += inc
+		if c.sendWindow > maxWindow {
+			return connError(http2.ErrCodeFlowControl)
+		}
+		return nil
+	}
+	st := c.streams[f.StreamID]
+	if st == nil {
+		if c.idle(f.StreamID) {
+			return connError(http2.ErrCodeProtocol)
+		}
+		return nil // a closed stream: allowed for a while (§6.9)
+	}
+	st.sendWindow += inc
+	if st.sendWindow > maxWindow {
+		return http2.StreamError{StreamID: f.StreamID, Code: http2.ErrCodeFlowControl}
+	}
+	return nil
+}
+
+func (c *conn) processReset(f *http2.RSTStreamFrame) error {
+	if c.idle(f.StreamID) {
+		return connError(http2.ErrCodeProtocol)
+	}
+	// Frames the client sends on the stream after this are errors
+	// (STREAM_CLOSED), unlike those after a reset of ours.
+	if st := c.streams[f.StreamID]; st != nil {
+		if st.answered {
+			// Resetting requests as soon as they are made is the rapid
+			// reset attack (CVE-2023-44487): work started for each,
+			// none of it wanted. A client may cancel some; one that
+			// cancels more than it lets finish, more times than it may
+			// have streams open, is sent away.
+			c.cancelled++
+			if c.cancelled > MaxConcurrentStreams && c.cancelled > c.completed {
+				c.drop(st)
+				return connError(http2.ErrCodeEnhanceYourCalm)
+			}
+		}
+		c.drop(st)
+	}
+	return nil
+}
+
+// idle reports whether id names a stream the client has not opened yet.
+func (c *conn) idle(id uint32) bool {
+	return id > c.maxClientID && id%2 == 1 || id%2 == 0
+}
+
+func (c *conn) noteClosed(id uint32) {
+	c.closed[c.closedN%recentClosed] = id
+	c.closedN++
+}
+
+func (c *conn) recentlyClosed(id uint32) bool {
+	for _, x := range c.closed {
+		if x == id {
+			return true
+		}
+	}
+	return false
+}
+
+// trimResets bounds the set of streams whose frames are dropped.
+func (c *conn) trimResets() {
+	if len(c.resets) <= 4*MaxConcurrentStreams {
+		return
+	}
+	for id := range c.resets {
+		if id+2*4*MaxConcurrentStreams < c.maxClientID {
+			delete(c.resets, id)
+		}
+	}
+}
+
+func (c *conn) processHeaders(f *http2.HeadersFrame) error {
+	id := f.StreamID
+	if id%2 == 0 {
+		return connError(http2.ErrCodeProtocol)
+	}
+	do := doNew
+	st := c.streams[id]
+	switch {
+	case st != nil && st.remoteClosed:
+		do = doClosed
+	case st != nil:
+		do = doTrailers
+		if !f.StreamEnded() {
+			do = doMalformed // a second HEADERS that does not end the stream (§8.1)
+		}
+	case id <= c.maxClientID:
+		if _, ok := c.resets[id]; ok || c.recentlyClosed(id) {
+			return connError(http2.ErrCodeStreamClosed)
+		}
+		return connError(http2.ErrCodeProtocol)
+	default:
+		c.maxClientID = id
+		switch {
+		case c.goAwaySent:
+			do = doIgnore
+		case len(c.streams) >= MaxConcurrentStreams:
+			do = doRefuse
+		}
+	}
+	if f.HasPriority() && f.Priority.StreamDep == id {
+		do = doMalformed
+	}
+	c.hbID, c.hbEnd, c.hbDo = id, f.StreamEnded(), do
+	c.hb.reset(MaxHeaderListSize, do == doTrailers)
+	c.hdec.SetEmitEnabled(true)
+	if _, err := c.hdec.Write(f.HeaderBlockFragment()); err != nil {
+		return connError(http2.ErrCodeCompression)
+	}
+	if f.HeadersEnded() {
+		return c.endBlock()
+	}
+	return nil
+}
+
+func (c *conn) processContinuation(f *http2.ContinuationFrame) error {
+	// The Framer lets a CONTINUATION through only right after the
+	// HEADERS or CONTINUATION of the same stream without END_HEADERS.
+	if c.hb.tooLarge {
+		// A block past the limit is not read to its end: that is the
+		// CONTINUATION flood (CVE-2023-45288).
+		return connError(http2.ErrCodeProtocol)
+	}
+	if _, err := c.hdec.Write(f.HeaderBlockFragment()); err != nil {
+		return connError(http2.ErrCodeCompression)
+	}
+	if f.HeadersEnded() {
+		return c.endBlock()
+	}
+	return nil
+}
+
+// endBlock acts on a complete header block.
+func (c *conn) endBlock() error {
+	if err := c.hdec.Close(); err != nil {
+		return connError(http2.ErrCodeCompression)
+	}
+	id := c.hbID
+	c.hbID = 0
+	b := &c.hb
+	b.finish()
+	switch c.hbDo {
+	case doIgnore:
+		return nil
+	case doRefuse:
+		return http2.StreamError{StreamID: id, Code: http2.ErrCodeRefusedStream}
+	case doClosed:
+		return http2.StreamError{StreamID: id, Code: http2.ErrCodeStreamClosed}
+	case doMalformed:
+		return http2.StreamError{StreamID: id, Code: http2.ErrCodeProtocol}
+	case doTrailers:
+		st := c.streams[id]
+		if b.bad != nil || b.tooLarge {
+			return http2.StreamError{StreamID: id, Code: http2.ErrCodeProtocol}
+		}
+		return c.endRemote(st)
+	}
+	if b.bad != nil {
+		return http2.StreamError{StreamID: id, Code: http2.ErrCodeProtocol}
+	}
+	st := newStream(c, id)
+	c.streams[id] = st
+	if b.tooLarge {
+		st.start = time.Now()
+		st.remoteClosed = c.hbEnd
+		st.status431 = true
+		c.answer(st)
+		return nil
+	}
+	st.fromBlock(b)
+	if c.hbEnd {
+		return c.endRemote(st)
+	}
+	return nil
+}
+
+// endRemote handles the end of a request: its body is complete.
+func (c *conn) endRemote(st *stream) error {
+	st.remoteClosed = true
+	if st.contentLength >= 0 && st.received != st.contentLength {
+		return http2.StreamError{StreamID: st.id, Code: http2.ErrCodeProtocol}
+	}
+	if !st.answered {
+		c.answer(st)
+	} else if st.done {
+		c.finish(st)
+	}
+	return nil
+}
+
+func (c *conn) processData(f *http2.DataFrame) error {
+	id := f.StreamID
+	n := int64(f.Length)
+	// Every DATA frame counts against the connection's window, whatever
+	// becomes of its stream (§6.9).
+	c.recvWindow -= n
+	if c.recvWindow < 0 {
+		return connError(http2.ErrCodeFlowControl)
+	}
+	c.recvUnack += n
+	if c.recvUnack >= initialWindow/4 {
+		c.windowUpdate(0, uint32(c.recvUnack))
+		c.recvWindow += c.recvUnack
+		c.recvUnack = 0
+	}
+	st := c.streams[id]
+	if st == nil {
+		if c.idle(id) {
+			return connError(http2.ErrCodeProtocol)
+		}
+		if _, ok := c.resets[id]; ok {
+			return nil
+		}
+		return http2.StreamError{StreamID: id, Code: http2.ErrCodeStreamClosed}
+	}
+	if st.remoteClosed {
+		return http2.StreamError{StreamID: id, Code: http2.ErrCodeStreamClosed}
+	}
+	st.recvWindow -= n
+	if st.recvWindow < 0 {
+		return http2.StreamError{StreamID: id, Code: http2.ErrCodeFlowControl}
+	}
+	st.received += int64(len(f.Data()))
+	if st.contentLength >= 0 && st.received > st.contentLength {
+		return http2.StreamError{StreamID: id, Code: http2.ErrCodeProtocol}
+	}
+	if !st.answered {
+		// The body is dropped as it comes; the window is given back
+		// until the request is answered.
+		st.recvUnack += n
+		if st.recvUnack >= initialWindow/4 && !f.StreamEnded() {
+			c.windowUpdate(id, uint32(st.recvUnack))
+			st.recvWindow += st.recvUnack
+			st.recvUnack = 0
+		}
+		if st.received > MaxBodyDiscard {
+			c.answer(st)
+		}
+	}
+	if f.StreamEnded() {
+		return c.endRemote(st)
+	}
+	return nil
+}
+
+// resetStream sends RST_STREAM for id and forgets the stream.
+func (c *conn) resetStream(id uint32, code http2.ErrCode) {
+	c.frameHeader(4, http2.FrameRSTStream, 0, id)
+	c.wbuf = append(c.wbuf, byte(code>>24), byte(code>>16), byte(code>>8), byte(code))
+	c.resets[id] = struct{}{}
+	c.trimResets()
+	if st := c.streams[id]; st != nil {
+		c.drop(st)
+		c.noteClosed(id)
+	}
+}
+
+// goAway sends GOAWAY naming the last stream that will be answered.
+func (c *conn) goAway(code http2.ErrCode) {
+	if c.goAwaySent && code == http2.ErrCodeNo {
+		return
+	}
+	c.goAwaySent = true
+	c.frameHeader(8, http2.FrameGoAway, 0, 0)
+	id := c.maxClientID
+	c.wbuf = append(c.wbuf, byte(id>>24), byte(id>>16), byte(id>>8), byte(id),
+		byte(code>>24), byte(code>>16), byte(code>>8), byte(code))
+}
+
+func (c *conn) windowUpdate(id, inc uint32) {
+	c.frameHeader(4, http2.FrameWindowUpdate, 0, id)
+	c.wbuf = append(c.wbuf, byte(inc>>24), byte(inc>>16), byte(inc>>8), byte(inc))
+}
+
+func (c *conn) frameHeader(length int, t http2.FrameType, flags http2.Flags, id uint32) {
+	c.wbuf = append(c.wbuf, byte(length>>16), byte(length>>8), byte(length),
+		byte(t), byte(flags), byte(id>>24), byte(id>>16), byte(id>>8), byte(id))
+}
+
+func appendSetting(b []byte, id http2.SettingID, v uint32) []byte {
+	return append(b, byte(id>>8), byte(id), byte(v>>24), byte(v>>16), byte(v>>8), byte(v))
+}

@@ -1,0 +1,265 @@
+package h2
+
+import (
+	"errors"
+	"strconv"
+	"strings"
+
+	"golang.org/x/net/http2/hpack"
+
+	"github.com/stoahttp/stoa/internal/respond"
+)
+
+// block gathers the fields of one header block as HPACK decodes them, and
+// judges the request they make (RFC 9113 §8.1, §8.3).
+type block struct {
+	size     uint32 // RFC 7541 §4.1 size of the fields so far
+	limit    uint32
+	tooLarge bool  // past limit: the rest is decoded but not kept
+	bad      error // malformed (§8.1.1): the stream is reset
+	trailers bool  // a block that ends a request body: no pseudo-fields
+	regular  bool  // a regular field was seen: no pseudo-field may follow
+
+	method, scheme, path, authority string
+	host, referer, userAgent        string
+	expect                          string
+	contentLength                   int64 // -1 when absent
+
+	req respond.Request
+	// counts of fields that must occur once; a repeated one is dropped,
+	// as the HTTP/1.1 parser and the net/http adapter do.
+	nAuth, nOrigin, nACRM, nIMS, nIUS, nRange, nIfRange int
+}
+
+// reset readies b for a new block.
+func (b *block) reset(limit uint32, trailers bool) {
+	*b = block{limit: limit, trailers: trailers, contentLength: -1}
+}
+
+var (
+	errUppercase     = errors.New("uppercase or invalid field name")
+	errValue         = errors.New("invalid field value")
+	errPseudo        = errors.New("unknown, repeated or misplaced pseudo-header field")
+	errConnection    = errors.New("connection-specific field")
+	errContentLength = errors.New("invalid content-length")
+	errMissing       = errors.New("missing or empty :method, :scheme or :path")
+)
+
+// field takes one decoded field.
+func (b *block) field(f hpack.HeaderField) {
+	if b.tooLarge || b.bad != nil {
+		return
+	}
+	b.size += f.Size()
+	if b.size > b.limit {
+		b.tooLarge = true
+		return
+	}
+	if !validValue(f.Value) {
+		b.bad = errValue
+		return
+	}
+	name := f.Name
+	if strings.HasPrefix(name, ":") {
+		if b.regular || b.trailers {
+			b.bad = errPseudo
+			return
+		}
+		var dst *string
+		switch name {
+		case ":method":
+			dst = &b.method
+		case ":scheme":
+			dst = &b.scheme
+		case ":path":
+			dst = &b.path
+		case ":authority":
+			dst = &b.authority
+		default:
+			b.bad = errPseudo
+			return
+		}
+		if *dst != "" {
+			b.bad = errPseudo
+			return
+		}
+		*dst = f.Value
+		if *dst == "" && name != ":authority" {
+			b.bad = errMissing
+		}
+		return
+	}
+	b.regular = true
+	if !validName(name) {
+		b.bad = errUppercase
+		return
+	}
+	if b.trailers {
+		return // trailers of a request body: nothing here reads them
+	}
+	v := trimOWS(f.Value)
+	r := &b.req
+	switch name {
+	case "connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade":
+		b.bad = errConnection
+	case "te":
+		if v != "trailers" {
+			b.bad = errConnection
+		}
+	case "content-length":
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < 0 || (b.contentLength >= 0 && n != b.contentLength) {
+			b.bad = errContentLength
+			return
+		}
+		b.contentLength = n
+	case "host":
+		if b.host == "" {
+			b.host = v
+		}
+	case "accept":
+		r.Accept = join(r.Accept, v)
+	case "accept-encoding":
+		r.AcceptEncoding = join(r.AcceptEncoding, v)
+	case "if-match":
+		r.Cond.IfMatch = join(r.Cond.IfMatch, v)
+	case "if-none-match":
+		r.Cond.IfNoneMatch = join(r.Cond.IfNoneMatch, v)
+	case "access-control-request-headers":
+		r.ACRequestHeaders = join(r.ACRequestHeaders, v)
+	case "x-forwarded-for":
+		r.XForwardedFor = join(r.XForwardedFor, v)
+	case "expect":
+		b.expect = join(b.expect, v)
+	case "authorization":
+		r.Authorization, b.nAuth = v, b.nAuth+1
+	case "origin":
+		r.Origin, b.nOrigin = v, b.nOrigin+1
+	case "access-control-request-method":
+		r.ACRequestMethod, b.nACRM = v, b.nACRM+1
+	case "if-modified-since":
+		r.Cond.IfModifiedSince, b.nIMS = v, b.nIMS+1
+	case "if-unmodified-since":
+		r.Cond.IfUnmodifiedSince, b.nIUS = v, b.nIUS+1
+	case "range":
+		r.Range, b.nRange = v, b.nRange+1
+	case "if-range":
+		r.Cond.IfRange, b.nIfRange = v, b.nIfRange+1
+	case "referer":
+		if b.referer == "" {
+			b.referer = v
+		}
+	case "user-agent":
+		if b.userAgent == "" {
+			b.userAgent = v
+		}
+	}
+}
+
+// finish completes the request once the block has ended: the pseudo-
+// fields every request needs (§8.3.1), and the fields that must occur once.
+func (b *block) finish() {
+	if b.bad != nil || b.tooLarge || b.trailers {
+		return
+	}
+	if b.method == "" || (b.method != "CONNECT" && (b.scheme == "" || b.path == "")) {
+		b.bad = errMissing
+		return
+	}
+	r := &b.req
+	r.Method = b.method
+	switch {
+	case b.method == "CONNECT" && b.path == "":
+		// Not a resource of ours; the core answers it (405).
+		r.Path = "/"
+	case b.path == "*":
+		r.Path = "*"
+	default:
+		r.Path = b.path
+		if i := strings.IndexByte(b.path, '?'); i >= 0 {
+			r.Path, r.Query, r.HasQuery = b.path[:i], b.path[i+1:], true
+		}
+	}
+	r.Host = b.authority
+	if r.Host == "" {
+		r.Host = b.host
+	}
+	once := func(v *string, n int) {
+		if n > 1 {
+			*v = ""
+		}
+	}
+	once(&r.Authorization, b.nAuth)
+	once(&r.Origin, b.nOrigin)
+	once(&r.ACRequestMethod, b.nACRM)
+	once(&r.Cond.IfModifiedSince, b.nIMS)
+	once(&r.Cond.IfUnmodifiedSince, b.nIUS)
+	// Two ranges or two validators are ambiguous; without both the whole
+	// representation is sent, always a correct answer (RFC 9110 §14.2).
+	if b.nRange > 1 || b.nIfRange > 1 {
+		r.Range, r.Cond.IfRange = "", ""
+	}
+}
+
+// expectsOther reports whether Expect lists an expectation other than
+// 100-continue, which is answered with 417 as over HTTP/1.1.
+func (b *block) expectsOther() bool {
+	for e := range strings.SplitSeq(b.expect, ",") {
+		if e = trimOWS(e); e != "" && !strings.EqualFold(e, "100-continue") {
+			return true
+		}
+	}
+	return false
+}
+
+// join combines the values of a list field's lines (RFC 9110 §5.3),
+// skipping empty ones.
+func join(have, v string) string {
+	switch {
+	case v == "":
+		return have
+	case have == "":
+		return v
+	}
+	return have + ", " + v
+}
+
+func trimOWS(s string) string { return strings.Trim(s, " \t") }
+
+// validName reports whether a regular field name is a token in lowercase
+// (RFC 9113 §8.2.1).
+func validName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if !tokenLower[s[i]] {
+			return false
+		}
+	}
+	return true
+}
+
+// validValue reports whether a field value is free of NUL, CR, LF and the
+// other control characters (RFC 9113 §8.2.1, RFC 9110 §5.5).
+func validValue(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; (c < ' ' && c != '\t') || c == 0x7f {
+			return false
+		}
+	}
+	return true
+}
+
+var tokenLower = func() (t [256]bool) {
+	for c := 'a'; c <= 'z'; c++ {
+		t[c] = true
+	}
+	for c := '0'; c <= '9'; c++ {
+		t[c] = true
+	}
+	for _, c := range "!#$%&'*+-.^_`|~" {
+		t[c] = true
+	}
+	return t
+}()

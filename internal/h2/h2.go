@@ -1,0 +1,83 @@
+// Package h2 is stoa's HTTP/2 connection engine (RFC 9113): it reads the
+// frames of one connection, decodes header blocks (HPACK, RFC 7541), asks
+// the same respond.Handler as the HTTP/1.1 engine for each request's
+// answer, and writes it as HEADERS and DATA frames within the peer's flow-
+// control windows.
+//
+// Like the HTTP/1.1 engine it runs one goroutine per connection: requests
+// are answered as their frames are read, in order, the way pipelined
+// HTTP/1.1 requests are, and everything produced from one read of the
+// socket leaves in one write. A response that the peer's windows hold back
+// waits in a queue and goes out as WINDOW_UPDATE frames arrive. Only a body
+// of unknown length (a file compressed as it is sent, a large directory
+// listing) is produced by a goroutine of its own, through a bounded pipe.
+//
+// Frames are parsed by golang.org/x/net/http2's Framer, which checks their
+// sizes, flags and the order of header block fragments; header blocks are
+// decoded with its hpack package. Flood protections (RFC 9113 §10.5) come
+// from the design: replies to PING and SETTINGS are written before more is
+// read, so a peer that does not read stops being read; a reset stream costs
+// what answering it cost; a header block is bounded by
+// SETTINGS_MAX_HEADER_LIST_SIZE; and the goroutines of streamed bodies are
+// bounded per connection.
+package h2
+
+import (
+	"net"
+	"net/netip"
+	"sync/atomic"
+	"time"
+
+	"github.com/stoahttp/stoa/internal/accesslog"
+	"github.com/stoahttp/stoa/internal/respond"
+)
+
+// Options are what a connection needs from the server that accepted it.
+type Options struct {
+	Handler respond.Handler
+	Log     *accesslog.Logger
+	// Extra holds header lines ("Name: value\r\n") sent with every
+	// response: Strict-Transport-Security, Alt-Svc.
+	Extra []byte
+	// Peer is the client's address (after a PROXY protocol header, the
+	// address it names); Remote is the same for the access log.
+	Peer   netip.Addr
+	Remote string
+	// IdleTimeout closes a connection that sends nothing for that long;
+	// WriteTimeout one that takes nothing we write for that long;
+	// PrefaceTimeout bounds the wait for the client's connection preface.
+	IdleTimeout, WriteTimeout, PrefaceTimeout time.Duration
+	// Closing, when it becomes true (and the connection's read deadline is
+	// moved to the past to wake it), makes the connection send GOAWAY,
+	// finish the streams it has and close.
+	Closing *atomic.Bool
+}
+
+// Protocol limits stoa announces in its SETTINGS frame.
+const (
+	// MaxConcurrentStreams is SETTINGS_MAX_CONCURRENT_STREAMS, nginx's
+	// 128; h2load and browsers use up to 100.
+	MaxConcurrentStreams = 128
+	// MaxHeaderListSize is SETTINGS_MAX_HEADER_LIST_SIZE: the fields of
+	// a request, counted as RFC 7541 §4.1 does (32 bytes per field on top
+	// of name and value). A larger request is answered with 431.
+	MaxHeaderListSize = 32 << 10
+	// MaxBodyDiscard is the most request body bytes read (and dropped)
+	// before answering; past it the request is answered and, once the
+	// answer is sent, the stream is reset with NO_ERROR.
+	MaxBodyDiscard = 1 << 20
+	// initialWindow is SETTINGS_INITIAL_WINDOW_SIZE, and the connection's
+	// receive window too.
+	initialWindow = 1 << 20
+)
+
+// Preface is the client connection preface (RFC 9113 §3.4).
+const Preface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
+
+// Serve serves HTTP/2 on nc until the connection ends. pre holds bytes
+// already read from nc (the preface, for prior-knowledge cleartext).
+func Serve(nc net.Conn, pre []byte, o *Options) {
+	c := newConn(nc, pre, o)
+	c.serve()
+	c.release()
+}

@@ -1,0 +1,483 @@
+package h2
+
+import (
+	"io"
+	"os"
+	"slices"
+	"sync"
+	"time"
+
+	"golang.org/x/net/http2"
+
+	"github.com/stoahttp/stoa/internal/accesslog"
+	"github.com/stoahttp/stoa/internal/respond"
+)
+
+// stream is one request and its response.
+type stream struct {
+	id           uint32
+	remoteClosed bool // the request is complete (half-closed remote)
+	answered     bool // the response is decided and its HEADERS written
+	done         bool // the response is written to its end
+	status431    bool
+
+	sendWindow    int64
+	recvWindow    int64
+	recvUnack     int64
+	received      int64
+	contentLength int64
+
+	req                                   respond.Request
+	resp                                  respond.Response
+	target, referer, userAgent, authority string
+	expectOther                           bool
+	start                                 time.Time
+
+	// the body: segs in order, or a pipe fed by a goroutine
+	segs [4]seg
+	body []seg
+	pipe *pipe
+	sent int64
+}
+
+// seg is a piece of a body: bytes in memory, or n bytes of a file at off.
+type seg struct {
+	b      []byte
+	f      *os.File
+	off, n int64
+}
+
+var streamPool = sync.Pool{New: func() any { return new(stream) }}
+
+func newStream(c *conn, id uint32) *stream {
+	st := streamPool.Get().(*stream)
+	st.id = id
+	st.sendWindow = c.peerInitWindow
+	st.recvWindow = initialWindow
+	st.contentLength = -1
+	return st
+}
+
+// fromBlock takes the request from a decoded header block.
+func (st *stream) fromBlock(b *block) {
+	st.req = b.req
+	st.target = b.path
+	st.referer, st.userAgent = b.referer, b.userAgent
+	st.authority = st.req.Host
+	st.contentLength = b.contentLength
+	st.expectOther = b.expectsOther()
+	st.start = time.Now()
+}
+
+// free returns st to the pool, keeping its response's buffers.
+func (st *stream) free() {
+	if st.pipe != nil {
+		// Its goroutine may still hold the Response: leave it to the
+		// garbage collector.
+		return
+	}
+	resp := st.resp
+	resp.Reset()
+	*st = stream{resp: resp}
+	streamPool.Put(st)
+}
+
+// answer decides st's response and writes its HEADERS, and as much of its
+// body as the windows take.
+func (c *conn) answer(st *stream) {
+	st.answered = true
+	st.req.Peer = c.o.Peer
+	resp := &st.resp
+	resp.Reset()
+	h := c.o.Handler
+	switch {
+	case st.status431:
+		h.Error(431, "GET", resp)
+	case st.expectOther:
+		h.Error(417, st.req.Method, resp)
+	default:
+		h.Serve(&st.req, resp)
+	}
+	if resp.Status < 200 || resp.Status > 599 {
+		// Only final statuses can be sent here; a 1xx would be taken
+		// for an interim response.
+		c.releaseFile(st)
+		resp.Reset()
+		h.Error(500, st.req.Method, resp)
+	}
+	st.body = st.segs[:0]
+	switch {
+	case resp.Stream != nil:
+		if c.producers.Load() >= MaxConcurrentStreams {
+			// Reset streams whose bodies are still being produced:
+			// the rapid-reset flood (CVE-2023-44487) against bodies
+			// that take a goroutine each.
+			// The producer still runs, on a closed pipe, to release
+			// what it holds.
+			st.pipe = newPipe(c)
+			st.pipe.close()
+			st.pipe.start(resp.Stream)
+			c.resetStream(st.id, http2.ErrCodeRefusedStream)
+			c.goAway(http2.ErrCodeEnhanceYourCalm)
+			c.fatal = true
+			return
+		}
+		st.pipe = newPipe(c)
+		st.pipe.start(resp.Stream)
+	case resp.Parts != nil:
+		for _, p := range resp.Parts {
+			st.body = append(st.body, seg{b: p.Prefix})
+			switch {
+			case p.Len == 0:
+			case resp.File != nil:
+				st.body = append(st.body, seg{f: resp.File, off: p.Off, n: p.Len})
+			default:
+				st.body = append(st.body, seg{b: resp.Body[p.Off : p.Off+p.Len]})
+			}
+		}
+	case resp.File != nil:
+		st.body = append(st.body, seg{f: resp.File, off: resp.FileOff, n: resp.FileLen})
+	case len(resp.Body) > 0:
+		st.body = append(st.body, seg{b: resp.Body})
+	}
+	for len(st.body) > 0 && st.body[0].len() == 0 {
+		st.body = st.body[1:]
+	}
+	if st.pipe == nil && len(st.body) == 0 {
+		c.writeHeaders(st, true)
+		st.done = true
+		c.finish(st)
+		return
+	}
+	c.writeHeaders(st, false)
+	c.pending = append(c.pending, st)
+	if c.sendSome(st, quantum) {
+		c.unqueue(st)
+	}
+}
+
+func (s *seg) len() int64 {
+	if s.f != nil {
+		return s.n
+	}
+	return int64(len(s.b))
+}
+
+// writeHeaders writes st's response head as HEADERS (and CONTINUATION)
+// frames.
+func (c *conn) writeHeaders(st *stream, endStream bool) {
+	resp := &st.resp
+	b := appendStatus(c.hbuf[:0], resp.Status)
+	b = append(b, serverField...)
+	b = appendDate(b, time.Now())
+	b = appendLines(b, resp.Head, &c.low)
+	b = appendLines(b, resp.Extra, &c.low)
+	b = appendLines(b, c.o.Extra, &c.low)
+	c.hbuf = b
+	flags := http2.FlagHeadersEndHeaders
+	if endStream {
+		flags |= http2.FlagHeadersEndStream
+	}
+	if len(b) <= c.peerMaxFrame {
+		c.frameHeader(len(b), http2.FrameHeaders, flags, st.id)
+		c.wbuf = append(c.wbuf, b...)
+		return
+	}
+	first := true
+	for len(b) > 0 {
+		n := min(len(b), c.peerMaxFrame)
+		t, f := http2.FrameContinuation, http2.Flags(0)
+		if first {
+			t, f = http2.FrameHeaders, flags&^http2.FlagHeadersEndHeaders
+		}
+		if n == len(b) {
+			f |= http2.FlagHeadersEndHeaders
+		}
+		c.frameHeader(n, t, f, st.id)
+		c.wbuf = append(c.wbuf, b[:n]...)
+		b = b[n:]
+		first = false
+	}
+}
+
+// sendPending sends what the windows allow of every queued body, a
+// quantum per stream in turn.
+func (c *conn) sendPending() error {
+	for progress := true; progress && len(c.pending) > 0 && c.sendWindow > 0; {
+		progress = false
+		for i := 0; i < len(c.pending); {
+			st := c.pending[i]
+			before := st.sent
+			finished := c.sendSome(st, quantum)
+			if st.sent != before || finished {
+				progress = true
+			}
+			if finished {
+				c.unqueue(st)
+			} else {
+				i++
+			}
+			if len(c.wbuf) >= flushThreshold {
+				if err := c.flush(); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	// A streamed body may have ended with no window left: its last
+	// frame is empty and needs none.
+	for i := 0; i < len(c.pending); {
+		if st := c.pending[i]; st.pipe != nil && c.sendSome(st, 0) {
+			c.unqueue(st)
+			continue
+		}
+		i++
+	}
+	return nil
+}
+
+func (c *conn) unqueue(st *stream) {
+	if i := slices.Index(c.pending, st); i >= 0 {
+		c.pending = slices.Delete(c.pending, i, i+1)
+	}
+	if st.done {
+		c.finish(st)
+	}
+}
+
+// sendSome writes up to budget bytes of st's body in DATA frames, within
+// the windows, and reports whether the body is complete.
+func (c *conn) sendSome(st *stream, budget int64) bool {
+	for {
+		if st.pipe != nil {
+			return c.sendPiped(st, budget)
+		}
+		if len(st.body) == 0 {
+			st.done = true
+			return true
+		}
+		n := min(budget, st.sendWindow, c.sendWindow, int64(c.peerMaxFrame))
+		if n <= 0 {
+			return false
+		}
+		s := &st.body[0]
+		n = min(n, s.len())
+		last := n == s.len() && len(st.body) == 1
+		var flags http2.Flags
+		if last {
+			flags = http2.FlagDataEndStream
+		}
+		c.frameHeader(int(n), http2.FrameData, flags, st.id)
+		if s.f != nil {
+			at := len(c.wbuf)
+			c.wbuf = slices.Grow(c.wbuf, int(n))[:at+int(n)]
+			if _, err := s.f.ReadAt(c.wbuf[at:], s.off); err != nil {
+				// The file shrank under us: the body cannot be
+				// completed, and a short one must not look whole.
+				c.wbuf = c.wbuf[:at-9]
+				c.resetStream(st.id, http2.ErrCodeInternal)
+				return true
+			}
+			s.off += n
+			s.n -= n
+		} else {
+			c.wbuf = append(c.wbuf, s.b[:n]...)
+			s.b = s.b[n:]
+		}
+		st.sent += n
+		st.sendWindow -= n
+		c.sendWindow -= n
+		budget -= n
+		if s.len() == 0 {
+			st.body = st.body[1:]
+		}
+		if last {
+			st.done = true
+			return true
+		}
+	}
+}
+
+// sendPiped sends what the pipe holds, within budget and the windows.
+func (c *conn) sendPiped(st *stream, budget int64) bool {
+	p := st.pipe
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for {
+		if len(p.buf) == 0 {
+			if !p.finished {
+				return false
+			}
+			if p.err != nil {
+				p.mu.Unlock()
+				c.resetStream(st.id, http2.ErrCodeInternal)
+				p.mu.Lock()
+				return true
+			}
+			c.frameHeader(0, http2.FrameData, http2.FlagDataEndStream, st.id)
+			st.done = true
+			return true
+		}
+		n := min(budget, st.sendWindow, c.sendWindow, int64(c.peerMaxFrame), int64(len(p.buf)))
+		if n <= 0 {
+			return false
+		}
+		c.frameHeader(int(n), http2.FrameData, 0, st.id)
+		c.wbuf = append(c.wbuf, p.buf[:n]...)
+		p.buf = p.buf[n:]
+		if len(p.buf) == 0 {
+			p.buf = p.store[:0]
+		}
+		p.cond.Signal()
+		st.sent += n
+		st.sendWindow -= n
+		c.sendWindow -= n
+		budget -= n
+	}
+}
+
+// finish ends a stream whose response is written: logs it and forgets it.
+// A request whose body is still coming (answered early) is reset with
+// NO_ERROR, which asks the client to stop sending it (§8.1).
+func (c *conn) finish(st *stream) {
+	if !st.remoteClosed {
+		// Wait for nothing more: the answer is complete.
+		c.frameHeader(4, http2.FrameRSTStream, 0, st.id)
+		c.wbuf = append(c.wbuf, 0, 0, 0, 0)
+		c.resets[st.id] = struct{}{}
+		c.trimResets()
+	}
+	bodyLen := st.sent
+	c.completed++
+	if c.o.Log != nil {
+		c.log(st, bodyLen)
+	}
+	if o := st.resp.Observer; o != nil {
+		o.Observe(st.req.Method, st.resp.Status, bodyLen, time.Since(st.start))
+	}
+	c.forget(st)
+}
+
+// drop forgets a stream whose response will not be completed.
+func (c *conn) drop(st *stream) {
+	if st.pipe != nil {
+		st.pipe.close()
+	}
+	if i := slices.Index(c.pending, st); i >= 0 {
+		c.pending = slices.Delete(c.pending, i, i+1)
+	}
+	c.forget(st)
+}
+
+func (c *conn) forget(st *stream) {
+	delete(c.streams, st.id)
+	c.noteClosed(st.id)
+	c.releaseFile(st)
+	st.free()
+}
+
+func (c *conn) releaseFile(st *stream) {
+	if h := st.resp.Handle; h != nil {
+		h.Release()
+		st.resp.Handle, st.resp.File = nil, nil
+	}
+}
+
+func (c *conn) log(st *stream, bodyLen int64) {
+	remote := c.o.Remote
+	if st.resp.Client.IsValid() && st.resp.Client != c.o.Peer {
+		remote = st.resp.Client.String()
+	}
+	method, target := st.req.Method, st.target
+	if method == "" {
+		method, target = "-", "-"
+	}
+	c.o.Log.Log(&accesslog.Record{
+		RemoteAddr: remote,
+		Time:       st.start,
+		Method:     method,
+		Target:     target,
+		Proto:      "HTTP/2.0",
+		Host:       st.authority,
+		Status:     st.resp.Status,
+		Bytes:      bodyLen,
+		Referer:    st.referer,
+		UserAgent:  st.userAgent,
+		Duration:   time.Since(st.start),
+	})
+}
+
+// pipe carries a body of unknown length from the goroutine that produces
+// it to the connection. It holds at most pipeLimit bytes: the producer
+// waits while the peer's windows hold the body back.
+type pipe struct {
+	c        *conn
+	mu       sync.Mutex
+	cond     sync.Cond
+	buf      []byte
+	store    []byte
+	finished bool
+	err      error
+	closed   bool // the stream is gone: writes fail
+}
+
+const pipeLimit = 64 << 10
+
+func newPipe(c *conn) *pipe {
+	p := &pipe{c: c}
+	p.cond.L = &p.mu
+	return p
+}
+
+var errStreamClosed = io.ErrClosedPipe
+
+// start runs produce in a goroutine of its own, counted in the
+// connection's producers until it returns.
+func (p *pipe) start(produce func(io.Writer) error) {
+	p.c.producers.Add(1)
+	go p.run(produce)
+}
+
+func (p *pipe) run(produce func(io.Writer) error) {
+	err := produce(p)
+	p.mu.Lock()
+	p.finished, p.err = true, err
+	closed := p.closed
+	p.mu.Unlock()
+	p.c.producers.Add(-1)
+	if !closed {
+		p.c.wakeUp()
+	}
+}
+
+// Write is the producer's side.
+func (p *pipe) Write(b []byte) (int, error) {
+	n := 0
+	for len(b) > 0 {
+		p.mu.Lock()
+		for len(p.buf) >= pipeLimit && !p.closed {
+			p.cond.Wait()
+		}
+		if p.closed {
+			p.mu.Unlock()
+			return n, errStreamClosed
+		}
+		k := min(len(b), pipeLimit-len(p.buf))
+		if len(p.buf) == 0 {
+			p.buf = p.store[:0]
+		}
+		p.buf = append(p.buf, b[:k]...)
+		p.store = p.buf[:0]
+		p.mu.Unlock()
+		p.c.wakeUp()
+		b, n = b[k:], n+k
+	}
+	return n, nil
+}
+
+func (p *pipe) close() {
+	p.mu.Lock()
+	p.closed = true
+	p.cond.Broadcast()
+	p.mu.Unlock()
+}
