@@ -1,7 +1,9 @@
-// Package engine is stoa's HTTP/1.1 connection engine: it accepts
-// connections, reads and parses request heads (package http1), handles
-// request bodies, persistent connections and pipelining, asks a Handler for
-// the response and writes its bytes, with sendfile for large files.
+// Package engine is stoa's connection engine: it accepts connections,
+// makes TLS ones, reads and parses HTTP/1.1 request heads (package http1),
+// handles request bodies, persistent connections and pipelining, asks a
+// Handler for the response and writes its bytes, with sendfile for large
+// files. A connection that speaks HTTP/2 (ALPN "h2", or the preface on a
+// listener that takes h2c) is served by package h2 with the same Handler.
 //
 // It runs one goroutine per connection on Go's netpoller (epoll), with
 // buffers owned by the connection and reused for every request, so a

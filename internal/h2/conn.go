@@ -521,6 +521,11 @@ func (c *conn) endBlock() error {
 		return http2.StreamError{StreamID: id, Code: http2.ErrCodeProtocol}
 	case doTrailers:
 		st := c.streams[id]
+		if st == nil {
+			// Its answer was completed, and the stream reset, while the
+			// block's CONTINUATION frames were on their way.
+			return nil
+		}
 		if b.bad != nil || b.tooLarge {
 			return http2.StreamError{StreamID: id, Code: http2.ErrCodeProtocol}
 		}

@@ -23,6 +23,7 @@
 package h2
 
 import (
+	"cmp"
 	"net"
 	"net/netip"
 	"sync/atomic"
@@ -43,9 +44,10 @@ type Options struct {
 	// address it names); Remote is the same for the access log.
 	Peer   netip.Addr
 	Remote string
-	// IdleTimeout closes a connection that sends nothing for that long;
-	// WriteTimeout one that takes nothing we write for that long;
-	// PrefaceTimeout bounds the wait for the client's connection preface.
+	// IdleTimeout closes a connection that sends nothing for that long
+	// (75s when zero); WriteTimeout one that takes nothing we write for
+	// that long (30s); PrefaceTimeout bounds the wait for the client's
+	// connection preface (10s).
 	IdleTimeout, WriteTimeout, PrefaceTimeout time.Duration
 	// Closing, when it becomes true (and the connection's read deadline is
 	// moved to the past to wake it), makes the connection send GOAWAY,
@@ -77,6 +79,13 @@ const Preface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
 // Serve serves HTTP/2 on nc until the connection ends. pre holds bytes
 // already read from nc (the preface, for prior-knowledge cleartext).
 func Serve(nc net.Conn, pre []byte, o *Options) {
+	if o.IdleTimeout <= 0 || o.WriteTimeout <= 0 || o.PrefaceTimeout <= 0 {
+		filled := *o
+		filled.IdleTimeout = cmp.Or(max(o.IdleTimeout, 0), 75*time.Second)
+		filled.WriteTimeout = cmp.Or(max(o.WriteTimeout, 0), 30*time.Second)
+		filled.PrefaceTimeout = cmp.Or(max(o.PrefaceTimeout, 0), 10*time.Second)
+		o = &filled
+	}
 	c := newConn(nc, pre, o)
 	c.serve()
 	c.release()

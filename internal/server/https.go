@@ -209,8 +209,8 @@ func httpsExtra(cfg *config.Config, port int, h3 bool) []byte {
 	return b
 }
 
-// serveHTTPS serves l with TLS: HTTP/1.1 by the engine, HTTP/2 by net/http's
-// server, and HTTP/3 on the same port over UDP when asked.
+// serveHTTPS serves l with TLS: HTTP/1.1 and HTTP/2 by the engine, and
+// HTTP/3 on the same port over UDP when asked.
 func (s *Server) serveHTTPS(cfg *config.Config, ln *listener) error {
 	port := ln.l.Addr().(*net.TCPAddr).Port
 	var h3 *http3.Server

@@ -1,9 +1,8 @@
 // Package stdhttp owns serving stoa's decision core through net/http's
-// http.Handler interface, the one the HTTP/2 server (net/http's own) and
-// the HTTP/3 server (quic-go/http3) call.
+// http.Handler interface, the one the HTTP/3 server (quic-go/http3) calls.
 // It turns an *http.Request into a respond.Request, asks the Handler, and
-// writes the respond.Response to the http.ResponseWriter, so that HTTP/2 and
-// HTTP/3 answer exactly as stoa's own HTTP/1.1 engine (internal/engine)
+// writes the respond.Response to the http.ResponseWriter, so that HTTP/3
+// answers exactly as stoa's own HTTP/1.1 engine (internal/engine)
 // does: the same status, header lines, bodies, ETags, ranges and encodings,
 // the same access log lines and metrics.
 //
