@@ -656,3 +656,108 @@ func TestH2Load(t *testing.T) {
 		t.Logf("h2load output:\n%s", clip(out, 4000))
 	}
 }
+
+// TestH2GracefulShutdown checks SIGTERM with HTTP/2 connections open: each
+// is sent GOAWAY NO_ERROR naming the last stream it will answer; an idle
+// one is then closed, and a download held back by the client's flow-
+// control window completes in full once the client grants more window,
+// before the connection closes and the process exits 0.
+func TestH2GracefulShutdown(t *testing.T) {
+	s := newSite(t)
+	big := patterned(1 << 20)
+	s.write("big.bin", string(big))
+	srv := startServer(t, s, "--tls-self-signed", "--https", "127.0.0.1:0", "--shutdown-timeout", "20s")
+	addr := httpsAddr(t, srv)
+
+	idle := dialH2(t, addr, 0)
+	idle.get(1, "/index.html", true)
+	if err := idle.flush(); err != nil {
+		t.Fatal(err)
+	}
+	if body, _ := idle.readStream(t, 1, false); string(body) != indexHTML {
+		t.Fatalf("GET /index.html on the idle connection: body %q, want %q", clip(body, 80), indexHTML)
+	}
+
+	// The downloader's window is the protocol's initial 64 KiB, which it
+	// does not renew until after SIGTERM.
+	dl := dialH2(t, addr, 0)
+	dl.get(1, "/big.bin", true)
+	if err := dl.flush(); err != nil {
+		t.Fatal(err)
+	}
+	dl.conn.SetReadDeadline(time.Now().Add(ioTimeout))
+	got := 0
+	for got < 65535 {
+		f, err := dl.fr.ReadFrame()
+		if err != nil {
+			t.Fatalf("reading the first 64 KiB of /big.bin: %v", err)
+		}
+		if d, ok := f.(*http2.DataFrame); ok {
+			got += len(d.Data())
+		}
+	}
+
+	srv.signal(syscall.SIGTERM)
+	if body, goAway := idle.readStream(t, 0, false); goAway == nil || goAway.ErrCode != http2.ErrCodeNo || goAway.LastStreamID != 1 || len(body) != 0 {
+		t.Errorf("idle connection after SIGTERM: GOAWAY %v, want NO_ERROR with last stream 1, then the connection closed", goAway)
+	}
+	// Grant the window the first 64 KiB used up; readStream renews it as
+	// the rest arrives.
+	dl.fr.WriteWindowUpdate(0, uint32(got))
+	dl.fr.WriteWindowUpdate(1, uint32(got))
+	if err := dl.flush(); err != nil {
+		t.Fatal(err)
+	}
+	body, goAway := dl.readStream(t, 1, true)
+	if goAway == nil || goAway.ErrCode != http2.ErrCodeNo || goAway.LastStreamID != 1 {
+		t.Errorf("downloading connection after SIGTERM: GOAWAY %v, want NO_ERROR with last stream 1", goAway)
+	}
+	if got+len(body) != len(big) || !bytes.Equal(body, big[got:]) {
+		t.Errorf("the download in progress at SIGTERM: %d bytes in all, want the whole %d", got+len(body), len(big))
+	}
+	if code := srv.wait(exitTimeout); code != 0 {
+		t.Errorf("exit status after SIGTERM = %d, want 0; stderr:\n%s", code, srv.stderrText())
+	}
+}
+
+// readStream reads frames until the connection ends, collecting the body
+// of stream id (0: none) and the GOAWAY frame, if one came. With grant it
+// renews the flow-control windows as DATA arrives. It fails the test if a
+// read waits longer than ioTimeout.
+func (c *h2Conn) readStream(t *testing.T, id uint32, grant bool) (body []byte, goAway *http2.GoAwayFrame) {
+	t.Helper()
+	for {
+		c.conn.SetReadDeadline(time.Now().Add(ioTimeout))
+		f, err := c.fr.ReadFrame()
+		if err != nil {
+			if errors.Is(err, os.ErrDeadlineExceeded) {
+				t.Fatalf("stream %d: no frame for %v (GOAWAY so far: %v)", id, ioTimeout, goAway)
+			}
+			return body, goAway
+		}
+		switch f := f.(type) {
+		case *http2.GoAwayFrame:
+			g := *f
+			goAway = &g
+		case *http2.DataFrame:
+			if f.StreamID != id {
+				continue
+			}
+			body = append(body, f.Data()...)
+			if grant && len(f.Data()) > 0 && !f.StreamEnded() {
+				c.fr.WriteWindowUpdate(0, uint32(len(f.Data())))
+				c.fr.WriteWindowUpdate(id, uint32(len(f.Data())))
+				if err := c.flush(); err != nil {
+					t.Fatalf("granting window: %v", err)
+				}
+			}
+			if f.StreamEnded() && id != 0 && goAway != nil {
+				// The stream is complete; the connection should end next.
+				continue
+			}
+			if f.StreamEnded() && goAway == nil {
+				return body, goAway
+			}
+		}
+	}
+}

@@ -175,6 +175,8 @@ func (c *conn) serve() {
 			c.goAway(http2.ErrCode(code))
 			c.flush()
 			c.linger()
+		} else if err == errDone {
+			c.linger()
 		}
 		return
 	}
