@@ -1,6 +1,7 @@
-// Package ascii holds the case-insensitive comparison HTTP tokens need:
-// ASCII only (RFC 9110 §5.6.2), since Unicode folding would let "ſ" or the
-// Kelvin sign pass for "s" or "k".
+// Package ascii holds the character-level work HTTP fields need: the
+// case-insensitive comparison of tokens, ASCII only (RFC 9110 §5.6.2),
+// since Unicode folding would let "ſ" or the Kelvin sign pass for "s" or
+// "k"; and the trimming of optional whitespace around values.
 package ascii
 
 // EqualFoldLower reports whether s equals lower, a lower-case ASCII
@@ -19,4 +20,16 @@ func EqualFoldLower(s, lower string) bool {
 		}
 	}
 	return true
+}
+
+// TrimOWS removes the optional whitespace of RFC 9110 §5.6.3 (spaces and
+// horizontal tabs) from both ends of s.
+func TrimOWS(s string) string {
+	for s != "" && (s[0] == ' ' || s[0] == '\t') {
+		s = s[1:]
+	}
+	for s != "" && (s[len(s)-1] == ' ' || s[len(s)-1] == '\t') {
+		s = s[:len(s)-1]
+	}
+	return s
 }

@@ -21,3 +21,19 @@ func TestEqualFoldLower(t *testing.T) {
 		}
 	}
 }
+
+func TestTrimOWS(t *testing.T) {
+	for _, tt := range []struct{ in, want string }{
+		{"", ""},
+		{"gzip", "gzip"},
+		{" \tgzip\t ", "gzip"},
+		{"a b", "a b"},                   // inner whitespace stays
+		{"\r\ngzip\r\n", "\r\ngzip\r\n"}, // only SP and HTAB are OWS
+		{" \t \t", ""},
+		{"\u00a0x\u00a0", "\u00a0x\u00a0"}, // no-break space is not OWS
+	} {
+		if got := TrimOWS(tt.in); got != tt.want {
+			t.Errorf("TrimOWS(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}

@@ -21,6 +21,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/stoahttp/stoa/internal/ascii"
 )
 
 // Limits on what Parse accepts; see the package documentation.
@@ -118,7 +120,7 @@ func Parse(header string, size int64, dst []Range) ([]Range, Outcome) {
 	if size < 0 {
 		return dst, Ignore
 	}
-	unit, set, ok := strings.Cut(trimOWS(header), "=")
+	unit, set, ok := strings.Cut(ascii.TrimOWS(header), "=")
 	if !ok || !isBytesUnit(unit) {
 		// §14.2: "An origin server MUST ignore a Range header field that
 		// contains a range unit it does not understand."
@@ -485,9 +487,4 @@ func trimRightOWS(s string) string {
 		s = s[:len(s)-1]
 	}
 	return s
-}
-
-// trimOWS removes leading and trailing OWS.
-func trimOWS(s string) string {
-	return trimRightOWS(trimLeftOWS(s))
 }

@@ -152,7 +152,7 @@ func lowest(old, w weight) weight {
 // around it (RFC 9110 §5.6.1). ok is false for an empty element and for one
 // that does not match the grammar.
 func parseMember(m string) (name string, w weight, ok bool) {
-	m = trimOWS(m)
+	m = ascii.TrimOWS(m)
 	n := tokenLen(m)
 	if n == 0 {
 		return "", 0, false
@@ -254,15 +254,6 @@ func isOWS(c byte) bool { return c == ' ' || c == '\t' }
 func trimLeftOWS(s string) string {
 	for len(s) > 0 && isOWS(s[0]) {
 		s = s[1:]
-	}
-	return s
-}
-
-// trimOWS removes leading and trailing OWS (RFC 9110 §5.6.3).
-func trimOWS(s string) string {
-	s = trimLeftOWS(s)
-	for len(s) > 0 && isOWS(s[len(s)-1]) {
-		s = s[:len(s)-1]
 	}
 	return s
 }

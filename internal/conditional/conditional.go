@@ -17,6 +17,7 @@ package conditional
 import (
 	"time"
 
+	"github.com/stoahttp/stoa/internal/ascii"
 	"github.com/stoahttp/stoa/internal/httpdate"
 )
 
@@ -151,7 +152,7 @@ func isGetOrHead(method string) bool {
 // the current entity-tag by strong comparison (§8.8.3.2). A malformed list
 // matches nothing, so the request fails safe with 412.
 func checkIfMatch(field string, v *Validators) condResult {
-	field = trimOWS(field)
+	field = ascii.TrimOWS(field)
 	if field == "" {
 		return condNone
 	}
@@ -177,7 +178,7 @@ func checkIfMatch(field string, v *Validators) condResult {
 // (§8.8.3.2); otherwise it is true. A malformed list matches nothing, so
 // the request fails safe with a full response.
 func checkIfNoneMatch(field string, v *Validators) condResult {
-	field = trimOWS(field)
+	field = ascii.TrimOWS(field)
 	if field == "" {
 		return condNone
 	}
@@ -228,7 +229,7 @@ func checkIfUnmodifiedSince(field string, v *Validators) condResult {
 //
 //	If-Range = entity-tag / HTTP-date
 func checkIfRange(field string, v *Validators) condResult {
-	field = trimOWS(field)
+	field = ascii.TrimOWS(field)
 	if field == "" {
 		return condNone
 	}
@@ -342,7 +343,7 @@ func etagWeakMatch(a, b entityTag) bool {
 
 // currentETag parses the selected representation's entity-tag.
 func currentETag(v *Validators) (entityTag, bool) {
-	tag, rest, ok := scanETag(trimOWS(v.ETag))
+	tag, rest, ok := scanETag(ascii.TrimOWS(v.ETag))
 	if !ok || rest != "" {
 		return entityTag{}, false
 	}
@@ -384,15 +385,6 @@ func etagListMatch(list string, cur entityTag, match func(a, b entityTag) bool) 
 func trimLeftOWS(s string) string {
 	for len(s) > 0 && (s[0] == ' ' || s[0] == '\t') {
 		s = s[1:]
-	}
-	return s
-}
-
-// trimOWS removes leading and trailing OWS (RFC 9110 §5.6.3).
-func trimOWS(s string) string {
-	s = trimLeftOWS(s)
-	for len(s) > 0 && (s[len(s)-1] == ' ' || s[len(s)-1] == '\t') {
-		s = s[:len(s)-1]
 	}
 	return s
 }

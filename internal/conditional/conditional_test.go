@@ -4,6 +4,8 @@ import (
 	"regexp"
 	"testing"
 	"time"
+
+	"github.com/stoahttp/stoa/internal/ascii"
 )
 
 var (
@@ -382,9 +384,9 @@ func FuzzEvaluate(f *testing.F) {
 		if ifMatch == "" && ifNoneMatch == "" && ims == "" && ius == "" && r != Proceed {
 			t.Fatalf("Evaluate with no preconditions = %v", r)
 		}
-		if RangeApplies(ifRange, v) && trimOWS(ifRange) != "" {
+		if RangeApplies(ifRange, v) && ascii.TrimOWS(ifRange) != "" {
 			// Only an exact strong tag or exact date may pass.
-			if tag, _, ok := scanETag(trimOWS(ifRange)); ok && tag.weak {
+			if tag, _, ok := scanETag(ascii.TrimOWS(ifRange)); ok && tag.weak {
 				t.Fatalf("RangeApplies(%q) passed a weak entity-tag", ifRange)
 			}
 		}

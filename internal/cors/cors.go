@@ -352,7 +352,7 @@ func (c *CORS) allowHeaders(acrh string) bool {
 	for rest := acrh; rest != ""; {
 		var name string
 		name, rest, _ = strings.Cut(rest, ",")
-		name = trimOWS(name)
+		name = ascii.TrimOWS(name)
 		if name == "" {
 			continue
 		}
@@ -370,7 +370,7 @@ func appendHeaderNames(dst []byte, acrh string) []byte {
 	for rest := acrh; rest != ""; {
 		var name string
 		name, rest, _ = strings.Cut(rest, ",")
-		if name = trimOWS(name); name == "" {
+		if name = ascii.TrimOWS(name); name == "" {
 			continue
 		}
 		if !first {
@@ -380,18 +380,6 @@ func appendHeaderNames(dst []byte, acrh string) []byte {
 		first = false
 	}
 	return dst
-}
-
-// trimOWS trims the optional whitespace of RFC 9110 §5.6.3: spaces and
-// horizontal tabs.
-func trimOWS(s string) string {
-	for s != "" && (s[0] == ' ' || s[0] == '\t') {
-		s = s[1:]
-	}
-	for s != "" && (s[len(s)-1] == ' ' || s[len(s)-1] == '\t') {
-		s = s[:len(s)-1]
-	}
-	return s
 }
 
 // Preflight appends to dst the header lines ("Name: value\r\n") answering

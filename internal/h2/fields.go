@@ -7,6 +7,7 @@ import (
 
 	"golang.org/x/net/http2/hpack"
 
+	"github.com/stoahttp/stoa/internal/ascii"
 	"github.com/stoahttp/stoa/internal/respond"
 )
 
@@ -97,7 +98,7 @@ func (b *block) field(f hpack.HeaderField) {
 	if b.trailers {
 		return // trailers of a request body: nothing here reads them
 	}
-	v := trimOWS(f.Value)
+	v := ascii.TrimOWS(f.Value)
 	r := &b.req
 	switch name {
 	case "connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade":
@@ -205,7 +206,7 @@ func (b *block) finish() {
 // 100-continue, which is answered with 417 as over HTTP/1.1.
 func (b *block) expectsOther() bool {
 	for e := range strings.SplitSeq(b.expect, ",") {
-		if e = trimOWS(e); e != "" && !strings.EqualFold(e, "100-continue") {
+		if e = ascii.TrimOWS(e); e != "" && !strings.EqualFold(e, "100-continue") {
 			return true
 		}
 	}
@@ -223,8 +224,6 @@ func join(have, v string) string {
 	}
 	return have + ", " + v
 }
-
-func trimOWS(s string) string { return strings.Trim(s, " \t") }
 
 // validName reports whether a regular field name is a token in lowercase
 // (RFC 9113 §8.2.1).

@@ -13,7 +13,11 @@
 // Input strings may alias a connection buffer; nothing here retains them.
 package httpdate
 
-import "time"
+import (
+	"time"
+
+	"github.com/stoahttp/stoa/internal/ascii"
+)
 
 // IMFFixdateLen is the length of every IMF-fixdate produced by Append,
 // e.g. len("Sun, 06 Nov 1994 08:49:37 GMT").
@@ -102,7 +106,7 @@ func Parse(s string) (time.Time, bool) {
 // parse implements Parse; now is consulted only for an RFC 850 date's
 // two-digit year, so IMF-fixdate parsing does not even read the clock.
 func parse(s string, now func() time.Time) (time.Time, bool) {
-	s = trimOWS(s)
+	s = ascii.TrimOWS(s)
 	switch {
 	case len(s) == IMFFixdateLen && s[3] == ',':
 		return parseIMFFixdate(s)
@@ -110,17 +114,6 @@ func parse(s string, now func() time.Time) (time.Time, bool) {
 		return parseASCTime(s)
 	}
 	return parseRFC850(s, now())
-}
-
-// trimOWS removes leading and trailing OWS (RFC 9110 §5.6.3).
-func trimOWS(s string) string {
-	for len(s) > 0 && (s[0] == ' ' || s[0] == '\t') {
-		s = s[1:]
-	}
-	for len(s) > 0 && (s[len(s)-1] == ' ' || s[len(s)-1] == '\t') {
-		s = s[:len(s)-1]
-	}
-	return s
 }
 
 // parseIMFFixdate parses

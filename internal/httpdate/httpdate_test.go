@@ -4,6 +4,8 @@ import (
 	"net/http"
 	"testing"
 	"time"
+
+	"github.com/stoahttp/stoa/internal/ascii"
 )
 
 func TestAppend(t *testing.T) {
@@ -244,7 +246,7 @@ func FuzzParse(f *testing.F) {
 		}
 		// An accepted IMF-fixdate is canonical: reformatting it gives the
 		// same bytes, except that the day-name is not checked.
-		if ts := trimOWS(s); len(ts) == IMFFixdateLen && ts[3] == ',' && string(b[3:]) != ts[3:] {
+		if ts := ascii.TrimOWS(s); len(ts) == IMFFixdateLen && ts[3] == ',' && string(b[3:]) != ts[3:] {
 			t.Fatalf("Parse(%q) = %v, which formats as %q", s, tm, b)
 		}
 		tm2, ok := Parse(string(b))

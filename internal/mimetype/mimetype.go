@@ -297,7 +297,7 @@ func Compressible(contentType string) bool {
 			break
 		}
 	}
-	mt = trimOWS(mt)
+	mt = ascii.TrimOWS(mt)
 	// RFC 6838 §4.2 limits type and subtype to 127 characters each.
 	const maxLen = 127 + 1 + 127
 	if len(mt) == 0 || len(mt) > maxLen {
@@ -362,18 +362,6 @@ func Compressible(contentType string) bool {
 	}
 	// audio/*, video/*, multipart/* and unknown types.
 	return false
-}
-
-// trimOWS removes optional whitespace (RFC 9110 §5.6.3: SP and HTAB) from
-// both ends of s.
-func trimOWS(s string) string {
-	for len(s) > 0 && (s[0] == ' ' || s[0] == '\t') {
-		s = s[1:]
-	}
-	for len(s) > 0 && (s[len(s)-1] == ' ' || s[len(s)-1] == '\t') {
-		s = s[:len(s)-1]
-	}
-	return s
 }
 
 // hasSuffix reports whether b ends with suffix, without converting b.

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"unsafe"
 
+	"github.com/stoahttp/stoa/internal/ascii"
 	"github.com/stoahttp/stoa/internal/respond"
 )
 
@@ -106,18 +107,13 @@ func peer(remote string) netip.Addr {
 	return ap.Addr().Unmap()
 }
 
-// trimOWS removes the optional whitespace around a field value
-// (RFC 9110 §5.5), which HTTP/2 and HTTP/3 forbid but a lenient peer may
-// still send.
-func trimOWS(s string) string { return strings.Trim(s, " \t") }
-
 // first returns the first field line's value, as for User-Agent and
 // Referer.
 func first(vals []string) string {
 	if len(vals) == 0 {
 		return ""
 	}
-	return trimOWS(vals[0])
+	return ascii.TrimOWS(vals[0])
 }
 
 // singleton returns the value of a field that must occur once: a repeated
@@ -127,7 +123,7 @@ func singleton(vals []string) string {
 	if len(vals) != 1 {
 		return ""
 	}
-	return trimOWS(vals[0])
+	return ascii.TrimOWS(vals[0])
 }
 
 // list combines the values of the field lines of a list field as
@@ -140,7 +136,7 @@ func (st *state) list(k int, vals []string) string {
 	}
 	b := st.lists[k][:0]
 	for _, v := range vals {
-		v = trimOWS(v)
+		v = ascii.TrimOWS(v)
 		if v == "" {
 			continue
 		}
@@ -164,7 +160,7 @@ func (st *state) list(k int, vals []string) string {
 func expectsOther(vals []string) bool {
 	for _, v := range vals {
 		for e := range strings.SplitSeq(v, ",") {
-			if e = trimOWS(e); e != "" && !strings.EqualFold(e, "100-continue") {
+			if e = ascii.TrimOWS(e); e != "" && !strings.EqualFold(e, "100-continue") {
 				return true
 			}
 		}

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"unsafe"
 
+	"github.com/stoahttp/stoa/internal/ascii"
 	"github.com/stoahttp/stoa/internal/respond"
 )
 
@@ -213,7 +214,7 @@ func addBlock(h http.Header, vals []string, block string, streamed bool) []strin
 		if connectionSpecific(name) || streamed && strings.EqualFold(name, "Content-Length") {
 			continue
 		}
-		vals = addField(h, vals, http.CanonicalHeaderKey(name), trimOWS(line[colon+1:]))
+		vals = addField(h, vals, http.CanonicalHeaderKey(name), ascii.TrimOWS(line[colon+1:]))
 	}
 	return vals
 }
