@@ -761,3 +761,57 @@ func (c *h2Conn) readStream(t *testing.T, id uint32, grant bool) (body []byte, g
 		}
 	}
 }
+
+// TestH2BadAuthority checks that a request whose :authority (or host
+// field) is not a host is answered with 400 over HTTP/2, as the same Host
+// is over HTTP/1.1, rather than reaching a site.
+func TestH2BadAuthority(t *testing.T) {
+	s := newSite(t)
+	srv := startServer(t, s, "--tls-self-signed", "--https", "127.0.0.1:0")
+	addr := httpsAddr(t, srv)
+	c := dialH2(t, addr, 0)
+	for i, tt := range []struct {
+		fields []hpack.HeaderField
+		want   int
+	}{
+		{[]hpack.HeaderField{{Name: ":authority", Value: "user@example.com"}}, 400},
+		{[]hpack.HeaderField{{Name: ":authority", Value: "exa mple.com"}}, 400},
+		{[]hpack.HeaderField{{Name: "host", Value: "a/b"}}, 400},
+		{[]hpack.HeaderField{{Name: ":authority", Value: "example.com:8443"}}, 200},
+		{[]hpack.HeaderField{{Name: "host", Value: "[::1]:8443"}}, 200},
+	} {
+		id := uint32(2*i + 1)
+		c.hbuf.Reset()
+		base := []hpack.HeaderField{{Name: ":method", Value: "GET"}, {Name: ":scheme", Value: "https"}, {Name: ":path", Value: "/index.html"}}
+		if tt.fields[0].Name == ":authority" {
+			base = append(tt.fields, base...)
+		} else {
+			base = append(base, tt.fields...)
+		}
+		for _, f := range base {
+			c.enc.WriteField(f)
+		}
+		c.fr.WriteHeaders(http2.HeadersFrameParam{StreamID: id, BlockFragment: c.hbuf.Bytes(), EndStream: true, EndHeaders: true})
+		if err := c.flush(); err != nil {
+			t.Fatal(err)
+		}
+		status := ""
+		c.conn.SetReadDeadline(time.Now().Add(ioTimeout))
+		for status == "" {
+			f, err := c.fr.ReadFrame()
+			if err != nil {
+				t.Fatalf("%v: %v", tt.fields, err)
+			}
+			if mh, ok := f.(*http2.MetaHeadersFrame); ok && mh.StreamID == id {
+				status = mh.PseudoValue("status")
+			}
+		}
+		if status != strconv.Itoa(tt.want) {
+			t.Errorf("GET /index.html with %v: status %s, want %d", tt.fields, status, tt.want)
+		}
+		host := tt.fields[0].Value
+		if r := srv.roundTrip("GET /index.html HTTP/1.1\r\nHost: " + host + "\r\n\r\n"); r.Status != tt.want {
+			t.Errorf("over HTTP/1.1, Host %q: status %d, want %d as over HTTP/2", host, r.Status, tt.want)
+		}
+	}
+}

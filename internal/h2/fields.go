@@ -8,6 +8,7 @@ import (
 	"golang.org/x/net/http2/hpack"
 
 	"github.com/stoahttp/stoa/internal/ascii"
+	"github.com/stoahttp/stoa/internal/http1"
 	"github.com/stoahttp/stoa/internal/respond"
 )
 
@@ -25,6 +26,7 @@ type block struct {
 	host, referer, userAgent        string
 	expect                          string
 	contentLength                   int64 // -1 when absent
+	badHost                         bool  // the host is not one: 400
 
 	req respond.Request
 	// counts of fields that must occur once; a repeated one is dropped,
@@ -185,6 +187,8 @@ func (b *block) finish() {
 	if r.Host == "" {
 		r.Host = b.host
 	}
+	// As over HTTP/1.1, a host that is not one is answered with 400.
+	b.badHost = r.Host != "" && !http1.ValidHost(r.Host)
 	once := func(v *string, n int) {
 		if n > 1 {
 			*v = ""

@@ -30,7 +30,7 @@ type stream struct {
 	req                                   respond.Request
 	resp                                  respond.Response
 	target, referer, userAgent, authority string
-	expectOther                           bool
+	expectOther, badHost                  bool
 	start                                 time.Time
 
 	// the body: segs in order, or a pipe fed by a goroutine
@@ -66,6 +66,7 @@ func (st *stream) fromBlock(b *block) {
 	st.authority = st.req.Host
 	st.contentLength = b.contentLength
 	st.expectOther = b.expectsOther()
+	st.badHost = b.badHost
 	st.start = time.Now()
 }
 
@@ -93,6 +94,8 @@ func (c *conn) answer(st *stream) {
 	switch {
 	case st.status431:
 		h.Error(431, "GET", resp)
+	case st.badHost:
+		h.Error(400, st.req.Method, resp)
 	case st.expectOther:
 		h.Error(417, st.req.Method, resp)
 	default:

@@ -1,5 +1,7 @@
 package http1
 
+import "unsafe"
+
 // portRule says whether an authority must carry a port.
 type portRule uint8
 
@@ -7,6 +9,13 @@ const (
 	portOptional portRule = iota // uri-host [ ":" port ]: Host field, absolute-form
 	portRequired                 // uri-host ":" port with at least one digit: CONNECT
 )
+
+// ValidHost reports whether s is a valid Host field value or :authority
+// pseudo-header (RFC 9112 §3.2, RFC 9113 §8.3.1): uri-host [ ":" port ],
+// without userinfo. HTTP/2 uses it to refuse what HTTP/1.1 refuses.
+func ValidHost(s string) bool {
+	return validAuthority(unsafe.Slice(unsafe.StringData(s), len(s)), portOptional)
+}
 
 // validAuthority reports whether b is uri-host [ ":" port ] as used by the
 // Host field (RFC 9112 §3.2) and the authority of a request-target
