@@ -678,6 +678,9 @@ func TestValidAuthority(t *testing.T) {
 		if got := validAuthority([]byte(tt.in), portRequired); got != tt.connect {
 			t.Errorf("validAuthority(%q, portRequired) = %v; want %v", tt.in, got, tt.connect)
 		}
+		if got := ValidHost(tt.in); got != tt.opt {
+			t.Errorf("ValidHost(%q) = %v; want %v", tt.in, got, tt.opt)
+		}
 	}
 }
 
