@@ -3,44 +3,33 @@ package e2e
 // Automatic HTTPS end to end: the stoa binary obtains a certificate from
 // pebble, Let's Encrypt's small ACME test server, answering pebble's
 // validation on its own listeners, then serves the site with it. pebble
-// resolves the site's name through a tiny DNS server of the test's own that
-// answers 127.0.0.1 for every name, so every packet stays on loopback; the
-// test checks that too.
-//
-// The helpers below are copied from internal/acme/pebble_test.go (test code
-// cannot be imported across packages) and prefixed so they cannot clash
-// with the rest of the suite.
+// (run by internal/acme/acmetest) resolves the site's name through a tiny
+// DNS server of the test's own that answers 127.0.0.1 for every name, so
+// every packet stays on loopback; the test checks that too.
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/binary"
 	"encoding/hex"
-	"encoding/json"
-	"encoding/pem"
-	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/stoahttp/stoa/internal/acme/acmetest"
 )
 
 const (
-	pebbleModule  = "github.com/letsencrypt/pebble/v2"
-	pebbleVersion = "v2.10.1"
-
 	// acmeDomain is the name stoa obtains a certificate for; the test's
 	// DNS server maps it (and every other name) to 127.0.0.1.
 	acmeDomain = "stoa.test"
@@ -55,8 +44,7 @@ const (
 // HTTP-01 answer on stoa's plain listener, or the TLS-ALPN-01 handshake on
 // its HTTPS listener.
 func TestACME(t *testing.T) {
-	bin := findPebble(t)
-	mod := pebbleModuleDir(t)
+	acmetest.Require(t)
 	for _, tt := range []struct {
 		challenge string
 		deadHTTP  bool // pebble validates HTTP-01 on a port nothing listens on
@@ -66,7 +54,6 @@ func TestACME(t *testing.T) {
 		{challenge: "tls-alpn-01", deadHTTP: true},
 	} {
 		t.Run(tt.challenge, func(t *testing.T) {
-			dns := startACMEDNS(t)
 			httpPort, tlsPort := freePort(t), freePort(t)
 			pebbleHTTP, pebbleTLS := httpPort, tlsPort
 			if tt.deadHTTP {
@@ -75,14 +62,14 @@ func TestACME(t *testing.T) {
 			if tt.deadTLS {
 				pebbleTLS = freePort(t)
 			}
-			p := startPebble(t, bin, mod, dns.addr, pebbleHTTP, pebbleTLS)
+			p := acmetest.Start(t, acmetest.Options{HTTPPort: pebbleHTTP, TLSPort: pebbleTLS})
 
 			// stoa trusts pebble's API through the system roots, which
 			// Go takes from SSL_CERT_FILE. Every proxy variable points
 			// at a trap: Go never proxies loopback, so a connection to
 			// the trap is a request stoa meant for somewhere else.
 			trap := startProxyTrap(t)
-			t.Setenv("SSL_CERT_FILE", p.minicaFile)
+			t.Setenv("SSL_CERT_FILE", p.APIRootsFile)
 			for _, k := range []string{"HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"} {
 				t.Setenv(k, "http://"+trap.addr)
 			}
@@ -94,12 +81,12 @@ func TestACME(t *testing.T) {
 			tlsAddr := net.JoinHostPort("127.0.0.1", strconv.Itoa(tlsPort))
 			srv := startWith(t, s, "serve", s.root,
 				"--domain", acmeDomain,
-				"--acme-ca", p.directory,
+				"--acme-ca", p.Directory,
 				"--acme-storage", t.TempDir(),
 				"--https", tlsAddr,
 				"--listen", plainAddr,
 				"--http3=false")
-			watch := watchSockets(t, srv.cmd.Process.Pid, p.pid)
+			watch := watchSockets(t, srv.cmd.Process.Pid, p.PID)
 			if srv.addr != plainAddr {
 				t.Errorf("plain listener at %s, want %s", srv.addr, plainAddr)
 			}
@@ -107,7 +94,7 @@ func TestACME(t *testing.T) {
 				t.Errorf("HTTPS listener at %s, want %s", got, tlsAddr)
 			}
 
-			root, inter := p.issuingChain(t)
+			root, inter := p.IssuingChain(t)
 			roots := x509.NewCertPool()
 			roots.AddCert(root)
 
@@ -161,7 +148,7 @@ func TestACME(t *testing.T) {
 			// name (to 127.0.0.1, through the test's server), stoa sent
 			// nothing to a proxy, and no socket of stoa or pebble had a
 			// peer off loopback.
-			names := dns.names()
+			names := p.Resolved()
 			if len(names) == 0 {
 				t.Errorf("pebble asked the test's DNS server nothing; it must have resolved %s elsewhere", acmeDomain)
 			}
@@ -250,206 +237,6 @@ func acmeClient(addr string, roots *x509.CertPool, proto string) *http.Client {
 		},
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
-}
-
-// pebbleProcess is a running pebble.
-type pebbleProcess struct {
-	pid        int
-	directory  string         // ACME directory URL
-	mgmt       string         // management interface, https://host:port
-	minicaFile string         // the test CA of pebble's own HTTPS
-	apiRoots   *x509.CertPool // trusts the TLS certificate of both
-}
-
-// issuingChain fetches the root and intermediate pebble made up at start
-// and signs certificates under (they change with every run).
-func (p *pebbleProcess) issuingChain(t *testing.T) (root, inter *x509.Certificate) {
-	t.Helper()
-	return p.fetchCert(t, "/roots/0"), p.fetchCert(t, "/intermediates/0")
-}
-
-func (p *pebbleProcess) fetchCert(t *testing.T, path string) *x509.Certificate {
-	t.Helper()
-	c := &http.Client{
-		Timeout:   10 * time.Second,
-		Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: p.apiRoots}, Proxy: nil},
-	}
-	resp, err := c.Get(p.mgmt + path)
-	if err != nil {
-		t.Fatalf("fetching pebble's %s: %v", path, err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil || resp.StatusCode != http.StatusOK {
-		t.Fatalf("fetching pebble's %s: status %d, %v", path, resp.StatusCode, err)
-	}
-	block, _ := pem.Decode(body)
-	if block == nil || block.Type != "CERTIFICATE" {
-		t.Fatalf("pebble's %s is not a PEM certificate: %.100q", path, body)
-	}
-	cert, err := x509.ParseCertificate(block.Bytes)
-	if err != nil {
-		t.Fatalf("pebble's %s: %v", path, err)
-	}
-	return cert
-}
-
-// findPebble returns the pebble binary's path or skips the test.
-func findPebble(t *testing.T) string {
-	t.Helper()
-	if p, err := exec.LookPath("pebble"); err == nil {
-		return p
-	}
-	if out, err := exec.Command(goTool(), "env", "GOPATH").Output(); err == nil {
-		for dir := range strings.SplitSeq(strings.TrimSpace(string(out)), string(os.PathListSeparator)) {
-			p := filepath.Join(dir, "bin", "pebble")
-			if _, err := os.Stat(p); err == nil {
-				return p
-			}
-		}
-	}
-	t.Skip("pebble not installed: go install " + pebbleModule + "/cmd/pebble@" + pebbleVersion + " (the CI installs it)")
-	return ""
-}
-
-// pebbleModuleDir returns the folder of pebble's module source, for its
-// test certificates, downloading it into the module cache if needed. It
-// runs outside stoa's module, so stoa's go.mod is never touched.
-func pebbleModuleDir(t *testing.T) string {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, goTool(), "mod", "download", "-json", pebbleModule+"@"+pebbleVersion)
-	cmd.Dir = t.TempDir()
-	cmd.Env = append(os.Environ(), "GOFLAGS=", "GOWORK=off")
-	out, err := cmd.Output()
-	var mod struct{ Dir, Error string }
-	if jerr := json.Unmarshal(out, &mod); jerr != nil || mod.Dir == "" {
-		t.Fatalf("go mod download %s@%s: %v %s %s", pebbleModule, pebbleVersion, err, mod.Error, out)
-	}
-	return mod.Dir
-}
-
-// startPebble runs pebble validating HTTP-01 on httpPort and TLS-ALPN-01
-// on tlsPort, resolving through dnsAddr, and kills it (by its PID) when
-// the test ends.
-func startPebble(t *testing.T, bin, mod, dnsAddr string, httpPort, tlsPort int) *pebbleProcess {
-	t.Helper()
-	listen := net.JoinHostPort("127.0.0.1", strconv.Itoa(freePort(t)))
-	mgmt := net.JoinHostPort("127.0.0.1", strconv.Itoa(freePort(t)))
-	var conf struct {
-		Pebble map[string]any `json:"pebble"`
-	}
-	conf.Pebble = map[string]any{
-		"listenAddress":                  listen,
-		"managementListenAddress":        mgmt,
-		"certificate":                    filepath.Join(mod, "test/certs/localhost/cert.pem"),
-		"privateKey":                     filepath.Join(mod, "test/certs/localhost/key.pem"),
-		"httpPort":                       httpPort,
-		"tlsPort":                        tlsPort,
-		"ocspResponderURL":               "",
-		"externalAccountBindingRequired": false,
-		"retryAfter":                     map[string]int{"authz": 1, "order": 1},
-		"keyAlgorithm":                   "ecdsa",
-	}
-	confJSON, err := json.Marshal(conf)
-	if err != nil {
-		t.Fatal(err)
-	}
-	confPath := filepath.Join(t.TempDir(), "pebble-config.json")
-	if err := os.WriteFile(confPath, confJSON, 0o600); err != nil {
-		t.Fatal(err)
-	}
-
-	cmd := exec.Command(bin, "-config", confPath, "-dnsserver", dnsAddr)
-	cmd.Env = append(os.Environ(),
-		"PEBBLE_VA_NOSLEEP=1",
-		"PEBBLE_WFE_NONCEREJECT=0",
-		"NO_PROXY=*", "no_proxy=*", // pebble's validation goes straight to stoa
-	)
-	out := &pebbleOutput{}
-	pr, pw := io.Pipe()
-	cmd.Stdout, cmd.Stderr = pw, out
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("starting pebble: %v", err)
-	}
-	exited := make(chan struct{})
-	go func() {
-		cmd.Wait()
-		pw.Close()
-		close(exited)
-	}()
-	t.Cleanup(func() {
-		cmd.Process.Kill() // by its own PID
-		<-exited
-		if t.Failed() {
-			t.Logf("pebble's output:\n%s", out)
-		}
-	})
-	ready := make(chan struct{})
-	go func() {
-		sc := bufio.NewScanner(pr)
-		signalled := false
-		for sc.Scan() {
-			fmt.Fprintln(out, sc.Text())
-			if !signalled && strings.Contains(sc.Text(), "ACME directory available at") {
-				close(ready)
-				signalled = true
-			}
-		}
-		io.Copy(io.Discard, pr)
-	}()
-	select {
-	case <-ready:
-	case <-exited:
-		t.Fatalf("pebble exited at start:\n%s", out)
-	case <-time.After(30 * time.Second):
-		t.Fatalf("pebble did not start within 30s:\n%s", out)
-	}
-	// pebble logs the address just before it listens.
-	for _, addr := range []string{listen, mgmt} {
-		if !eventually(10*time.Second, func() bool {
-			c, err := net.DialTimeout("tcp", addr, time.Second)
-			if err == nil {
-				c.Close()
-			}
-			return err == nil
-		}) {
-			t.Fatalf("pebble does not listen on %s:\n%s", addr, out)
-		}
-	}
-
-	minicaFile := filepath.Join(mod, "test/certs/pebble.minica.pem")
-	apiRoots := x509.NewCertPool()
-	minica, err := os.ReadFile(minicaFile)
-	if err != nil || !apiRoots.AppendCertsFromPEM(minica) {
-		t.Fatalf("pebble's test CA %s: %v", minicaFile, err)
-	}
-	return &pebbleProcess{
-		pid:        cmd.Process.Pid,
-		directory:  "https://" + listen + "/dir",
-		mgmt:       "https://" + mgmt,
-		minicaFile: minicaFile,
-		apiRoots:   apiRoots,
-	}
-}
-
-// pebbleOutput collects pebble's output from several goroutines.
-type pebbleOutput struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *pebbleOutput) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *pebbleOutput) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 // proxyTrap is a listener the proxy variables point at: it counts the
@@ -604,122 +391,4 @@ func procAddr(s string) *net.TCPAddr {
 		binary.BigEndian.PutUint32(raw[i:], binary.LittleEndian.Uint32(raw[i:]))
 	}
 	return &net.TCPAddr{IP: net.IP(raw), Port: int(port)}
-}
-
-// acmeDNS is a DNS server over TCP (pebble's resolver uses TCP) that
-// answers every A question with 127.0.0.1 and every other question with
-// no records, and records the names asked.
-type acmeDNS struct {
-	addr  string
-	mu    sync.Mutex
-	asked []string
-}
-
-func startACMEDNS(t *testing.T) *acmeDNS {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	d := &acmeDNS{addr: ln.Addr().String()}
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go d.serve(c)
-		}
-	}()
-	return d
-}
-
-func (d *acmeDNS) names() []string {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return append([]string(nil), d.asked...)
-}
-
-// serve answers the length-prefixed queries of one TCP connection
-// (RFC 1035 §4.2.2).
-func (d *acmeDNS) serve(c net.Conn) {
-	defer c.Close()
-	for {
-		c.SetDeadline(time.Now().Add(10 * time.Second))
-		var size [2]byte
-		if _, err := io.ReadFull(c, size[:]); err != nil {
-			return
-		}
-		query := make([]byte, binary.BigEndian.Uint16(size[:]))
-		if _, err := io.ReadFull(c, query); err != nil {
-			return
-		}
-		name, answer, err := dnsAnswer(query)
-		if err != nil {
-			return
-		}
-		d.mu.Lock()
-		d.asked = append(d.asked, name)
-		d.mu.Unlock()
-		msg := binary.BigEndian.AppendUint16(nil, uint16(len(answer)))
-		if _, err := c.Write(append(msg, answer...)); err != nil {
-			return
-		}
-	}
-}
-
-// dnsAnswer builds the answer to a one-question query (RFC 1035 §4.1):
-// A 127.0.0.1 for type A, no records for any other type. It also returns
-// the name asked, dotted, with the root's dot.
-func dnsAnswer(q []byte) (string, []byte, error) {
-	const typeA, classIN = 1, 1
-	if len(q) < 12 || binary.BigEndian.Uint16(q[4:]) != 1 {
-		return "", nil, errors.New("not a query with one question")
-	}
-	var name strings.Builder
-	end := 12 // walk QNAME's labels to the root label
-	for {
-		if end >= len(q) {
-			return "", nil, errors.New("truncated name")
-		}
-		n := int(q[end])
-		end++
-		if n == 0 {
-			break
-		}
-		if n&0xC0 != 0 {
-			return "", nil, errors.New("compressed name in a question")
-		}
-		if end+n > len(q) {
-			return "", nil, errors.New("truncated label")
-		}
-		name.Write(q[end : end+n])
-		name.WriteByte('.')
-		end += n
-	}
-	if end+4 > len(q) {
-		return "", nil, errors.New("truncated question")
-	}
-	qtype, qclass := binary.BigEndian.Uint16(q[end:]), binary.BigEndian.Uint16(q[end+2:])
-	question := q[12 : end+4]
-	answers := uint16(0)
-	if qtype == typeA && qclass == classIN {
-		answers = 1
-	}
-	r := append([]byte(nil), q[0], q[1]) // ID
-	r = append(r, 0x84|q[2]&0x01, 0x80)  // QR, AA, RD as asked; RA; NOERROR
-	r = binary.BigEndian.AppendUint16(r, 1)
-	r = binary.BigEndian.AppendUint16(r, answers)
-	r = binary.BigEndian.AppendUint32(r, 0) // NSCOUNT, ARCOUNT
-	r = append(r, question...)
-	if answers == 1 {
-		r = append(r, 0xC0, 12) // the name, by pointer to the question's
-		r = binary.BigEndian.AppendUint16(r, typeA)
-		r = binary.BigEndian.AppendUint16(r, classIN)
-		r = binary.BigEndian.AppendUint32(r, 60) // TTL
-		r = binary.BigEndian.AppendUint16(r, 4)
-		r = append(r, 127, 0, 0, 1)
-	}
-	return strings.ToLower(name.String()), r, nil
 }
