@@ -560,8 +560,6 @@ func (c *conn) endRemote(st *stream) error {
 	}
 	if !st.answered {
 		c.answer(st)
-	} else if st.done {
-		c.finish(st)
 	}
 	return nil
 }
@@ -611,12 +609,14 @@ func (c *conn) processData(f *http2.DataFrame) error {
 			st.recvWindow += st.recvUnack
 			st.recvUnack = 0
 		}
-		if st.received > MaxBodyDiscard {
-			c.answer(st)
-		}
 	}
 	if f.StreamEnded() {
 		return c.endRemote(st)
+	}
+	if !st.answered && st.received > MaxBodyDiscard {
+		// Answering may complete the stream and free it: st is not
+		// used after this.
+		c.answer(st)
 	}
 	return nil
 }
