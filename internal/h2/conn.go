@@ -210,10 +210,6 @@ func (c *conn) fill() error {
 		if err := c.flush(); err != nil {
 			return err
 		}
-		if c.o.Closing != nil && c.o.Closing.Load() && !c.goAwaySent {
-			c.goAway(http2.ErrCodeNo)
-			continue
-		}
 		if c.fatal || (c.goAwaySent || c.peerGoAway) && len(c.streams) == 0 {
 			return errDone
 		}
@@ -222,7 +218,13 @@ func (c *conn) fill() error {
 		if c.readDeadline != -1 {
 			c.setReadDeadline(now + int64(c.o.IdleTimeout))
 		}
+		// Checked after the deadline is set: a wake-up or Shutdown sets
+		// its flag, then a past deadline, so one of the two stops us.
 		if c.wake.Swap(false) {
+			continue
+		}
+		if c.o.Closing != nil && c.o.Closing.Load() && !c.goAwaySent {
+			c.goAway(http2.ErrCodeNo)
 			continue
 		}
 		n, err := c.nc.Read(c.rbuf)

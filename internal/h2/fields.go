@@ -46,6 +46,7 @@ var (
 	errConnection    = errors.New("connection-specific field")
 	errContentLength = errors.New("invalid content-length")
 	errMissing       = errors.New("missing or empty :method, :scheme or :path")
+	errPath          = errors.New(":path is neither an absolute path nor * for OPTIONS")
 )
 
 // field takes one decoded field.
@@ -59,6 +60,11 @@ func (b *block) field(f hpack.HeaderField) {
 		return
 	}
 	if !validValue(f.Value) {
+		b.bad = errValue
+		return
+	}
+	if v := f.Value; v != "" && (isOWS(v[0]) || isOWS(v[len(v)-1])) {
+		// §8.2.1: a value may not start or end with whitespace.
 		b.bad = errValue
 		return
 	}
@@ -100,7 +106,7 @@ func (b *block) field(f hpack.HeaderField) {
 	if b.trailers {
 		return // trailers of a request body: nothing here reads them
 	}
-	v := ascii.TrimOWS(f.Value)
+	v := f.Value
 	r := &b.req
 	switch name {
 	case "connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade":
@@ -165,14 +171,29 @@ func (b *block) finish() {
 	if b.bad != nil || b.tooLarge || b.trailers {
 		return
 	}
-	if b.method == "" || (b.method != "CONNECT" && (b.scheme == "" || b.path == "")) {
+	switch {
+	case b.method == "":
 		b.bad = errMissing
+		return
+	case b.method == "CONNECT":
+		// §8.5: :authority only.
+		if b.authority == "" || b.scheme != "" || b.path != "" {
+			b.bad = errMissing
+			return
+		}
+	case b.scheme == "" || b.path == "":
+		b.bad = errMissing
+		return
+	case b.path == "*" && b.method != "OPTIONS", b.path != "*" && b.path[0] != '/':
+		// §8.3.1: an absolute path and query, or "*" for OPTIONS; the
+		// HTTP/1.1 parser refuses other targets too.
+		b.bad = errPath
 		return
 	}
 	r := &b.req
 	r.Method = b.method
 	switch {
-	case b.method == "CONNECT" && b.path == "":
+	case b.method == "CONNECT":
 		// Not a resource of ours; the core answers it (405).
 		r.Path = "/"
 	case b.path == "*":
@@ -210,7 +231,7 @@ func (b *block) finish() {
 // 100-continue, which is answered with 417 as over HTTP/1.1.
 func (b *block) expectsOther() bool {
 	for e := range strings.SplitSeq(b.expect, ",") {
-		if e = ascii.TrimOWS(e); e != "" && !strings.EqualFold(e, "100-continue") {
+		if e = ascii.TrimOWS(e); e != "" && !ascii.EqualFoldLower(e, "100-continue") {
 			return true
 		}
 	}
@@ -266,3 +287,5 @@ var tokenLower = func() (t [256]bool) {
 	}
 	return t
 }()
+
+func isOWS(c byte) bool { return c == ' ' || c == '\t' }
