@@ -103,7 +103,9 @@ func TestSameBehaviourOverEveryProtocol(t *testing.T) {
 	css := strings.Repeat("body { color: #333; margin: 0 auto; }\n", 200)
 	s.write("app.css", css)
 	s.write("dir/index.html", "in a directory\n")
-	srv := startServer(t, s, "--tls-self-signed", "--https", "127.0.0.1:0", "--hsts", "max-age=60")
+	logPath := filepath.Join(t.TempDir(), "access.log")
+	srv := startServer(t, s, "--tls-self-signed", "--https", "127.0.0.1:0", "--hsts", "max-age=60",
+		"--access-log", logPath, "--log-format", "json")
 	addr := httpsAddr(t, srv)
 	base := "https://" + addr
 
@@ -146,6 +148,9 @@ func TestSameBehaviourOverEveryProtocol(t *testing.T) {
 		{"directory redirect", "GET", "/dir", nil, want{301, map[string]string{"Location": "/dir/"}, "-"}},
 		{"traversal", "GET", "/..%2fsecret.txt", nil, want{0, nil, "-"}},
 	}
+	// "proto METHOD path" -> the answers, in order, starting with the
+	// validators' request above.
+	logged := map[string][]loggedAs{"HTTP/1.1 GET /index.html": {{200, int64(len(indexHTML))}}}
 	for proto, c := range clients() {
 		c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 		for _, tt := range cases {
@@ -184,9 +189,52 @@ func TestSameBehaviourOverEveryProtocol(t *testing.T) {
 				if tt.want.body != "-" && string(body) != tt.want.body {
 					t.Errorf("body %q, want %q", clip(body, 80), clip([]byte(tt.want.body), 80))
 				}
+				logged[proto+" "+tt.method+" "+tt.path] = append(logged[proto+" "+tt.method+" "+tt.path], loggedAs{resp.StatusCode, int64(len(body))})
 			})
 		}
 	}
+
+	// Every answer is in the access log with its protocol, as sent: the
+	// same lines whichever protocol carried the request.
+	if code := srv.stop(); code != 0 {
+		t.Fatalf("exit status %d", code)
+	}
+	protoName := map[string]string{"HTTP/1.1": "HTTP/1.1", "HTTP/2": "HTTP/2.0", "HTTP/3": "HTTP/3.0"}
+	for _, l := range readJSONLog(t, logPath) {
+		proto, _ := l.raw["proto"].(string)
+		var key string
+		for k, v := range protoName {
+			if v == proto {
+				key = k
+			}
+		}
+		if key == "" {
+			t.Errorf("access log line with proto %q: %v", proto, l.raw)
+			continue
+		}
+		k := key + " " + l.Method + " " + l.URI
+		want, ok := logged[k]
+		if !ok {
+			t.Errorf("access log line for a request not made: %v", l.raw)
+			continue
+		}
+		if l.Status != want[0].status || l.Bytes == nil || (want[0].status != 304 && l.Method != "HEAD" && *l.Bytes != want[0].bytes) {
+			t.Errorf("access log for %s: status %d bytes %v, want %d and %d", k, l.Status, l.Bytes, want[0].status, want[0].bytes)
+		}
+		logged[k] = want[1:]
+		if len(logged[k]) == 0 {
+			delete(logged, k)
+		}
+	}
+	for k := range logged {
+		t.Errorf("no access log line for %s", k)
+	}
+}
+
+// loggedAs is what an answer should be logged with.
+type loggedAs struct {
+	status int
+	bytes  int64
 }
 
 func TestAltSvcAndALPN(t *testing.T) {
