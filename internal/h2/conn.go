@@ -12,7 +12,7 @@ import (
 )
 
 const (
-	readBufSize = 32 << 10
+	readBufSize = 16 << 10
 	// Pending output is written once it holds this much, even while more
 	// frames wait to be read.
 	flushThreshold = 64 << 10
@@ -96,7 +96,7 @@ func newConn(nc net.Conn, pre []byte, o *Options) *conn {
 		nc:             nc,
 		rbuf:           make([]byte, readBufSize),
 		pre:            pre,
-		wbuf:           make([]byte, 0, 16<<10),
+		wbuf:           make([]byte, 0, 8<<10),
 		streams:        make(map[uint32]*stream),
 		resets:         make(map[uint32]struct{}),
 		peerMaxFrame:   16384,
@@ -282,7 +282,7 @@ func (c *conn) flush() error {
 	}
 	_, err := c.nc.Write(c.wbuf)
 	if cap(c.wbuf) > 4*flushThreshold {
-		c.wbuf = make([]byte, 0, 16<<10)
+		c.wbuf = make([]byte, 0, 8<<10)
 	} else {
 		c.wbuf = c.wbuf[:0]
 	}
