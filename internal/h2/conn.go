@@ -548,10 +548,25 @@ func (c *conn) endBlock() error {
 		return nil
 	}
 	st.fromBlock(b)
-	if c.hbEnd {
+	switch {
+	case c.hbEnd:
 		return c.endRemote(st)
+	case st.expectOther:
+		// 417 at once: the body is not wanted (RFC 9110 §10.1.1).
+		c.answer(st)
+	case b.expects100():
+		// The client waits for this before it sends the body, which
+		// is read (and dropped) before the answer.
+		c.interim(id, 100)
 	}
 	return nil
+}
+
+// interim writes a 1xx response on stream id.
+func (c *conn) interim(id uint32, status int) {
+	c.hbuf = appendStatus(c.hbuf[:0], status)
+	c.frameHeader(len(c.hbuf), http2.FrameHeaders, http2.FlagHeadersEndHeaders, id)
+	c.wbuf = append(c.wbuf, c.hbuf...)
 }
 
 // endRemote handles the end of a request: its body is complete.

@@ -238,6 +238,16 @@ func (b *block) expectsOther() bool {
 	return false
 }
 
+// expects100 reports whether Expect asks for 100-continue.
+func (b *block) expects100() bool {
+	for e := range strings.SplitSeq(b.expect, ",") {
+		if ascii.EqualFoldLower(ascii.TrimOWS(e), "100-continue") {
+			return true
+		}
+	}
+	return false
+}
+
 // join combines the values of a list field's lines (RFC 9110 §5.3),
 // skipping empty ones.
 func join(have, v string) string {

@@ -598,6 +598,26 @@ func TestRequestBody(t *testing.T) {
 			t.Errorf("status %q body %q reset %v, want 200 hello", r.status, r.body, r.reset)
 		}
 	})
+	t.Run("100-continue sent before the body", func(t *testing.T) {
+		c := start(t, newHandler(t), nil)
+		c.headers(1, false, fields("POST", "/echo", "expect", "100-continue"))
+		c.until("100 Continue", func() bool { r := c.resp[1]; return r != nil && len(r.interim) > 0 })
+		if r := c.resp[1]; r.status != "" || len(r.interim) != 1 || r.interim[0] != "100" {
+			t.Fatalf("interim %v, final %q; want 100 and no answer before the body", r.interim, r.status)
+		}
+		c.body(1, 10, true)
+		if r := c.wait(1)[0]; r.status != "200" || string(r.body) != "hello" {
+			t.Errorf("after the body: status %q body %q, want 200 hello", r.status, r.body)
+		}
+	})
+	t.Run("other expectation: 417 at once", func(t *testing.T) {
+		c := start(t, newHandler(t), nil)
+		c.headers(1, false, fields("POST", "/echo", "expect", "x-custom"))
+		c.until("RST_STREAM", func() bool { r := c.resp[1]; return r != nil && r.reset })
+		if r := c.resp[1]; r.status != "417" || len(r.interim) != 0 || !r.ended || r.code != http2.ErrCodeNo {
+			t.Errorf("status %q interim %v ended %v reset %v; want 417, then RST_STREAM NO_ERROR", r.status, r.interim, r.ended, r.code)
+		}
+	})
 	t.Run("trailers end the body", func(t *testing.T) {
 		c := start(t, newHandler(t), nil)
 		c.headers(1, false, fields("POST", "/echo"))

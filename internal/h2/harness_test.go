@@ -14,6 +14,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -243,6 +244,7 @@ func (h *handler) Observe(method string, status int, n int64, d time.Duration) {
 // response is what the client received on one stream.
 type response struct {
 	status       string
+	interim      []string            // the statuses of 1xx responses before it
 	fields       []hpack.HeaderField // regular fields, in order
 	body         []byte
 	headersEnd   bool // END_STREAM was on the HEADERS frame
@@ -423,6 +425,13 @@ func (c *client) step() error {
 		r := c.stream(id)
 		if r.status != "" {
 			c.t.Errorf("stream %d: a second HEADERS", id)
+		}
+		if len(fields) > 0 && fields[0].Name == ":status" && strings.HasPrefix(fields[0].Value, "1") {
+			if end {
+				c.t.Errorf("stream %d: END_STREAM on an interim response", id)
+			}
+			r.interim = append(r.interim, fields[0].Value)
+			return nil
 		}
 		for _, hf := range fields {
 			if hf.Name == ":status" {
