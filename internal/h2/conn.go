@@ -74,7 +74,8 @@ type conn struct {
 	fatal      bool // a GOAWAY with an error went out: close once written
 	// responses completed, and cancelled by the client before the end
 	completed, cancelled int
-	producers            atomic.Int32
+	producers            atomic.Int32 // producer goroutines running
+	waiting              []*stream    // streams whose producers wait to start
 	wake                 atomic.Bool
 
 	readDeadline, writeDeadline int64
@@ -119,6 +120,7 @@ func (c *conn) release() {
 	for _, st := range c.streams {
 		c.drop(st)
 	}
+	c.releaseWaiting()
 	c.nc.Close()
 }
 
@@ -204,6 +206,7 @@ func (c *conn) readPreface() bool {
 // what the windows allow and writes everything pending.
 func (c *conn) fill() error {
 	for {
+		c.startProducers()
 		if err := c.sendPending(); err != nil {
 			return err
 		}

@@ -10,7 +10,8 @@
 // socket leaves in one write. A response that the peer's windows hold back
 // waits in a queue and goes out as WINDOW_UPDATE frames arrive. Only a body
 // of unknown length (a file compressed as it is sent, a large directory
-// listing) is produced by a goroutine of its own, through a bounded pipe.
+// listing) is produced by a goroutine of its own, through a bounded pipe,
+// and no more than four at once per connection.
 //
 // Frames are parsed by golang.org/x/net/http2's Framer, which checks their
 // sizes, flags and the order of header block fragments; header blocks are

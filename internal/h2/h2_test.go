@@ -286,6 +286,42 @@ func TestConcurrentStreams(t *testing.T) {
 	}
 }
 
+// TestProducersBounded checks that bodies of unknown length are produced
+// a few at a time per connection, however many streams ask for one: the
+// rest wait their turn and are then sent in full.
+func TestProducersBounded(t *testing.T) {
+	h := newHandler(t)
+	c := start(t, h, nil, http2.Setting{ID: http2.SettingInitialWindowSize, Val: 0})
+	var ids []uint32
+	for i := range 12 {
+		id := uint32(2*i + 1)
+		ids = append(ids, id)
+		c.get(id, "GET", "/stream")
+	}
+	c.until("every HEADERS", func() bool {
+		for _, id := range ids {
+			if r := c.resp[id]; r == nil || r.status == "" {
+				return false
+			}
+		}
+		return true
+	})
+	c.sync()
+	if n := h.running.Load(); n > 4 {
+		t.Errorf("%d Stream funcs run at once with every window closed, want at most 4", n)
+	}
+	c.settings(http2.Setting{ID: http2.SettingInitialWindowSize, Val: 1 << 20})
+	c.windowUpdate(0, 1<<24)
+	for i, r := range c.wait(ids...) {
+		if r.reset || !bytes.Equal(r.body, streamBody) {
+			t.Errorf("stream %d: reset %v, %d bytes; want the whole %d", ids[i], r.reset, len(r.body), len(streamBody))
+		}
+	}
+	if m := h.most.Load(); m > 4 || m < 1 {
+		t.Errorf("at most %d Stream funcs ran at once, want 1 to 4", m)
+	}
+}
+
 func TestFlowControl(t *testing.T) {
 	t.Run("zero initial window holds DATA back", func(t *testing.T) {
 		c := start(t, newHandler(t), nil, http2.Setting{ID: http2.SettingInitialWindowSize, Val: 0})

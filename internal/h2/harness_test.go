@@ -76,7 +76,9 @@ type handler struct {
 	serves atomic.Int32
 	empty  atomic.Int32 // Serve calls for a request with no method: never right
 
-	producers atomic.Int32 // Stream funcs running
+	producers atomic.Int32 // Stream funcs made and not yet returned
+	running   atomic.Int32 // Stream funcs running now
+	most      atomic.Int32 // the most running at once
 	streamRet chan error   // what each /stream or /endless Stream func returned
 	observed  chan observation
 }
@@ -211,7 +213,11 @@ func (h *handler) Serve(req *respond.Request, resp *respond.Response) {
 func (h *handler) produce(body []byte, end error) func(io.Writer) error {
 	h.producers.Add(1)
 	return func(w io.Writer) (err error) {
+		n := h.running.Add(1)
+		for m := h.most.Load(); n > m && !h.most.CompareAndSwap(m, n); m = h.most.Load() {
+		}
 		defer func() {
+			h.running.Add(-1)
 			select {
 			case h.streamRet <- err:
 			default:

@@ -34,10 +34,11 @@ type stream struct {
 	start                                 time.Time
 
 	// the body: segs in order, or a pipe fed by a goroutine
-	segs [4]seg
-	body []seg
-	pipe *pipe
-	sent int64
+	segs    [4]seg
+	body    []seg
+	pipe    *pipe
+	produce func(io.Writer) error // the producer, until it is started
+	sent    int64
 }
 
 // seg is a piece of a body: bytes in memory, or n bytes of a file at off.
@@ -111,22 +112,20 @@ func (c *conn) answer(st *stream) {
 	st.body = st.segs[:0]
 	switch {
 	case resp.Stream != nil:
-		if c.producers.Load() >= MaxConcurrentStreams {
-			// Reset streams whose bodies are still being produced:
-			// the rapid-reset flood (CVE-2023-44487) against bodies
-			// that take a goroutine each.
-			// The producer still runs, on a closed pipe, to release
-			// what it holds.
-			st.pipe = newPipe(c)
-			st.pipe.close()
-			st.pipe.start(resp.Stream)
+		st.pipe = newPipe(c)
+		st.produce = resp.Stream
+		c.waiting = append(c.waiting, st)
+		if len(c.waiting) > MaxConcurrentStreams {
+			// More bodies wait for a producer than streams may be
+			// open: streams reset while their bodies wait, the
+			// rapid-reset flood (CVE-2023-44487) against bodies that
+			// take a goroutine each.
 			c.resetStream(st.id, http2.ErrCodeRefusedStream)
 			c.goAway(http2.ErrCodeEnhanceYourCalm)
 			c.fatal = true
 			return
 		}
-		st.pipe = newPipe(c)
-		st.pipe.start(resp.Stream)
+		c.startProducers()
 	case resp.Parts != nil:
 		for _, p := range resp.Parts {
 			st.body = append(st.body, seg{b: p.Prefix})
@@ -434,23 +433,51 @@ func newPipe(c *conn) *pipe {
 
 var errStreamClosed = io.ErrClosedPipe
 
-// start runs produce in a goroutine of its own, counted in the
-// connection's producers until it returns.
-func (p *pipe) start(produce func(io.Writer) error) {
-	p.c.producers.Add(1)
-	go p.run(produce)
+// maxProducers bounds the bodies of unknown length produced at once on a
+// connection: each holds a goroutine and, for a file compressed as it is
+// sent, an encoder's memory (brotli's window is megabytes). Further ones
+// wait, in order, for one to end.
+const maxProducers = 4
+
+// startProducers starts the waiting producers there is room for. A
+// producer whose stream was reset meanwhile still runs, on its closed
+// pipe, to release what it holds (a directory, a file).
+func (c *conn) startProducers() {
+	for len(c.waiting) > 0 && c.producers.Load() < maxProducers {
+		st := c.waiting[0]
+		c.waiting = slices.Delete(c.waiting, 0, 1)
+		c.producers.Add(1)
+		go st.pipe.run(st.produce)
+		st.produce = nil
+	}
+}
+
+// releaseWaiting runs, one after another on a goroutine of their own, the
+// producers still waiting when the connection ends, on closed pipes, so
+// that they release what they hold.
+func (c *conn) releaseWaiting() {
+	if len(c.waiting) == 0 {
+		return
+	}
+	waiting := c.waiting
+	c.waiting = nil
+	c.producers.Add(int32(len(waiting)))
+	go func() {
+		for _, st := range waiting {
+			st.pipe.close()
+			st.pipe.run(st.produce)
+		}
+	}()
 }
 
 func (p *pipe) run(produce func(io.Writer) error) {
 	err := produce(p)
 	p.mu.Lock()
 	p.finished, p.err = true, err
-	closed := p.closed
 	p.mu.Unlock()
 	p.c.producers.Add(-1)
-	if !closed {
-		p.c.wakeUp()
-	}
+	// The connection looks at its pipes, or starts a waiting producer.
+	p.c.wakeUp()
 }
 
 // Write is the producer's side.
