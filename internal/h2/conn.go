@@ -154,7 +154,11 @@ func (c *conn) serve() {
 		return
 	}
 	for {
-		f, err := c.fr.ReadFrame()
+		fh, err := c.fr.ReadFrameHeader()
+		var f http2.Frame
+		if err == nil {
+			f, err = c.fr.ReadFrameForHeader(fh)
+		}
 		if err == nil {
 			err = c.process(f)
 		}
@@ -163,6 +167,11 @@ func (c *conn) serve() {
 		}
 		var se http2.StreamError
 		switch {
+		case errors.As(err, &se) && f == nil && fh.Type == http2.FrameHeaders:
+			// A HEADERS frame the Framer refused (bad padding): its
+			// field block was not decoded, and HPACK's state is lost
+			// with it (RFC 9113 §4.3).
+			err = connError(http2.ErrCodeProtocol)
 		case errors.As(err, &se):
 			c.resetStream(se.StreamID, se.Code)
 			continue

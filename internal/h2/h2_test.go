@@ -539,6 +539,13 @@ func TestConnectionErrors(t *testing.T) {
 			c.check(c.fr.WriteData(1, true, make([]byte, 16385)))
 		}, http2.ErrCodeFrameSize},
 		{"undecodable header block", func(c *client) { c.headerBlock(1, true, []byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}) }, http2.ErrCodeCompression},
+		// Its field block cannot be decoded, and HPACK's state is lost:
+		// a connection error, not a stream error (RFC 9113 §4.3).
+		{"HEADERS with padding longer than the frame", func(c *client) {
+			block := c.encode(fields("GET", "/small"))
+			payload := append([]byte{byte(len(block) + 10)}, block...)
+			c.check(c.fr.WriteRawFrame(http2.FrameHeaders, http2.FlagHeadersEndHeaders|http2.FlagHeadersEndStream|http2.FlagHeadersPadded, 1, payload))
+		}, http2.ErrCodeProtocol},
 		// A block past SETTINGS_MAX_HEADER_LIST_SIZE is not read to its
 		// end: the CONTINUATION flood (CVE-2023-45288).
 		{"header list past the limit before its last CONTINUATION", func(c *client) {
