@@ -36,9 +36,13 @@ const (
 )
 
 type conn struct {
-	s      *Server
-	lc     *ListenerConfig
-	nc     net.Conn
+	s  *Server
+	lc *ListenerConfig
+	nc net.Conn
+	// base is the accepted connection, under TLS when there is TLS. It
+	// never changes, so Shutdown may use it while the connection's
+	// goroutine replaces nc; deadlines and Close set on it reach nc too.
+	base   net.Conn
 	raw    syscall.RawConn // nil until needed, and unless TCP
 	noRaw  bool
 	remote string     // for the access log
@@ -72,7 +76,7 @@ var connPool = sync.Pool{New: func() any {
 
 func newConn(s *Server, nc net.Conn) *conn {
 	c := connPool.Get().(*conn)
-	c.s, c.nc = s, nc
+	c.s, c.nc, c.base = s, nc, nc
 	if ta, ok := nc.RemoteAddr().(*net.TCPAddr); ok {
 		c.peer = ta.AddrPort().Addr().Unmap()
 	}

@@ -231,7 +231,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	// one busy writing a response finishes it, then sees closing. An
 	// HTTP/2 connection sends GOAWAY and finishes its streams.
 	for c := range s.conns {
-		c.nc.SetReadDeadline(aLongTimeAgo)
+		c.base.SetReadDeadline(aLongTimeAgo)
 	}
 	s.mu.Unlock()
 	done := make(chan struct{})
@@ -242,7 +242,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	case <-ctx.Done():
 		s.mu.Lock()
 		for c := range s.conns {
-			c.nc.Close()
+			c.base.Close()
 		}
 		s.mu.Unlock()
 		<-done

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"context"
 	"crypto/sha256"
 	"crypto/tls"
 	"io"
@@ -111,5 +112,45 @@ func TestTLSHandshakeTimeout(t *testing.T) {
 	c.SetReadDeadline(time.Now().Add(5 * time.Second))
 	if _, err := io.ReadAll(c); err != nil {
 		t.Errorf("a stalled handshake was not closed by the server: %v", err)
+	}
+}
+
+// TestShutdownDuringHandshakes shuts the server down while TLS handshakes
+// are completing. Shutdown reaches every connection through the one it
+// accepted, which the connection's goroutine never replaces (it replaces
+// its own view with the TLS one): under -race, a Shutdown that read the
+// replaced field would be reported here. Every connection must end.
+func TestShutdownDuringHandshakes(t *testing.T) {
+	srv, _ := startServer(t, Config{})
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.ServeListener(l, ListenerConfig{TLS: &tls.Config{Certificates: []tls.Certificate{testCert(t)}}})
+	var conns []*tls.Conn
+	done := make(chan struct{})
+	for range 20 {
+		c, err := net.Dial("tcp", l.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		tc := tls.Client(c, &tls.Config{InsecureSkipVerify: true})
+		conns = append(conns, tc)
+		go func() {
+			tc.SetDeadline(time.Now().Add(5 * time.Second))
+			tc.Handshake()
+			done <- struct{}{}
+		}()
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(ctx); err != nil {
+		t.Errorf("Shutdown: %v; want every connection closed in time", err)
+	}
+	for range conns {
+		<-done
+	}
+	for _, c := range conns {
+		c.Close()
 	}
 }
