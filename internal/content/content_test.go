@@ -143,19 +143,30 @@ func TestMemoryBudget(t *testing.T) {
 			}
 		}
 		c.bodies.CleanUp()
-		time.Sleep(10 * time.Millisecond) // eviction handlers run on their own goroutines
-		if st := c.Stats(); st.Bytes > 1000 || st.Files > 1 {
+		// Eviction handlers run on goroutines of their own: wait for
+		// them, within a bound, rather than for a fixed time.
+		within := waitUntil(5*time.Second, func() bool {
+			st := c.Stats()
+			return st.Bytes <= 1000 && st.Files <= 1
+		})
+		if st := c.Stats(); !within {
 			t.Errorf("budget 1000 with two 600-byte files: %d bytes in %d files held; want one file", st.Bytes, st.Files)
 		}
 	}
 	// Nothing keeps an evicted body alive: no route points at it.
-	c.mu.RLock()
-	for k, rt := range c.routes {
-		if rt.entry.evicted.Load() {
-			t.Errorf("route %q still points at an evicted entry, holding its body beyond the budget", k)
+	stale := func() (k string) {
+		c.mu.RLock()
+		defer c.mu.RUnlock()
+		for k, rt := range c.routes {
+			if rt.entry.evicted.Load() {
+				return k
+			}
 		}
+		return ""
 	}
-	c.mu.RUnlock()
+	if !waitUntil(5*time.Second, func() bool { return stale() == "" }) {
+		t.Errorf("route %q still points at an evicted entry, holding its body beyond the budget", stale())
+	}
 	big, _ := newCache(t, map[string]string{"huge": strings.Repeat("h", 2000)}, Options{MemoryBudget: 1000})
 	if e := big.Get("/huge"); e.Body != nil || e.Size != 2000 {
 		t.Errorf("a file larger than the whole budget was read into memory")
@@ -298,5 +309,18 @@ func TestCloseReleasesHandles(t *testing.T) {
 	h.Release()
 	if n := c.fds.count(); n != 0 {
 		t.Errorf("a closed cache listed %d new handles, want 0", n)
+	}
+}
+
+// waitUntil polls cond until it holds or d has passed, and reports
+// whether it held.
+func waitUntil(d time.Duration, cond func() bool) bool {
+	for end := time.Now().Add(d); ; time.Sleep(time.Millisecond) {
+		if cond() {
+			return true
+		}
+		if time.Now().After(end) {
+			return false
+		}
 	}
 }
