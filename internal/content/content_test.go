@@ -65,18 +65,18 @@ func TestAliasesShareOneBody(t *testing.T) {
 }
 
 func TestRevalidateNoticesChanges(t *testing.T) {
-	c, root := newCache(t, map[string]string{"a.txt": "one"}, Options{Revalidate: 50 * time.Millisecond})
+	c, root := newCache(t, map[string]string{"a.txt": "one"}, Options{Revalidate: 250 * time.Millisecond})
 	first := c.Get("/a.txt")
 	os.WriteFile(filepath.Join(root, "a.txt"), []byte("two!"), 0o644)
 	if got := c.Get("/a.txt"); got != first {
 		t.Errorf("within the revalidation interval the entry changed; want the cached one")
 	}
-	time.Sleep(60 * time.Millisecond)
+	time.Sleep(300 * time.Millisecond)
 	if got := c.Get("/a.txt"); string(got.Body) != "two!" || got.ETag == first.ETag {
 		t.Errorf("after the interval: body %q ETag %q; want the new version", got.Body, got.ETag)
 	}
 	os.Remove(filepath.Join(root, "a.txt"))
-	time.Sleep(60 * time.Millisecond)
+	time.Sleep(300 * time.Millisecond)
 	if got := c.Get("/a.txt"); got.Kind != resolve.NotFound {
 		t.Errorf("after removal: kind %d, want NotFound", got.Kind)
 	}
