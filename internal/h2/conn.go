@@ -47,6 +47,10 @@ type conn struct {
 	wbuf []byte
 	hbuf []byte // header block scratch
 	low  [64]byte
+	// heads holds the encodings of recent responses' shared Head blocks;
+	// extra is Options.Extra, encoded once.
+	heads headMemo
+	extra []byte
 
 	hdec  *hpack.Decoder
 	hb    block
@@ -106,6 +110,7 @@ func newConn(nc net.Conn, pre []byte, o *Options) *conn {
 		recvWindow:     initialWindow,
 	}
 	c.w = copy(c.rbuf, pre)
+	c.extra = appendLines(nil, o.Extra, &c.low)
 	c.fr = http2.NewFramer(io.Discard, (*reader)(c))
 	c.fr.SetReuseFrames()
 	// The protocol's initial 16 KiB, which stoa never raises: it is
@@ -553,13 +558,17 @@ func (c *conn) endBlock() error {
 	st := newStream(c, id)
 	c.streams[id] = st
 	if b.tooLarge {
-		st.start = time.Now()
 		st.remoteClosed = c.hbEnd
 		st.status431 = true
 		c.answer(st)
 		return nil
 	}
 	st.fromBlock(b)
+	if !c.hbEnd {
+		// The request's time starts now, before its body, as over
+		// HTTP/1.1; a request without one starts when it is answered.
+		st.start = time.Now()
+	}
 	switch {
 	case c.hbEnd:
 		return c.endRemote(st)

@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/stoahttp/stoa/internal/httpdate"
 )
@@ -16,39 +17,65 @@ import (
 // evict, nothing allocated. Values are not Huffman-coded, which would
 // cost more CPU per response than it saves on the wire.
 
-// staticName maps a lowercase field name to its index in HPACK's static
-// table (RFC 7541 Appendix A), for the names responses carry.
-var staticName = map[string]uint64{
-	"accept-ranges":               18,
-	"access-control-allow-origin": 20,
-	"age":                         21,
-	"allow":                       22,
-	"cache-control":               24,
-	"content-disposition":         25,
-	"content-encoding":            26,
-	"content-language":            27,
-	"content-length":              28,
-	"content-location":            29,
-	"content-range":               30,
-	"content-type":                31,
-	"date":                        33,
-	"etag":                        34,
-	"expires":                     36,
-	"last-modified":               44,
-	"link":                        45,
-	"location":                    46,
-	"refresh":                     52,
-	"retry-after":                 53,
-	"server":                      54,
-	"set-cookie":                  55,
-	"strict-transport-security":   56,
-	"vary":                        59,
-	"via":                         60,
-	"www-authenticate":            61,
+// staticName returns the index in HPACK's static table (RFC 7541
+// Appendix A) of a lowercase field name responses carry, or 0.
+func staticName(name []byte) uint64 {
+	switch string(name) {
+	case "accept-ranges":
+		return 18
+	case "access-control-allow-origin":
+		return 20
+	case "age":
+		return 21
+	case "allow":
+		return 22
+	case "cache-control":
+		return 24
+	case "content-disposition":
+		return 25
+	case "content-encoding":
+		return 26
+	case "content-language":
+		return 27
+	case "content-length":
+		return 28
+	case "content-location":
+		return 29
+	case "content-range":
+		return 30
+	case "content-type":
+		return 31
+	case "date":
+		return 33
+	case "etag":
+		return 34
+	case "expires":
+		return 36
+	case "last-modified":
+		return 44
+	case "link":
+		return 45
+	case "location":
+		return 46
+	case "refresh":
+		return 52
+	case "retry-after":
+		return 53
+	case "server":
+		return 54
+	case "set-cookie":
+		return 55
+	case "strict-transport-security":
+		return 56
+	case "vary":
+		return 59
+	case "via":
+		return 60
+	case "www-authenticate":
+		return 61
+	}
+	return 0
 }
-
-// statusIndex holds the static table's fully indexed :status lines.
-var statusIndex = map[int]byte{200: 8, 204: 9, 206: 10, 304: 11, 400: 12, 404: 13, 500: 14}
 
 // connectionSpecific reports the fields HTTP/2 forbids in a message
 // (RFC 9113 §8.2.2); lowercase names.
@@ -81,10 +108,24 @@ func appendString(dst, s []byte) []byte {
 	return append(dst, s...)
 }
 
-// appendStatus appends the :status pseudo-header field.
+// appendStatus appends the :status pseudo-header field, fully indexed
+// for the statuses the static table holds.
 func appendStatus(dst []byte, status int) []byte {
-	if i, ok := statusIndex[status]; ok {
-		return append(dst, 0x80|i)
+	switch status {
+	case 200:
+		return append(dst, 0x80|8)
+	case 204:
+		return append(dst, 0x80|9)
+	case 206:
+		return append(dst, 0x80|10)
+	case 304:
+		return append(dst, 0x80|11)
+	case 400:
+		return append(dst, 0x80|12)
+	case 404:
+		return append(dst, 0x80|13)
+	case 500:
+		return append(dst, 0x80|14)
 	}
 	dst = append(dst, 0x08) // literal without indexing, name :status (index 8)
 	var b [3]byte
@@ -96,18 +137,17 @@ func appendStatus(dst []byte, status int) []byte {
 // lowercased name.
 func appendLines(dst, block []byte, lower *[64]byte) []byte {
 	for len(block) > 0 {
-		end := bytes.IndexByte(block, '\n')
-		if end < 0 {
-			end = len(block) - 1
+		end := bytes.IndexByte(block, '\n') + 1
+		if end == 0 {
+			end = len(block)
 		}
-		line := block[:end+1]
-		block = block[end+1:]
+		line := block[:end]
+		block = block[end:]
 		colon := bytes.IndexByte(line, ':')
 		if colon <= 0 {
 			continue
 		}
-		name, value := line[:colon], bytes.TrimRight(line[colon+1:], "\r\n")
-		value = bytes.TrimLeft(value, " \t")
+		name, value := line[:colon], trimField(line[colon+1:])
 		var lname []byte
 		if len(name) <= len(lower) {
 			lname = lower[:len(name)]
@@ -123,7 +163,7 @@ func appendLines(dst, block []byte, lower *[64]byte) []byte {
 		if connectionSpecific(lname) {
 			continue
 		}
-		if i := staticName[string(lname)]; i != 0 {
+		if i := staticName(lname); i != 0 {
 			dst = appendVarInt(dst, 0, 4, i) // literal without indexing, indexed name
 		} else {
 			dst = append(dst, 0)
@@ -132,6 +172,43 @@ func appendLines(dst, block []byte, lower *[64]byte) []byte {
 		dst = appendString(dst, value)
 	}
 	return dst
+}
+
+// trimField drops the whitespace before a field value and the line end
+// after it.
+func trimField(v []byte) []byte {
+	for len(v) > 0 && (v[0] == ' ' || v[0] == '\t') {
+		v = v[1:]
+	}
+	for len(v) > 0 && (v[len(v)-1] == '\n' || v[len(v)-1] == '\r') {
+		v = v[:len(v)-1]
+	}
+	return v
+}
+
+// headMemo remembers the encoding of a few Head blocks. A Head is shared
+// by every response of a representation and never changed (see
+// respond.Response), so its encoding can be made once: holding the block
+// keeps its memory from being reused for another, and the address of its
+// first byte and its length then name its content.
+type headMemo [8]struct {
+	head []byte
+	enc  []byte
+}
+
+// appendHead appends the encoding of head, made once per head and
+// connection.
+func (m *headMemo) appendHead(dst, head []byte, lower *[64]byte) []byte {
+	if len(head) == 0 {
+		return dst
+	}
+	p := unsafe.SliceData(head)
+	e := &m[(uintptr(unsafe.Pointer(p))>>4)%uintptr(len(m))]
+	if unsafe.SliceData(e.head) != p || len(e.head) != len(head) {
+		e.head = head
+		e.enc = appendLines(e.enc[:0], head, lower)
+	}
+	return append(dst, e.enc...)
 }
 
 // dateField caches the encoded date field for the current second.

@@ -28,7 +28,7 @@ type stream struct {
 	contentLength int64
 
 	req                                   respond.Request
-	resp                                  respond.Response
+	resp                                  *respond.Response // kept with its buffers across pooled uses
 	target, referer, userAgent, authority string
 	expectOther, badHost                  bool
 	start                                 time.Time
@@ -52,6 +52,9 @@ var streamPool = sync.Pool{New: func() any { return new(stream) }}
 
 func newStream(c *conn, id uint32) *stream {
 	st := streamPool.Get().(*stream)
+	if st.resp == nil {
+		st.resp = new(respond.Response)
+	}
 	st.id = id
 	st.sendWindow = c.peerInitWindow
 	st.recvWindow = initialWindow
@@ -68,7 +71,6 @@ func (st *stream) fromBlock(b *block) {
 	st.contentLength = b.contentLength
 	st.expectOther = b.expectsOther()
 	st.badHost = b.badHost
-	st.start = time.Now()
 }
 
 // free returns st to the pool, keeping its response's buffers.
@@ -89,8 +91,12 @@ func (st *stream) free() {
 func (c *conn) answer(st *stream) {
 	st.answered = true
 	st.req.Peer = c.o.Peer
-	resp := &st.resp
-	resp.Reset()
+	// A pooled stream's Response was reset when it was freed.
+	resp := st.resp
+	now := time.Now()
+	if st.start.IsZero() {
+		st.start = now
+	}
 	h := c.o.Handler
 	switch {
 	case st.status431:
@@ -146,12 +152,12 @@ func (c *conn) answer(st *stream) {
 		st.body = st.body[1:]
 	}
 	if st.pipe == nil && len(st.body) == 0 {
-		c.writeHeaders(st, true)
+		c.writeHeaders(st, true, now)
 		st.done = true
 		c.finish(st)
 		return
 	}
-	c.writeHeaders(st, false)
+	c.writeHeaders(st, false, now)
 	c.pending = append(c.pending, st)
 	if c.sendSome(st, quantum) {
 		c.unqueue(st)
@@ -167,14 +173,14 @@ func (s *seg) len() int64 {
 
 // writeHeaders writes st's response head as HEADERS (and CONTINUATION)
 // frames.
-func (c *conn) writeHeaders(st *stream, endStream bool) {
-	resp := &st.resp
+func (c *conn) writeHeaders(st *stream, endStream bool, now time.Time) {
+	resp := st.resp
 	b := appendStatus(c.hbuf[:0], resp.Status)
 	b = append(b, serverField...)
-	b = appendDate(b, time.Now())
-	b = appendLines(b, resp.Head, &c.low)
+	b = appendDate(b, now)
+	b = c.heads.appendHead(b, resp.Head, &c.low)
 	b = appendLines(b, resp.Extra, &c.low)
-	b = appendLines(b, c.o.Extra, &c.low)
+	b = append(b, c.extra...)
 	c.hbuf = b
 	flags := http2.FlagHeadersEndHeaders
 	if endStream {
