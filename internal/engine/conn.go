@@ -194,6 +194,7 @@ func (c *conn) serveH2(pre []byte) {
 		IdleTimeout:    cfg.IdleTimeout,
 		WriteTimeout:   cfg.WriteTimeout,
 		PrefaceTimeout: cfg.ReadHeaderTimeout,
+		MaxBodyDiscard: cfg.MaxBodyDiscard,
 		Closing:        &c.s.closing,
 	})
 }

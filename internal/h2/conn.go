@@ -651,7 +651,7 @@ func (c *conn) processData(f *http2.DataFrame) error {
 	if f.StreamEnded() {
 		return c.endRemote(st)
 	}
-	if !st.answered && st.received > MaxBodyDiscard {
+	if !st.answered && st.received > c.o.MaxBodyDiscard {
 		// Answering may complete the stream and free it: st is not
 		// used after this.
 		c.answer(st)

@@ -50,6 +50,9 @@ type Options struct {
 	// that long (30s); PrefaceTimeout bounds the wait for the client's
 	// connection preface (10s).
 	IdleTimeout, WriteTimeout, PrefaceTimeout time.Duration
+	// MaxBodyDiscard is the most request body bytes read (and dropped)
+	// before a request is answered; zero means MaxBodyDiscard.
+	MaxBodyDiscard int64
 	// Closing, when it becomes true (and the connection's read deadline is
 	// moved to the past to wake it), makes the connection send GOAWAY,
 	// finish the streams it has and close.
@@ -65,9 +68,10 @@ const (
 	// a request, counted as RFC 7541 §4.1 does (32 bytes per field on top
 	// of name and value). A larger request is answered with 431.
 	MaxHeaderListSize = 32 << 10
-	// MaxBodyDiscard is the most request body bytes read (and dropped)
-	// before answering; past it the request is answered and, once the
-	// answer is sent, the stream is reset with NO_ERROR.
+	// MaxBodyDiscard is the default of Options.MaxBodyDiscard: the most
+	// request body bytes read (and dropped) before answering; past it the
+	// request is answered and, once the answer is sent, the stream is
+	// reset with NO_ERROR. The HTTP/1.1 engine's default is the same.
 	MaxBodyDiscard = 1 << 20
 	// initialWindow is SETTINGS_INITIAL_WINDOW_SIZE, and the connection's
 	// receive window too.
@@ -80,11 +84,12 @@ const Preface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
 // Serve serves HTTP/2 on nc until the connection ends. pre holds bytes
 // already read from nc (the preface, for prior-knowledge cleartext).
 func Serve(nc net.Conn, pre []byte, o *Options) {
-	if o.IdleTimeout <= 0 || o.WriteTimeout <= 0 || o.PrefaceTimeout <= 0 {
+	if o.IdleTimeout <= 0 || o.WriteTimeout <= 0 || o.PrefaceTimeout <= 0 || o.MaxBodyDiscard <= 0 {
 		filled := *o
 		filled.IdleTimeout = cmp.Or(max(o.IdleTimeout, 0), 75*time.Second)
 		filled.WriteTimeout = cmp.Or(max(o.WriteTimeout, 0), 30*time.Second)
 		filled.PrefaceTimeout = cmp.Or(max(o.PrefaceTimeout, 0), 10*time.Second)
+		filled.MaxBodyDiscard = cmp.Or(max(o.MaxBodyDiscard, 0), MaxBodyDiscard)
 		o = &filled
 	}
 	c := newConn(nc, pre, o)

@@ -670,6 +670,15 @@ func TestRequestBody(t *testing.T) {
 			t.Errorf("status %q reset %v %v, want 200", r.status, r.reset, r.code)
 		}
 	})
+	t.Run("Options.MaxBodyDiscard is the limit", func(t *testing.T) {
+		c := start(t, newHandler(t), &h2.Options{MaxBodyDiscard: 1000})
+		c.headers(1, false, fields("POST", "/echo"))
+		c.body(1, 1001, false)
+		c.until("RST_STREAM", func() bool { r := c.resp[1]; return r != nil && r.reset })
+		if r := c.resp[1]; r.status != "200" || r.code != http2.ErrCodeNo {
+			t.Errorf("status %q reset %v, want 200 then RST_STREAM NO_ERROR past 1000 bytes", r.status, r.code)
+		}
+	})
 	t.Run("past MaxBodyDiscard answered early, then NO_ERROR", func(t *testing.T) {
 		h := newHandler(t)
 		c := start(t, h, nil)
@@ -843,4 +852,27 @@ func isTimeout(err error) bool {
 	type timeout interface{ Timeout() bool }
 	t, ok := err.(timeout)
 	return ok && t.Timeout()
+}
+
+// TestBodyPastDiscardEndsStream is for the use of a freed stream: the
+// DATA frame that takes a request body past MaxBodyDiscard also carries
+// END_STREAM. processData answers the request, which completes and frees
+// the stream, then calls endRemote on the freed (zeroed, pooled) stream,
+// which answers it again on stream 0 and puts it in the pool twice.
+func TestBodyPastDiscardEndsStream(t *testing.T) {
+	h := newHandler(t)
+	c := start(t, h, nil)
+	c.headers(1, false, fields("POST", "/echo"))
+	c.body(1, h2.MaxBodyDiscard, false)
+	c.body(1, 1, true)
+	r := c.wait(1)[0]
+	if r.status != "200" || string(r.body) != "hello" {
+		t.Errorf("status %q body %q, want 200 hello", r.status, r.body)
+	}
+	c.get(3, "GET", "/small")
+	c.wait(3)
+	c.sync()
+	if n := h.serves.Load(); n != 2 {
+		t.Errorf("Handler.Serve called %d times for 2 requests (%d with no method)", n, h.empty.Load())
+	}
 }

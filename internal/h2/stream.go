@@ -76,8 +76,8 @@ func (st *stream) fromBlock(b *block) {
 // free returns st to the pool, keeping its response's buffers.
 func (st *stream) free() {
 	if st.pipe != nil {
-		// Its goroutine may still hold the Response: leave it to the
-		// garbage collector.
+		// Its producer may still be waiting to start (c.waiting) or
+		// running on its pipe: leave it to the garbage collector.
 		return
 	}
 	resp := st.resp
