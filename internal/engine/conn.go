@@ -16,6 +16,7 @@ import (
 	"github.com/stoahttp/stoa/internal/clientip"
 	"github.com/stoahttp/stoa/internal/h2"
 	"github.com/stoahttp/stoa/internal/http1"
+	"github.com/stoahttp/stoa/internal/reqfield"
 	"github.com/stoahttp/stoa/internal/respond"
 )
 
@@ -359,27 +360,14 @@ func (c *conn) serveOne() error {
 func (c *conn) fillCoreRequest() {
 	req := &c.req
 	c.creq = respond.Request{
-		Method:         str(req.Method),
-		Path:           str(req.Path),
-		Query:          str(req.Query),
-		HasQuery:       req.HasQuery,
-		Accept:         str(req.Accept),
-		AcceptEncoding: str(req.AcceptEncoding),
-		Range:          str(req.Range),
-
-		Host:             str(req.Host),
-		Authorization:    str(req.Authorization),
-		Origin:           str(req.Origin),
-		ACRequestMethod:  str(req.ACRequestMethod),
-		ACRequestHeaders: str(req.ACRequestHeaders),
-		XForwardedFor:    str(req.XForwardedFor),
-		Peer:             c.peer,
+		Method:   str(req.Method),
+		Path:     str(req.Path),
+		Query:    str(req.Query),
+		HasQuery: req.HasQuery,
+		Host:     str(req.Host),
+		Peer:     c.peer,
 	}
-	c.creq.Cond.IfMatch = str(req.IfMatch)
-	c.creq.Cond.IfNoneMatch = str(req.IfNoneMatch)
-	c.creq.Cond.IfModifiedSince = str(req.IfModifiedSince)
-	c.creq.Cond.IfUnmodifiedSince = str(req.IfUnmodifiedSince)
-	c.creq.Cond.IfRange = str(req.IfRange)
+	c.creq.SetFields(&req.Fields)
 }
 
 // fill reads more bytes into rbuf. Pending output is written first, since
@@ -673,8 +661,8 @@ func (c *conn) log(start time.Time, bodyLen int64) {
 		Host:       str(req.Host),
 		Status:     c.resp.Status,
 		Bytes:      bodyLen,
-		Referer:    str(req.Referer),
-		UserAgent:  str(req.UserAgent),
+		Referer:    req.Fields.String(reqfield.Referer),
+		UserAgent:  req.Fields.String(reqfield.UserAgent),
 		Duration:   time.Since(start),
 	}
 	c.s.cfg.Log.Log(&c.rec)

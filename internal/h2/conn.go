@@ -575,7 +575,7 @@ func (c *conn) endBlock() error {
 	case st.expectOther:
 		// 417 at once: the body is not wanted (RFC 9110 §10.1.1).
 		c.answer(st)
-	case b.expects100():
+	case b.fields.Expect().Continue:
 		// The client waits for this before it sends the body, which
 		// is read (and dropped) before the answer.
 		c.interim(id, 100)

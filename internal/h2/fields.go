@@ -7,8 +7,8 @@ import (
 
 	"golang.org/x/net/http2/hpack"
 
-	"github.com/stoahttp/stoa/internal/ascii"
 	"github.com/stoahttp/stoa/internal/http1"
+	"github.com/stoahttp/stoa/internal/reqfield"
 	"github.com/stoahttp/stoa/internal/respond"
 )
 
@@ -23,15 +23,15 @@ type block struct {
 	regular  bool  // a regular field was seen: no pseudo-field may follow
 
 	method, scheme, path, authority string
-	host, referer, userAgent        string
-	expect                          string
+	host                            string
 	contentLength                   int64 // -1 when absent
 	badHost                         bool  // the host is not one: 400
 
 	req respond.Request
-	// counts of fields that must occur once; a repeated one is dropped,
-	// as the HTTP/1.1 parser and the net/http adapter do.
-	nAuth, nOrigin, nACRM, nIMS, nIUS, nRange, nIfRange int
+	// fields keeps the other fields as over every protocol. Its values
+	// alias the strings HPACK decoded, or buffers of its own that a reset
+	// drops rather than reuses, since the stream's request keeps them.
+	fields reqfield.Sink
 }
 
 // reset readies b for a new block.
@@ -107,61 +107,26 @@ func (b *block) field(f hpack.HeaderField) {
 		return // trailers of a request body: nothing here reads them
 	}
 	v := f.Value
-	r := &b.req
-	switch name {
-	case "connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade":
+	switch id := reqfield.LookupString(name); id {
+	case reqfield.Connection, reqfield.KeepAlive, reqfield.ProxyConnection, reqfield.TransferEncoding, reqfield.Upgrade:
 		b.bad = errConnection
-	case "te":
+	case reqfield.TE:
 		if v != "trailers" {
 			b.bad = errConnection
 		}
-	case "content-length":
+	case reqfield.ContentLength:
 		n, err := strconv.ParseInt(v, 10, 64)
 		if err != nil || n < 0 || (b.contentLength >= 0 && n != b.contentLength) {
 			b.bad = errContentLength
 			return
 		}
 		b.contentLength = n
-	case "host":
+	case reqfield.Host:
 		if b.host == "" {
 			b.host = v
 		}
-	case "accept":
-		r.Accept = join(r.Accept, v)
-	case "accept-encoding":
-		r.AcceptEncoding = join(r.AcceptEncoding, v)
-	case "if-match":
-		r.Cond.IfMatch = join(r.Cond.IfMatch, v)
-	case "if-none-match":
-		r.Cond.IfNoneMatch = join(r.Cond.IfNoneMatch, v)
-	case "access-control-request-headers":
-		r.ACRequestHeaders = join(r.ACRequestHeaders, v)
-	case "x-forwarded-for":
-		r.XForwardedFor = join(r.XForwardedFor, v)
-	case "expect":
-		b.expect = join(b.expect, v)
-	case "authorization":
-		r.Authorization, b.nAuth = v, b.nAuth+1
-	case "origin":
-		r.Origin, b.nOrigin = v, b.nOrigin+1
-	case "access-control-request-method":
-		r.ACRequestMethod, b.nACRM = v, b.nACRM+1
-	case "if-modified-since":
-		r.Cond.IfModifiedSince, b.nIMS = v, b.nIMS+1
-	case "if-unmodified-since":
-		r.Cond.IfUnmodifiedSince, b.nIUS = v, b.nIUS+1
-	case "range":
-		r.Range, b.nRange = v, b.nRange+1
-	case "if-range":
-		r.Cond.IfRange, b.nIfRange = v, b.nIfRange+1
-	case "referer":
-		if b.referer == "" {
-			b.referer = v
-		}
-	case "user-agent":
-		if b.userAgent == "" {
-			b.userAgent = v
-		}
+	default:
+		b.fields.AddString(id, v)
 	}
 }
 
@@ -210,54 +175,7 @@ func (b *block) finish() {
 	}
 	// As over HTTP/1.1, a host that is not one is answered with 400.
 	b.badHost = r.Host != "" && !http1.ValidHost(r.Host)
-	once := func(v *string, n int) {
-		if n > 1 {
-			*v = ""
-		}
-	}
-	once(&r.Authorization, b.nAuth)
-	once(&r.Origin, b.nOrigin)
-	once(&r.ACRequestMethod, b.nACRM)
-	once(&r.Cond.IfModifiedSince, b.nIMS)
-	once(&r.Cond.IfUnmodifiedSince, b.nIUS)
-	// Two ranges or two validators are ambiguous; without both the whole
-	// representation is sent, always a correct answer (RFC 9110 §14.2).
-	if b.nRange > 1 || b.nIfRange > 1 {
-		r.Range, r.Cond.IfRange = "", ""
-	}
-}
-
-// expectsOther reports whether Expect lists an expectation other than
-// 100-continue, which is answered with 417 as over HTTP/1.1.
-func (b *block) expectsOther() bool {
-	for e := range strings.SplitSeq(b.expect, ",") {
-		if e = ascii.TrimOWS(e); e != "" && !ascii.EqualFoldLower(e, "100-continue") {
-			return true
-		}
-	}
-	return false
-}
-
-// expects100 reports whether Expect asks for 100-continue.
-func (b *block) expects100() bool {
-	for e := range strings.SplitSeq(b.expect, ",") {
-		if ascii.EqualFoldLower(ascii.TrimOWS(e), "100-continue") {
-			return true
-		}
-	}
-	return false
-}
-
-// join combines the values of a list field's lines (RFC 9110 §5.3),
-// skipping empty ones.
-func join(have, v string) string {
-	switch {
-	case v == "":
-		return have
-	case have == "":
-		return v
-	}
-	return have + ", " + v
+	r.SetFields(&b.fields)
 }
 
 // validName reports whether a regular field name is a token in lowercase

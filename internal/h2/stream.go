@@ -10,6 +10,7 @@ import (
 	"golang.org/x/net/http2"
 
 	"github.com/stoahttp/stoa/internal/accesslog"
+	"github.com/stoahttp/stoa/internal/reqfield"
 	"github.com/stoahttp/stoa/internal/respond"
 )
 
@@ -66,10 +67,10 @@ func newStream(c *conn, id uint32) *stream {
 func (st *stream) fromBlock(b *block) {
 	st.req = b.req
 	st.target = b.path
-	st.referer, st.userAgent = b.referer, b.userAgent
+	st.referer, st.userAgent = b.fields.String(reqfield.Referer), b.fields.String(reqfield.UserAgent)
 	st.authority = st.req.Host
 	st.contentLength = b.contentLength
-	st.expectOther = b.expectsOther()
+	st.expectOther = b.fields.Expect().Other
 	st.badHost = b.badHost
 }
 

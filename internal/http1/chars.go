@@ -1,7 +1,5 @@
 package http1
 
-import "encoding/binary"
-
 // Character classes, one bit each in charClass. A table lookup per byte is
 // the cheapest exact test; every grammar rule below is spelled out where
 // the table is built.
@@ -75,34 +73,6 @@ func equalLower(b []byte, s string) bool {
 	}
 	for i := 0; i < len(b); i++ {
 		if lowerTable[b[i]] != s[i] {
-			return false
-		}
-	}
-	return true
-}
-
-// equalName reports whether the field name b, a token, equals lower, a
-// lower-case name made only of letters and '-', ignoring case (RFC 9110
-// §5.1). For such a pair, setting bit 0x20 in each byte of b lower-cases
-// its letters and maps no other tchar onto a letter or '-', so the bytes
-// can be compared eight at a time; field names are looked up on every
-// line, and most are long.
-func equalName(b []byte, lower string) bool {
-	if len(b) != len(lower) {
-		return false
-	}
-	i := 0
-	for ; len(b)-i >= 8; i += 8 {
-		x := binary.LittleEndian.Uint64(b[i:]) | 0x2020202020202020
-		s := lower[i : i+8]
-		y := uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
-			uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
-		if x != y {
-			return false
-		}
-	}
-	for ; i < len(b); i++ {
-		if b[i]|0x20 != lower[i] {
 			return false
 		}
 	}

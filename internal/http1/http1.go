@@ -2,8 +2,9 @@
 // and the header section up to the empty line that ends them (RFC 9112 §2-§5),
 // plus the interpretation of the few fields that decide how the message is
 // framed and how the connection behaves (Host, Content-Length,
-// Transfer-Encoding, Connection, Expect) and of the fields a static file
-// server consults (conditionals, Range, Accept, ...).
+// Transfer-Encoding, Connection, Expect). The fields a static file server
+// consults (conditionals, Range, Accept, ...) go to a reqfield.Sink, whose
+// policy for repeated lines is the same over every protocol.
 //
 // The parser is strict: where RFC 9112 lets a recipient choose between
 // tolerating and rejecting a malformed or ambiguous head, it rejects, because
@@ -17,6 +18,8 @@ package http1
 import (
 	"errors"
 	"strconv"
+
+	"github.com/stoahttp/stoa/internal/reqfield"
 )
 
 // Default limits returned by DefaultLimits.
@@ -111,6 +114,18 @@ func (f TargetForm) String() string {
 // at its own length, so appending to one can never overwrite the buffer
 // behind it.
 type Request struct {
+	Head
+	// Fields holds the fields the server consults besides the framing
+	// ones, kept as package reqfield's policy says (the same for every
+	// protocol).
+	Fields reqfield.Sink
+	// root backs the "/" Path of an absolute-form target without a path.
+	root []byte
+}
+
+// Head is what Parse makes of the request line and of the fields that
+// frame the message and steer the connection.
+type Head struct {
 	// Method is the case-sensitive method token (RFC 9110 §9.1).
 	Method []byte
 	// Target is the whole request-target as received.
@@ -154,29 +169,6 @@ type Request struct {
 	// ExpectOther reports an Expect field with any other expectation, which
 	// the server answers with 417 (RFC 9110 §10.1.1).
 	ExpectOther bool
-
-	// The fields below are the ones the server consults; each is nil when
-	// the field is absent. If-Match, If-None-Match, Accept and
-	// Accept-Encoding are list fields combined over all their field lines
-	// as "v1, v2" (RFC 9110 §5.3). If-Modified-Since and
-	// If-Unmodified-Since are dropped (nil) when repeated; a repeated Range
-	// or If-Range drops both, so the server falls back to a full 200.
-	// User-Agent and Referer keep their first field line.
-	IfMatch, IfNoneMatch, IfModifiedSince, IfUnmodifiedSince, IfRange, Range []byte
-	Accept, AcceptEncoding, UserAgent, Referer                               []byte
-	// Authorization, Origin and Access-Control-Request-Method are dropped
-	// (nil) when repeated: a second credential or origin is ambiguous, and
-	// answering as if none were sent is the safe reading.
-	// Access-Control-Request-Headers and X-Forwarded-For are list fields
-	// combined like Accept.
-	Authorization, Origin, ACRequestMethod, ACRequestHeaders, XForwardedFor []byte
-
-	// scratch holds the combined values of the list fields, one buffer per
-	// field so that growing one never moves another; the buffers are reused
-	// across Parse calls, so combining allocates only while they warm up.
-	scratch [numListFields][]byte
-	// root backs the "/" Path of an absolute-form target without a path.
-	root []byte
 }
 
 // Proto returns the protocol version as "HTTP/1.0" or "HTTP/1.1".
@@ -189,10 +181,8 @@ func (r *Request) Proto() string {
 
 // reset clears r for a new Parse, keeping its scratch storage.
 func (r *Request) reset() {
-	scratch, root := r.scratch, r.root
-	*r = Request{}
-	r.ContentLength = -1
-	r.scratch, r.root = scratch, root
+	r.Head = Head{ContentLength: -1}
+	r.Fields.Reset()
 }
 
 // ErrIncomplete is returned by Parse when the buffer does not yet hold a

@@ -1,12 +1,13 @@
 package http1
 
 import (
-	"bytes"
 	"errors"
 	"math"
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/stoahttp/stoa/internal/reqfield"
 )
 
 // req joins lines into a request head: each line ends in CRLF, and an
@@ -59,35 +60,35 @@ func get(r *Request, name string) string {
 	case "ExpectOther":
 		return strconv.FormatBool(r.ExpectOther)
 	case "IfMatch":
-		return show(r.IfMatch)
+		return show(r.Fields.Value(reqfield.IfMatch))
 	case "IfNoneMatch":
-		return show(r.IfNoneMatch)
+		return show(r.Fields.Value(reqfield.IfNoneMatch))
 	case "IfModifiedSince":
-		return show(r.IfModifiedSince)
+		return show(r.Fields.Value(reqfield.IfModifiedSince))
 	case "IfUnmodifiedSince":
-		return show(r.IfUnmodifiedSince)
+		return show(r.Fields.Value(reqfield.IfUnmodifiedSince))
 	case "IfRange":
-		return show(r.IfRange)
+		return show(r.Fields.Value(reqfield.IfRange))
 	case "Range":
-		return show(r.Range)
+		return show(r.Fields.Value(reqfield.Range))
 	case "Accept":
-		return show(r.Accept)
+		return show(r.Fields.Value(reqfield.Accept))
 	case "AcceptEncoding":
-		return show(r.AcceptEncoding)
+		return show(r.Fields.Value(reqfield.AcceptEncoding))
 	case "UserAgent":
-		return show(r.UserAgent)
+		return show(r.Fields.Value(reqfield.UserAgent))
 	case "Referer":
-		return show(r.Referer)
+		return show(r.Fields.Value(reqfield.Referer))
 	case "Authorization":
-		return show(r.Authorization)
+		return show(r.Fields.Value(reqfield.Authorization))
 	case "Origin":
-		return show(r.Origin)
+		return show(r.Fields.Value(reqfield.Origin))
 	case "ACRequestMethod":
-		return show(r.ACRequestMethod)
+		return show(r.Fields.Value(reqfield.ACRequestMethod))
 	case "ACRequestHeaders":
-		return show(r.ACRequestHeaders)
+		return show(r.Fields.Value(reqfield.ACRequestHeaders))
 	case "XForwardedFor":
-		return show(r.XForwardedFor)
+		return show(r.Fields.Value(reqfield.XForwardedFor))
 	}
 	panic("unknown field " + name)
 }
@@ -499,7 +500,7 @@ func TestParseReusesRequest(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, want := string(r.Accept), "text/html, application/xhtml+xml, */*;q=0.8"; got != want {
+	if got, want := string(r.Fields.Value(reqfield.Accept)), "text/html, application/xhtml+xml, */*;q=0.8"; got != want {
 		t.Fatalf("first Accept = %q; want %q", got, want)
 	}
 	if _, err := Parse(buf[n:], &r, nil); err != nil {
@@ -548,7 +549,7 @@ func TestParseSlicesCapped(t *testing.T) {
 		t.Fatal(err)
 	}
 	for name, s := range map[string][]byte{"Method": r.Method, "Target": r.Target, "Path": r.Path, "Host": r.Host,
-		"Accept": r.Accept, "IfNoneMatch": r.IfNoneMatch} {
+		"Accept": r.Fields.Value(reqfield.Accept), "IfNoneMatch": r.Fields.Value(reqfield.IfNoneMatch)} {
 		if cap(s) != len(s) {
 			t.Errorf("cap(%s) = %d; want len %d", name, cap(s), len(s))
 		}
@@ -689,7 +690,7 @@ func TestProto(t *testing.T) {
 		major, minor int
 		want         string
 	}{{1, 0, "HTTP/1.0"}, {1, 1, "HTTP/1.1"}} {
-		r := Request{Major: tt.major, Minor: tt.minor}
+		r := Request{Head: Head{Major: tt.major, Minor: tt.minor}}
 		if got := r.Proto(); got != tt.want {
 			t.Errorf("Proto() for %d.%d = %q; want %q", tt.major, tt.minor, got, tt.want)
 		}
@@ -777,34 +778,6 @@ func TestInvalidValueByte(t *testing.T) {
 				t.Fatalf("invalidValueByte(%q) = %d; want %d", v, got, want)
 			}
 			v[pos] = orig
-		}
-	}
-}
-
-// TestEqualName checks the word-at-a-time name comparison against
-// bytes.EqualFold for every name lookupField knows, with each byte of the
-// candidate replaced by every tchar in turn.
-func TestEqualName(t *testing.T) {
-	names := []string{"host", "range", "accept", "expect", "referer", "if-match", "if-range", "connection",
-		"user-agent", "if-none-match", "content-length", "accept-encoding", "transfer-encoding",
-		"if-modified-since", "if-unmodified-since"}
-	for _, name := range names {
-		b := []byte(strings.ToUpper(name))
-		for pos := range b {
-			orig := b[pos]
-			for c := 0; c < 256; c++ {
-				if !isTchar(byte(c)) {
-					continue
-				}
-				b[pos] = byte(c)
-				if got, want := equalName(b, name), bytes.EqualFold(b, []byte(name)); got != want {
-					t.Fatalf("equalName(%q, %q) = %v; want %v", b, name, got, want)
-				}
-			}
-			b[pos] = orig
-		}
-		if lookupField(b) == fieldOther {
-			t.Errorf("lookupField(%q) = fieldOther", b)
 		}
 	}
 }

@@ -3,6 +3,8 @@ package http1
 import (
 	"bytes"
 	"encoding/binary"
+
+	"github.com/stoahttp/stoa/internal/reqfield"
 )
 
 // Parse parses one request head at the start of buf into r. r is reset
@@ -50,11 +52,8 @@ type parser struct {
 	maxTarget int
 	maxFields int
 
-	seen         fieldSet // fields seen so far, for singleton rules
-	combined     fieldSet // list fields whose value lives in scratch
-	rangeDropped bool
-	codings      codingState
-	connection   connectionOptions
+	codings    codingState
+	connection connectionOptions
 }
 
 // short is the result when the window ends before the head does: wait for
@@ -349,8 +348,8 @@ func (p *parser) fieldLine(r *Request, line []byte) error {
 		}
 		return errFieldValue
 	}
-	id := lookupField(name)
-	if id == fieldOther {
+	id := reqfield.Lookup(name)
+	if id == reqfield.Other {
 		return nil
 	}
 	value = trimOWS(value)

@@ -27,6 +27,7 @@ import (
 	"github.com/stoahttp/stoa/internal/content"
 	"github.com/stoahttp/stoa/internal/errpage"
 	"github.com/stoahttp/stoa/internal/listing"
+	"github.com/stoahttp/stoa/internal/reqfield"
 	"github.com/stoahttp/stoa/internal/resolve"
 )
 
@@ -55,6 +56,28 @@ type Request struct {
 	// Peer is the address the connection comes from (after a PROXY
 	// protocol header, the address it names); invalid for Unix sockets.
 	Peer netip.Addr
+}
+
+// SetFields sets the fields of r that come from request field lines, as
+// the policy of package reqfield kept them. Method, Path, Query, Host and
+// Peer are the adapter's. The strings share f's bytes: r is valid while f
+// is.
+func (r *Request) SetFields(f *reqfield.Sink) {
+	r.Accept = f.String(reqfield.Accept)
+	r.AcceptEncoding = f.String(reqfield.AcceptEncoding)
+	r.Range = f.String(reqfield.Range)
+	r.Cond = conditional.Headers{
+		IfMatch:           f.String(reqfield.IfMatch),
+		IfNoneMatch:       f.String(reqfield.IfNoneMatch),
+		IfModifiedSince:   f.String(reqfield.IfModifiedSince),
+		IfUnmodifiedSince: f.String(reqfield.IfUnmodifiedSince),
+		IfRange:           f.String(reqfield.IfRange),
+	}
+	r.Authorization = f.String(reqfield.Authorization)
+	r.Origin = f.String(reqfield.Origin)
+	r.ACRequestMethod = f.String(reqfield.ACRequestMethod)
+	r.ACRequestHeaders = f.String(reqfield.ACRequestHeaders)
+	r.XForwardedFor = f.String(reqfield.XForwardedFor)
 }
 
 // Part is one piece of a multipart/byteranges body: Prefix (the part's

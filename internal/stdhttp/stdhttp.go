@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/stoahttp/stoa/internal/accesslog"
+	"github.com/stoahttp/stoa/internal/reqfield"
 	"github.com/stoahttp/stoa/internal/respond"
 )
 
@@ -62,10 +63,9 @@ type state struct {
 	resp respond.Response
 	rec  accesslog.Record
 	cw   countWriter
-	// lists holds the values of list fields sent in more than one field
-	// line, joined; one buffer per field, so that growing one never moves
-	// memory another field's string aliases.
-	lists [numLists][]byte
+	// fields keeps the request's field lines as over every protocol; its
+	// buffers are kept across requests.
+	fields reqfield.Sink
 
 	wroteHeader bool // WriteHeader was called: too late for an error page
 }
@@ -80,7 +80,7 @@ func (a *adapter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 	fillRequest(&st.req, r, st)
 	discardBody(r)
-	if expectsOther(r.Header["Expect"]) {
+	if st.fields.Expect().Other {
 		// As the HTTP/1.1 engine: an expectation we cannot meet is
 		// answered with 417 (RFC 9110 §10.1.1).
 		a.decide(st, func() { a.h.Error(417, st.req.Method, &st.resp) })
@@ -166,9 +166,7 @@ func (st *state) release() {
 	st.rec = accesslog.Record{}
 	st.cw = countWriter{}
 	st.wroteHeader = false
-	for i := range st.lists {
-		st.lists[i] = st.lists[i][:0]
-	}
+	st.fields.Reset()
 	statePool.Put(st)
 }
 
@@ -193,8 +191,8 @@ func (a *adapter) logRequest(r *http.Request, st *state, start time.Time, bodyLe
 		Host:       r.Host,
 		Status:     st.resp.Status,
 		Bytes:      bodyLen,
-		Referer:    first(r.Header["Referer"]),
-		UserAgent:  first(r.Header["User-Agent"]),
+		Referer:    st.fields.String(reqfield.Referer),
+		UserAgent:  st.fields.String(reqfield.UserAgent),
 		Duration:   time.Since(start),
 	}
 	a.log.Log(&st.rec)
