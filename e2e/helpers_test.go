@@ -125,7 +125,7 @@ func moduleRoot() (string, error) {
 // A site is a document root for one test: base/root is served, and
 // base/secret.txt beside it holds a marker no response may contain.
 type site struct {
-	t      *testing.T
+	t      testing.TB
 	base   string
 	root   string
 	marker string
@@ -135,7 +135,7 @@ type site struct {
 const indexHTML = "<!doctype html>\n<title>stoa e2e</title>\n<h1>Hello from the e2e index</h1>\n"
 
 // newSite creates a root holding index.html and a secret beside it.
-func newSite(t *testing.T) *site {
+func newSite(t testing.TB) *site {
 	t.Helper()
 	base := t.TempDir()
 	s := &site{t: t, base: base, root: filepath.Join(base, "root"), marker: "SECRET-" + randHex(12)}
@@ -216,7 +216,7 @@ func patterned(n int) []byte {
 
 // A server is a running stoa process.
 type server struct {
-	t      *testing.T
+	t      testing.TB
 	cmd    *exec.Cmd
 	addr   string // 127.0.0.1:PORT
 	marker string // the site's secret marker; "" when no check applies
@@ -247,21 +247,21 @@ func (w lockedWriter) Write(p []byte) (int, error) {
 // startServer runs `stoa serve ROOT --listen 127.0.0.1:0 FLAGS...` and
 // waits for the line announcing its address. The process is stopped when
 // the test ends, if the test did not stop it.
-func startServer(t *testing.T, s *site, flags ...string) *server {
+func startServer(t testing.TB, s *site, flags ...string) *server {
 	t.Helper()
 	return startWith(t, s, append([]string{"serve", s.root, "--listen", "127.0.0.1:0"}, flags...)...)
 }
 
 // startWith runs stoa with args as they are, and waits for its first
 // "serving" line as startServer does.
-func startWith(t *testing.T, s *site, args ...string) *server {
+func startWith(t testing.TB, s *site, args ...string) *server {
 	t.Helper()
 	return startIn(t, s, "", args...)
 }
 
 // startIn is startWith with dir as the working directory ("" for the
 // test's own).
-func startIn(t *testing.T, s *site, dir string, args ...string) *server {
+func startIn(t testing.TB, s *site, dir string, args ...string) *server {
 	t.Helper()
 	srv := &server{t: t, cmd: exec.Command(stoaBin, args...), marker: s.marker,
 		lines: make(chan string, 64), exited: make(chan struct{})}
@@ -444,7 +444,7 @@ func (srv *server) kill() int {
 // A client is one raw TCP connection to the server. Everything it reads is
 // recorded and checked for the secret marker when the test ends.
 type client struct {
-	t      *testing.T
+	t      testing.TB
 	conn   net.Conn
 	br     *bufio.Reader
 	rec    *recorder
@@ -478,7 +478,7 @@ func (srv *server) dial() *client {
 	return dialAddr(srv.t, srv.addr, srv.marker)
 }
 
-func dialAddr(t *testing.T, addr, marker string) *client {
+func dialAddr(t testing.TB, addr, marker string) *client {
 	t.Helper()
 	conn, err := net.DialTimeout("tcp", addr, ioTimeout)
 	if err != nil {

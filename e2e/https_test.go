@@ -63,7 +63,7 @@ func writeCert(t *testing.T, dir, name, cn string, names ...string) (certFile, k
 
 // httpsAddr waits for the "serving ... at https://" line and returns its
 // host:port.
-func httpsAddr(t *testing.T, srv *server) string {
+func httpsAddr(t testing.TB, srv *server) string {
 	t.Helper()
 	line, ok := srv.nextLine(" at https://", 5*time.Second)
 	if !ok {
