@@ -31,6 +31,7 @@ import (
 	"github.com/maypok86/otter/v2"
 
 	"github.com/stoahttp/stoa/internal/coding"
+	"github.com/stoahttp/stoa/internal/header"
 	"github.com/stoahttp/stoa/internal/httpdate"
 	"github.com/stoahttp/stoa/internal/mimetype"
 	"github.com/stoahttp/stoa/internal/resolve"
@@ -575,8 +576,8 @@ func (e *Entry) prepare(r *Rep, cacheControl string) {
 	head = append(head, "Content-Length: "...)
 	head = strconv.AppendInt(head, r.Size, 10)
 	head = append(head, "\r\n"...)
-	r.Head = append(head, common...)
-	r.HeadPartial = common
+	r.Head = header.New(append(head, common...))
+	r.HeadPartial = header.New(common)
 
 	var h304 []byte
 	if r.ETag != "" {
@@ -590,7 +591,7 @@ func (e *Entry) prepare(r *Rep, cacheControl string) {
 	if e.Codings|e.StreamCodings != 0 {
 		h304 = appendField(h304, "Vary", "Accept-Encoding")
 	}
-	r.Head304 = h304
+	r.Head304 = header.New(h304)
 }
 
 func appendField(b []byte, name, value string) []byte {

@@ -44,15 +44,15 @@ func TestEntryHeadersAndETag(t *testing.T) {
 	os.Chtimes(filepath.Join(root, "b.css"), time.Unix(1e9, 0), time.Unix(1e9, 0))
 	for _, want := range []string{"Content-Type: text/css; charset=utf-8\r\n", "Content-Length: 6\r\n", "ETag: " + a.ETag + "\r\n",
 		"Last-Modified: ", "Accept-Ranges: bytes\r\n", "Cache-Control: max-age=60\r\n", "X-Content-Type-Options: nosniff\r\n"} {
-		if !strings.Contains(string(a.Head), want) {
-			t.Errorf("Head %q lacks %q", a.Head, want)
+		if !strings.Contains(string(a.Head.HTTP1()), want) {
+			t.Errorf("Head %q lacks %q", a.Head.HTTP1(), want)
 		}
 	}
-	if strings.Contains(string(a.Head304), "Content-Length") || !strings.Contains(string(a.Head304), a.ETag) {
-		t.Errorf("Head304 %q: want the ETag and no Content-Length", a.Head304)
+	if strings.Contains(string(a.Head304.HTTP1()), "Content-Length") || !strings.Contains(string(a.Head304.HTTP1()), a.ETag) {
+		t.Errorf("Head304 %q: want the ETag and no Content-Length", a.Head304.HTTP1())
 	}
-	if p := "\r\n" + string(a.HeadPartial); strings.Contains(p, "\nContent-Length:") || strings.Contains(p, "\nContent-Type:") {
-		t.Errorf("HeadPartial %q must leave Content-Type and Content-Length to the ranges", a.HeadPartial)
+	if p := "\r\n" + string(a.HeadPartial.HTTP1()); strings.Contains(p, "\nContent-Length:") || strings.Contains(p, "\nContent-Type:") {
+		t.Errorf("HeadPartial %q must leave Content-Type and Content-Length to the ranges", a.HeadPartial.HTTP1())
 	}
 }
 
@@ -101,7 +101,7 @@ func TestLargeFileHashedInBackground(t *testing.T) {
 	if e.Body != nil {
 		t.Fatalf("a file over MaxFileInMemory was read into memory")
 	}
-	if e.ETag != "" && !strings.Contains(string(e.Head), e.ETag) {
+	if e.ETag != "" && !strings.Contains(string(e.Head.HTTP1()), e.ETag) {
 		t.Fatalf("ETag %q missing from Head", e.ETag)
 	}
 	deadline := time.Now().Add(5 * time.Second)
@@ -109,8 +109,8 @@ func TestLargeFileHashedInBackground(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 		e = c.Get("/big.bin")
 	}
-	if e.ETag == "" || !strings.Contains(string(e.Head), "ETag: "+e.ETag) {
-		t.Fatalf("large file: no ETag after 5s (Head %q)", e.Head)
+	if e.ETag == "" || !strings.Contains(string(e.Head.HTTP1()), "ETag: "+e.ETag) {
+		t.Fatalf("large file: no ETag after 5s (Head %q)", e.Head.HTTP1())
 	}
 	small, _ := newCache(t, map[string]string{"big.bin": big}, Options{MaxFileInMemory: 1 << 20})
 	if want := small.Get("/big.bin").ETag; e.ETag != want {

@@ -6,6 +6,7 @@ import (
 	"io/fs"
 
 	"github.com/stoahttp/stoa/internal/coding"
+	"github.com/stoahttp/stoa/internal/header"
 	"github.com/stoahttp/stoa/internal/mimetype"
 )
 
@@ -27,13 +28,13 @@ type Rep struct {
 	Name string
 	// Head holds the header lines of a full 200 response: Content-Type,
 	// Content-Length, ETag, Last-Modified, Accept-Ranges, Cache-Control,
-	// Vary, X-Content-Type-Options, Content-Encoding. Each ends in CRLF.
-	Head []byte
-	// Head304 holds the lines of a 304 response (RFC 9110 §15.4.5).
-	Head304 []byte
-	// HeadPartial holds the lines shared by 206 responses: everything in
+	// Vary, X-Content-Type-Options, Content-Encoding.
+	Head *header.Block
+	// Head304 holds the fields of a 304 response (RFC 9110 §15.4.5).
+	Head304 *header.Block
+	// HeadPartial holds the fields shared by 206 responses: everything in
 	// Head except Content-Type and Content-Length, which depend on the ranges.
-	HeadPartial []byte
+	HeadPartial *header.Block
 
 	id fileID
 }
@@ -101,7 +102,7 @@ func (c *Cache) StreamRep(e *Entry, cd coding.Coding) *Rep {
 	h = appendField(h, "Vary", "Accept-Encoding")
 	h = appendField(h, "X-Content-Type-Options", "nosniff")
 	h = appendField(h, "Content-Encoding", cd.Token())
-	r.Head = h
+	r.Head = header.New(h)
 	var h304 []byte
 	if r.ETag != "" {
 		h304 = appendField(h304, "ETag", r.ETag)
@@ -109,7 +110,7 @@ func (c *Cache) StreamRep(e *Entry, cd coding.Coding) *Rep {
 	if c.opt.CacheControl != "" {
 		h304 = appendField(h304, "Cache-Control", c.opt.CacheControl)
 	}
-	r.Head304 = appendField(h304, "Vary", "Accept-Encoding")
+	r.Head304 = header.New(appendField(h304, "Vary", "Accept-Encoding"))
 	return r
 }
 

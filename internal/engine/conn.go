@@ -477,7 +477,7 @@ func (c *conn) writeResponse(closing bool) error {
 	b := append(c.wbuf, statusLines[resp.Status]...)
 	b = append(b, "Server: stoa\r\n"...)
 	b = appendDate(b, time.Now())
-	b = append(b, resp.Head...)
+	b = append(b, resp.Head.HTTP1()...)
 	b = append(b, resp.Extra...)
 	b = append(b, c.lc.Extra...)
 	if resp.Chunked && c.req.Minor == 0 {

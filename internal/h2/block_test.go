@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"golang.org/x/net/http2/hpack"
+
+	"github.com/stoahttp/stoa/internal/header"
 )
 
 // blockFields splits data into header fields: lines separated by '\n',
@@ -77,7 +79,7 @@ func FuzzBlock(f *testing.F) {
 			if hf.Name != strings.ToLower(hf.Name) || !validValue(hf.Value) {
 				t.Fatalf("accepted field %q: %q", hf.Name, hf.Value)
 			}
-			if connectionSpecific([]byte(hf.Name)) || hf.Name == "te" && strings.Trim(hf.Value, " \t") != "trailers" {
+			if header.ConnectionSpecific(hf.Name) || hf.Name == "te" && strings.Trim(hf.Value, " \t") != "trailers" {
 				t.Fatalf("accepted connection-specific field %q: %q", hf.Name, hf.Value)
 			}
 		}

@@ -9,6 +9,8 @@ import (
 
 	"golang.org/x/net/http2"
 	"golang.org/x/net/http2/hpack"
+
+	"github.com/stoahttp/stoa/internal/header"
 )
 
 const (
@@ -47,9 +49,7 @@ type conn struct {
 	wbuf []byte
 	hbuf []byte // header block scratch
 	low  [64]byte
-	// heads holds the encodings of recent responses' shared Head blocks;
 	// extra is Options.Extra, encoded once.
-	heads headMemo
 	extra []byte
 
 	hdec  *hpack.Decoder
@@ -110,7 +110,7 @@ func newConn(nc net.Conn, pre []byte, o *Options) *conn {
 		recvWindow:     initialWindow,
 	}
 	c.w = copy(c.rbuf, pre)
-	c.extra = appendLines(nil, o.Extra, &c.low)
+	c.extra = header.AppendHPACK(nil, o.Extra, &c.low)
 	c.fr = http2.NewFramer(io.Discard, (*reader)(c))
 	c.fr.SetReuseFrames()
 	// The protocol's initial 16 KiB, which stoa never raises: it is

@@ -24,6 +24,7 @@ import (
 	"golang.org/x/net/http2/hpack"
 
 	"github.com/stoahttp/stoa/internal/h2"
+	"github.com/stoahttp/stoa/internal/header"
 	"github.com/stoahttp/stoa/internal/respond"
 )
 
@@ -38,7 +39,7 @@ const (
 
 var (
 	hello      = []byte("hello")
-	smallHead  = []byte("Content-Type: text/plain\r\nContent-Length: 5\r\n")
+	smallHead  = header.New([]byte("Content-Type: text/plain\r\nContent-Length: 5\r\n"))
 	bigBody    = pattern(bigLen, 1)
 	streamBody = pattern(streamLen, 2)
 	peer       = netip.MustParseAddr("192.0.2.7")
@@ -161,8 +162,8 @@ func (h *handler) Serve(req *respond.Request, resp *respond.Response) {
 			resp.Body = hello
 		}
 	case "/hop":
-		resp.Head = []byte("Content-Type: text/plain\r\nConnection: keep-alive\r\nTransfer-Encoding: chunked\r\n" +
-			"Keep-Alive: timeout=5\r\nProxy-Connection: keep-alive\r\nUpgrade: h2c\r\nX-Custom: a b\r\n")
+		resp.Head = header.New([]byte("Content-Type: text/plain\r\nConnection: keep-alive\r\nTransfer-Encoding: chunked\r\n" +
+			"Keep-Alive: timeout=5\r\nProxy-Connection: keep-alive\r\nUpgrade: h2c\r\nX-Custom: a b\r\n"))
 		resp.Extra = append(resp.Extra, "X-Extra: extra\r\n"...)
 		resp.Body = hello
 	case "/bighead":
@@ -172,29 +173,29 @@ func (h *handler) Serve(req *respond.Request, resp *respond.Response) {
 		resp.Extra = append(resp.Extra, "\r\n"...)
 		resp.Body = hello
 	case "/big":
-		resp.Head = []byte("Content-Type: application/octet-stream\r\nContent-Length: 204800\r\n")
+		resp.Head = header.New([]byte("Content-Type: application/octet-stream\r\nContent-Length: 204800\r\n"))
 		resp.Body = bigBody
 	case "/file":
-		resp.Head = []byte("Content-Type: application/octet-stream\r\nContent-Length: 204800\r\n")
+		resp.Head = header.New([]byte("Content-Type: application/octet-stream\r\nContent-Length: 204800\r\n"))
 		resp.File, resp.FileOff, resp.FileLen = h.file, 0, bigLen
 		resp.Handle = h.newHandle()
 	case "/parts":
 		resp.Status = 206
-		resp.Head = []byte("Content-Type: multipart/byteranges; boundary=B\r\n")
+		resp.Head = header.New([]byte("Content-Type: multipart/byteranges; boundary=B\r\n"))
 		resp.Body = bigBody
 		resp.Parts = append(resp.Parts, partsOf...)
 	case "/fileparts":
 		resp.Status = 206
-		resp.Head = []byte("Content-Type: multipart/byteranges; boundary=B\r\n")
+		resp.Head = header.New([]byte("Content-Type: multipart/byteranges; boundary=B\r\n"))
 		resp.File = h.file
 		resp.Handle = h.newHandle()
 		resp.Parts = append(resp.Parts, partsOf...)
 	case "/stream":
-		resp.Head = []byte("Content-Type: application/octet-stream\r\n")
+		resp.Head = header.New([]byte("Content-Type: application/octet-stream\r\n"))
 		resp.Chunked = true
 		resp.Stream = h.produce(streamBody, nil)
 	case "/boom":
-		resp.Head = []byte("Content-Type: application/octet-stream\r\n")
+		resp.Head = header.New([]byte("Content-Type: application/octet-stream\r\n"))
 		resp.Chunked = true
 		resp.Stream = h.produce(streamBody[:boomLen], errors.New("boom"))
 	case "/status100":
@@ -237,7 +238,7 @@ func (h *handler) produce(body []byte, end error) func(io.Writer) error {
 
 func (h *handler) Error(status int, method string, resp *respond.Response) {
 	resp.Status = status
-	resp.Head = []byte("Content-Type: text/plain\r\n")
+	resp.Head = header.New([]byte("Content-Type: text/plain\r\n"))
 	if method != "HEAD" {
 		resp.Body = []byte("error")
 	}

@@ -10,6 +10,7 @@ import (
 	"golang.org/x/net/http2"
 
 	"github.com/stoahttp/stoa/internal/accesslog"
+	"github.com/stoahttp/stoa/internal/header"
 	"github.com/stoahttp/stoa/internal/reqfield"
 	"github.com/stoahttp/stoa/internal/respond"
 )
@@ -179,8 +180,8 @@ func (c *conn) writeHeaders(st *stream, endStream bool, now time.Time) {
 	b := appendStatus(c.hbuf[:0], resp.Status)
 	b = append(b, serverField...)
 	b = appendDate(b, now)
-	b = c.heads.appendHead(b, resp.Head, &c.low)
-	b = appendLines(b, resp.Extra, &c.low)
+	b = append(b, resp.Head.HPACK()...)
+	b = header.AppendHPACK(b, resp.Extra, &c.low)
 	b = append(b, c.extra...)
 	c.hbuf = b
 	flags := http2.FlagHeadersEndHeaders

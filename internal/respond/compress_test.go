@@ -206,7 +206,7 @@ func TestStreamedCompressionOfLargeFiles(t *testing.T) {
 		return resp, buf.String()
 	}
 	resp, body := stream(Request{Method: "GET", Path: "/big.css", AcceptEncoding: "gzip"})
-	head := string(resp.Head)
+	head := string(resp.Head.HTTP1())
 	if resp.Status != 200 || !resp.Chunked || !strings.Contains(head, "Content-Encoding: gzip") || strings.Contains(head, "Content-Length") {
 		t.Fatalf("large file with gzip: status %d chunked %v head %q; want a chunked gzip stream without Content-Length", resp.Status, resp.Chunked, head)
 	}
@@ -214,13 +214,13 @@ func TestStreamedCompressionOfLargeFiles(t *testing.T) {
 		t.Errorf("streamed gzip body does not decode to the file")
 	}
 	// Brotli is not streamed (no smaller than gzip at streaming speed).
-	if r, _ := stream(Request{Method: "GET", Path: "/big.css", AcceptEncoding: "br, gzip"}); !bytes.Contains(r.Head, []byte("Content-Encoding: gzip")) {
-		t.Errorf("br, gzip on a large file: head %q, want a gzip stream", r.Head)
+	if r, _ := stream(Request{Method: "GET", Path: "/big.css", AcceptEncoding: "br, gzip"}); !bytes.Contains(r.Head.HTTP1(), []byte("Content-Encoding: gzip")) {
+		t.Errorf("br, gzip on a large file: head %q, want a gzip stream", r.Head.HTTP1())
 	}
-	if hresp, hbody := stream(Request{Method: "HEAD", Path: "/big.css", AcceptEncoding: "gzip"}); !hresp.Chunked || hbody != "" || string(hresp.Head) != head {
-		t.Errorf("HEAD: chunked %v head %q; want GET's head and no body", hresp.Chunked, hresp.Head)
+	if hresp, hbody := stream(Request{Method: "HEAD", Path: "/big.css", AcceptEncoding: "gzip"}); !hresp.Chunked || hbody != "" || string(hresp.Head.HTTP1()) != head {
+		t.Errorf("HEAD: chunked %v head %q; want GET's head and no body", hresp.Chunked, hresp.Head.HTTP1())
 	}
-	if r, _ := stream(Request{Method: "GET", Path: "/big.css", AcceptEncoding: "gzip", Range: "bytes=0-9"}); r.Status != 206 || r.Chunked || bytes.Contains(r.Head, []byte("Content-Encoding")) {
+	if r, _ := stream(Request{Method: "GET", Path: "/big.css", AcceptEncoding: "gzip", Range: "bytes=0-9"}); r.Status != 206 || r.Chunked || bytes.Contains(r.Head.HTTP1(), []byte("Content-Encoding")) {
 		t.Errorf("Range on a streamed-only coding: status %d chunked %v; want 206 of the identity bytes", r.Status, r.Chunked)
 	}
 	// Wait for the identity hash, then the weak tag answers If-None-Match.
@@ -228,7 +228,7 @@ func TestStreamedCompressionOfLargeFiles(t *testing.T) {
 	var tag string
 	for tag == "" && time.Now().Before(deadline) {
 		r, _ := stream(Request{Method: "HEAD", Path: "/big.css", AcceptEncoding: "gzip"})
-		for _, line := range strings.Split(string(r.Head), "\r\n") {
+		for _, line := range strings.Split(string(r.Head.HTTP1()), "\r\n") {
 			if v, ok := strings.CutPrefix(line, "ETag: "); ok {
 				tag = v
 			}

@@ -26,6 +26,7 @@ import (
 	"github.com/stoahttp/stoa/internal/conditional"
 	"github.com/stoahttp/stoa/internal/content"
 	"github.com/stoahttp/stoa/internal/errpage"
+	"github.com/stoahttp/stoa/internal/header"
 	"github.com/stoahttp/stoa/internal/listing"
 	"github.com/stoahttp/stoa/internal/reqfield"
 	"github.com/stoahttp/stoa/internal/resolve"
@@ -88,15 +89,20 @@ type Part struct {
 	Off, Len int64
 }
 
-// Response is the decided answer. The engine writes the status line, its own
-// Date and Connection lines, Head, Extra, a blank line, then the body: Body,
-// or FileLen bytes of File from FileOff, or Parts drawn from Body or File.
-// Head and Body are shared and read-only; Extra and Parts belong to this
-// Response and are reused by Reset.
+// Response is the decided answer: a status, header fields and a body,
+// the same whichever protocol carries it. An adapter writes the status,
+// its own Date and Server fields, Head (in its protocol's form), Extra,
+// then the body: Body, or FileLen bytes of File from FileOff, or Parts
+// drawn from Body or File. Head and Body are shared and read-only; Extra
+// and Parts belong to this Response and are reused by Reset.
 type Response struct {
 	Status int
-	Head   []byte
-	Extra  []byte
+	// Head holds the fields prepared with what the response describes (a
+	// representation, an error page), encoded once for every protocol.
+	Head *header.Block
+	// Extra holds the fields made for this response, as complete
+	// "Name: value\r\n" lines.
+	Extra []byte
 
 	Body []byte
 	File *os.File // shared: read it at offsets only, never move its offset
@@ -136,12 +142,12 @@ func (r *Response) Reset() {
 // in Extra and Head is nil, since Head is shared between responses and
 // never written to.
 func (r *Response) EditHeader(drop []string, add []byte) {
-	if !hasAny(r.Head, drop) && !hasAny(r.Extra, drop) {
+	if !hasAny(r.Head.HTTP1(), drop) && !hasAny(r.Extra, drop) {
 		r.Extra = append(r.Extra, add...)
 		return
 	}
 	buf := r.spare[:0]
-	buf = appendKept(buf, r.Head, drop)
+	buf = appendKept(buf, r.Head.HTTP1(), drop)
 	buf = appendKept(buf, r.Extra, drop)
 	buf = append(buf, add...)
 	r.spare = r.Extra[:0]
@@ -238,7 +244,7 @@ type Site struct {
 	cache    *content.Cache
 	pages    *errpage.Pages
 	boundary string
-	errHead  [200][]byte // by status-400: prepared header lines of error pages
+	errHead  [200]*header.Block // by status-400: prepared header fields of error pages
 }
 
 // Allow is the value of the Allow field (RFC 9110 §10.2.1) for every
@@ -260,10 +266,10 @@ func New(cache *content.Cache, opt Options) *Site {
 	return s
 }
 
-func htmlHead(n int) []byte {
+func htmlHead(n int) *header.Block {
 	h := []byte("Content-Type: text/html; charset=utf-8\r\nContent-Length: ")
 	h = strconv.AppendInt(h, int64(n), 10)
-	return append(h, "\r\nX-Content-Type-Options: nosniff\r\n"...)
+	return header.New(append(h, "\r\nX-Content-Type-Options: nosniff\r\n"...))
 }
 
 // Serve decides the response to req.

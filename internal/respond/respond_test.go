@@ -63,7 +63,7 @@ func do(t testing.TB, s *Site, req Request) result {
 	var resp Response
 	s.Serve(&req, &resp)
 	r := result{status: resp.Status, header: map[string]string{}}
-	for _, line := range strings.Split(string(resp.Head)+string(resp.Extra), "\r\n") {
+	for _, line := range strings.Split(string(resp.Head.HTTP1())+string(resp.Extra), "\r\n") {
 		if k, v, ok := strings.Cut(line, ": "); ok {
 			if _, dup := r.header[k]; dup {
 				t.Errorf("%s %s: header %s sent twice", req.Method, req.Path, k)

@@ -68,7 +68,7 @@ func get(t *testing.T, s *Site, req respond.Request) answer {
 	}
 	var resp respond.Response
 	s.Serve(&req, &resp)
-	a := answer{status: resp.Status, header: string(resp.Head) + string(resp.Extra), body: string(resp.Body)}
+	a := answer{status: resp.Status, header: string(resp.Head.HTTP1()) + string(resp.Extra), body: string(resp.Body)}
 	if resp.File != nil {
 		b, _ := io.ReadAll(io.NewSectionReader(resp.File, resp.FileOff, resp.FileLen))
 		a.body = string(b)

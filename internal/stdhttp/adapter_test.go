@@ -19,6 +19,7 @@ import (
 	"github.com/stoahttp/stoa/internal/accesslog"
 	"github.com/stoahttp/stoa/internal/conditional"
 	"github.com/stoahttp/stoa/internal/errpage"
+	"github.com/stoahttp/stoa/internal/header"
 	"github.com/stoahttp/stoa/internal/respond"
 )
 
@@ -48,7 +49,7 @@ func (f *fixed) Serve(req *respond.Request, resp *respond.Response) {
 
 func (f *fixed) Error(status int, method string, resp *respond.Response) {
 	resp.Status = status
-	resp.Head = []byte("Content-Type: text/html\r\nContent-Length: 5\r\n")
+	resp.Head = header.New([]byte("Content-Type: text/html\r\nContent-Length: 5\r\n"))
 	if method != "HEAD" {
 		resp.Body = []byte("error")
 	}
@@ -63,28 +64,28 @@ func TestHeaderLines(t *testing.T) {
 	}{
 		{
 			name: "connection-specific fields left out",
-			resp: respond.Response{Status: 200, Head: []byte("Content-Type: text/plain\r\n" + hop + "Content-Length: 2\r\n"), Body: []byte("ok")},
+			resp: respond.Response{Status: 200, Head: header.New([]byte("Content-Type: text/plain\r\n" + hop + "Content-Length: 2\r\n")), Body: []byte("ok")},
 			want: http.Header{"Server": {"stoa"}, "Content-Type": {"text/plain"}, "Content-Length": {"2"}, "Hsts": {"1"}},
 		},
 		{
 			name: "repeats kept in order across Head and Extra",
-			resp: respond.Response{Status: 204, Head: []byte("Link: <a>\r\nVary: Accept\r\n"), Extra: []byte("link: <b>\r\nVARY:  Origin \r\n")},
+			resp: respond.Response{Status: 204, Head: header.New([]byte("Link: <a>\r\nVary: Accept\r\n")), Extra: []byte("link: <b>\r\nVARY:  Origin \r\n")},
 			want: http.Header{"Server": {"stoa"}, "Link": {"<a>", "<b>"}, "Vary": {"Accept", "Origin"}, "Hsts": {"1"}},
 		},
 		{
 			name: "streamed body has no length",
-			resp: respond.Response{Status: 200, Head: []byte("Content-Type: text/css\r\nContent-Length: 99\r\n"), Chunked: true,
+			resp: respond.Response{Status: 200, Head: header.New([]byte("Content-Type: text/css\r\nContent-Length: 99\r\n")), Chunked: true,
 				Stream: func(w io.Writer) error { _, err := io.WriteString(w, "abc"); return err }},
 			want: http.Header{"Server": {"stoa"}, "Content-Type": {"text/css"}, "Content-Length": nil, "Hsts": {"1"}},
 		},
 		{
 			name: "no Content-Type is not sniffed",
-			resp: respond.Response{Status: 200, Head: []byte("Content-Length: 5\r\n"), Body: []byte("<html")},
+			resp: respond.Response{Status: 200, Head: header.New([]byte("Content-Length: 5\r\n")), Body: []byte("<html")},
 			want: http.Header{"Server": {"stoa"}, "Content-Length": {"5"}, "Content-Type": nil, "Hsts": {"1"}},
 		},
 		{
 			name: "lines without a name or newline",
-			resp: respond.Response{Status: 200, Head: []byte(": x\r\nnocolon\r\nA: 1")},
+			resp: respond.Response{Status: 200, Head: header.New([]byte(": x\r\nnocolon\r\nA: 1"))},
 			want: http.Header{"Server": {"stoa"}, "A": {"1"}, "Hsts": {"1"}},
 		},
 	} {
@@ -218,7 +219,7 @@ func (p panicky) Error(status int, method string, resp *respond.Response) {
 		panic("error page bug")
 	}
 	resp.Status = status
-	resp.Head = []byte("Content-Type: text/html\r\nContent-Length: 5\r\n")
+	resp.Head = header.New([]byte("Content-Type: text/html\r\nContent-Length: 5\r\n"))
 	resp.Body = []byte("oops!")
 }
 
@@ -230,7 +231,7 @@ func TestPanics(t *testing.T) {
 	}{
 		{"in Serve", panicky{serve: true}, "oops!"},
 		{"in Serve and Error", panicky{serve: true, errorPage: true}, string(fallback500Body)},
-		{"bad status", &fixed{resp: respond.Response{Status: 42, Head: []byte("X-Half: done\r\n")}}, "error"},
+		{"bad status", &fixed{resp: respond.Response{Status: 42, Head: header.New([]byte("X-Half: done\r\n"))}}, "error"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			rec := httptest.NewRecorder()
@@ -265,7 +266,7 @@ func (w *refusingWriter) WriteHeader(status int) {
 
 func TestWriteHeaderPanicGivesErrorPage(t *testing.T) {
 	w := &refusingWriter{ResponseRecorder: httptest.NewRecorder()}
-	f := &fixed{resp: respond.Response{Status: 200, Head: []byte("X-Half: done\r\nContent-Length: 2\r\n"), Body: []byte("ok")}}
+	f := &fixed{resp: respond.Response{Status: 200, Head: header.New([]byte("X-Half: done\r\nContent-Length: 2\r\n")), Body: []byte("ok")}}
 	New(f, Options{}).ServeHTTP(w, httptest.NewRequest("GET", "/", nil))
 	if w.Code != 500 || w.Body.String() != "error" || w.Header().Get("X-Half") != "" || w.Header().Get("Content-Length") != "5" {
 		t.Errorf("status %d body %q header %v, want 500 and only the error page's header", w.Code, w.Body, w.Header())

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/stoahttp/stoa/internal/header"
 	"github.com/stoahttp/stoa/internal/http1"
 	"github.com/stoahttp/stoa/internal/respond"
 )
@@ -21,7 +22,7 @@ func FuzzHeaderBlock(f *testing.F) {
 	f.Add(": empty name\r\nno colon\nX:\r\n  \r\nA:b", "keep-alive: 1", false)
 	f.Add("X-A: \t v \t\r\nContent-length: 9\r\n", "x-a: w\r\n", true)
 	f.Fuzz(func(t *testing.T, head, extra string, streamed bool) {
-		resp := respond.Response{Status: 200, Head: []byte(head), Chunked: streamed}
+		resp := respond.Response{Status: 200, Head: header.New([]byte(head)), Chunked: streamed}
 		a := &adapter{extra: extra}
 		h := http.Header{}
 		a.setHeader(h, &resp, false)

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/stoahttp/stoa/internal/accesslog"
+	"github.com/stoahttp/stoa/internal/header"
 	"github.com/stoahttp/stoa/internal/reqfield"
 	"github.com/stoahttp/stoa/internal/respond"
 )
@@ -135,7 +136,7 @@ func (a *adapter) internalError(st *state) {
 
 var (
 	fallback500Body = []byte("500 Internal Server Error\n")
-	fallback500Head = []byte("Content-Type: text/plain; charset=utf-8\r\nContent-Length: 26\r\nX-Content-Type-Options: nosniff\r\n")
+	fallback500Head = header.New([]byte("Content-Type: text/plain; charset=utf-8\r\nContent-Length: 26\r\nX-Content-Type-Options: nosniff\r\n"))
 )
 
 // try calls f and reports whether it panicked.

@@ -26,6 +26,7 @@ import (
 
 	"github.com/stoahttp/stoa/internal/content"
 	"github.com/stoahttp/stoa/internal/errpage"
+	"github.com/stoahttp/stoa/internal/header"
 	"github.com/stoahttp/stoa/internal/http1"
 	"github.com/stoahttp/stoa/internal/resolve"
 	"github.com/stoahttp/stoa/internal/respond"
@@ -90,7 +91,7 @@ func newTree(t testing.TB) *testTree {
 		for time.Now().Before(deadline) {
 			var resp respond.Response
 			tr.site.Serve(&respond.Request{Method: "HEAD", Path: p, AcceptEncoding: "gzip"}, &resp)
-			if bytes.Contains(resp.Head, []byte("ETag:")) {
+			if bytes.Contains(resp.Head.HTTP1(), []byte("ETag:")) {
 				break
 			}
 			time.Sleep(10 * time.Millisecond)
@@ -104,12 +105,12 @@ func (tr *testTree) etag(t *testing.T, path, ae string) string {
 	t.Helper()
 	var resp respond.Response
 	tr.site.Serve(&respond.Request{Method: "HEAD", Path: path, AcceptEncoding: ae}, &resp)
-	for line := range strings.SplitSeq(string(resp.Head), "\r\n") {
+	for line := range strings.SplitSeq(string(resp.Head.HTTP1()), "\r\n") {
 		if v, ok := strings.CutPrefix(line, "ETag: "); ok {
 			return v
 		}
 	}
-	t.Fatalf("no ETag for %s (Accept-Encoding %q) in %q", path, ae, resp.Head)
+	t.Fatalf("no ETag for %s (Accept-Encoding %q) in %q", path, ae, resp.Head.HTTP1())
 	return ""
 }
 
@@ -222,7 +223,7 @@ func (tr *testTree) http1(t *testing.T, method, target string, hdr map[string]st
 		}
 	}()
 	a := http1Answer{status: resp.Status, chunked: resp.Chunked}
-	for line := range strings.SplitSeq(string(resp.Head)+string(resp.Extra), "\r\n") {
+	for line := range strings.SplitSeq(string(resp.Head.HTTP1())+string(resp.Extra), "\r\n") {
 		if name, v, ok := strings.Cut(line, ": "); ok {
 			a.lines = append(a.lines, [2]string{name, v})
 		}
@@ -272,7 +273,7 @@ func sameAsHTTP1(t *testing.T, want http1Answer, resp *http.Response, body []byt
 		"Alt-Svc":                   {`h3=":443"; ma=86400`},
 	}
 	for _, l := range want.lines {
-		if connectionSpecific(l[0]) || want.chunked && strings.EqualFold(l[0], "Content-Length") {
+		if header.ConnectionSpecific(l[0]) || want.chunked && strings.EqualFold(l[0], "Content-Length") {
 			continue
 		}
 		k := http.CanonicalHeaderKey(l[0])

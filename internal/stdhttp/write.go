@@ -7,9 +7,8 @@ import (
 	"os"
 	"strings"
 	"sync"
-	"unsafe"
 
-	"github.com/stoahttp/stoa/internal/ascii"
+	"github.com/stoahttp/stoa/internal/header"
 	"github.com/stoahttp/stoa/internal/respond"
 )
 
@@ -144,22 +143,24 @@ func (c *countWriter) Write(p []byte) (int, error) {
 	return n, err
 }
 
-// setHeader adds the header lines of resp (Head, then Extra) and of
+// setHeader adds the fields of resp (Head, then Extra) and of
 // Options.Extra to h, in order, after the engine's "Server: stoa". Left
 // out are the connection-specific fields HTTP/2 and HTTP/3 forbid, and
 // Content-Length when the body is streamed: the server frames it.
 func (a *adapter) setHeader(h http.Header, resp *respond.Response, withBody bool) {
-	n := 1 + lineCount(resp.Head) + lineCount(resp.Extra) + a.extraLines
+	head := resp.Head.Fields()
+	n := 1 + len(head) + lineCount(resp.Extra) + a.extraLines
 	// One backing array for the values: each key gets a slice of it
 	// capped at one element, so a repeated name's append copies instead
 	// of overwriting its neighbour.
 	vals := make([]string, 0, n)
 	vals = addField(h, vals, "Server", "stoa")
 	streamed := resp.Chunked || resp.Stream != nil
-	if len(resp.Head) > 0 {
-		// Head is shared and never written to (see respond.Response),
-		// so its strings may alias it.
-		vals = addBlock(h, vals, unsafe.String(&resp.Head[0], len(resp.Head)), streamed)
+	for _, f := range head {
+		// Head's fields are prepared once, shared and never written to.
+		if !(streamed && f.Name == "Content-Length") {
+			vals = addField(h, vals, f.Name, f.Value)
+		}
 	}
 	if len(resp.Extra) > 0 {
 		// Extra is reused by the next request: copy it, once.
@@ -198,23 +199,11 @@ func lineCount(block []byte) int {
 // addBlock adds the "Name: value\r\n" lines of block to h. Lines without a
 // name are skipped.
 func addBlock(h http.Header, vals []string, block string, streamed bool) []string {
-	for len(block) > 0 {
-		line := block
-		if i := strings.IndexByte(block, '\n'); i >= 0 {
-			line, block = block[:i], block[i+1:]
-		} else {
-			block = ""
-		}
-		line = strings.TrimSuffix(line, "\r")
-		colon := strings.IndexByte(line, ':')
-		if colon <= 0 {
+	for name, value := range header.Lines(block) {
+		if header.ConnectionSpecific(name) || streamed && strings.EqualFold(name, "Content-Length") {
 			continue
 		}
-		name := line[:colon]
-		if connectionSpecific(name) || streamed && strings.EqualFold(name, "Content-Length") {
-			continue
-		}
-		vals = addField(h, vals, http.CanonicalHeaderKey(name), ascii.TrimOWS(line[colon+1:]))
+		vals = addField(h, vals, http.CanonicalHeaderKey(name), value)
 	}
 	return vals
 }
@@ -228,21 +217,4 @@ func addField(h http.Header, vals []string, key, v string) []string {
 	vals = append(vals, v)
 	h[key] = vals[len(vals)-1 : len(vals) : len(vals)]
 	return vals
-}
-
-// connectionSpecific reports whether name is a field that HTTP/2 and
-// HTTP/3 forbid in a message (RFC 9113 §8.2.2, RFC 9114 §4.2): a response
-// carrying one is malformed.
-func connectionSpecific(name string) bool {
-	switch len(name) {
-	case 7:
-		return strings.EqualFold(name, "Upgrade")
-	case 10:
-		return strings.EqualFold(name, "Connection") || strings.EqualFold(name, "Keep-Alive")
-	case 16:
-		return strings.EqualFold(name, "Proxy-Connection")
-	case 17:
-		return strings.EqualFold(name, "Transfer-Encoding")
-	}
-	return false
 }
