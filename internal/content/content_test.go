@@ -142,7 +142,7 @@ func TestMemoryBudget(t *testing.T) {
 				t.Fatalf("GET %s: wrong body", p)
 			}
 		}
-		c.bodies.CleanUp()
+		c.store.bodies.CleanUp()
 		// Eviction handlers run on goroutines of their own: wait for
 		// them, within a bound, rather than for a fixed time.
 		within := waitUntil(5*time.Second, func() bool {
@@ -199,7 +199,7 @@ func TestHitRateOnSkewedLoad(t *testing.T) {
 	if hit < 0.65 {
 		t.Errorf("hit rate %.2f on a skewed load with a tenth cached; want at least 0.65 (the hot set must stay)", hit)
 	}
-	c.bodies.CleanUp()
+	c.store.bodies.CleanUp()
 	if st := c.Stats(); st.Bytes > n*size/10 {
 		t.Errorf("%d bytes held, over the budget of %d", st.Bytes, n*size/10)
 	}
@@ -261,7 +261,7 @@ func TestOpenSharesBoundedHandles(t *testing.T) {
 		}
 		h.Release()
 	}
-	if n := c.fds.count(); n > 3 {
+	if n := c.openFiles(); n > 3 {
 		t.Errorf("%d files kept open, want at most MaxOpenFiles=3", n)
 	}
 	// A handle closed by the bound while in use stays readable until released.
@@ -290,7 +290,7 @@ func TestCloseReleasesHandles(t *testing.T) {
 		t.Fatal(err)
 	}
 	c.Close()
-	if n := c.fds.count(); n != 0 {
+	if n := c.openFiles(); n != 0 {
 		t.Errorf("%d files kept open after Close, want 0", n)
 	}
 	buf := make([]byte, 3)
@@ -307,7 +307,7 @@ func TestCloseReleasesHandles(t *testing.T) {
 		t.Fatal(err)
 	}
 	h.Release()
-	if n := c.fds.count(); n != 0 {
+	if n := c.openFiles(); n != 0 {
 		t.Errorf("a closed cache listed %d new handles, want 0", n)
 	}
 }

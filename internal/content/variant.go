@@ -213,7 +213,7 @@ func (c *Cache) Variant(e *Entry, cd coding.Coding) *Rep {
 		current := c.files[e.Name] == e && !e.evicted.Load()
 		c.mu.RUnlock()
 		if current {
-			c.bodies.Set(e.Name, e) // weighs it again, variant included
+			c.keep(e) // weighs it again, variant included
 		}
 	}
 	return v
@@ -246,7 +246,7 @@ func (c *Cache) loadSidecar(e *Entry, cd coding.Coding, sc sidecar) *Rep {
 		return nil
 	}
 	v := &Rep{Coding: cd, Size: info.Size(), Name: sc.name, id: sc.id}
-	if v.Size <= c.opt.MaxFileInMemory && v.Size <= c.opt.MemoryBudget {
+	if v.Size <= c.opt.MaxFileInMemory && v.Size <= c.store.budget.Load() {
 		body, err := readAll(f, sc.id)
 		if err != nil {
 			return nil
