@@ -369,3 +369,28 @@ func TestReplacedFileHandleClosed(t *testing.T) {
 		})
 	}
 }
+
+// TestSharedStoreKeepsSitesApart pins that caches sharing one store (one
+// per site) never see each other's files under the same name, and that
+// closing one drops its bodies and leaves the other's.
+func TestSharedStoreKeepsSitesApart(t *testing.T) {
+	store := NewStore(StoreOptions{MemoryBudget: 1 << 20})
+	var caches [2]*Cache
+	for i, body := range []string{"site one", "site two"} {
+		one, _ := newCache(t, map[string]string{"index.html": body}, Options{})
+		caches[i] = New(one.Resolver(), Options{Store: store})
+	}
+	for i, want := range []string{"site one", "site two"} {
+		if got := string(caches[i].Get("/index.html").Body); got != want {
+			t.Errorf("cache %d: /index.html = %q, want %q", i, got, want)
+		}
+	}
+	caches[0].Close()
+	store.bodies.CleanUp()
+	if !waitUntil(5*time.Second, func() bool { return store.Stats().Bytes == int64(len("site two")) }) {
+		t.Errorf("store holds %d bytes after one of two caches closed, want the other's %d", store.Stats().Bytes, len("site two"))
+	}
+	if st := caches[1].Stats(); st.Bytes != int64(len("site two")) || st.Files != 1 {
+		t.Errorf("the open cache's part of the store: %+v, want its one file", st)
+	}
+}

@@ -201,3 +201,77 @@ func TestReloadClosesRetiredSites(t *testing.T) {
 		t.Errorf("%d descriptors open after 100 reloads, %d before: retired sites left %d open (GC off)", after, before, after-before)
 	}
 }
+
+// serve decides GET path for host through the server's switch, as a
+// connection would, and releases what the response holds.
+func serve(s *Server, host, path string) *respond.Response {
+	resp := new(respond.Response)
+	s.sw.Serve(&respond.Request{Method: "GET", Host: host, Path: path}, resp)
+	if resp.Handle != nil {
+		resp.Handle.Release()
+	}
+	return resp
+}
+
+// TestHotSiteUsesWholeCache pins issue 10: the cache budget was split
+// evenly between sites, so a hot site among ten had a tenth of it while
+// the other nine sat idle. One budget is shared by all sites.
+func TestHotSiteUsesWholeCache(t *testing.T) {
+	dir := t.TempDir()
+	var text strings.Builder
+	text.WriteString("listen = [\"127.0.0.1:0\"]\ncache_size = \"1MiB\"\n")
+	for i := range 10 {
+		os.Mkdir(filepath.Join(dir, fmt.Sprint("s", i)), 0o755)
+		fmt.Fprintf(&text, "[[site]]\nhosts = [\"s%d.test\"]\nroot = \"s%d\"\n", i, i)
+	}
+	const files, size = 45, 20 << 10 // 900 KiB, most of the budget
+	for i := range files {
+		os.WriteFile(filepath.Join(dir, "s0", fmt.Sprint(i, ".html")), []byte(strings.Repeat(fmt.Sprint(i%10), size)), 0o644)
+	}
+	s, err := Start(func() (*config.Config, error) { return parse(t, dir, text.String()), nil }, io.Discard, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Shutdown(context.Background())
+	for i := range files {
+		if resp := serve(s, "s0.test", fmt.Sprint("/", i, ".html")); resp.Status != 200 || len(resp.Body) != size {
+			t.Fatalf("GET /%d.html: status %d, %d bytes from memory", i, resp.Status, len(resp.Body))
+		}
+	}
+	if st := s.sites[0].site.Cache().Stats(); st.Bytes < files*size {
+		t.Errorf("the hot site holds %d bytes in memory, want all %d of its files (the budget is 1 MiB, the other nine sites are idle)", st.Bytes, files*size)
+	}
+}
+
+// TestReloadAddingSiteKeepsCachesWarm pins issue 10: each site's share of
+// the budget changed with the number of sites, so a reload that added a
+// site rebuilt every other one with a cold cache.
+func TestReloadAddingSiteKeepsCachesWarm(t *testing.T) {
+	dir := t.TempDir()
+	os.Mkdir(filepath.Join(dir, "a"), 0o755)
+	os.Mkdir(filepath.Join(dir, "b"), 0o755)
+	os.WriteFile(filepath.Join(dir, "a", "index.html"), []byte("warm"), 0o644)
+	one := "listen = [\"127.0.0.1:0\"]\n[[site]]\nhosts = [\"a.test\"]\nroot = \"a\"\n"
+	cur := one
+	s, err := Start(func() (*config.Config, error) { return parse(t, dir, cur), nil }, io.Discard, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Shutdown(context.Background())
+	serve(s, "a.test", "/index.html")
+	a := s.sites[0].site
+	cur = one + "[[site]]\nhosts = [\"b.test\"]\nroot = \"b\"\n"
+	if err := s.Reload(); err != nil {
+		t.Fatal(err)
+	}
+	if s.sites[0].site != a {
+		t.Fatal("adding site b.test rebuilt the unchanged site a.test")
+	}
+	before := a.Cache().Stats()
+	if resp := serve(s, "a.test", "/index.html"); string(resp.Body) != "warm" {
+		t.Fatalf("GET a.test/index.html after the reload: status %d body %q", resp.Status, resp.Body)
+	}
+	if after := a.Cache().Stats(); after.Misses != before.Misses || after.Bytes == 0 {
+		t.Errorf("a.test after a reload that added a site: misses %d -> %d, %d bytes held; want a hit from memory", before.Misses, after.Misses, after.Bytes)
+	}
+}
