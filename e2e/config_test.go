@@ -207,9 +207,8 @@ headers = { "X-Config" = "%d" }
 	if requests.Load() < 100 {
 		t.Errorf("only %d requests ran during the reloads; the load did not run", requests.Load())
 	}
-	// The sites replaced by the reloads are closed once their responses
-	// have had their time (shutdown_timeout + write_timeout): none of
-	// their open files may stay behind.
+	// The sites replaced by the reloads are closed once their last
+	// requests are done: none of their open files may stay behind.
 	checkStatus(t, "big.bin", srv.get("/big.bin"), 200)
 	if !eventually(8*time.Second, func() bool { return openFDs(t, srv.cmd.Process.Pid) <= fdsBefore+2 }) {
 		t.Errorf("open files: %d before 10 reloads, %d after; replaced sites leak their files:\n%s",

@@ -390,3 +390,24 @@ func TestRuleErrorsNamePosition(t *testing.T) {
 		t.Errorf("error = %v, want one at stoa.toml:12:1 naming site[2].rule[2]", err)
 	}
 }
+
+// TestCloseWaitsForLeases pins the retirement of a site (issue 10): Close
+// releases the root at once when no request is in it, else when the last
+// one leaves; a request that enters after Close is turned away.
+func TestCloseWaitsForLeases(t *testing.T) {
+	s := newSite(t, config.Site{})
+	if !s.Enter() {
+		t.Fatal("Enter refused on a live site")
+	}
+	s.Close()
+	if a := get(t, s, respond.Request{Path: "/admin/a.txt"}); a.status != 200 {
+		t.Errorf("a request in the site when it was closed: status %d, want 200 (its root must stay open)", a.status)
+	}
+	if s.Enter() {
+		t.Error("Enter let a request into a closed site")
+	}
+	s.Leave()
+	if _, err := s.res.Stat("admin/a.txt"); err == nil {
+		t.Error("the root is still open after the last request left a closed site")
+	}
+}
