@@ -3,7 +3,6 @@ package server
 import (
 	"bufio"
 	"context"
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -15,8 +14,6 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
-	"golang.org/x/net/http2"
 
 	"github.com/stoahttp/stoa/internal/config"
 )
@@ -76,7 +73,9 @@ func openBody(t *testing.T, proto, addr string) (io.Reader, func()) {
 		return nil
 	}}
 	if proto == "HTTP/2" {
-		tr := &http2.Transport{AllowHTTP: true, DialTLSContext: func(ctx context.Context, network, a string, _ *tls.Config) (net.Conn, error) {
+		var p http.Protocols
+		p.SetUnencryptedHTTP2(true)
+		tr := &http.Transport{Protocols: &p, DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
 			return d.DialContext(ctx, network, addr)
 		}}
 		resp, err := (&http.Client{Transport: tr, Timeout: time.Minute}).Get("http://" + addr + "/big.bin")
