@@ -67,6 +67,9 @@ type Options struct {
 	// Levels are the compression levels for on-the-fly variants, made
 	// once per file version. Zero means coding.DefaultLevels.
 	Levels coding.Levels
+	// Clock tells the time that revalidation is measured by; nil means
+	// time.Now. Tests set it to move time on without sleeping.
+	Clock func() time.Time
 }
 
 func (o *Options) fill() {
@@ -84,6 +87,9 @@ func (o *Options) fill() {
 	}
 	if o.Levels == (coding.Levels{}) {
 		o.Levels = coding.DefaultLevels
+	}
+	if o.Clock == nil {
+		o.Clock = time.Now
 	}
 }
 
@@ -237,7 +243,7 @@ func (c *Cache) Resolver() *resolve.Resolver { return c.res }
 // Get returns the entry for the raw (still percent-encoded) request path.
 // rawPath may alias a connection buffer; Get does not retain it.
 func (c *Cache) Get(rawPath string) *Entry {
-	now := time.Now().UnixNano()
+	now := c.opt.Clock().UnixNano()
 	c.mu.RLock()
 	rt := c.routes[rawPath]
 	c.mu.RUnlock()

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -64,19 +65,25 @@ func TestAliasesShareOneBody(t *testing.T) {
 	}
 }
 
+// TestRevalidateNoticesChanges runs on a clock of its own, moved past the
+// interval by hand: a stalled machine cannot outlast the interval between
+// two calls, nor does the test sleep.
 func TestRevalidateNoticesChanges(t *testing.T) {
-	c, root := newCache(t, map[string]string{"a.txt": "one"}, Options{Revalidate: 250 * time.Millisecond})
+	clock := &fakeClock{t: time.Unix(1e9, 0)}
+	const every = time.Second
+	c, root := newCache(t, map[string]string{"a.txt": "one"}, Options{Revalidate: every, Clock: clock.now})
 	first := c.Get("/a.txt")
 	os.WriteFile(filepath.Join(root, "a.txt"), []byte("two!"), 0o644)
+	clock.advance(every - 1)
 	if got := c.Get("/a.txt"); got != first {
 		t.Errorf("within the revalidation interval the entry changed; want the cached one")
 	}
-	time.Sleep(300 * time.Millisecond)
+	clock.advance(1)
 	if got := c.Get("/a.txt"); string(got.Body) != "two!" || got.ETag == first.ETag {
 		t.Errorf("after the interval: body %q ETag %q; want the new version", got.Body, got.ETag)
 	}
 	os.Remove(filepath.Join(root, "a.txt"))
-	time.Sleep(300 * time.Millisecond)
+	clock.advance(every)
 	if got := c.Get("/a.txt"); got.Kind != resolve.NotFound {
 		t.Errorf("after removal: kind %d, want NotFound", got.Kind)
 	}
@@ -393,4 +400,22 @@ func TestSharedStoreKeepsSitesApart(t *testing.T) {
 	if st := caches[1].Stats(); st.Bytes != int64(len("site two")) || st.Files != 1 {
 		t.Errorf("the open cache's part of the store: %+v, want its one file", st)
 	}
+}
+
+// fakeClock is a clock that moves only when told.
+type fakeClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *fakeClock) now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *fakeClock) advance(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
 }
