@@ -18,7 +18,6 @@ import (
 	"errors"
 	"io"
 	"io/fs"
-	"math"
 	"os"
 	"slices"
 	"strconv"
@@ -44,13 +43,18 @@ type Options struct {
 	// MaxFileInMemory is the largest file whose bytes are kept in memory;
 	// larger ones are sent from the file with sendfile. Default 256 KiB.
 	MaxFileInMemory int64
+	// Store is where bodies are kept and files held open, shared with the
+	// caches of other sites; nil gives the cache a store of its own, sized
+	// by MemoryBudget and MaxOpenFiles.
+	Store *Store
 	// MemoryBudget caps the bytes of file bodies and their compressed
-	// variants kept in memory (--cache-size). Default 256 MiB.
+	// variants kept in memory, in a store of the cache's own. Default 256 MiB.
 	MemoryBudget int64
 	// MaxEntries caps the number of request paths remembered. Default 100,000.
 	MaxEntries int
 	// MaxOpenFiles caps the files of large representations kept open
-	// between requests. Default 256; negative keeps none open.
+	// between requests, in a store of the cache's own. Default 256;
+	// negative keeps none open.
 	MaxOpenFiles int
 	// Revalidate is how long a resolved path is trusted before it is checked
 	// against the file system again. Default 1s; negative means every request.
@@ -64,14 +68,14 @@ type Options struct {
 	// Levels are the compression levels for on-the-fly variants, made
 	// once per file version. Zero means coding.DefaultLevels.
 	Levels coding.Levels
+	// Clock tells the time that revalidation is measured by; nil means
+	// time.Now. Tests set it to move time on without sleeping.
+	Clock func() time.Time
 }
 
 func (o *Options) fill() {
 	if o.MaxFileInMemory == 0 {
 		o.MaxFileInMemory = 256 << 10
-	}
-	if o.MemoryBudget == 0 {
-		o.MemoryBudget = 256 << 20
 	}
 	if o.MaxEntries == 0 {
 		o.MaxEntries = 100_000
@@ -79,14 +83,14 @@ func (o *Options) fill() {
 	if o.Revalidate == 0 {
 		o.Revalidate = time.Second
 	}
-	if o.MaxOpenFiles == 0 {
-		o.MaxOpenFiles = 256
-	}
 	if o.CompressMinSize == 0 {
 		o.CompressMinSize = 256
 	}
 	if o.Levels == (coding.Levels{}) {
 		o.Levels = coding.DefaultLevels
+	}
+	if o.Clock == nil {
+		o.Clock = time.Now
 	}
 }
 
@@ -120,6 +124,8 @@ type Entry struct {
 	mem      atomic.Int64 // bytes of bodies held: identity and variants
 
 	evicted atomic.Bool // its bodies were dropped from the cache; routes must reload it
+	owner   *Cache
+	counted atomic.Int64 // bytes of mem counted in owner's held
 	// routeKeys are the request paths whose routes point here, so an
 	// eviction drops them too and the bodies are really freed; guarded by
 	// Cache.mu.
@@ -155,16 +161,18 @@ type Cache struct {
 	mu     sync.RWMutex
 	routes map[string]*route // by raw request path
 	files  map[string]*Entry // by file name, so aliases share one body
-	// bodies decides which entries keep their bytes in memory, weighed by
-	// those bytes: W-TinyLFU (otter), which keeps the hot set better than
-	// our own CLOCK did (69.9% against 63.7% of hits on Zipf(1.1) with a
-	// tenth of the files cached). It is never called with mu held, since
-	// its eviction handler takes mu.
-	bodies *otter.Cache[string, *Entry]
+
+	// store keeps the bodies, under keys made with id, and the open
+	// files; it is never called with mu held, since its eviction handler
+	// takes mu.
+	store  *Store
+	id     uint64
+	closed atomic.Bool // Close was called: no file is listed for it again
 
 	hits, misses atomic.Int64
 	compressions atomic.Int64 // on the fly: kept variants and streams
-	fds          handles
+	held         atomic.Int64 // bytes of bodies and variants in the store
+	heldFiles    atomic.Int64 // entries with bytes in the store
 
 	hashMu  sync.Mutex
 	hashes  map[fileID]string // ETags of large files, computed in the background
@@ -174,29 +182,60 @@ type Cache struct {
 // New returns an empty cache over the files of res.
 func New(res *resolve.Resolver, opt Options) *Cache {
 	opt.fill()
+	store := opt.Store
+	if store == nil {
+		store = NewStore(StoreOptions{MemoryBudget: opt.MemoryBudget, MaxOpenFiles: opt.MaxOpenFiles, Sweep: opt.Revalidate})
+	}
 	c := &Cache{
-		fds:     handles{max: opt.MaxOpenFiles, byID: make(map[fileID]*handleSlot)},
 		res:     res,
 		opt:     opt,
+		store:   store,
+		id:      store.lastID.Add(1),
 		routes:  make(map[string]*route),
 		files:   make(map[string]*Entry),
 		hashes:  make(map[fileID]string),
 		hashing: make(map[fileID]bool),
 	}
-	c.bodies = otter.Must(&otter.Options[string, *Entry]{
-		MaximumWeight: uint64(opt.MemoryBudget),
-		Weigher: func(_ string, e *Entry) uint32 {
-			return uint32(min(max(e.mem.Load(), 1), math.MaxUint32))
-		},
-		OnDeletion: func(ev otter.DeletionEvent[string, *Entry]) {
-			if ev.WasEvicted() {
-				c.mu.Lock()
-				c.removeLocked(ev.Value)
-				c.mu.Unlock()
-			}
-		},
-	})
 	return c
+}
+
+// key names e's bodies in the store.
+func (c *Cache) key(e *Entry) bodyKey { return bodyKey{c.id, e.Name} }
+
+// keep puts e's bodies in the store, or weighs them again, unless the
+// cache is closed.
+func (c *Cache) keep(e *Entry) {
+	if c.closed.Load() {
+		return
+	}
+	c.store.bodies.Set(c.key(e), e)
+	now := e.mem.Load()
+	if old := e.counted.Swap(now); old != now {
+		c.held.Add(now - old)
+		if old == 0 {
+			c.heldFiles.Add(1)
+		}
+	}
+}
+
+// deleted is told by the store that e's bodies left it, for cause.
+func (c *Cache) deleted(e *Entry, cause otter.DeletionCause) {
+	if cause.IsEviction() {
+		c.mu.Lock()
+		c.removeLocked(e)
+		c.mu.Unlock()
+	}
+	if cause == otter.CauseReplacement {
+		// The same entry weighed again is still in; a new version
+		// replaced an entry that removeLocked has already marked.
+		if !e.evicted.Load() {
+			return
+		}
+	}
+	if old := e.counted.Swap(0); old != 0 {
+		c.held.Add(-old)
+		c.heldFiles.Add(-1)
+	}
 }
 
 // Resolver returns the resolver the cache reads through.
@@ -205,7 +244,7 @@ func (c *Cache) Resolver() *resolve.Resolver { return c.res }
 // Get returns the entry for the raw (still percent-encoded) request path.
 // rawPath may alias a connection buffer; Get does not retain it.
 func (c *Cache) Get(rawPath string) *Entry {
-	now := time.Now().UnixNano()
+	now := c.opt.Clock().UnixNano()
 	c.mu.RLock()
 	rt := c.routes[rawPath]
 	c.mu.RUnlock()
@@ -213,7 +252,7 @@ func (c *Cache) Get(rawPath string) *Entry {
 		e := rt.entry
 		if !e.evicted.Load() {
 			if e.mem.Load() > 0 {
-				c.bodies.GetIfPresent(e.Name) // counts the hit for eviction
+				c.store.bodies.GetIfPresent(c.key(e)) // counts the hit for eviction
 			}
 			c.hits.Add(1)
 			return e
@@ -231,18 +270,34 @@ type Stats struct {
 	Compressions int64 // compressions done on the fly, kept or streamed
 }
 
-// Stats returns the cache's counters.
+// Stats returns the cache's counters; Bytes and Files are this cache's
+// part of the store.
 func (c *Cache) Stats() Stats {
-	c.mu.RLock()
-	defer c.mu.RUnlock()
-	return Stats{Hits: c.hits.Load(), Misses: c.misses.Load(), Bytes: int64(c.bodies.WeightedSize()), Files: c.bodies.EstimatedSize(), Compressions: c.compressions.Load()}
+	st := Stats{Hits: c.hits.Load(), Misses: c.misses.Load(), Bytes: c.held.Load(), Files: int(c.heldFiles.Load()), Compressions: c.compressions.Load()}
+	if c.opt.Store == nil {
+		// The store is the cache's own: its totals are exact at once,
+		// where the counters wait for eviction handlers to run.
+		whole := c.store.Stats()
+		st.Bytes, st.Files = whole.Bytes, whole.Files
+	}
+	return st
 }
 
-// Close closes the files the cache keeps open and keeps none from now on;
-// a file a response is still sending closes when it is done. A site
-// retired by a reload calls it, or every reload would leave files open.
+// Close closes the files the cache keeps open, drops its bodies from the
+// store and keeps none from now on; a file a response is still sending
+// closes when it is done. A site retired by a reload calls it, or every
+// reload would leave files open and memory taken.
 func (c *Cache) Close() {
-	c.fds.closeAll()
+	c.store.fds.closeCache(c.id, &c.closed)
+	c.mu.Lock()
+	names := make([]string, 0, len(c.files))
+	for name := range c.files {
+		names = append(names, name)
+	}
+	c.mu.Unlock()
+	for _, name := range names {
+		c.store.bodies.Invalidate(bodyKey{c.id, name})
+	}
 }
 
 // Invalidate forgets rawPath, so the next Get resolves it again.
@@ -366,7 +421,8 @@ func (c *Cache) fileEntry(res resolve.Result) *Entry {
 		return e
 	}
 	c.mu.Lock()
-	if prev := c.files[res.Name]; prev != nil {
+	prev := c.files[res.Name]
+	if prev != nil {
 		c.removeLocked(prev)
 	}
 	if len(c.files) >= c.opt.MaxEntries {
@@ -374,10 +430,14 @@ func (c *Cache) fileEntry(res resolve.Result) *Entry {
 	}
 	c.files[res.Name] = e
 	c.mu.Unlock()
+	if prev != nil && prev.id != e.id {
+		// The old version's file closes once no send uses it.
+		c.store.fds.retireKey(handleKey{c.id, prev.id})
+	}
 	if e.mem.Load() > 0 {
-		c.bodies.Set(e.Name, e)
+		c.keep(e)
 	} else {
-		c.bodies.Invalidate(e.Name) // the previous version's bytes
+		c.store.bodies.Invalidate(c.key(e)) // the previous version's bytes
 	}
 	return e
 }
@@ -422,9 +482,10 @@ func (c *Cache) loadOnce(res resolve.Result) (*Entry, error) {
 		ModTime:     info.ModTime().UTC().Truncate(time.Second),
 		ContentType: mimetype.ByName(res.Name),
 		Rep:         Rep{Size: info.Size(), Name: res.Name, id: id},
+		owner:       c,
 	}
 	e.LastModified = string(httpdate.Append(nil, e.ModTime))
-	if e.Size <= c.opt.MaxFileInMemory && e.Size <= c.opt.MemoryBudget {
+	if e.Size <= c.opt.MaxFileInMemory && e.Size <= c.store.budget.Load() {
 		body, err := readAll(f, id)
 		if err != nil {
 			return nil, err
@@ -530,11 +591,12 @@ func (c *Cache) hashFile(name string, id fileID) string {
 // with fstat on every use, so a file rewritten in place is not sent under
 // its old length and ETag.
 func (c *Cache) Open(r *Rep) (*Handle, error) {
-	if h := c.fds.acquire(r.id); h != nil {
-		if info, err := h.f.Stat(); err == nil && idOf(info) == r.id {
+	k := handleKey{c.id, r.id}
+	if h := c.store.fds.acquire(k); h != nil {
+		if h.Check() == nil {
 			return h, nil
 		}
-		c.fds.retire(h)
+		c.store.fds.retire(h)
 		h.Release()
 		return nil, ErrChanged
 	}
@@ -547,7 +609,7 @@ func (c *Cache) Open(r *Rep) (*Handle, error) {
 		f.Close()
 		return nil, ErrChanged
 	}
-	return c.fds.add(f, r.id), nil
+	return c.store.fds.add(f, k, &c.closed), nil
 }
 
 // prepare builds r's header blocks; r is e's identity representation or

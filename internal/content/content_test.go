@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -64,19 +65,25 @@ func TestAliasesShareOneBody(t *testing.T) {
 	}
 }
 
+// TestRevalidateNoticesChanges runs on a clock of its own, moved past the
+// interval by hand: a stalled machine cannot outlast the interval between
+// two calls, nor does the test sleep.
 func TestRevalidateNoticesChanges(t *testing.T) {
-	c, root := newCache(t, map[string]string{"a.txt": "one"}, Options{Revalidate: 250 * time.Millisecond})
+	clock := &fakeClock{t: time.Unix(1e9, 0)}
+	const every = time.Second
+	c, root := newCache(t, map[string]string{"a.txt": "one"}, Options{Revalidate: every, Clock: clock.now})
 	first := c.Get("/a.txt")
 	os.WriteFile(filepath.Join(root, "a.txt"), []byte("two!"), 0o644)
+	clock.advance(every - 1)
 	if got := c.Get("/a.txt"); got != first {
 		t.Errorf("within the revalidation interval the entry changed; want the cached one")
 	}
-	time.Sleep(300 * time.Millisecond)
+	clock.advance(1)
 	if got := c.Get("/a.txt"); string(got.Body) != "two!" || got.ETag == first.ETag {
 		t.Errorf("after the interval: body %q ETag %q; want the new version", got.Body, got.ETag)
 	}
 	os.Remove(filepath.Join(root, "a.txt"))
-	time.Sleep(300 * time.Millisecond)
+	clock.advance(every)
 	if got := c.Get("/a.txt"); got.Kind != resolve.NotFound {
 		t.Errorf("after removal: kind %d, want NotFound", got.Kind)
 	}
@@ -142,7 +149,7 @@ func TestMemoryBudget(t *testing.T) {
 				t.Fatalf("GET %s: wrong body", p)
 			}
 		}
-		c.bodies.CleanUp()
+		c.store.bodies.CleanUp()
 		// Eviction handlers run on goroutines of their own: wait for
 		// them, within a bound, rather than for a fixed time.
 		within := waitUntil(5*time.Second, func() bool {
@@ -199,7 +206,7 @@ func TestHitRateOnSkewedLoad(t *testing.T) {
 	if hit < 0.65 {
 		t.Errorf("hit rate %.2f on a skewed load with a tenth cached; want at least 0.65 (the hot set must stay)", hit)
 	}
-	c.bodies.CleanUp()
+	c.store.bodies.CleanUp()
 	if st := c.Stats(); st.Bytes > n*size/10 {
 		t.Errorf("%d bytes held, over the budget of %d", st.Bytes, n*size/10)
 	}
@@ -261,7 +268,7 @@ func TestOpenSharesBoundedHandles(t *testing.T) {
 		}
 		h.Release()
 	}
-	if n := c.fds.count(); n > 3 {
+	if n := c.openFiles(); n > 3 {
 		t.Errorf("%d files kept open, want at most MaxOpenFiles=3", n)
 	}
 	// A handle closed by the bound while in use stays readable until released.
@@ -290,7 +297,7 @@ func TestCloseReleasesHandles(t *testing.T) {
 		t.Fatal(err)
 	}
 	c.Close()
-	if n := c.fds.count(); n != 0 {
+	if n := c.openFiles(); n != 0 {
 		t.Errorf("%d files kept open after Close, want 0", n)
 	}
 	buf := make([]byte, 3)
@@ -307,7 +314,7 @@ func TestCloseReleasesHandles(t *testing.T) {
 		t.Fatal(err)
 	}
 	h.Release()
-	if n := c.fds.count(); n != 0 {
+	if n := c.openFiles(); n != 0 {
 		t.Errorf("a closed cache listed %d new handles, want 0", n)
 	}
 }
@@ -323,4 +330,92 @@ func waitUntil(d time.Duration, cond func() bool) bool {
 			return false
 		}
 	}
+}
+
+// TestReplacedFileHandleClosed pins issue 10: the open handle of a large
+// file's old version stayed open, pinning a deleted file's disk space,
+// until --max-open-files pushed it out (a deleted 50 MiB file was still
+// held after 15 minutes). Now it closes within the revalidate interval
+// after its last send, even if the path is never asked for again.
+func TestReplacedFileHandleClosed(t *testing.T) {
+	const every = 100 * time.Millisecond
+	for _, tt := range []struct {
+		name    string
+		replace func(path string)
+	}{
+		{"renamed over", func(p string) {
+			os.WriteFile(p+".new", []byte(strings.Repeat("n", 300)), 0o644)
+			os.Rename(p+".new", p)
+		}},
+		{"deleted", func(p string) { os.Remove(p) }},
+		{"rewritten in place", func(p string) { os.WriteFile(p, []byte(strings.Repeat("w", 300)), 0o644) }},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			c, root := newCache(t, map[string]string{"big.bin": strings.Repeat("x", 200)},
+				Options{MaxFileInMemory: 10, Revalidate: every})
+			e := c.Get("/big.bin")
+			h, err := c.Open(&e.Rep)
+			if err != nil {
+				t.Fatal(err)
+			}
+			sending, _ := c.Open(&e.Rep) // a send still in progress
+			h.Release()
+			tt.replace(filepath.Join(root, "big.bin"))
+			buf := make([]byte, 1)
+			// One sweep interval, with slack for a loaded machine.
+			if !waitUntil(every+2*time.Second, func() bool { return c.openFiles() == 0 }) {
+				t.Errorf("the old version is still kept open %v after it changed", every+2*time.Second)
+			}
+			if _, err := sending.File().ReadAt(buf, 0); err != nil {
+				t.Fatalf("the file of a send in progress was closed under it: %v", err)
+			}
+			sending.Release()
+			if _, err := sending.File().ReadAt(buf, 0); err == nil {
+				t.Errorf("the old version's file is still open after its last send, past the revalidate interval")
+			}
+		})
+	}
+}
+
+// TestSharedStoreKeepsSitesApart pins that caches sharing one store (one
+// per site) never see each other's files under the same name, and that
+// closing one drops its bodies and leaves the other's.
+func TestSharedStoreKeepsSitesApart(t *testing.T) {
+	store := NewStore(StoreOptions{MemoryBudget: 1 << 20})
+	var caches [2]*Cache
+	for i, body := range []string{"site one", "site two"} {
+		one, _ := newCache(t, map[string]string{"index.html": body}, Options{})
+		caches[i] = New(one.Resolver(), Options{Store: store})
+	}
+	for i, want := range []string{"site one", "site two"} {
+		if got := string(caches[i].Get("/index.html").Body); got != want {
+			t.Errorf("cache %d: /index.html = %q, want %q", i, got, want)
+		}
+	}
+	caches[0].Close()
+	store.bodies.CleanUp()
+	if !waitUntil(5*time.Second, func() bool { return store.Stats().Bytes == int64(len("site two")) }) {
+		t.Errorf("store holds %d bytes after one of two caches closed, want the other's %d", store.Stats().Bytes, len("site two"))
+	}
+	if st := caches[1].Stats(); st.Bytes != int64(len("site two")) || st.Files != 1 {
+		t.Errorf("the open cache's part of the store: %+v, want its one file", st)
+	}
+}
+
+// fakeClock is a clock that moves only when told.
+type fakeClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *fakeClock) now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *fakeClock) advance(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
 }

@@ -115,24 +115,49 @@ func (c *Cache) StreamRep(e *Entry, cd coding.Coding) *Rep {
 }
 
 // Encode writes the file of r, compressed with r.Coding at the streaming
-// level, to w.
-func (c *Cache) Encode(r *Rep, w io.Writer) error {
-	h, err := c.Open(&Rep{Name: r.Name, id: r.id})
-	if err != nil {
-		return err
-	}
-	defer h.Release()
+// level, to w, reading it from h (Open(r)), which the caller releases.
+// The file is checked as it is read, and once more before the encoder's
+// last bytes go: a file changed under the stream fails it, so the stream
+// never ends cleanly with mixed bytes.
+func (c *Cache) Encode(r *Rep, h *Handle, w io.Writer) error {
 	c.compressions.Add(1)
 	zw, err := coding.NewWriter(r.Coding, coding.StreamLevels.Level(r.Coding), w)
 	if err != nil {
 		return err
 	}
 	// ReadAt, through the section reader: the handle is shared.
-	if _, err := io.Copy(zw, io.NewSectionReader(h.File(), 0, r.id.size)); err != nil {
+	src := &checkedReader{h: h, r: io.NewSectionReader(h.File(), 0, r.id.size)}
+	if _, err := io.Copy(zw, src); err != nil {
 		zw.Close()
 		return err
 	}
+	if err := h.Check(); err != nil {
+		zw.Close() // its resources; the stream fails all the same
+		return err
+	}
 	return zw.Close()
+}
+
+// CheckEvery is the most bytes of a file read or sent between two checks
+// that it is still the version being sent (Handle.Check).
+const CheckEvery = 64 << 10
+
+// checkedReader reads r, checking h every CheckEvery bytes.
+type checkedReader struct {
+	h         *Handle
+	r         io.Reader
+	unchecked int
+}
+
+func (cr *checkedReader) Read(p []byte) (int, error) {
+	n, err := cr.r.Read(p)
+	if cr.unchecked += n; cr.unchecked >= CheckEvery {
+		cr.unchecked = 0
+		if cerr := cr.h.Check(); cerr != nil {
+			return n, cerr
+		}
+	}
+	return n, err
 }
 
 // sidecarsOf finds the sidecars of name that are regular files and not
@@ -214,7 +239,7 @@ func (c *Cache) Variant(e *Entry, cd coding.Coding) *Rep {
 		current := c.files[e.Name] == e && !e.evicted.Load()
 		c.mu.RUnlock()
 		if current {
-			c.bodies.Set(e.Name, e) // weighs it again, variant included
+			c.keep(e) // weighs it again, variant included
 		}
 	}
 	return v
@@ -247,7 +272,7 @@ func (c *Cache) loadSidecar(e *Entry, cd coding.Coding, sc sidecar) *Rep {
 		return nil
 	}
 	v := &Rep{Coding: cd, Size: info.Size(), Name: sc.name, id: sc.id}
-	if v.Size <= c.opt.MaxFileInMemory && v.Size <= c.opt.MemoryBudget {
+	if v.Size <= c.opt.MaxFileInMemory && v.Size <= c.store.budget.Load() {
 		body, err := readAll(f, sc.id)
 		if err != nil {
 			return nil

@@ -497,6 +497,8 @@ func (c *conn) writeResponse(closing bool) error {
 	c.wbuf = b
 	switch {
 	case resp.Stream != nil:
+		// A stream may hold the file it reads (Handle) too.
+		defer c.closeFile()
 		return c.writeStream()
 	case resp.Parts != nil:
 		return c.writeParts()

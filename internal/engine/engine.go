@@ -21,6 +21,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -296,11 +297,45 @@ func str(b []byte) string {
 	return unsafe.String(&b[0], len(b))
 }
 
+// fileTail is how many last bytes of a file body copyFile reads into
+// memory and checks before writing them.
+const fileTail = 4 << 10
+
 // copyFile sends n bytes of f from off, renewing the write deadline as it
 // goes. f is shared between requests, so its offset is never used: on TCP
 // it goes out with sendfile(2) at an explicit offset, elsewhere through
-// ReadAt.
+// ReadAt. The file is checked against the version the response announced
+// between pieces, and its last bytes are read, checked, then written: a
+// file rewritten under the send cuts the connection instead of completing
+// the response with mixed bytes (respond.CheckEvery).
 func (c *conn) copyFile(f *os.File, off, n int64) error {
+	tail := min(n, fileTail)
+	if err := c.sendFile(f, off, n-tail); err != nil {
+		return err
+	}
+	at := len(c.wbuf)
+	c.wbuf = slices.Grow(c.wbuf, int(tail))[:at+int(tail)]
+	k, err := f.ReadAt(c.wbuf[at:], off+n-tail)
+	if int64(k) < tail {
+		c.wbuf = c.wbuf[:at]
+		if err == nil || err == io.EOF {
+			err = io.ErrUnexpectedEOF // the file shrank under us
+		}
+		return err
+	}
+	if err := respond.CheckFile(c.resp.Handle); err != nil {
+		c.wbuf = c.wbuf[:at]
+		return err
+	}
+	return c.flush()
+}
+
+// sendFile sends n bytes of f from off, checking f at least once per
+// respond.CheckEvery bytes.
+func (c *conn) sendFile(f *os.File, off, n int64) error {
+	if n == 0 {
+		return nil
+	}
 	if c.rawConn() == nil {
 		// TLS or a Unix socket: copy, renewing the deadline per piece as
 		// sendfile does, so a large file on a slow link is not cut.
@@ -315,6 +350,9 @@ func (c *conn) copyFile(f *os.File, off, n int64) error {
 			if k == 0 {
 				return io.ErrUnexpectedEOF
 			}
+			if err := respond.CheckFile(c.resp.Handle); err != nil {
+				return err
+			}
 		}
 		return nil
 	}
@@ -324,6 +362,7 @@ func (c *conn) copyFile(f *os.File, off, n int64) error {
 	}
 	var src int
 	sc.Control(func(fd uintptr) { src = int(fd) })
+	var unchecked int64
 	for n > 0 {
 		c.extendWriteDeadline()
 		var werr error
@@ -332,6 +371,12 @@ func (c *conn) copyFile(f *os.File, off, n int64) error {
 				k, err := syscall.Sendfile(int(dst), src, &off, int(min(n, 4<<20)))
 				if k > 0 {
 					n -= int64(k)
+					if unchecked += int64(k); unchecked >= respond.CheckEvery {
+						unchecked = 0
+						if werr = respond.CheckFile(c.resp.Handle); werr != nil {
+							return true
+						}
+					}
 				}
 				switch {
 				case err == syscall.EAGAIN:

@@ -41,6 +41,9 @@ type stream struct {
 	pipe    *pipe
 	produce func(io.Writer) error // the producer, until it is started
 	sent    int64
+	// unchecked counts the file bytes read since the file was last
+	// checked against the version announced (respond.CheckEvery).
+	unchecked int64
 }
 
 // seg is a piece of a body: bytes in memory, or n bytes of a file at off.
@@ -281,9 +284,17 @@ func (c *conn) sendSome(st *stream, budget int64) bool {
 		if s.f != nil {
 			at := len(c.wbuf)
 			c.wbuf = slices.Grow(c.wbuf, int(n))[:at+int(n)]
-			if _, err := s.f.ReadAt(c.wbuf[at:], s.off); err != nil {
-				// The file shrank under us: the body cannot be
-				// completed, and a short one must not look whole.
+			_, err := s.f.ReadAt(c.wbuf[at:], s.off)
+			if st.unchecked += n; err == nil && (st.unchecked >= respond.CheckEvery || n == s.n) {
+				// Checked after the read, before the bytes go: the
+				// last piece of the segment too.
+				st.unchecked = 0
+				err = respond.CheckFile(st.resp.Handle)
+			}
+			if err != nil {
+				// The file shrank or changed under us: the body
+				// cannot be completed, and a short or mixed one must
+				// not look whole.
 				c.wbuf = c.wbuf[:at-9]
 				c.resetStream(st.id, http2.ErrCodeInternal)
 				return true

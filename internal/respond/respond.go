@@ -233,6 +233,26 @@ type Observer interface {
 // Releaser gives back a resource held for a response.
 type Releaser interface{ Release() }
 
+// Checker is a Handle whose file can change on disk under a send
+// (content.Handle). Check reports an error once the file is no longer the
+// version the response announced (its length, its strong ETag).
+type Checker interface{ Check() error }
+
+// CheckEvery is the most bytes of a file body an adapter sends between
+// two Checks. An adapter also checks after reading the last bytes and
+// before writing them, and ends the response (cuts the connection, resets
+// the stream) when a check fails: a client never gets a complete response
+// of mixed versions. One fstat per 64 KiB is lost in the cost of the copy.
+const CheckEvery = content.CheckEvery
+
+// CheckFile checks the file of handle h, when it can change.
+func CheckFile(h Releaser) error {
+	if c, ok := h.(Checker); ok {
+		return c.Check()
+	}
+	return nil
+}
+
 // Options are the site's choices that are not about files.
 type Options struct {
 	// Pages are the bodies of error responses; nil means the built-in ones.
@@ -433,9 +453,25 @@ func (s *Site) stream(req *Request, resp *Response, e *content.Entry, cd coding.
 	resp.Status = 200
 	resp.Head = rep.Head
 	resp.Chunked = true
-	if req.Method != "HEAD" {
-		resp.Stream = func(w io.Writer) error { return s.cache.Encode(rep, w) }
+	if req.Method == "HEAD" {
+		return
 	}
+	// The file is opened now, not when the stream starts: the stream then
+	// needs nothing of the site, which a reload may retire meanwhile, and
+	// the adapter releases the handle whether or not the stream ran.
+	h, err := s.cache.Open(rep)
+	if err != nil {
+		resp.Reset()
+		s.cache.Invalidate(req.Path)
+		if e2 := s.cache.Get(req.Path); e2.Kind == resolve.File && e2 != e {
+			s.file(req, resp, e2)
+			return
+		}
+		s.Error(404, req.Method, resp)
+		return
+	}
+	resp.Handle = h
+	resp.Stream = func(w io.Writer) error { return s.cache.Encode(rep, h, w) }
 }
 
 // representation chooses which of e's representations to send: the best

@@ -29,6 +29,7 @@ import (
 	"github.com/stoahttp/stoa/internal/admin"
 	"github.com/stoahttp/stoa/internal/clientip"
 	"github.com/stoahttp/stoa/internal/config"
+	"github.com/stoahttp/stoa/internal/content"
 	"github.com/stoahttp/stoa/internal/engine"
 	"github.com/stoahttp/stoa/internal/metrics"
 	"github.com/stoahttp/stoa/internal/site"
@@ -56,6 +57,7 @@ type Server struct {
 	first     *config.Config // at start: restart-only settings come from it
 	cfg       *config.Config
 	sites     []*builtSite
+	store     *content.Store // bodies and open files of every site, kept across reloads
 	listeners []*listener
 	certs     atomic.Pointer[certSource]
 	adminSrv  *http.Server
@@ -85,7 +87,7 @@ func Start(load Loader, stdout, stderr io.Writer) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{load: load, stdout: stdout, stderr: stderr, logger: logger,
-		errc: make(chan error, 16)}
+		errc: make(chan error, 16), store: content.NewStore(storeOptions(cfg))}
 	if cfg.Admin != "" {
 		s.reg = metrics.New()
 	}
@@ -140,7 +142,6 @@ func (s *Server) build(cfg *config.Config, old []*builtSite) ([]*builtSite, *vho
 	if len(cfg.Sites) == 0 {
 		return nil, nil, errors.New("no site to serve: add a [[site]] block with a root")
 	}
-	n := int64(len(cfg.Sites))
 	var built []*builtSite
 	fail := func(err error) ([]*builtSite, *vhost.Table, error) {
 		for _, b := range built {
@@ -154,12 +155,11 @@ func (s *Server) build(cfg *config.Config, old []*builtSite) ([]*builtSite, *vho
 	for i := range cfg.Sites {
 		c := cfg.Sites[i]
 		opts := site.Options{
-			File:         cfg.File,
-			Index:        i + 1,
-			Revalidate:   cfg.Revalidate.Duration,
-			CacheSize:    int64(cfg.CacheSize) / n,
-			MaxOpenFiles: openFiles(cfg.MaxOpenFiles, int(n)),
-			Trusted:      trusted,
+			File:       cfg.File,
+			Index:      i + 1,
+			Revalidate: cfg.Revalidate.Duration,
+			Store:      s.store,
+			Trusted:    trusted,
 		}
 		if b := reusable(old, &c, &opts); b != nil {
 			built = append(built, b)
@@ -239,12 +239,15 @@ func siteName(c *config.Site) string {
 	return "default"
 }
 
-// openFiles divides the open-file budget between n sites; -1 means none.
-func openFiles(total, n int) int {
-	if total <= 0 {
-		return -1
+// storeOptions sizes the store all sites share: one memory budget and
+// one open-file budget, not a share per site, so a hot site may use all
+// of it and adding a site leaves the others' entries where they are.
+func storeOptions(cfg *config.Config) content.StoreOptions {
+	o := content.StoreOptions{MemoryBudget: max(int64(cfg.CacheSize), 1), MaxOpenFiles: cfg.MaxOpenFiles, Sweep: cfg.Revalidate.Duration}
+	if o.MaxOpenFiles <= 0 {
+		o.MaxOpenFiles = -1
 	}
-	return max(total/n, 1)
+	return o
 }
 
 func (s *Server) setSources() {
@@ -463,6 +466,9 @@ func (s *Server) reload() error {
 	if err != nil {
 		return err
 	}
+	if o := storeOptions(cfg); o != storeOptions(s.cfg) {
+		s.store.SetLimits(o.MemoryBudget, o.MaxOpenFiles)
+	}
 	var src *certSource
 	if tlsWanted(cfg) {
 		if src, err = s.buildCerts(cfg, s.certs.Load()); err != nil {
@@ -498,20 +504,13 @@ func (s *Server) reload() error {
 	old := s.sites
 	s.cfg, s.sites = cfg, sites
 	s.setSources()
-	// Responses that began with an old site may still read through its
-	// root: close it once they have had the time any response gets.
-	var retired []*builtSite
+	// A retired site releases its root and files as soon as the requests
+	// it is deciding are done (site.Site.Close); responses still sending
+	// hold the files they send, each closed when its response is done.
 	for _, b := range old {
 		if !contains(sites, b) {
-			retired = append(retired, b)
+			b.site.Close()
 		}
-	}
-	if len(retired) > 0 {
-		time.AfterFunc(cfg.ShutdownTimeout.Duration+cfg.WriteTimeout.Duration, func() {
-			for _, b := range retired {
-				b.site.Close()
-			}
-		})
 	}
 	for _, k := range restartOnly(s.first, cfg) {
 		fmt.Fprintf(s.stderr, "stoa: reload: %s changed; the new value takes effect at restart\n", k)
@@ -609,9 +608,10 @@ func urlOf(l net.Listener, kind string) string {
 // config.Errors, in file order.
 func Check(cfg *config.Config) error {
 	var errs config.Errors
+	store := content.NewStore(content.StoreOptions{MemoryBudget: 1 << 20, MaxOpenFiles: -1})
 	for i := range cfg.Sites {
 		c := cfg.Sites[i]
-		st, err := site.New(&c, site.Options{File: cfg.File, Index: i + 1, Revalidate: time.Second, CacheSize: 1 << 20, MaxOpenFiles: -1})
+		st, err := site.New(&c, site.Options{File: cfg.File, Index: i + 1, Revalidate: time.Second, Store: store})
 		if err != nil {
 			var ce *config.Error
 			if errors.As(err, &ce) {

@@ -2,14 +2,17 @@ package server
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/stoahttp/stoa/internal/config"
+	"github.com/stoahttp/stoa/internal/respond"
 )
 
 func parse(t *testing.T, dir, text string) *config.Config {
@@ -140,5 +143,135 @@ func TestReloadKeepsPositions(t *testing.T) {
 	}
 	if got := kept.cfg.Rules[0].Pos; got != (config.Pos{Line: 4, Col: 1}) {
 		t.Errorf("the kept site's rule position is %+v after a reload, want 4:1", got)
+	}
+}
+
+// openFDs counts the descriptors this process holds.
+func openFDs(t *testing.T) int {
+	t.Helper()
+	ents, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Skip("no /proc/self/fd:", err)
+	}
+	return len(ents)
+}
+
+// TestReloadClosesRetiredSites pins issue 10: each reload that replaced a
+// site left its root and its open large files to the garbage collector
+// (or a timer of shutdown_timeout), 100 reloads leaving 100 roots open.
+// With the collector off, a retired site's descriptors are closed as soon
+// as the last request using it is done, and a file a response is still
+// sending stays readable until that response releases it.
+func TestReloadClosesRetiredSites(t *testing.T) {
+	defer debug.SetGCPercent(debug.SetGCPercent(-1))
+	dir := t.TempDir()
+	os.Mkdir(filepath.Join(dir, "a"), 0o755)
+	os.WriteFile(filepath.Join(dir, "a", "big.bin"), make([]byte, 1<<20), 0o644)
+	gen := 0
+	load := func() (*config.Config, error) {
+		return parse(t, dir, fmt.Sprintf("listen = [\"127.0.0.1:0\"]\nshutdown_timeout = \"60s\"\n[[site]]\nroot = \"a\"\nheaders = { \"X-Gen\" = \"%d\" }\n", gen)), nil
+	}
+	s, err := Start(load, io.Discard, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Shutdown(context.Background())
+	get := func() *respond.Response {
+		resp := new(respond.Response)
+		s.sw.Serve(&respond.Request{Method: "GET", Path: "/big.bin"}, resp)
+		if resp.Status != 200 || resp.Handle == nil {
+			t.Fatalf("GET /big.bin: status %d, handle %v; want 200 from an open file", resp.Status, resp.Handle)
+		}
+		return resp
+	}
+	get().Handle.Release()
+	before := openFDs(t)
+	inFlight := get() // a response still sending across every reload
+	for gen = 1; gen <= 100; gen++ {
+		if err := s.Reload(); err != nil {
+			t.Fatal(err)
+		}
+		get().Handle.Release()
+	}
+	if _, err := inFlight.File.ReadAt(make([]byte, 1), 1<<19); err != nil {
+		t.Errorf("the file of a response in progress was closed by a reload: %v", err)
+	}
+	inFlight.Handle.Release()
+	if after := openFDs(t); after > before {
+		t.Errorf("%d descriptors open after 100 reloads, %d before: retired sites left %d open (GC off)", after, before, after-before)
+	}
+}
+
+// serve decides GET path for host through the server's switch, as a
+// connection would, and releases what the response holds.
+func serve(s *Server, host, path string) *respond.Response {
+	resp := new(respond.Response)
+	s.sw.Serve(&respond.Request{Method: "GET", Host: host, Path: path}, resp)
+	if resp.Handle != nil {
+		resp.Handle.Release()
+	}
+	return resp
+}
+
+// TestHotSiteUsesWholeCache pins issue 10: the cache budget was split
+// evenly between sites, so a hot site among ten had a tenth of it while
+// the other nine sat idle. One budget is shared by all sites.
+func TestHotSiteUsesWholeCache(t *testing.T) {
+	dir := t.TempDir()
+	var text strings.Builder
+	text.WriteString("listen = [\"127.0.0.1:0\"]\ncache_size = \"1MiB\"\n")
+	for i := range 10 {
+		os.Mkdir(filepath.Join(dir, fmt.Sprint("s", i)), 0o755)
+		fmt.Fprintf(&text, "[[site]]\nhosts = [\"s%d.test\"]\nroot = \"s%d\"\n", i, i)
+	}
+	const files, size = 45, 20 << 10 // 900 KiB, most of the budget
+	for i := range files {
+		os.WriteFile(filepath.Join(dir, "s0", fmt.Sprint(i, ".html")), []byte(strings.Repeat(fmt.Sprint(i%10), size)), 0o644)
+	}
+	s, err := Start(func() (*config.Config, error) { return parse(t, dir, text.String()), nil }, io.Discard, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Shutdown(context.Background())
+	for i := range files {
+		if resp := serve(s, "s0.test", fmt.Sprint("/", i, ".html")); resp.Status != 200 || len(resp.Body) != size {
+			t.Fatalf("GET /%d.html: status %d, %d bytes from memory", i, resp.Status, len(resp.Body))
+		}
+	}
+	if st := s.sites[0].site.Cache().Stats(); st.Bytes < files*size {
+		t.Errorf("the hot site holds %d bytes in memory, want all %d of its files (the budget is 1 MiB, the other nine sites are idle)", st.Bytes, files*size)
+	}
+}
+
+// TestReloadAddingSiteKeepsCachesWarm pins issue 10: each site's share of
+// the budget changed with the number of sites, so a reload that added a
+// site rebuilt every other one with a cold cache.
+func TestReloadAddingSiteKeepsCachesWarm(t *testing.T) {
+	dir := t.TempDir()
+	os.Mkdir(filepath.Join(dir, "a"), 0o755)
+	os.Mkdir(filepath.Join(dir, "b"), 0o755)
+	os.WriteFile(filepath.Join(dir, "a", "index.html"), []byte("warm"), 0o644)
+	one := "listen = [\"127.0.0.1:0\"]\n[[site]]\nhosts = [\"a.test\"]\nroot = \"a\"\n"
+	cur := one
+	s, err := Start(func() (*config.Config, error) { return parse(t, dir, cur), nil }, io.Discard, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Shutdown(context.Background())
+	serve(s, "a.test", "/index.html")
+	a := s.sites[0].site
+	cur = one + "[[site]]\nhosts = [\"b.test\"]\nroot = \"b\"\n"
+	if err := s.Reload(); err != nil {
+		t.Fatal(err)
+	}
+	if s.sites[0].site != a {
+		t.Fatal("adding site b.test rebuilt the unchanged site a.test")
+	}
+	before := a.Cache().Stats()
+	if resp := serve(s, "a.test", "/index.html"); string(resp.Body) != "warm" {
+		t.Fatalf("GET a.test/index.html after the reload: status %d body %q", resp.Status, resp.Body)
+	}
+	if after := a.Cache().Stats(); after.Misses != before.Misses || after.Bytes == 0 {
+		t.Errorf("a.test after a reload that added a site: misses %d -> %d, %d bytes held; want a hit from memory", before.Misses, after.Misses, after.Bytes)
 	}
 }

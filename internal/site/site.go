@@ -25,6 +25,8 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/stoahttp/stoa/internal/basicauth"
@@ -41,13 +43,14 @@ import (
 
 // Options are the settings a site takes from outside its [[site]] block.
 type Options struct {
-	File         string        // the config file, for error positions
-	Index        int           // the site's place in the file, from 1
-	Revalidate   time.Duration // see content.Options
-	CacheSize    int64         // this site's share of the cache budget
-	MaxOpenFiles int           // this site's share; <0 none
-	Trusted      *clientip.Set // proxies whose X-Forwarded-For is believed
-	Meter        respond.Observer
+	File       string        // the config file, for error positions
+	Index      int           // the site's place in the file, from 1
+	Revalidate time.Duration // see content.Options
+	// Store holds the bodies and open files of every site, under one
+	// budget; nil gives the site one of its own with content's defaults.
+	Store   *content.Store
+	Trusted *clientip.Set // proxies whose X-Forwarded-For is believed
+	Meter   respond.Observer
 }
 
 // Site answers the requests of one [[site]] block.
@@ -64,7 +67,16 @@ type Site struct {
 	// plain reports a site with nothing to do around the core but its
 	// headers: the common case is kept to a few comparisons.
 	plain bool
+
+	// leases counts the requests being decided by the site, with the
+	// retired bit set once Close was called; the root and the open files
+	// are released when both say so. See Enter.
+	leases   atomic.Int64
+	released sync.Once
 }
+
+// retired is the bit of Site.leases that Close sets.
+const retired = 1 << 62
 
 // policy is what applies to a path: the site's settings with a rule's on
 // top of them.
@@ -93,11 +105,55 @@ func (s *Site) Name() string { return s.name }
 // Cache returns the site's file cache.
 func (s *Site) Cache() *content.Cache { return s.cache }
 
-// Close releases the site's root and the files its cache keeps open.
-// Responses in progress keep the files they hold until they are done.
+// Close retires the site: its root and the files its cache keeps open are
+// released as soon as no request is being decided by it (at once when
+// none is), and Enter refuses from now on. A response still sending a
+// file holds that file, which closes when the response is done; nothing
+// is left for the garbage collector to close.
 func (s *Site) Close() error {
-	s.cache.Close()
-	return s.res.Close()
+	for {
+		v := s.leases.Load()
+		if v&retired != 0 {
+			return nil // closed before
+		}
+		if s.leases.CompareAndSwap(v, v|retired) {
+			if v == 0 {
+				s.release()
+			}
+			return nil
+		}
+	}
+}
+
+// Enter takes a lease on the site for deciding one request, and reports
+// false once the site is retired: the caller then picks the site again
+// from the current table, which no longer holds this one. Leave gives the
+// lease back. Serve itself takes none, so a caller that never retires
+// sites (a test, stoa check) need not enter.
+//
+// A response outlives Serve only through what it holds of its own: the
+// open file it sends (content.Handle, counted by reference) and a stream
+// that holds its handle or directory; none of them needs the root.
+func (s *Site) Enter() bool {
+	if s.leases.Add(1)&retired != 0 {
+		s.Leave()
+		return false
+	}
+	return true
+}
+
+// Leave gives back the lease Enter took.
+func (s *Site) Leave() {
+	if s.leases.Add(-1) == retired {
+		s.release()
+	}
+}
+
+func (s *Site) release() {
+	s.released.Do(func() {
+		s.cache.Close()
+		s.res.Close()
+	})
 }
 
 // Error fills resp with the site's error page for status.
@@ -299,8 +355,7 @@ func New(c *config.Site, o Options) (*Site, error) {
 		DisableSidecars:    !c.Precompressed,
 		CompressMinSize:    max(c.CompressMinSize, 1),
 		Levels:             levels,
-		MemoryBudget:       max(o.CacheSize, 1),
-		MaxOpenFiles:       o.MaxOpenFiles,
+		Store:              o.Store,
 	})
 	s.core = respond.New(s.cache, respond.Options{Pages: pages})
 	return s, nil

@@ -94,7 +94,7 @@ func newSite(t testing.TB, c config.Site) *Site {
 		c.SecurityHeaders = "basic"
 	}
 	c.Compress, c.Precompressed = true, true
-	s, err := New(&c, Options{File: "stoa.toml", Index: 1, Revalidate: time.Second, CacheSize: 1 << 20, MaxOpenFiles: 4})
+	s, err := New(&c, Options{File: "stoa.toml", Index: 1, Revalidate: time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -328,7 +328,7 @@ func TestTrustedProxy(t *testing.T) {
 	c := config.Site{Rules: []config.Rule{{Match: "/admin/*", Allow: prefixes("10.0.0.0/8")}}}
 	c.Root = tree(t, testFiles)
 	c.Index, c.Dotfiles, c.SecurityHeaders = []string{"index.html"}, "hide", "basic"
-	s, err := New(&c, Options{Revalidate: time.Second, CacheSize: 1 << 20, MaxOpenFiles: -1,
+	s, err := New(&c, Options{Revalidate: time.Second,
 		Trusted: clientip.NewSet(prefixes("127.0.0.1/32"))})
 	if err != nil {
 		t.Fatal(err)
@@ -385,8 +385,29 @@ func TestRuleErrorsNamePosition(t *testing.T) {
 	c := config.Site{Root: t.TempDir(), Index: []string{"index.html"}, Dotfiles: "hide",
 		Rules: []config.Rule{{}, {Pos: config.Pos{Line: 12, Col: 1}, Match: "/a/*", Redirect: "/b/{2}"}}}
 	c.Rules[0].Match = "/ok"
-	_, err := New(&c, Options{File: "stoa.toml", Index: 2, Revalidate: time.Second, CacheSize: 1 << 20})
+	_, err := New(&c, Options{File: "stoa.toml", Index: 2, Revalidate: time.Second})
 	if err == nil || !strings.HasPrefix(err.Error(), "stoa.toml:12:1: site[2].rule[2]: redirect: ") {
 		t.Errorf("error = %v, want one at stoa.toml:12:1 naming site[2].rule[2]", err)
+	}
+}
+
+// TestCloseWaitsForLeases pins the retirement of a site (issue 10): Close
+// releases the root at once when no request is in it, else when the last
+// one leaves; a request that enters after Close is turned away.
+func TestCloseWaitsForLeases(t *testing.T) {
+	s := newSite(t, config.Site{})
+	if !s.Enter() {
+		t.Fatal("Enter refused on a live site")
+	}
+	s.Close()
+	if a := get(t, s, respond.Request{Path: "/admin/a.txt"}); a.status != 200 {
+		t.Errorf("a request in the site when it was closed: status %d, want 200 (its root must stay open)", a.status)
+	}
+	if s.Enter() {
+		t.Error("Enter let a request into a closed site")
+	}
+	s.Leave()
+	if _, err := s.res.Stat("admin/a.txt"); err == nil {
+		t.Error("the root is still open after the last request left a closed site")
 	}
 }

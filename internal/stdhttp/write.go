@@ -79,7 +79,7 @@ func writeBody(w http.ResponseWriter, st *state) error {
 			}
 			var err error
 			if resp.File != nil {
-				err = copyFile(w, resp.File, p.Off, p.Len)
+				err = copyFile(w, resp.File, resp.Handle, p.Off, p.Len)
 			} else {
 				_, err = w.Write(resp.Body[p.Off : p.Off+p.Len])
 			}
@@ -89,7 +89,7 @@ func writeBody(w http.ResponseWriter, st *state) error {
 		}
 		return nil
 	case resp.File != nil:
-		return copyFile(w, resp.File, resp.FileOff, resp.FileLen)
+		return copyFile(w, resp.File, resp.Handle, resp.FileOff, resp.FileLen)
 	case len(resp.Body) > 0:
 		_, err := w.Write(resp.Body)
 		return err
@@ -106,12 +106,21 @@ const copyBuf = 32 << 10
 var bufPool = sync.Pool{New: func() any { return new([copyBuf]byte) }}
 
 // copyFile writes n bytes of f from off to w, reading at offsets only: f is
-// shared with other requests.
-func copyFile(w io.Writer, f *os.File, off, n int64) error {
+// shared with other requests. The file is checked (h) after every read of
+// respond.CheckEvery bytes and after the last, before those bytes are
+// written, so a file changed under the send ends it unfinished.
+func copyFile(w io.Writer, f *os.File, h respond.Releaser, off, n int64) error {
 	buf := bufPool.Get().(*[copyBuf]byte)
 	defer bufPool.Put(buf)
+	var unchecked int64
 	for n > 0 {
 		k, err := f.ReadAt(buf[:min(n, copyBuf)], off)
+		if unchecked += int64(k); unchecked >= respond.CheckEvery || int64(k) == n {
+			unchecked = 0
+			if err := respond.CheckFile(h); err != nil {
+				return err
+			}
+		}
 		if k > 0 {
 			if _, werr := w.Write(buf[:k]); werr != nil {
 				return werr

@@ -123,9 +123,41 @@ func (s *Switch) Store(t *Table) *Table { return s.cur.Swap(t) }
 // Load returns the current table.
 func (s *Switch) Load() *Table { return s.cur.Load() }
 
-// Serve answers req with the site its Host names.
+// Leased is a site that a reload can retire (package site's *Site): the
+// Switch holds a lease on it while it decides a request, so that it
+// releases its root and files as soon as the last such request is done.
+type Leased interface {
+	// Enter takes a lease, or reports false for a retired site.
+	Enter() bool
+	// Leave gives the lease back.
+	Leave()
+}
+
+// Serve answers req with the site its Host names. A site retired between
+// loading the table and entering it is refused by Enter; the table loaded
+// again no longer holds it. Past a few tries (reloads in a tight loop),
+// the request is decided without a lease.
 func (s *Switch) Serve(req *respond.Request, resp *respond.Response) {
+	for range 4 {
+		h := s.cur.Load().Lookup(req.Host)
+		l, ok := h.(Leased)
+		if !ok {
+			h.Serve(req, resp)
+			return
+		}
+		if l.Enter() {
+			serveLeased(h, l, req, resp)
+			return
+		}
+	}
 	s.cur.Load().Lookup(req.Host).Serve(req, resp)
+}
+
+// serveLeased serves with the lease taken; the lease is given back even
+// if Serve panics, or the site would never be released.
+func serveLeased(h Handler, l Leased, req *respond.Request, resp *respond.Response) {
+	defer l.Leave()
+	h.Serve(req, resp)
 }
 
 // Error answers a request that could not be parsed, so has no trustworthy

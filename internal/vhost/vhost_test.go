@@ -83,3 +83,42 @@ func BenchmarkLookup(b *testing.B) {
 		tb.Lookup("www.d.com")
 	}
 }
+
+// leased is a site a reload can retire; onEnter runs before it answers
+// Enter, as a reload could between the table's load and the lease.
+type leased struct {
+	named
+	retired bool
+	leases  int
+	onEnter func()
+}
+
+func (l *leased) Enter() bool {
+	if l.onEnter != nil {
+		l.onEnter()
+	}
+	if l.retired {
+		return false
+	}
+	l.leases++
+	return true
+}
+
+func (l *leased) Leave() { l.leases-- }
+
+// TestSwitchSkipsRetiredSite pins that a request never runs in a site
+// retired between the load of the table and its lease: it is decided by
+// the site of the table that replaced it, and gives its lease back.
+func TestSwitchSkipsRetiredSite(t *testing.T) {
+	old, cur := &leased{named: "old"}, &leased{named: "new"}
+	sw := NewSwitch(NewTable(old))
+	old.onEnter = func() { sw.Store(NewTable(cur)); old.retired = true }
+	var resp respond.Response
+	sw.Serve(&respond.Request{Host: "x"}, &resp)
+	if string(resp.Extra) != "new" {
+		t.Errorf("answered by %q, want the site of the new table", resp.Extra)
+	}
+	if old.leases != 0 || cur.leases != 0 {
+		t.Errorf("leases held after the request: old %d, new %d; want none", old.leases, cur.leases)
+	}
+}
