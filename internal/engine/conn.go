@@ -187,16 +187,16 @@ func (c *conn) handshake() bool {
 func (c *conn) serveH2(pre []byte) {
 	cfg := &c.s.cfg
 	h2.Serve(c.nc, pre, &h2.Options{
-		Handler:        c.s.h,
-		Log:            cfg.Log,
-		Extra:          c.lc.Extra,
-		Peer:           c.peer,
-		Remote:         c.remote,
-		IdleTimeout:    cfg.IdleTimeout,
-		WriteTimeout:   cfg.WriteTimeout,
-		PrefaceTimeout: cfg.ReadHeaderTimeout,
-		MaxBodyDiscard: cfg.MaxBodyDiscard,
-		Closing:        &c.s.closing,
+		Handler:           c.s.h,
+		Log:               cfg.Log,
+		Extra:             c.lc.Extra,
+		Peer:              c.peer,
+		Remote:            c.remote,
+		IdleTimeout:       cfg.IdleTimeout,
+		WriteTimeout:      cfg.WriteTimeout,
+		ReadHeaderTimeout: cfg.ReadHeaderTimeout,
+		MaxBodyDiscard:    cfg.MaxBodyDiscard,
+		Closing:           &c.s.closing,
 	})
 }
 

@@ -57,6 +57,9 @@ type conn struct {
 	hbID  uint32 // stream of the header block being read, 0 = none
 	hbEnd bool   // it carries END_STREAM
 	hbDo  int    // what to do once it is decoded: do*
+	// hbStart is when the header block being read began (unix ns): it
+	// must end within ReadHeaderTimeout.
+	hbStart int64
 
 	streams     map[uint32]*stream
 	pending     []*stream // streams with body bytes still to send, in order
@@ -83,6 +86,15 @@ type conn struct {
 	wake                 atomic.Bool
 
 	readDeadline, writeDeadline int64
+	// lastWork is when the connection last had work (unix ns): a request
+	// opened, response bytes sent, a stream finished, request body bytes
+	// received. worked says there was some since; fill stamps it, with the
+	// time it reads anyway. The idle timeout counts from lastWork.
+	lastWork int64
+	worked   bool
+	// uploading counts the streams whose body is read before they are
+	// answered; each must arrive within ReadHeaderTimeout.
+	uploading int
 }
 
 // What endBlock does with a decoded header block.
@@ -201,7 +213,7 @@ func (c *conn) serve() {
 // readPreface reads the client's connection preface; anything else ends
 // the connection (RFC 9113 §3.4).
 func (c *conn) readPreface() bool {
-	c.nc.SetReadDeadline(time.Now().Add(c.o.PrefaceTimeout))
+	c.nc.SetReadDeadline(time.Now().Add(c.o.ReadHeaderTimeout))
 	c.readDeadline = -1
 	var got [len(Preface)]byte
 	if _, err := io.ReadFull((*reader)(c), got[:]); err != nil {
@@ -213,6 +225,7 @@ func (c *conn) readPreface() bool {
 		return false
 	}
 	c.readDeadline = 0 // from now on, the idle timeout
+	c.worked = true
 	return true
 }
 
@@ -231,9 +244,13 @@ func (c *conn) fill() error {
 			return errDone
 		}
 		c.r, c.w = 0, 0
-		now := time.Now().UnixNano()
 		if c.readDeadline != -1 {
-			c.setReadDeadline(now + int64(c.o.IdleTimeout))
+			now := time.Now().UnixNano()
+			if c.worked {
+				c.worked = false
+				c.lastWork = now
+			}
+			c.setReadDeadline(c.deadline())
 		}
 		// Checked after the deadline is set: a wake-up or Shutdown sets
 		// its flag, then a past deadline, so one of the two stops us.
@@ -255,8 +272,8 @@ func (c *conn) fill() error {
 			c.readDeadline = 0
 			// A wake-up (a streamed body has bytes, the server is
 			// closing) moves the deadline to the past; only a deadline
-			// that really passed is the idle timeout.
-			if at == -1 || time.Now().UnixNano() >= at {
+			// that really passed ends the connection.
+			if at == -1 || c.expire(time.Now().UnixNano()) {
 				if !c.goAwaySent {
 					c.goAway(http2.ErrCodeNo)
 					c.flush()
@@ -272,9 +289,51 @@ func (c *conn) fill() error {
 	}
 }
 
+// deadline returns when the connection's next timeout falls due: the
+// idle timeout, counted from its last work; the end of the header block
+// being read; the end of a request body being read.
+func (c *conn) deadline() int64 {
+	at := c.lastWork + int64(c.o.IdleTimeout)
+	if c.hbID != 0 {
+		at = min(at, c.hbStart+int64(c.o.ReadHeaderTimeout))
+	}
+	if c.uploading > 0 {
+		for _, st := range c.streams {
+			if st.uploading {
+				at = min(at, st.start.UnixNano()+int64(c.o.ReadHeaderTimeout))
+			}
+		}
+	}
+	return at
+}
+
+// expire acts on the timeouts due at now, and reports whether the
+// connection ends: its idle timeout passed, or a header block did not end
+// in time. A request body that did not arrive in time is answered 408, and
+// the connection closes once its other streams are done.
+func (c *conn) expire(now int64) bool {
+	if c.hbID != 0 && now >= c.hbStart+int64(c.o.ReadHeaderTimeout) {
+		return true
+	}
+	if c.uploading > 0 {
+		for _, st := range c.streams {
+			if st.uploading && now >= st.start.UnixNano()+int64(c.o.ReadHeaderTimeout) {
+				st.refuse = 408
+				c.answer(st)
+				c.goAway(http2.ErrCodeNo)
+			}
+		}
+	}
+	return now >= c.lastWork+int64(c.o.IdleTimeout)
+}
+
+// setReadDeadline moves the read deadline to at. A later one is left
+// alone while it is within a tenth of the shortest timeout of the current
+// one (resetting a deadline costs a timer update); an earlier one is
+// always set. A deadline that passes early is set again by fill.
 func (c *conn) setReadDeadline(at int64) {
-	slack := int64(min(c.o.IdleTimeout/10, time.Second))
-	if d := at - c.readDeadline; d > slack || d < -slack {
+	slack := int64(min(min(c.o.IdleTimeout, c.o.ReadHeaderTimeout)/10, time.Second))
+	if d := at - c.readDeadline; d > slack || d < 0 {
 		c.readDeadline = at
 		c.nc.SetReadDeadline(time.Unix(0, at))
 	}
@@ -494,6 +553,9 @@ func (c *conn) processHeaders(f *http2.HeadersFrame) error {
 		do = doMalformed
 	}
 	c.hbID, c.hbEnd, c.hbDo = id, f.StreamEnded(), do
+	if !f.HeadersEnded() {
+		c.hbStart = time.Now().UnixNano()
+	}
 	c.hb.reset(MaxHeaderListSize, do == doTrailers)
 	c.hdec.SetEmitEnabled(true)
 	if _, err := c.hdec.Write(f.HeaderBlockFragment()); err != nil {
@@ -557,9 +619,10 @@ func (c *conn) endBlock() error {
 	}
 	st := newStream(c, id)
 	c.streams[id] = st
+	c.worked = true
 	if b.tooLarge {
 		st.remoteClosed = c.hbEnd
-		st.status431 = true
+		st.refuse = 431
 		c.answer(st)
 		return nil
 	}
@@ -579,6 +642,10 @@ func (c *conn) endBlock() error {
 		// The client waits for this before it sends the body, which
 		// is read (and dropped) before the answer.
 		c.interim(id, 100)
+		fallthrough
+	default:
+		st.uploading = true
+		c.uploading++
 	}
 	return nil
 }
@@ -635,6 +702,9 @@ func (c *conn) processData(f *http2.DataFrame) error {
 		return http2.StreamError{StreamID: id, Code: http2.ErrCodeFlowControl}
 	}
 	st.received += int64(len(f.Data()))
+	if len(f.Data()) > 0 {
+		c.worked = true
+	}
 	if st.contentLength >= 0 && st.received > st.contentLength {
 		return http2.StreamError{StreamID: id, Code: http2.ErrCodeProtocol}
 	}

@@ -86,7 +86,7 @@ func FuzzServe(f *testing.F) {
 		done := make(chan struct{})
 		go func() {
 			defer close(done)
-			h2.Serve(srv, nil, &h2.Options{Handler: h, IdleTimeout: bound, WriteTimeout: bound, PrefaceTimeout: bound})
+			h2.Serve(srv, nil, &h2.Options{Handler: h, IdleTimeout: bound, WriteTimeout: bound, ReadHeaderTimeout: bound})
 		}()
 		nc.SetDeadline(time.Now().Add(bound))
 		go func() {

@@ -45,11 +45,24 @@ type Options struct {
 	// address it names); Remote is the same for the access log.
 	Peer   netip.Addr
 	Remote string
-	// IdleTimeout closes a connection that sends nothing for that long
-	// (75s when zero); WriteTimeout one that takes nothing we write for
-	// that long (30s); PrefaceTimeout bounds the wait for the client's
-	// connection preface (10s).
-	IdleTimeout, WriteTimeout, PrefaceTimeout time.Duration
+	// IdleTimeout closes a connection that has had no work for that long
+	// (75s when zero): no request opened, no response bytes sent, no
+	// stream finished. Frames that ask nothing of the server (PING,
+	// SETTINGS, WINDOW_UPDATE, empty DATA) do not count, so a client
+	// cannot hold a connection open with them.
+	//
+	// ReadHeaderTimeout (10s) bounds, as over HTTP/1.1, the wait for the
+	// client's connection preface; each header block, from its HEADERS
+	// frame to its last CONTINUATION (past it the connection is closed:
+	// HPACK's state cannot be recovered from a block cut short); and the
+	// request body read before answering, from the end of its header block
+	// (past it the request is answered 408 and the connection, after a
+	// GOAWAY, finishes its other streams and closes, as HTTP/1.1 closes a
+	// connection whose body stalled).
+	//
+	// WriteTimeout closes a connection that takes nothing we write for
+	// that long (30s).
+	IdleTimeout, WriteTimeout, ReadHeaderTimeout time.Duration
 	// MaxBodyDiscard is the most request body bytes read (and dropped)
 	// before a request is answered; zero means MaxBodyDiscard.
 	MaxBodyDiscard int64
@@ -84,11 +97,11 @@ const Preface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
 // Serve serves HTTP/2 on nc until the connection ends. pre holds bytes
 // already read from nc (the preface, for prior-knowledge cleartext).
 func Serve(nc net.Conn, pre []byte, o *Options) {
-	if o.IdleTimeout <= 0 || o.WriteTimeout <= 0 || o.PrefaceTimeout <= 0 || o.MaxBodyDiscard <= 0 {
+	if o.IdleTimeout <= 0 || o.WriteTimeout <= 0 || o.ReadHeaderTimeout <= 0 || o.MaxBodyDiscard <= 0 {
 		filled := *o
 		filled.IdleTimeout = cmp.Or(max(o.IdleTimeout, 0), 75*time.Second)
 		filled.WriteTimeout = cmp.Or(max(o.WriteTimeout, 0), 30*time.Second)
-		filled.PrefaceTimeout = cmp.Or(max(o.PrefaceTimeout, 0), 10*time.Second)
+		filled.ReadHeaderTimeout = cmp.Or(max(o.ReadHeaderTimeout, 0), 10*time.Second)
 		filled.MaxBodyDiscard = cmp.Or(max(o.MaxBodyDiscard, 0), MaxBodyDiscard)
 		o = &filled
 	}

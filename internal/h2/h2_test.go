@@ -824,7 +824,7 @@ func TestBadPreface(t *testing.T) {
 			done := make(chan struct{})
 			go func() {
 				defer close(done)
-				h2.Serve(srv, nil, &h2.Options{Handler: newHandler(t), PrefaceTimeout: 300 * time.Millisecond})
+				h2.Serve(srv, nil, &h2.Options{Handler: newHandler(t), ReadHeaderTimeout: 300 * time.Millisecond})
 			}()
 			nc.SetDeadline(time.Now().Add(bound))
 			nc.Write([]byte(pre))

@@ -318,8 +318,8 @@ func start(t testing.TB, h respond.Handler, o *h2.Options, settings ...http2.Set
 	if o.WriteTimeout == 0 {
 		o.WriteTimeout = bound
 	}
-	if o.PrefaceTimeout == 0 {
-		o.PrefaceTimeout = bound
+	if o.ReadHeaderTimeout == 0 {
+		o.ReadHeaderTimeout = bound
 	}
 	if o.Closing == nil {
 		o.Closing = new(atomic.Bool)

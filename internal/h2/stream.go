@@ -1,6 +1,7 @@
 package h2
 
 import (
+	"cmp"
 	"io"
 	"os"
 	"slices"
@@ -21,7 +22,11 @@ type stream struct {
 	remoteClosed bool // the request is complete (half-closed remote)
 	answered     bool // the response is decided and its HEADERS written
 	done         bool // the response is written to its end
-	status431    bool
+	uploading    bool // its body is being read before it is answered (conn.uploading)
+	// refuse is the error status to answer with instead of asking the
+	// Handler: 431 for a header list too large, 408 for a body that did
+	// not arrive in time.
+	refuse int
 
 	sendWindow    int64
 	recvWindow    int64
@@ -95,6 +100,8 @@ func (st *stream) free() {
 // body as the windows take.
 func (c *conn) answer(st *stream) {
 	st.answered = true
+	c.worked = true
+	c.stopUploading(st)
 	st.req.Peer = c.o.Peer
 	// A pooled stream's Response was reset when it was freed.
 	resp := st.resp
@@ -104,8 +111,9 @@ func (c *conn) answer(st *stream) {
 	}
 	h := c.o.Handler
 	switch {
-	case st.status431:
-		h.Error(431, "GET", resp)
+	case st.refuse != 0:
+		// A 431's request was not decoded: it has no method.
+		h.Error(st.refuse, cmp.Or(st.req.Method, "GET"), resp)
 	case st.badHost:
 		h.Error(400, st.req.Method, resp)
 	case st.expectOther:
@@ -309,6 +317,7 @@ func (c *conn) sendSome(st *stream, budget int64) bool {
 		st.sendWindow -= n
 		c.sendWindow -= n
 		budget -= n
+		c.worked = true
 		if s.len() == 0 {
 			st.body = st.body[1:]
 		}
@@ -350,6 +359,7 @@ func (c *conn) sendPiped(st *stream, budget int64) bool {
 			p.buf = p.store[:0]
 		}
 		p.cond.Signal()
+		c.worked = true
 		st.sent += n
 		st.sendWindow -= n
 		c.sendWindow -= n
@@ -370,6 +380,7 @@ func (c *conn) finish(st *stream) {
 	}
 	bodyLen := st.sent
 	c.completed++
+	c.worked = true
 	if c.o.Log != nil {
 		c.log(st, bodyLen)
 	}
@@ -391,10 +402,19 @@ func (c *conn) drop(st *stream) {
 }
 
 func (c *conn) forget(st *stream) {
+	c.stopUploading(st)
 	delete(c.streams, st.id)
 	c.noteClosed(st.id)
 	c.releaseFile(st)
 	st.free()
+}
+
+// stopUploading takes st out of the streams whose body is being read.
+func (c *conn) stopUploading(st *stream) {
+	if st.uploading {
+		st.uploading = false
+		c.uploading--
+	}
 }
 
 func (c *conn) releaseFile(st *stream) {
