@@ -446,7 +446,12 @@ func TestReloadLeavesNoDescriptors(t *testing.T) {
 	}
 	cfg := writeConfig(t, dir, config(0))
 	srv := startServer(t, s, "--config", cfg)
-	checkStatus(t, "big.bin", srv.get("/big.bin"), 200)
+	// Once big.bin has an ETag, its background hashing, which holds the
+	// file open for a moment, is done.
+	hashed := func() bool { return srv.get("/big.bin").get("ETag") != "" }
+	if !eventually(5*time.Second, hashed) {
+		t.Fatal("big.bin has no ETag after 5s")
+	}
 	before := openFDs(t, srv.cmd.Process.Pid)
 	for gen := 1; gen <= 100; gen++ {
 		writeConfig(t, dir, config(gen))
@@ -458,6 +463,7 @@ func TestReloadLeavesNoDescriptors(t *testing.T) {
 			t.Fatalf("after reload %d: status %d, X-Config %q", gen, r.Status, r.get("X-Config"))
 		}
 	}
+	eventually(5*time.Second, hashed) // the last site hashes it too
 	after := openFDs(t, srv.cmd.Process.Pid)
 	t.Logf("open files of stoa: %d before 100 reloads, %d right after", before, after)
 	if after > before {

@@ -289,14 +289,16 @@ func (c *Cache) Stats() Stats {
 // reload would leave files open and memory taken.
 func (c *Cache) Close() {
 	c.store.fds.closeCache(c.id, &c.closed)
-	c.mu.Lock()
-	names := make([]string, 0, len(c.files))
-	for name := range c.files {
-		names = append(names, name)
+	// From the store's keys, not c.files: an entry the route bound
+	// dropped from c.files may still have its bodies in the store.
+	var mine []bodyKey
+	for k := range c.store.bodies.Keys() {
+		if k.cache == c.id {
+			mine = append(mine, k)
+		}
 	}
-	c.mu.Unlock()
-	for _, name := range names {
-		c.store.bodies.Invalidate(bodyKey{c.id, name})
+	for _, k := range mine {
+		c.store.bodies.Invalidate(k)
 	}
 }
 

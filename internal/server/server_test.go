@@ -146,14 +146,22 @@ func TestReloadKeepsPositions(t *testing.T) {
 	}
 }
 
-// openFDs counts the descriptors this process holds.
+// openFDs counts the files and directories this process holds open,
+// leaving out sockets, which connections of other tests may still be
+// closing.
 func openFDs(t *testing.T) int {
 	t.Helper()
 	ents, err := os.ReadDir("/proc/self/fd")
 	if err != nil {
 		t.Skip("no /proc/self/fd:", err)
 	}
-	return len(ents)
+	n := 0
+	for _, e := range ents {
+		if target, err := os.Readlink(filepath.Join("/proc/self/fd", e.Name())); err == nil && strings.HasPrefix(target, "/") {
+			n++
+		}
+	}
+	return n
 }
 
 // TestReloadClosesRetiredSites pins issue 10: each reload that replaced a
@@ -184,7 +192,16 @@ func TestReloadClosesRetiredSites(t *testing.T) {
 		}
 		return resp
 	}
-	get().Handle.Release()
+	// Once the file's ETag is known, its background hashing, which holds
+	// the file open for a moment, is done.
+	hashed := func() bool {
+		resp := get()
+		resp.Handle.Release()
+		return strings.Contains(string(resp.Head), "ETag")
+	}
+	if !waitFor(5*time.Second, hashed) {
+		t.Fatal("big.bin has no ETag after 5s")
+	}
 	before := openFDs(t)
 	inFlight := get() // a response still sending across every reload
 	for gen = 1; gen <= 100; gen++ {
@@ -197,8 +214,10 @@ func TestReloadClosesRetiredSites(t *testing.T) {
 		t.Errorf("the file of a response in progress was closed by a reload: %v", err)
 	}
 	inFlight.Handle.Release()
+	// The last site hashes the file in the background too.
+	waitFor(5*time.Second, hashed)
 	if after := openFDs(t); after > before {
-		t.Errorf("%d descriptors open after 100 reloads, %d before: retired sites left %d open (GC off)", after, before, after-before)
+		t.Errorf("%d descriptors open after 100 reloads, %d before: retired sites left %d open (GC off):\n%s", after, before, after-before, fdList())
 	}
 }
 
@@ -273,5 +292,29 @@ func TestReloadAddingSiteKeepsCachesWarm(t *testing.T) {
 	}
 	if after := a.Cache().Stats(); after.Misses != before.Misses || after.Bytes == 0 {
 		t.Errorf("a.test after a reload that added a site: misses %d -> %d, %d bytes held; want a hit from memory", before.Misses, after.Misses, after.Bytes)
+	}
+}
+
+// fdList shows what this process's descriptors point to.
+func fdList() string {
+	ents, _ := os.ReadDir("/proc/self/fd")
+	var b strings.Builder
+	for _, e := range ents {
+		target, _ := os.Readlink(filepath.Join("/proc/self/fd", e.Name()))
+		fmt.Fprintf(&b, "%s -> %s\n", e.Name(), target)
+	}
+	return b.String()
+}
+
+// waitFor polls cond until it holds or d has passed, and reports whether
+// it held.
+func waitFor(d time.Duration, cond func() bool) bool {
+	for end := time.Now().Add(d); ; time.Sleep(time.Millisecond) {
+		if cond() {
+			return true
+		}
+		if time.Now().After(end) {
+			return false
+		}
 	}
 }
