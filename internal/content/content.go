@@ -173,10 +173,6 @@ type Cache struct {
 	compressions atomic.Int64 // on the fly: kept variants and streams
 	held         atomic.Int64 // bytes of bodies and variants in the store
 	heldFiles    atomic.Int64 // entries with bytes in the store
-
-	hashMu  sync.Mutex
-	hashes  map[fileID]string // ETags of large files, computed in the background
-	hashing map[fileID]bool
 }
 
 // New returns an empty cache over the files of res.
@@ -187,14 +183,12 @@ func New(res *resolve.Resolver, opt Options) *Cache {
 		store = NewStore(StoreOptions{MemoryBudget: opt.MemoryBudget, MaxOpenFiles: opt.MaxOpenFiles, Sweep: opt.Revalidate})
 	}
 	c := &Cache{
-		res:     res,
-		opt:     opt,
-		store:   store,
-		id:      store.lastID.Add(1),
-		routes:  make(map[string]*route),
-		files:   make(map[string]*Entry),
-		hashes:  make(map[fileID]string),
-		hashing: make(map[fileID]bool),
+		res:    res,
+		opt:    opt,
+		store:  store,
+		id:     store.lastID.Add(1),
+		routes: make(map[string]*route),
+		files:  make(map[string]*Entry),
 	}
 	return c
 }
@@ -536,33 +530,33 @@ func etagOf(sum [32]byte) string {
 }
 
 func (c *Cache) knownHash(id fileID) string {
-	c.hashMu.Lock()
-	defer c.hashMu.Unlock()
-	return c.hashes[id]
+	c.store.hashMu.Lock()
+	defer c.store.hashMu.Unlock()
+	return c.store.hashes[id]
 }
 
 // hashInBackground computes the ETag of a file too large to read on the
 // request path. Until it is known the file is served without an ETag (with
 // Last-Modified only), which is correct, merely less useful to caches.
 func (c *Cache) hashInBackground(name string, id fileID) {
-	c.hashMu.Lock()
-	if c.hashing[id] || len(c.hashing) >= 4 {
-		c.hashMu.Unlock()
+	c.store.hashMu.Lock()
+	if c.store.hashing[id] || len(c.store.hashing) >= 4 {
+		c.store.hashMu.Unlock()
 		return
 	}
-	c.hashing[id] = true
-	c.hashMu.Unlock()
+	c.store.hashing[id] = true
+	c.store.hashMu.Unlock()
 	go func() {
 		tag := c.hashFile(name, id)
-		c.hashMu.Lock()
-		delete(c.hashing, id)
+		c.store.hashMu.Lock()
+		delete(c.store.hashing, id)
 		if tag != "" {
-			if len(c.hashes) >= c.opt.MaxEntries {
-				clear(c.hashes)
+			if len(c.store.hashes) >= c.opt.MaxEntries {
+				clear(c.store.hashes)
 			}
-			c.hashes[id] = tag
+			c.store.hashes[id] = tag
 		}
-		c.hashMu.Unlock()
+		c.store.hashMu.Unlock()
 	}()
 }
 

@@ -419,3 +419,18 @@ func (c *fakeClock) advance(d time.Duration) {
 	c.t = c.t.Add(d)
 	c.mu.Unlock()
 }
+
+// TestStoreHashesVersionOnce pins that a large file's hash, computed in
+// the background, serves every cache of the store: a site rebuilt by a
+// reload does not hash its large files again.
+func TestStoreHashesVersionOnce(t *testing.T) {
+	store := NewStore(StoreOptions{})
+	first, _ := newCache(t, map[string]string{"big.bin": strings.Repeat("z", 1000)}, Options{MaxFileInMemory: 10, Store: store})
+	if !waitUntil(5*time.Second, func() bool { first.Invalidate("/big.bin"); return first.Get("/big.bin").ETag != "" }) {
+		t.Fatal("no ETag after 5s")
+	}
+	rebuilt := New(first.Resolver(), Options{MaxFileInMemory: 10, Store: store})
+	if e := rebuilt.Get("/big.bin"); e.ETag != first.Get("/big.bin").ETag {
+		t.Errorf("a cache rebuilt on the same store: ETag %q, want the known %q at once", e.ETag, first.Get("/big.bin").ETag)
+	}
+}

@@ -2,6 +2,7 @@ package content
 
 import (
 	"math"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -52,6 +53,13 @@ type Store struct {
 	budget atomic.Int64
 	fds    *handles
 	lastID atomic.Uint64
+
+	// The ETags of large files, computed in the background, by file
+	// version: a version is hashed once, whichever sites serve it and
+	// however often a reload rebuilds them.
+	hashMu  sync.Mutex
+	hashes  map[fileID]string
+	hashing map[fileID]bool
 }
 
 // bodyKey names an entry's bodies in the store: the cache, then the file.
@@ -63,7 +71,7 @@ type bodyKey struct {
 // NewStore returns an empty store.
 func NewStore(opt StoreOptions) *Store {
 	opt.fill()
-	s := &Store{fds: newHandles(opt.MaxOpenFiles, opt.Sweep)}
+	s := &Store{fds: newHandles(opt.MaxOpenFiles, opt.Sweep), hashes: make(map[fileID]string), hashing: make(map[fileID]bool)}
 	s.budget.Store(opt.MemoryBudget)
 	s.bodies = otter.Must(&otter.Options[bodyKey, *Entry]{
 		MaximumWeight: uint64(opt.MemoryBudget),
