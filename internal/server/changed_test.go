@@ -134,3 +134,51 @@ func countBytes(r io.Reader, counts *[256]int64) (int64, error) {
 		}
 	}
 }
+
+// TestReloadDuringDownload pins the other half of issue 10's descriptor
+// fix: a download in progress, over HTTP/1.1 (sendfile) or an HTTP/2
+// stream, keeps the file of the site a reload replaced until it is done,
+// completes whole, and the file is closed once it is done.
+func TestReloadDuringDownload(t *testing.T) {
+	for _, proto := range []string{"HTTP/1.1", "HTTP/2"} {
+		t.Run(proto, func(t *testing.T) {
+			dir := t.TempDir()
+			os.Mkdir(filepath.Join(dir, "a"), 0o755)
+			if err := os.WriteFile(filepath.Join(dir, "a", "big.bin"), []byte(strings.Repeat("a", bigFileSize)), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			gen := 0
+			load := func() (*config.Config, error) {
+				return parse(t, dir, fmt.Sprintf("listen = [\"127.0.0.1:0\"]\nh2c = true\nshutdown_timeout = \"60s\"\n[[site]]\nroot = \"a\"\nheaders = { \"X-Gen\" = \"%d\" }\n", gen)), nil
+			}
+			s, err := Start(load, io.Discard, io.Discard)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Shutdown(context.Background())
+			before := openFDs(t)
+			body, closeBody := openBody(t, proto, s.listeners[0].l.Addr().String())
+			defer closeBody()
+			head := make([]byte, 64<<10)
+			if _, err := io.ReadFull(body, head); err != nil {
+				t.Fatal(err)
+			}
+			for gen = 1; gen <= 10; gen++ {
+				if err := s.Reload(); err != nil {
+					t.Fatal(err)
+				}
+			}
+			var counts [256]int64
+			n, err := countBytes(body, &counts)
+			if n += int64(len(head)); err != nil || n != bigFileSize || counts['a'] != n-int64(len(head)) {
+				t.Fatalf("download across 10 reloads: %d of %d bytes, error %v", n, bigFileSize, err)
+			}
+			closeBody()
+			// The stream's end and the release of its file follow the
+			// client's last read by a moment.
+			if !waitFor(5*time.Second, func() bool { return openFDs(t) <= before }) {
+				t.Errorf("%d files open after the download, %d before it:\n%s", openFDs(t), before, fdList())
+			}
+		})
+	}
+}
