@@ -293,6 +293,13 @@ func TestReloadAddingSiteKeepsCachesWarm(t *testing.T) {
 	if after := a.Cache().Stats(); after.Misses != before.Misses || after.Bytes == 0 {
 		t.Errorf("a.test after a reload that added a site: misses %d -> %d, %d bytes held; want a hit from memory", before.Misses, after.Misses, after.Bytes)
 	}
+	cur = one
+	if err := s.Reload(); err != nil {
+		t.Fatal(err)
+	}
+	if s.sites[0].site != a {
+		t.Error("removing site b.test rebuilt the unchanged site a.test")
+	}
 }
 
 // fdList shows what this process's descriptors point to.
