@@ -194,12 +194,6 @@ func (hs *handles) setMax(n int) {
 	}
 }
 
-func (hs *handles) count() int {
-	hs.mu.Lock()
-	defer hs.mu.Unlock()
-	return len(hs.byKey)
-}
-
 func (hs *handles) countOf(cache uint64) int {
 	hs.mu.Lock()
 	defer hs.mu.Unlock()

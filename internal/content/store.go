@@ -99,6 +99,3 @@ func (s *Store) SetLimits(memory int64, openFiles int) {
 func (s *Store) Stats() Stats {
 	return Stats{Bytes: int64(s.bodies.WeightedSize()), Files: s.bodies.EstimatedSize()}
 }
-
-// OpenFiles is the number of files the store keeps open between requests.
-func (s *Store) OpenFiles() int { return s.fds.count() }
