@@ -197,7 +197,7 @@ func TestReloadClosesRetiredSites(t *testing.T) {
 	hashed := func() bool {
 		resp := get()
 		resp.Handle.Release()
-		return strings.Contains(string(resp.Head), "ETag")
+		return strings.Contains(string(resp.Head.HTTP1()), "ETag")
 	}
 	if !waitFor(5*time.Second, hashed) {
 		t.Fatal("big.bin has no ETag after 5s")
