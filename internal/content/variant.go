@@ -113,16 +113,17 @@ func (c *Cache) StreamRep(e *Entry, cd coding.Coding) *Rep {
 	return r
 }
 
-// Encode writes the file of r, compressed with r.Coding at the streaming
-// level, to w.
-func (c *Cache) Encode(r *Rep, w io.Writer) error {
+// Encode writes the file of r to w, compressed by the encoder reserved in
+// s (for r.Coding), and gives back s's room whatever happens.
+func (c *Cache) Encode(r *Rep, s *coding.Stream, w io.Writer) error {
+	defer s.Release()
 	h, err := c.Open(&Rep{Name: r.Name, id: r.id})
 	if err != nil {
 		return err
 	}
 	defer h.Release()
 	c.compressions.Add(1)
-	zw, err := coding.NewWriter(r.Coding, coding.StreamLevels.Level(r.Coding), w)
+	zw, err := s.NewWriter(w)
 	if err != nil {
 		return err
 	}
