@@ -13,6 +13,7 @@ import (
 	"github.com/andybalholm/brotli"
 	"github.com/klauspost/compress/zstd"
 
+	"github.com/stoahttp/stoa/internal/coding"
 	"github.com/stoahttp/stoa/internal/content"
 	"github.com/stoahttp/stoa/internal/resolve"
 )
@@ -264,5 +265,61 @@ func BenchmarkServeCSS(b *testing.B) {
 				s.Serve(&req, &resp)
 			}
 		})
+	}
+}
+
+// TestStreamedCompressionWithoutRoom is issue 10's stalled encoders from
+// the core's side: a GET that finds coding.StreamBudget spent gets the
+// client's next coding that fits, else the file as it is, never a wait or
+// an error; HEAD and 304 need no encoder; a stream gives its room back.
+func TestStreamedCompressionWithoutRoom(t *testing.T) {
+	s, root := newSite(t, resolve.Options{}, content.Options{MaxFileInMemory: 1 << 10})
+	big := strings.Repeat(css, 3)
+	os.WriteFile(filepath.Join(root, "big.css"), []byte(big), 0o644)
+	// Spend the budget on gzip streams, the cheapest.
+	var held []*coding.Stream
+	defer func() {
+		for _, h := range held {
+			h.Release()
+		}
+	}()
+	for h := coding.ReserveStream(coding.Gzip); h != nil; h = coding.ReserveStream(coding.Gzip) {
+		held = append(held, h)
+	}
+	serve := func(req Request) Response {
+		var resp Response
+		s.Serve(&req, &resp)
+		return resp
+	}
+	get := Request{Method: "GET", Path: "/big.css", AcceptEncoding: "zstd, gzip"}
+	r := serve(get)
+	if r.Status != 200 || r.Chunked || r.Stream != nil || bytes.Contains(r.Head, []byte("Content-Encoding")) || !bytes.Contains(r.Head, []byte("Vary: Accept-Encoding")) {
+		t.Errorf("budget spent: status %d chunked %v head %q; want the file as it is, with Vary", r.Status, r.Chunked, r.Head)
+	}
+	if r.Handle != nil {
+		r.Handle.Release()
+	}
+	if r := serve(Request{Method: "HEAD", Path: "/big.css", AcceptEncoding: "zstd"}); !bytes.Contains(r.Head, []byte("Content-Encoding: zstd")) {
+		t.Errorf("HEAD with the budget spent: head %q, want the zstd stream's (no encoder is needed)", r.Head)
+	}
+	// Room for one gzip stream, less than a zstd one costs: gzip, the
+	// client's next choice.
+	held[len(held)-1].Release()
+	held = held[:len(held)-1]
+	r = serve(get)
+	if !r.Chunked || r.Stream == nil || !bytes.Contains(r.Head, []byte("Content-Encoding: gzip")) {
+		t.Fatalf("room for gzip only: chunked %v head %q; want a gzip stream", r.Chunked, r.Head)
+	}
+	var buf bytes.Buffer
+	if err := r.Stream(&buf); err != nil {
+		t.Fatal(err)
+	}
+	if decode(t, "gzip", buf.String()) != big {
+		t.Error("gzip stream does not decode to the file")
+	}
+	if h := coding.ReserveStream(coding.Gzip); h == nil {
+		t.Error("the finished stream did not give its room back")
+	} else {
+		h.Release()
 	}
 }
