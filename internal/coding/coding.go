@@ -96,6 +96,14 @@ func (s Set) With(c Coding) Set {
 	return s | 1<<c
 }
 
+// Without returns s with c removed.
+func (s Set) Without(c Coding) Set {
+	if c >= numCodings {
+		return s
+	}
+	return s &^ (1 << c)
+}
+
 // String lists the tokens in s, e.g. "{br,gzip}", for logs and test failures.
 func (s Set) String() string {
 	b := []byte{'{'}

@@ -189,11 +189,13 @@ func brotliSizeClass(n int) int {
 // levels where the hint matters) plus the rest of the current write.
 const maxStreamChunk = 256 << 10
 
-// streamWriter is the io.WriteCloser returned by NewWriter: it returns its
-// encoder to the pool on a successful Close.
+// streamWriter is the io.WriteCloser returned by NewWriter and
+// Stream.NewWriter: it returns its encoder to the pool on a successful
+// Close, and gives back the room of its Stream on any Close.
 type streamWriter struct {
 	enc  encoder
 	pool *sync.Pool
+	room *Stream // nil for NewWriter
 }
 
 // Write compresses p into the underlying writer.
@@ -222,6 +224,7 @@ func (s *streamWriter) Close() error {
 		return nil
 	}
 	s.enc = nil
+	defer s.room.Release()
 	err := enc.Close()
 	if err == nil {
 		enc.Reset(nil) // drop the reference to the caller's writer

@@ -114,14 +114,16 @@ func (c *Cache) StreamRep(e *Entry, cd coding.Coding) *Rep {
 	return r
 }
 
-// Encode writes the file of r, compressed with r.Coding at the streaming
-// level, to w, reading it from h (Open(r)), which the caller releases.
-// The file is checked as it is read, and once more before the encoder's
-// last bytes go: a file changed under the stream fails it, so the stream
-// never ends cleanly with mixed bytes.
-func (c *Cache) Encode(r *Rep, h *Handle, w io.Writer) error {
+// Encode writes the file of r to w, compressed by the encoder reserved in
+// room (for r.Coding), reading it from h (Open(r)), which the caller
+// releases; room is given back whatever happens. The file is checked as it
+// is read, and once more before the encoder's last bytes go: a file
+// changed under the stream fails it, so the stream never ends cleanly with
+// mixed bytes.
+func (c *Cache) Encode(r *Rep, h *Handle, room *coding.Stream, w io.Writer) error {
+	defer room.Release()
 	c.compressions.Add(1)
-	zw, err := coding.NewWriter(r.Coding, coding.StreamLevels.Level(r.Coding), w)
+	zw, err := room.NewWriter(w)
 	if err != nil {
 		return err
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/andybalholm/brotli"
 	"github.com/klauspost/compress/zstd"
 
+	"github.com/stoahttp/stoa/internal/coding"
 	"github.com/stoahttp/stoa/internal/content"
 	"github.com/stoahttp/stoa/internal/resolve"
 )
@@ -264,5 +265,92 @@ func BenchmarkServeCSS(b *testing.B) {
 				s.Serve(&req, &resp)
 			}
 		})
+	}
+}
+
+// TestStreamedCompressionWithoutRoom is issue 10's stalled encoders from
+// the core's side: a GET that finds coding.StreamBudget spent gets the
+// client's next coding that fits, else the file as it is, never a wait or
+// an error; HEAD and 304 need no encoder; a stream gives its room back.
+func TestStreamedCompressionWithoutRoom(t *testing.T) {
+	s, root := newSite(t, resolve.Options{}, content.Options{MaxFileInMemory: 1 << 10})
+	big := strings.Repeat(css, 3)
+	os.WriteFile(filepath.Join(root, "big.css"), []byte(big), 0o644)
+	// Spend the budget on gzip streams, the cheapest.
+	var held []*coding.Stream
+	defer func() {
+		for _, h := range held {
+			h.Release()
+		}
+	}()
+	for h := coding.ReserveStream(coding.Gzip); h != nil; h = coding.ReserveStream(coding.Gzip) {
+		held = append(held, h)
+	}
+	serve := func(req Request) Response {
+		var resp Response
+		s.Serve(&req, &resp)
+		return resp
+	}
+	get := Request{Method: "GET", Path: "/big.css", AcceptEncoding: "zstd, gzip"}
+	r := serve(get)
+	if r.Status != 200 || r.Chunked || r.Stream != nil || bytes.Contains(r.Head.HTTP1(), []byte("Content-Encoding")) || !bytes.Contains(r.Head.HTTP1(), []byte("Vary: Accept-Encoding")) {
+		t.Errorf("budget spent: status %d chunked %v head %q; want the file as it is, with Vary", r.Status, r.Chunked, r.Head.HTTP1())
+	}
+	if r.Handle != nil {
+		r.Handle.Release()
+	}
+	if r := serve(Request{Method: "HEAD", Path: "/big.css", AcceptEncoding: "zstd"}); !bytes.Contains(r.Head.HTTP1(), []byte("Content-Encoding: zstd")) {
+		t.Errorf("HEAD with the budget spent: head %q, want the zstd stream's (no encoder is needed)", r.Head.HTTP1())
+	}
+	// Room for one gzip stream, less than a zstd one costs: gzip, the
+	// client's next choice.
+	held[len(held)-1].Release()
+	held = held[:len(held)-1]
+	r = serve(get)
+	if !r.Chunked || r.Stream == nil || !bytes.Contains(r.Head.HTTP1(), []byte("Content-Encoding: gzip")) {
+		t.Fatalf("room for gzip only: chunked %v head %q; want a gzip stream", r.Chunked, r.Head.HTTP1())
+	}
+	var buf bytes.Buffer
+	if err := r.Stream(&buf); err != nil {
+		t.Fatal(err)
+	}
+	if decode(t, "gzip", buf.String()) != big {
+		t.Error("gzip stream does not decode to the file")
+	}
+	if h := coding.ReserveStream(coding.Gzip); h == nil {
+		t.Error("the finished stream did not give its room back")
+	} else {
+		h.Release()
+	}
+}
+
+// TestStreamRoomGivenBackUnrun: a streamed answer whose stream never runs
+// (its HTTP/2 connection closed while it waited its turn, say) gives its
+// encoder's room back when the adapter releases the response; otherwise
+// each such answer would shrink coding.StreamBudget for good.
+func TestStreamRoomGivenBackUnrun(t *testing.T) {
+	s, root := newSite(t, resolve.Options{}, content.Options{MaxFileInMemory: 1 << 10})
+	os.WriteFile(filepath.Join(root, "big.css"), []byte(strings.Repeat(css, 3)), 0o644)
+	free := func() int {
+		var held []*coding.Stream
+		for h := coding.ReserveStream(coding.Gzip); h != nil; h = coding.ReserveStream(coding.Gzip) {
+			held = append(held, h)
+		}
+		for _, h := range held {
+			h.Release()
+		}
+		return len(held)
+	}
+	before := free()
+	for range 3 * before {
+		var resp Response
+		s.Serve(&Request{Method: "GET", Path: "/big.css", AcceptEncoding: "gzip"}, &resp)
+		if resp.Stream == nil || resp.Handle == nil {
+			t.Fatalf("no gzip stream: status %d head %q", resp.Status, resp.Head.HTTP1())
+		}
+		resp.Handle.Release()
+	}
+	if after := free(); after != before {
+		t.Errorf("room for %d gzip streams after unrun streams were released; want %d", after, before)
 	}
 }

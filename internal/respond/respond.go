@@ -114,7 +114,10 @@ type Response struct {
 	// Stream, when set, writes a body whose length is not known in
 	// advance; Chunked is then set too (also for HEAD, which has no
 	// Stream), and the engine frames the body: chunked transfer coding for
-	// HTTP/1.1, the end of the connection for HTTP/1.0.
+	// HTTP/1.1, the end of the connection for HTTP/1.0. An engine that
+	// is given a Stream calls it once, even for a client that is gone
+	// (then with a writer that fails): it releases what the body holds,
+	// a directory or an encoder's share of coding.StreamBudget.
 	Stream  func(w io.Writer) error
 	Chunked bool
 
@@ -379,11 +382,8 @@ func (s *Site) redirect(req *Request, resp *Response, e *content.Entry) {
 }
 
 func (s *Site) file(req *Request, resp *Response, e *content.Entry) {
-	if e.StreamCodings != 0 && req.AcceptEncoding != "" && req.Range == "" {
-		if cd, _ := coding.Negotiate(req.AcceptEncoding, true, e.Codings|e.StreamCodings); e.StreamCodings.Has(cd) {
-			s.stream(req, resp, e, cd)
-			return
-		}
+	if e.StreamCodings != 0 && req.AcceptEncoding != "" && req.Range == "" && s.stream(req, resp, e) {
+		return
 	}
 	rep := s.representation(req, e)
 	v := conditional.Validators{ETag: rep.ETag, LastModified: e.ModTime}
@@ -441,26 +441,54 @@ func (s *Site) preconditionsAnswer(req *Request, resp *Response, rep *content.Re
 	return false
 }
 
-// stream answers with e compressed while it is sent: a file too large to
-// hold in memory, with no sidecar for the coding chosen. A request with
-// Range gets a representation that has a length instead.
-func (s *Site) stream(req *Request, resp *Response, e *content.Entry, cd coding.Coding) {
-	rep := s.cache.StreamRep(e, cd)
-	v := conditional.Validators{ETag: rep.ETag, LastModified: e.ModTime}
-	if s.preconditionsAnswer(req, resp, rep, &v) {
-		return
+// stream answers with e compressed while it is sent, when the client's
+// choice is a coding made on the fly (a file too large to hold in memory,
+// with no sidecar for that coding), and reports whether it answered. A
+// request with Range gets a representation that has a length instead.
+//
+// A GET takes room for its encoder from coding.StreamBudget. When there is
+// none the client's next choice is tried, and failing that stream reports
+// false, so the file goes out in a stored coding or as it is: a correct
+// answer at once, which holds no encoder and, as identity, no heap at all
+// (Vary: Accept-Encoding, sent for this file whatever the coding, tells
+// caches that the answer depends on the field).
+func (s *Site) stream(req *Request, resp *Response, e *content.Entry) bool {
+	offered := e.Codings | e.StreamCodings
+	for {
+		cd, _ := coding.Negotiate(req.AcceptEncoding, true, offered)
+		if !e.StreamCodings.Has(cd) {
+			return false
+		}
+		rep := s.cache.StreamRep(e, cd)
+		v := conditional.Validators{ETag: rep.ETag, LastModified: e.ModTime}
+		if s.preconditionsAnswer(req, resp, rep, &v) {
+			return true
+		}
+		var room *coding.Stream
+		if req.Method != "HEAD" {
+			if room = coding.ReserveStream(cd); room == nil {
+				offered = offered.Without(cd)
+				continue
+			}
+		}
+		resp.Status = 200
+		resp.Head = rep.Head
+		resp.Chunked = true
+		if room != nil {
+			s.startStream(req, resp, e, rep, room)
+		}
+		return true
 	}
-	resp.Status = 200
-	resp.Head = rep.Head
-	resp.Chunked = true
-	if req.Method == "HEAD" {
-		return
-	}
-	// The file is opened now, not when the stream starts: the stream then
-	// needs nothing of the site, which a reload may retire meanwhile, and
-	// the adapter releases the handle whether or not the stream ran.
+}
+
+// startStream sets resp's body to the stream of rep. The file is opened
+// now, not when the stream starts: the stream then needs nothing of the
+// site, which a reload may retire meanwhile, and the adapter releases the
+// file and the encoder's room whether or not the stream ran.
+func (s *Site) startStream(req *Request, resp *Response, e *content.Entry, rep *content.Rep, room *coding.Stream) {
 	h, err := s.cache.Open(rep)
 	if err != nil {
+		room.Release()
 		resp.Reset()
 		s.cache.Invalidate(req.Path)
 		if e2 := s.cache.Get(req.Path); e2.Kind == resolve.File && e2 != e {
@@ -470,9 +498,25 @@ func (s *Site) stream(req *Request, resp *Response, e *content.Entry, cd coding.
 		s.Error(404, req.Method, resp)
 		return
 	}
-	resp.Handle = h
-	resp.Stream = func(w io.Writer) error { return s.cache.Encode(rep, h, w) }
+	resp.Handle = &streamLease{h, room}
+	resp.Stream = func(w io.Writer) error { return s.cache.Encode(rep, h, room, w) }
 }
+
+// streamLease is what a streamed response holds until the adapter is done
+// with it: the file it reads and its encoder's room.
+type streamLease struct {
+	h    *content.Handle
+	room *coding.Stream
+}
+
+// Release gives back the room, if the stream has not, and the file.
+func (l *streamLease) Release() {
+	l.room.Release()
+	l.h.Release()
+}
+
+// Check reports whether the file is still the version being sent.
+func (l *streamLease) Check() error { return l.h.Check() }
 
 // representation chooses which of e's representations to send: the best
 // coding the client accepts (RFC 9110 §12.5.3), else the file as it is.

@@ -1,0 +1,185 @@
+package e2e
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// Issue 10: what connections hold must be bounded, however many clients
+// ask and then never read. These tests open many such clients against a
+// spawned server and hold its resident memory to a ceiling; they stop at
+// the first sample over it, so a regression fails fast rather than filling
+// the machine.
+
+// rssMiB is the server's resident set in MiB, from /proc.
+func (srv *server) rssMiB() float64 {
+	srv.t.Helper()
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", srv.cmd.Process.Pid))
+	if err != nil {
+		srv.t.Fatal(err)
+	}
+	for line := range strings.SplitSeq(string(data), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			kib, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
+			if err != nil {
+				srv.t.Fatalf("VmRSS line %q: %v", line, err)
+			}
+			return float64(kib) / 1024
+		}
+	}
+	srv.t.Fatalf("no VmRSS in /proc/%d/status", srv.cmd.Process.Pid)
+	return 0
+}
+
+// dialStalled opens a connection whose receive window is small (set before
+// the handshake, so TCP advertises no more), for a client that will not
+// read: the server's writes block after a few kilobytes.
+func (srv *server) dialStalled() *client {
+	srv.t.Helper()
+	d := &net.Dialer{Timeout: ioTimeout, Control: func(_, _ string, rc syscall.RawConn) error {
+		var serr error
+		err := rc.Control(func(fd uintptr) {
+			serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4096)
+		})
+		return errors.Join(err, serr)
+	}}
+	conn, err := d.Dial("tcp", srv.addr)
+	if err != nil {
+		srv.t.Fatalf("dial %s: %v", srv.addr, err)
+	}
+	rec := &recorder{conn: conn}
+	c := &client{t: srv.t, conn: conn, br: bufio.NewReaderSize(rec, 1024), rec: rec, marker: srv.marker}
+	srv.t.Cleanup(func() {
+		conn.Close()
+		c.checkSecret()
+	})
+	return c
+}
+
+// readHead reads the status line and fields of a response and no more of
+// its body than the reader's small buffer takes.
+func (c *client) readHead() *response {
+	c.t.Helper()
+	c.conn.SetReadDeadline(time.Now().Add(ioTimeout))
+	line, err := readLine(c.br)
+	if err != nil {
+		c.t.Fatalf("status line: %v", err)
+	}
+	_, rest, _ := strings.Cut(line, " ")
+	status, _ := strconv.Atoi(strings.Split(rest, " ")[0])
+	r := &response{Status: status, Head: line}
+	for {
+		line, err := readLine(c.br)
+		if err != nil {
+			c.t.Fatalf("field lines after %q: %v", r.Head, err)
+		}
+		if line == "" {
+			return r
+		}
+		r.Head += "\r\n" + line
+		name, value, _ := strings.Cut(line, ":")
+		r.Fields = append(r.Fields, field{name, strings.Trim(value, " \t")})
+	}
+}
+
+// holdStalled opens n stalled clients, each sending req and reading only
+// the head of its answer, and fails as soon as the server's resident set
+// passes ceilingMiB. It returns the clients' heads and the highest RSS seen,
+// the last samples taken once the streams had filled their sockets.
+func (srv *server) holdStalled(n int, req string, ceilingMiB float64) ([]*response, float64) {
+	srv.t.Helper()
+	heads := make([]*response, 0, n)
+	peak := 0.0
+	sample := func(what string) float64 {
+		rss := srv.rssMiB()
+		peak = max(peak, rss)
+		if rss > ceilingMiB {
+			srv.t.Fatalf("%s: the server's resident set is %.0f MiB, over the ceiling of %.0f MiB", what, rss, ceilingMiB)
+		}
+		return rss
+	}
+	for i := range n {
+		c := srv.dialStalled()
+		c.send(req)
+		heads = append(heads, c.readHead())
+		if i%10 == 9 {
+			sample(fmt.Sprintf("after %d stalled clients", i+1))
+		}
+	}
+	// The bodies are produced until the sockets are full: sample until the
+	// resident set stops growing (bounded in count).
+	last := sample("with every client stalled")
+	for range 30 {
+		time.Sleep(100 * time.Millisecond)
+		rss := sample("with every client stalled")
+		if rss-last < 1 {
+			break
+		}
+		last = rss
+	}
+	return heads, peak
+}
+
+// writeText writes n bytes of text made of words drawn at random from a
+// small vocabulary: it compresses about as well as prose (3-4x), so a
+// stream's output outgrows the socket buffers of a client that does not read.
+func (s *site) writeText(name string, n int) []byte {
+	s.t.Helper()
+	words := strings.Fields("the of and to in is was that for on are with as his they be at one have this from or had by word but what some we can out other were all there when up use your how said an each she which do their time if will way about many then them write would like so these her long make thing see him two has look more day could go come did number sound no most people my over know water than call first who may down side been now find")
+	rng := rand.New(rand.NewPCG(1, 2))
+	b := make([]byte, 0, n+16)
+	for len(b) < n {
+		b = append(b, words[rng.IntN(len(words))]...)
+		if rng.IntN(12) == 0 {
+			b = append(b, ".\n"...)
+		} else {
+			b = append(b, ' ')
+		}
+	}
+	b = b[:n]
+	if err := os.WriteFile(s.path(name), b, 0o644); err != nil {
+		s.t.Fatal(err)
+	}
+	return b
+}
+
+// TestMemoryStalledZstdClients is issue 10's 3.7 GiB: 200 clients ask for a
+// 50 MiB text file with Accept-Encoding: zstd and never read. Each streamed
+// zstd encoder held 18 MiB (its 8 MiB window); now the window is capped and
+// the encoders share coding.StreamBudget, the rest of the clients getting
+// the file as it is.
+func TestMemoryStalledZstdClients(t *testing.T) {
+	if testing.Short() {
+		t.Skip("200 connections and a 50 MiB file")
+	}
+	const clients, ceilingMiB = 200, 300
+	s := newSite(t)
+	data := s.writeText("big.txt", 50<<20)
+	srv := startServer(t, s, "--shutdown-timeout", "2s")
+	heads, peak := srv.holdStalled(clients, request("GET", "/big.txt", "Accept-Encoding: zstd"), ceilingMiB)
+	t.Logf("%d stalled zstd clients: peak resident set %.0f MiB (ceiling %d MiB)", clients, peak, ceilingMiB)
+	got := map[string]int{}
+	for i, h := range heads {
+		checkStatus(t, fmt.Sprintf("client %d", i), h, 200)
+		checkField(t, fmt.Sprintf("client %d", i), h, "Vary", "Accept-Encoding")
+		got[h.get("Content-Encoding")]++
+	}
+	if got["zstd"] == 0 || got["zstd"]+got[""] != clients {
+		t.Errorf("Content-Encoding of the %d answers: %v; want zstd for some, none for the rest", clients, got)
+	}
+	// With the budget spent, a client that reads gets the whole file, as
+	// it is.
+	r := srv.get("/big.txt", "Accept-Encoding: zstd")
+	checkStatus(t, "a reading client", r, 200)
+	checkField(t, "a reading client", r, "Content-Encoding", "")
+	checkBody(t, "a reading client", r, data)
+}
