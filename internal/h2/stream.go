@@ -176,7 +176,9 @@ func (s *seg) len() int64 {
 func (c *conn) writeHeaders(st *stream, endStream bool, now time.Time) {
 	resp := st.resp
 	b := appendStatus(c.hbuf[:0], resp.Status)
-	b = append(b, serverField...)
+	if !resp.NoServer {
+		b = append(b, serverField...)
+	}
 	b = appendDate(b, now)
 	b = c.heads.appendHead(b, resp.Head, &c.low)
 	b = appendLines(b, resp.Extra, &c.low)

@@ -88,6 +88,9 @@ type Response struct {
 	// HTTP/1.1, the end of the connection for HTTP/1.0.
 	Stream  func(w io.Writer) error
 	Chunked bool
+	// NoServer leaves out the Server field each protocol writer adds: a
+	// site or rule removed or replaced it ("-Server" in a headers table).
+	NoServer bool
 
 	// Observer, when set, is told of the response once it is written.
 	Observer Observer
