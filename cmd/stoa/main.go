@@ -333,15 +333,12 @@ func runServe(o *serveOptions, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	shutdown := func(timeout time.Duration) error {
-		ctx, cancel := context.WithTimeout(context.Background(), timeout)
-		defer cancel()
-		return srv.Shutdown(ctx)
-	}
 	for {
 		select {
 		case err := <-srv.Errors():
-			shutdown(o.shutdownTimeout)
+			ctx, cancel := context.WithTimeout(context.Background(), srv.ShutdownTimeout())
+			srv.Shutdown(ctx)
+			cancel()
 			return err
 		case sig := <-sigs:
 			switch sig {
@@ -358,11 +355,40 @@ func runServe(o *serveOptions, stdout, stderr io.Writer) error {
 				}
 				continue
 			}
-			fmt.Fprintf(stdout, "stoa: %v: finishing responses in progress (up to %v)\n", sig, o.shutdownTimeout)
-			if err := shutdown(o.shutdownTimeout); err != nil {
+			return drain(srv, sig, sigs, stdout, stderr)
+		}
+	}
+}
+
+// errInterrupted ends a drain cut short by a second interrupt.
+var errInterrupted = errors.New("interrupted again: closed the connections still open")
+
+// drain stops srv gracefully after sig: responses in progress may take up
+// to shutdown_timeout to finish, unless a second SIGINT (the impatient
+// Ctrl-C) comes first, which closes them at once.
+func drain(srv *server.Server, sig os.Signal, sigs <-chan os.Signal, stdout, stderr io.Writer) error {
+	timeout := srv.ShutdownTimeout()
+	fmt.Fprintf(stdout, "stoa: %v: finishing responses in progress (up to %v; interrupt again to stop at once)\n", sig, timeout)
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- srv.Shutdown(ctx) }()
+	interrupted := false
+	for {
+		select {
+		case err := <-done:
+			switch {
+			case interrupted:
+				return errInterrupted
+			case err != nil:
 				fmt.Fprintln(stderr, "stoa: shutdown timeout passed; closed the connections still open")
 			}
 			return nil
+		case sig := <-sigs:
+			if sig == os.Interrupt && !interrupted {
+				interrupted = true
+				cancel()
+			}
 		}
 	}
 }

@@ -183,11 +183,7 @@ func Load(path string) (*Config, error) {
 		if errors.As(err, &pe) {
 			err = pe.Err
 		}
-		hint := ""
-		if errors.Is(err, fs.ErrNotExist) {
-			hint = "; check the path, or create it"
-		}
-		return nil, fmt.Errorf("cannot read config file %q: %w%s", path, err, hint)
+		return nil, &UnreadableError{Path: path, Err: err}
 	}
 	return Parse(path, data)
 }

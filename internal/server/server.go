@@ -428,12 +428,19 @@ func (s *Server) startAdmin(addr string) error {
 }
 
 // adminReload is Reload for POST /reload, which answers 422 when the file
-// is at fault and 500 otherwise.
+// is at fault (unreadable, missing or invalid) and 500 otherwise. A refusal
+// is logged as SIGHUP's is: the operator watching the log must see it too.
 func (s *Server) adminReload() error {
 	err := s.Reload()
+	if err == nil {
+		fmt.Fprintln(s.stdout, "stoa: reloaded (POST /reload)")
+		return nil
+	}
+	fmt.Fprintf(s.stderr, "stoa: reload (POST /reload) refused, still serving the previous configuration:\n%v\n", err)
 	var one *config.Error
 	var many config.Errors
-	if errors.As(err, &one) || errors.As(err, &many) {
+	var unreadable *config.UnreadableError
+	if errors.As(err, &one) || errors.As(err, &many) || errors.As(err, &unreadable) {
 		return admin.InvalidConfig(err)
 	}
 	return err
@@ -536,6 +543,15 @@ func restartOnly(a, b *config.Config) []string {
 	check("max_conns", a.MaxConns, b.MaxConns)
 	check("proxy_protocol", a.ProxyProtocol, b.ProxyProtocol)
 	return changed
+}
+
+// ShutdownTimeout is how long responses in progress may take to finish
+// when the server is told to stop: shutdown_timeout of the configuration
+// now served (the file's, or the flag's when given).
+func (s *Server) ShutdownTimeout() time.Duration {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.cfg.ShutdownTimeout.Duration
 }
 
 // Shutdown stops accepting, lets responses in progress finish until ctx is
