@@ -446,3 +446,29 @@ func ClosestFlag(name string) string {
 	}
 	return best
 }
+
+// DefaultDuration is the default of the duration setting key. Packages
+// below the server (the engine, HTTP/2) fall back on it for a value left
+// zero, so that the default is written once, here.
+func DefaultDuration(key string) time.Duration {
+	return defaultOf(key).(time.Duration)
+}
+
+// DefaultInt is the default of the integer setting key; see
+// DefaultDuration.
+func DefaultInt(key string) int {
+	return int(defaultOf(key).(int64))
+}
+
+func defaultOf(key string) any {
+	for _, s := range Settings {
+		if s.Key == key {
+			v, msg := s.parse(s.Default)
+			if msg != "" {
+				panic("config: bad default of " + key + ": " + msg)
+			}
+			return v
+		}
+	}
+	panic("config: no setting " + key)
+}
