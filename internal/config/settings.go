@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -185,16 +186,16 @@ var Settings = []*Setting{
 		Help: "contact address for the ACME account", global: func(c *Config) any { return &c.ACMEEmail }},
 	{Key: "acme_storage", Flag: "acme-storage", Arg: "DIR", DefaultDoc: "the user's data folder", Reload: true,
 		Help: "folder for ACME accounts, keys and certificates"},
-	{Key: "hsts", Flag: "hsts", Arg: "VALUE", DefaultDoc: "none", Example: `"max-age=31536000"`, Reload: true,
+	{Key: "hsts", Flag: "hsts", Arg: "VALUE", DefaultDoc: "none", Example: `"max-age=31536000"`,
 		Help:  `Strict-Transport-Security value sent over HTTPS, e.g. "max-age=31536000"`,
 		check: checkHSTS, global: func(c *Config) any { return &c.HSTS }},
-	{Key: "http3", Flag: "http3", Kind: KindBool, Default: "true", Reload: true,
+	{Key: "http3", Flag: "http3", Kind: KindBool, Default: "true",
 		Help:   "with HTTPS, serve HTTP/3 over UDP on the HTTPS port and advertise it with Alt-Svc",
 		global: func(c *Config) any { return &c.HTTP3 }},
 	{Key: "redirect_http", Flag: "redirect-http", Kind: KindBool, DefaultDoc: "on with `--domain`", Reload: true,
 		Help:   "with HTTPS, the --listen addresses answer with a 308 to https (ACME challenges excepted)",
 		global: func(c *Config) any { return &c.RedirectHTTP }},
-	{Key: "h2c", Flag: "h2c", Kind: KindBool, Reload: true,
+	{Key: "h2c", Flag: "h2c", Kind: KindBool,
 		Help:   "the --listen addresses also take HTTP/2 without TLS from clients that know to send it (prior knowledge, RFC 9113 §3.3)",
 		global: func(c *Config) any { return &c.H2C }},
 	{Key: "admin", Flag: "admin", Arg: "ADDR", DefaultDoc: "off", Example: `"localhost:7891"`, Reload: true,
@@ -471,4 +472,19 @@ func defaultOf(key string) any {
 		}
 	}
 	panic("config: no setting " + key)
+}
+
+// RestartOnly names the settings read once at start (Reload false) whose
+// values differ between a and b, by TOML key.
+func RestartOnly(a, b *Config) []string {
+	var changed []string
+	for _, s := range Settings {
+		if s.Reload || s.global == nil {
+			continue
+		}
+		if !reflect.DeepEqual(s.global(a), s.global(b)) {
+			changed = append(changed, s.Key)
+		}
+	}
+	return changed
 }

@@ -4,6 +4,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 )
 
 const (
@@ -51,5 +52,16 @@ func TestREADMEFlagTable(t *testing.T) {
 			return
 		}
 		t.Errorf("the README's flag table differs from Settings; run go test ./internal/config -update\n got:\n%s\nwant:\n%s", got, want)
+	}
+}
+
+func TestRestartOnly(t *testing.T) {
+	a := Default()
+	b := Default()
+	b.IdleTimeout.Duration = time.Minute
+	b.AccessLog = "stdout"
+	got := strings.Join(RestartOnly(a, b), ",")
+	if got != "access_log,idle_timeout" {
+		t.Errorf("restartOnly = %q, want access_log,idle_timeout", got)
 	}
 }

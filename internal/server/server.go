@@ -520,29 +520,10 @@ func (s *Server) reload() error {
 			}
 		})
 	}
-	for _, k := range restartOnly(s.first, cfg) {
+	for _, k := range config.RestartOnly(s.first, cfg) {
 		fmt.Fprintf(s.stderr, "stoa: reload: %s changed; the new value takes effect at restart\n", k)
 	}
 	return nil
-}
-
-// restartOnly names the settings read once at start that differ between
-// a and b.
-func restartOnly(a, b *config.Config) []string {
-	var changed []string
-	check := func(name string, x, y any) {
-		if !reflect.DeepEqual(x, y) {
-			changed = append(changed, name)
-		}
-	}
-	check("access_log", a.AccessLog, b.AccessLog)
-	check("log_format", a.LogFormat, b.LogFormat)
-	check("read_header_timeout", a.ReadHeaderTimeout, b.ReadHeaderTimeout)
-	check("idle_timeout", a.IdleTimeout, b.IdleTimeout)
-	check("write_timeout", a.WriteTimeout, b.WriteTimeout)
-	check("max_conns", a.MaxConns, b.MaxConns)
-	check("proxy_protocol", a.ProxyProtocol, b.ProxyProtocol)
-	return changed
 }
 
 // ShutdownTimeout is how long responses in progress may take to finish

@@ -7,7 +7,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/stoahttp/stoa/internal/config"
 )
@@ -73,17 +72,6 @@ func TestReloadRefusesBadConfig(t *testing.T) {
 	}
 	if s.sw.Load() != before {
 		t.Error("a refused reload replaced the sites")
-	}
-}
-
-func TestRestartOnly(t *testing.T) {
-	a := config.Default()
-	b := config.Default()
-	b.IdleTimeout.Duration = time.Minute
-	b.AccessLog = "stdout"
-	got := strings.Join(restartOnly(a, b), ",")
-	if got != "access_log,idle_timeout" {
-		t.Errorf("restartOnly = %q, want access_log,idle_timeout", got)
 	}
 }
 
