@@ -6,8 +6,10 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stoahttp/stoa/internal/config"
 )
@@ -110,6 +112,62 @@ func TestFlagsInTable(t *testing.T) {
 	for _, s := range config.Settings {
 		if s.Flag != "" && fs.Lookup(s.Flag) == nil {
 			t.Errorf("config.Settings declares --%s, which stoa serve does not take", s.Flag)
+		}
+	}
+}
+
+// flagSample returns a value of s other than its default, as a flag
+// writes it, and the value it stands for, typed as the field is.
+func flagSample(s *config.Setting) (string, any) {
+	switch s.Kind {
+	case config.KindBool:
+		return strconv.FormatBool(s.Default != "true"), s.Default != "true"
+	case config.KindInt:
+		return "7", 7
+	case config.KindSize:
+		return "3MiB", int64(3 << 20)
+	case config.KindDuration:
+		return "7s", 7 * time.Second
+	}
+	if s.Choices != nil {
+		c := s.Choices[len(s.Choices)-1]
+		return c, c
+	}
+	v, _ := strconv.Unquote(s.Example)
+	return v, v
+}
+
+// TestEveryFlagApplies gives each flag of the settings table a value other
+// than its default, alone and over a file, and finds it in the
+// configuration served.
+func TestEveryFlagApplies(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "stoa.toml")
+	if err := os.WriteFile(file, []byte("[[site]]\nroot = \".\"\n[[site]]\nhosts = [\"b.test\"]\nroot = \".\"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range config.Settings {
+		if s.Flag == "" || s.Custom() {
+			continue
+		}
+		raw, want := flagSample(s)
+		o, err := parseServe([]string{"--" + s.Flag + "=" + raw, dir}, io.Discard)
+		if err != nil {
+			t.Errorf("--%s=%s: %v", s.Flag, raw, err)
+			continue
+		}
+		for _, f := range []string{"", file} {
+			cfg, err := loadConfig(f, o)
+			if err != nil {
+				t.Fatalf("--%s=%s, file %q: %v", s.Flag, raw, f, err)
+			}
+			got := s.Current(cfg)
+			if g, ok := got.(config.Size); ok {
+				got = int64(g)
+			}
+			if got != want {
+				t.Errorf("--%s=%s, file %q: %v in the configuration, want %v", s.Flag, raw, f, got, want)
+			}
 		}
 	}
 }

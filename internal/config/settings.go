@@ -488,3 +488,18 @@ func RestartOnly(a, b *Config) []string {
 	}
 	return changed
 }
+
+// Current returns the setting's value in c (for a site setting, in its
+// first site), typed as the field is; nil for a custom setting.
+func (s *Setting) Current(c *Config) any {
+	var p any
+	switch {
+	case s.global != nil:
+		p = s.global(c)
+	case s.site != nil && len(c.Sites) > 0:
+		p = s.site(&c.Sites[0])
+	default:
+		return nil
+	}
+	return reflect.ValueOf(p).Elem().Interface()
+}

@@ -2,6 +2,7 @@ package config
 
 import (
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -63,5 +64,65 @@ func TestRestartOnly(t *testing.T) {
 	got := strings.Join(RestartOnly(a, b), ",")
 	if got != "access_log,idle_timeout" {
 		t.Errorf("restartOnly = %q, want access_log,idle_timeout", got)
+	}
+}
+
+// sample returns a value of s other than its default, as a flag writes it,
+// and the value it stands for, typed as the field is.
+func sample(s *Setting) (string, any) {
+	switch s.Kind {
+	case KindBool:
+		return strconv.FormatBool(s.Default != "true"), s.Default != "true"
+	case KindInt:
+		return "7", 7
+	case KindSize:
+		return "3MiB", int64(3 << 20)
+	case KindDuration:
+		return "7s", 7 * time.Second
+	}
+	if s.Choices != nil {
+		c := s.Choices[len(s.Choices)-1]
+		return c, c
+	}
+	v, _ := strconv.Unquote(s.Example)
+	return v, v
+}
+
+// TestEverySettingInFile sets every setting of the table to a value other
+// than its default in a file, and finds each in the Config.
+func TestEverySettingInFile(t *testing.T) {
+	var top, site strings.Builder
+	for _, s := range Settings {
+		if s.Custom() {
+			continue
+		}
+		raw, _ := sample(s)
+		line := s.Key + " = " + raw + "\n"
+		if s.Kind != KindBool && s.Kind != KindInt {
+			line = s.Key + " = " + strconv.Quote(raw) + "\n"
+		}
+		if s.Scope == ScopeSite {
+			site.WriteString(line)
+		} else {
+			top.WriteString(line)
+		}
+	}
+	text := top.String() + "[[site]]\nroot = \"/srv\"\n" + site.String()
+	c, err := Parse("stoa.toml", []byte(text))
+	if err != nil {
+		t.Fatalf("%v\nin:\n%s", err, text)
+	}
+	for _, s := range Settings {
+		if s.Custom() {
+			continue
+		}
+		_, want := sample(s)
+		got := s.Current(c)
+		if g, ok := got.(Size); ok {
+			got = int64(g)
+		}
+		if got != want {
+			t.Errorf("%s: %v after the file set it, want %v", s.Key, got, want)
+		}
 	}
 }

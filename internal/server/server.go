@@ -95,16 +95,7 @@ func Start(load Loader, stdout, stderr io.Writer) (*Server, error) {
 		return nil, err
 	}
 	s.sw = vhost.NewSwitch(table)
-	s.eng = engine.New(s.sw, engine.Config{
-		ReadHeaderTimeout: cfg.ReadHeaderTimeout.Duration,
-		IdleTimeout:       cfg.IdleTimeout.Duration,
-		WriteTimeout:      cfg.WriteTimeout.Duration,
-		MaxConns:          cfg.MaxConns,
-		Log:               logger,
-		Metrics:           s.reg != nil,
-		ProxyProtocol:     cfg.ProxyProtocol,
-		TrustedProxies:    clientip.NewSet(cfg.TrustedProxies),
-	})
+	s.eng = engine.New(s.sw, engineConfig(cfg, logger, s.reg != nil))
 	s.first, s.cfg, s.sites = cfg, cfg, sites
 	s.setSources()
 	if tlsWanted(cfg) {
@@ -126,6 +117,20 @@ func Start(load Loader, stdout, stderr io.Writer) (*Server, error) {
 	}
 	s.ready.Store(true)
 	return s, nil
+}
+
+// engineConfig is the connection engine's part of cfg.
+func engineConfig(cfg *config.Config, log *accesslog.Logger, metrics bool) engine.Config {
+	return engine.Config{
+		ReadHeaderTimeout: cfg.ReadHeaderTimeout.Duration,
+		IdleTimeout:       cfg.IdleTimeout.Duration,
+		WriteTimeout:      cfg.WriteTimeout.Duration,
+		MaxConns:          cfg.MaxConns,
+		Log:               log,
+		Metrics:           metrics,
+		ProxyProtocol:     cfg.ProxyProtocol,
+		TrustedProxies:    clientip.NewSet(cfg.TrustedProxies),
+	}
 }
 
 // Errors delivers errors that stop a listener.
