@@ -59,42 +59,13 @@ func defaultSite(cfg *config.Config) int {
 
 // overlayGlobal sets the global settings whose flags set reports given.
 func overlayGlobal(cfg *config.Config, o *serveOptions, set func(string) bool) {
+	for s, v := range o.values {
+		if set(s.Flag) {
+			s.ApplyGlobal(cfg, v)
+		}
+	}
 	if set("listen") {
 		cfg.Listen = o.listen
-	}
-	if set("admin") {
-		cfg.Admin = o.admin
-	}
-	if set("access-log") {
-		cfg.AccessLog = o.accessLog
-	}
-	if set("log-format") {
-		cfg.LogFormat = o.logFormat
-	}
-	if set("shutdown-timeout") {
-		cfg.ShutdownTimeout.Duration = o.shutdownTimeout
-	}
-	if set("read-header-timeout") {
-		cfg.ReadHeaderTimeout.Duration = o.headerTimeout
-	}
-	if set("idle-timeout") {
-		cfg.IdleTimeout.Duration = o.idleTimeout
-	}
-	if set("write-timeout") {
-		cfg.WriteTimeout.Duration = o.writeTimeout
-	}
-	if set("max-conns") {
-		cfg.MaxConns = o.maxConns
-	}
-	if set("revalidate") {
-		cfg.Revalidate.Duration = o.revalidate
-	}
-	if set("cache-size") {
-		n, _ := config.ParseSize(o.cacheSize)
-		cfg.CacheSize = config.Size(n)
-	}
-	if set("max-open-files") {
-		cfg.MaxOpenFiles = o.maxOpenFiles
 	}
 	if set("https") {
 		cfg.HTTPS = o.https
@@ -106,32 +77,11 @@ func overlayGlobal(cfg *config.Config, o *serveOptions, set func(string) bool) {
 			cfg.Certs = append(cfg.Certs, config.CertPair{Cert: cert, Key: key})
 		}
 	}
-	if set("tls-self-signed") {
-		cfg.SelfSigned = o.selfSigned
-	}
 	if set("domain") {
 		cfg.Domains = append(cfg.Domains, o.domains...)
 	}
-	if set("acme-ca") {
-		cfg.ACMECA = o.acmeCA
-	}
-	if set("acme-email") {
-		cfg.ACMEEmail = o.acmeEmail
-	}
 	if set("acme-storage") {
 		cfg.ACMEStorage, _ = filepath.Abs(o.acmeStorage)
-	}
-	if set("hsts") {
-		cfg.HSTS = o.hsts
-	}
-	if set("http3") {
-		cfg.HTTP3 = o.http3
-	}
-	if set("redirect-http") {
-		cfg.RedirectHTTP = o.redirectHTTP
-	}
-	if set("h2c") {
-		cfg.H2C = o.h2c
 	}
 }
 
@@ -170,6 +120,11 @@ func httpsDefaults(cfg *config.Config, o *serveOptions, fromFile bool) {
 // overlaySite sets the site settings whose flags set reports given: a
 // flag applies to every site of the file.
 func overlaySite(s *config.Site, o *serveOptions, set func(string) bool) {
+	for st, v := range o.values {
+		if set(st.Flag) {
+			st.ApplySite(s, v)
+		}
+	}
 	if set("index") {
 		s.Index = nil
 		for _, n := range strings.Split(o.index, ",") {
@@ -178,32 +133,8 @@ func overlaySite(s *config.Site, o *serveOptions, set func(string) bool) {
 			}
 		}
 	}
-	if set("dotfiles") {
-		s.Dotfiles = o.dotfiles
-	}
-	if set("follow-symlinks") {
-		s.FollowSymlinks = o.followSymlinks
-	}
-	if set("browse") {
-		s.Browse = o.browse
-	}
-	if set("cache-control") {
-		s.CacheControl = o.cacheControl
-	}
 	if set("error-pages") {
 		s.ErrorPages = o.errorPages
-	}
-	if set("compress") {
-		s.Compress = o.compress
-	}
-	if set("precompressed") {
-		s.Precompressed = o.precompressed
-	}
-	if set("compress-min-size") {
-		s.CompressMinSize = o.compressMin
-	}
-	if set("compress-levels") {
-		s.CompressLevels = o.compressLevels
 	}
 	if s.SecurityHeaders == "" {
 		s.SecurityHeaders = "basic"

@@ -23,12 +23,9 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
-	"time"
 
-	"github.com/stoahttp/stoa/internal/accesslog"
 	"github.com/stoahttp/stoa/internal/coding"
 	"github.com/stoahttp/stoa/internal/config"
-	"github.com/stoahttp/stoa/internal/resolve"
 	"github.com/stoahttp/stoa/internal/server"
 )
 
@@ -99,44 +96,25 @@ Run 'stoa serve --help' or 'stoa compress --help' for the flags.
 `)
 }
 
-// serveOptions holds the parsed flags of 'stoa serve'.
+// serveOptions holds the parsed flags of 'stoa serve'. The settings of
+// config.Settings that the table applies itself are in values; the rest
+// (lists, paths, certificate pairs) have fields of their own.
 type serveOptions struct {
-	root            string
-	listen          []string
-	index           string
-	dotfiles        string
-	followSymlinks  bool
-	browse          bool
-	cacheControl    string
-	errorPages      string
-	accessLog       string
-	logFormat       string
-	shutdownTimeout time.Duration
-	headerTimeout   time.Duration
-	idleTimeout     time.Duration
-	writeTimeout    time.Duration
-	maxConns        int
-	revalidate      time.Duration
-	compress        bool
-	precompressed   bool
-	compressMin     int64
-	compressLevels  string
-	cacheSize       string
-	maxOpenFiles    int
-	config          string
-	admin           string
-	https           []string
-	tlsCert         []string
-	tlsKey          []string
-	selfSigned      bool
-	domains         []string
-	acmeCA          string
-	acmeEmail       string
-	acmeStorage     string
-	hsts            string
-	http3           bool
-	redirectHTTP    bool
-	h2c             bool
+	root        string
+	listen      []string
+	index       string
+	errorPages  string
+	config      string
+	https       []string
+	tlsCert     []string
+	tlsKey      []string
+	domains     []string
+	acmeStorage string
+
+	// raw holds the table flags given, as written; values holds them
+	// parsed and checked by parseServe.
+	raw    map[*config.Setting]string
+	values map[*config.Setting]any
 
 	// set holds the flags given on the command line (by flag name), which
 	// override the config file's values; positional is the DIR argument.
@@ -154,46 +132,44 @@ func (l listFlag) String() string {
 }
 func (l listFlag) Set(s string) error { *l.vals = append(*l.vals, s); return nil }
 
+// tableFlag is a flag of config.Settings: it keeps the text given, which
+// parseServe checks with the same rules as the file's value.
+type tableFlag struct {
+	s *config.Setting
+	o *serveOptions
+}
+
+func (f tableFlag) String() string {
+	if f.s == nil {
+		return ""
+	}
+	return f.s.Default
+}
+func (f tableFlag) Set(v string) error { f.o.raw[f.s] = v; return nil }
+func (f tableFlag) IsBoolFlag() bool   { return f.s != nil && f.s.Kind == config.KindBool }
+
+// help is the help text of a flag, from config.Settings.
+func help(flag string) string { return config.Lookup(flag).Help }
+
 func serveFlags(out io.Writer) (*flag.FlagSet, *serveOptions) {
-	o := &serveOptions{}
+	o := &serveOptions{raw: map[*config.Setting]string{}, values: map[*config.Setting]any{}}
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(out)
-	fs.StringVar(&o.root, "root", "", "directory to serve (same as the DIR argument; default \".\")")
-	fs.Var(listFlag{&o.listen}, "listen", "address to listen on: host:port, [::1]:port or unix:/path; repeat for several (default localhost:7890)")
-	fs.StringVar(&o.index, "index", "index.html", "comma-separated file names served for a directory, tried in order")
-	fs.StringVar(&o.dotfiles, "dotfiles", "hide", "names starting with a dot (.git, .env): hide (404), deny (403) or allow; /.well-known/ is always served")
-	fs.BoolVar(&o.followSymlinks, "follow-symlinks", false, "follow symbolic links that lead outside the root (off: such links answer 404)")
-	fs.BoolVar(&o.browse, "browse", false, "list directories that have no index file (HTML, or JSON for Accept: application/json)")
-	fs.StringVar(&o.cacheControl, "cache-control", "", "Cache-Control value sent with every file, e.g. \"public, max-age=3600\" (default none)")
-	fs.StringVar(&o.errorPages, "error-pages", "", "directory with NNN.html pages (404.html, ...) sent instead of the built-in error pages")
-	fs.StringVar(&o.accessLog, "access-log", "off", "where to write one line per request: stdout, stderr, a file path, or off; a file is reopened on SIGUSR1")
-	fs.StringVar(&o.logFormat, "log-format", "common", "access log format: common, combined or json (json has duration and bytes)")
-	fs.DurationVar(&o.shutdownTimeout, "shutdown-timeout", 10*time.Second, "on SIGTERM or SIGINT, how long responses in progress may take to finish")
-	fs.DurationVar(&o.headerTimeout, "read-header-timeout", 10*time.Second, "time allowed for a request head, from its first byte")
-	fs.DurationVar(&o.idleTimeout, "idle-timeout", 75*time.Second, "time a connection may wait for its next request")
-	fs.DurationVar(&o.writeTimeout, "write-timeout", 30*time.Second, "time a write to a client may take to make progress")
-	fs.IntVar(&o.maxConns, "max-conns", 10000, "connections served at once; more wait in the listen queue")
-	fs.DurationVar(&o.revalidate, "revalidate", time.Second, "how long a file's metadata is trusted before it is checked on disk again (changes show within this time)")
-	fs.BoolVar(&o.compress, "compress", true, "compress text files (HTML, CSS, JS, JSON, SVG, ...) with br, zstd or gzip as the client accepts; each file version is compressed once and kept")
-	fs.BoolVar(&o.precompressed, "precompressed", true, "serve FILE.br, FILE.zst or FILE.gz beside FILE when the client accepts it and it is not older than FILE")
-	fs.StringVar(&o.cacheSize, "cache-size", "256MiB", "memory for file bodies and their compressed variants (e.g. 64MiB, 1GiB); the least often used go first")
-	fs.IntVar(&o.maxOpenFiles, "max-open-files", 256, "large files kept open between requests (each checked with fstat on use); 0 keeps none")
-	fs.Int64Var(&o.compressMin, "compress-min-size", 256, "smallest file, in bytes, compressed on the fly")
-	fs.StringVar(&o.compressLevels, "compress-levels", "", "levels for on-the-fly compression, e.g. \"br=9,zstd=19,gzip=9\" (default: measured defaults)")
-	fs.StringVar(&o.config, "config", "", "read sites, rules and settings from this stoa.toml (default: ./stoa.toml when it exists and no DIR is given); flags given too override it")
-	fs.StringVar(&o.admin, "admin", "", "address of the admin endpoint: /metrics, /healthz, /readyz, POST /reload (e.g. localhost:7891; default off)")
-	fs.Var(listFlag{&o.https}, "https", "HTTPS address (HTTP/1.1 and HTTP/2 over TLS, HTTP/3 over UDP on the same port); repeat for several (default :443 with --domain, else localhost:7443)")
-	fs.Var(listFlag{&o.tlsCert}, "tls-cert", "certificate chain file (PEM); repeat with --tls-key for several, chosen by SNI; reloaded when the file changes")
-	fs.Var(listFlag{&o.tlsKey}, "tls-key", "private key file (PEM) of the --tls-cert in the same place")
-	fs.BoolVar(&o.selfSigned, "tls-self-signed", false, "serve HTTPS with a certificate made up at start, for trying HTTPS locally (prints its fingerprint)")
-	fs.Var(listFlag{&o.domains}, "domain", "obtain and renew a certificate for this name with ACME (Let's Encrypt by default); repeat for several; listens on :80 (redirect, challenges) and :443")
-	fs.StringVar(&o.acmeCA, "acme-ca", "", "ACME directory URL (default Let's Encrypt; e.g. its staging CA, or a private one)")
-	fs.StringVar(&o.acmeEmail, "acme-email", "", "contact address for the ACME account")
-	fs.StringVar(&o.acmeStorage, "acme-storage", "", "folder for ACME accounts, keys and certificates (default: the user's data folder)")
-	fs.StringVar(&o.hsts, "hsts", "", "Strict-Transport-Security value sent over HTTPS, e.g. \"max-age=31536000\" (default none)")
-	fs.BoolVar(&o.http3, "http3", true, "with HTTPS, serve HTTP/3 over UDP on the HTTPS port and advertise it with Alt-Svc")
-	fs.BoolVar(&o.h2c, "h2c", false, "the --listen addresses also take HTTP/2 without TLS from clients that know to send it (prior knowledge, RFC 9113 §3.3)")
-	fs.BoolVar(&o.redirectHTTP, "redirect-http", false, "with HTTPS, the --listen addresses answer with a 308 to https (ACME challenges excepted; on by default with --domain)")
+	fs.StringVar(&o.root, "root", "", help("root"))
+	fs.Var(listFlag{&o.listen}, "listen", help("listen"))
+	fs.StringVar(&o.index, "index", config.Lookup("index").Default, help("index"))
+	fs.StringVar(&o.errorPages, "error-pages", "", help("error-pages"))
+	fs.StringVar(&o.config, "config", "", help("config"))
+	fs.Var(listFlag{&o.https}, "https", help("https"))
+	fs.Var(listFlag{&o.tlsCert}, "tls-cert", help("tls-cert"))
+	fs.Var(listFlag{&o.tlsKey}, "tls-key", help("tls-key"))
+	fs.Var(listFlag{&o.domains}, "domain", help("domain"))
+	fs.StringVar(&o.acmeStorage, "acme-storage", "", help("acme-storage"))
+	for _, s := range config.Settings {
+		if s.Flag != "" && fs.Lookup(s.Flag) == nil {
+			fs.Var(tableFlag{s, o}, s.Flag, s.Help)
+		}
+	}
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), `Usage: stoa serve [DIR] [flags]
 
@@ -209,19 +185,54 @@ the file without dropping a request; 'stoa check' validates it.
 
 Flags:
 `)
-		fs.PrintDefaults()
+		printFlags(fs.Output())
 	}
 	return fs, o
+}
+
+// printFlags lists the flags in the order of config.Settings, each with
+// its value's placeholder, help and default.
+func printFlags(w io.Writer) {
+	for _, s := range config.Settings {
+		if s.Flag == "" {
+			continue
+		}
+		arg := s.Placeholder()
+		if arg != "" {
+			arg = " " + arg
+		}
+		def := strings.ReplaceAll(s.DefaultText(), "`", "")
+		fmt.Fprintf(w, "  --%s%s\n    \t%s (default %s)\n", s.Flag, arg, s.Help, def)
+	}
+}
+
+// flagError turns an error of the flag package into one line: an unknown
+// flag gets the nearest known one, and every error the pointer to --help
+// rather than the whole list.
+func flagError(err error) error {
+	const unknown = "flag provided but not defined: -"
+	msg := err.Error()
+	if name, ok := strings.CutPrefix(msg, unknown); ok {
+		msg = "unknown flag --" + name
+		if best := config.ClosestFlag(name); best != "" {
+			msg += "; did you mean --" + best + "?"
+		}
+	}
+	return fmt.Errorf("%s (run 'stoa serve --help' for the list)", msg)
 }
 
 // parseServe parses the arguments of 'stoa serve'; flags and DIR may come
 // in any order.
 func parseServe(args []string, stderr io.Writer) (*serveOptions, error) {
-	fs, o := serveFlags(stderr)
+	fs, o := serveFlags(io.Discard)
 	var positional []string
 	for {
-		if err := fs.Parse(args); err != nil {
+		if err := fs.Parse(args); errors.Is(err, flag.ErrHelp) {
+			fs.SetOutput(stderr)
+			fs.Usage()
 			return nil, err
+		} else if err != nil {
+			return nil, flagError(err)
 		}
 		if fs.NArg() == 0 {
 			break
@@ -245,8 +256,19 @@ func parseServe(args []string, stderr io.Writer) (*serveOptions, error) {
 	if o.positional {
 		o.set["root"] = true
 	}
+	for _, s := range config.Settings {
+		raw, ok := o.raw[s]
+		if !ok {
+			continue
+		}
+		v, err := s.ParseFlag(raw)
+		if err != nil {
+			return nil, err
+		}
+		o.values[s] = v
+	}
 	if len(o.listen) == 0 {
-		o.listen = []string{"localhost:7890"}
+		o.listen = []string{config.Lookup("listen").Default}
 	}
 	for _, a := range o.listen {
 		if strings.HasPrefix(a, "unix:") {
@@ -256,26 +278,12 @@ func parseServe(args []string, stderr io.Writer) (*serveOptions, error) {
 			return nil, fmt.Errorf("--listen %q: want host:port, [::1]:port or unix:/path", a)
 		}
 	}
-	if _, err := resolve.ParseDotfiles(o.dotfiles); err != nil {
-		return nil, fmt.Errorf("--dotfiles %q: %v", o.dotfiles, err)
-	}
-	if _, err := accesslog.ParseFormat(o.logFormat); err != nil {
-		return nil, fmt.Errorf("--log-format: %v", err)
-	}
-	if o.maxConns < 1 {
-		return nil, fmt.Errorf("--max-conns %d: want at least 1", o.maxConns)
-	}
-	for name, d := range map[string]time.Duration{"--shutdown-timeout": o.shutdownTimeout,
-		"--read-header-timeout": o.headerTimeout, "--idle-timeout": o.idleTimeout, "--write-timeout": o.writeTimeout} {
-		if d <= 0 {
-			return nil, fmt.Errorf("%s %v: want a positive duration such as 10s", name, d)
+	// The levels' grammar belongs to the coding package, which the
+	// server also asks when it builds a site from the file.
+	if l, ok := o.values[config.Lookup("compress-levels")].(string); ok && l != "" {
+		if _, err := coding.ParseLevels(l, coding.DefaultLevels); err != nil {
+			return nil, fmt.Errorf("--compress-levels: %v", err)
 		}
-	}
-	if _, err := coding.ParseLevels(o.compressLevels, coding.DefaultLevels); o.compressLevels != "" && err != nil {
-		return nil, fmt.Errorf("--compress-levels: %v", err)
-	}
-	if _, err := config.ParseSize(o.cacheSize); err != nil {
-		return nil, fmt.Errorf("--cache-size %q: %v", o.cacheSize, err)
 	}
 	if len(o.tlsCert) != len(o.tlsKey) {
 		return nil, fmt.Errorf("--tls-cert given %d times and --tls-key %d times: give one key for each certificate", len(o.tlsCert), len(o.tlsKey))
@@ -284,15 +292,6 @@ func parseServe(args []string, stderr io.Writer) (*serveOptions, error) {
 		if _, _, err := net.SplitHostPort(a); err != nil {
 			return nil, fmt.Errorf("--https %q: want host:port, such as :443 or localhost:7443", a)
 		}
-	}
-	if strings.ContainsAny(o.hsts, "\r\n") {
-		return nil, fmt.Errorf("--hsts: a header value cannot hold a line break")
-	}
-	if o.compressMin < 0 {
-		return nil, fmt.Errorf("--compress-min-size %d: want 0 or more", o.compressMin)
-	}
-	if strings.ContainsAny(o.cacheControl, "\r\n") {
-		return nil, fmt.Errorf("--cache-control: a header value cannot hold a line break")
 	}
 	return o, nil
 }
@@ -333,15 +332,12 @@ func runServe(o *serveOptions, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	shutdown := func(timeout time.Duration) error {
-		ctx, cancel := context.WithTimeout(context.Background(), timeout)
-		defer cancel()
-		return srv.Shutdown(ctx)
-	}
 	for {
 		select {
 		case err := <-srv.Errors():
-			shutdown(o.shutdownTimeout)
+			ctx, cancel := context.WithTimeout(context.Background(), srv.ShutdownTimeout())
+			srv.Shutdown(ctx)
+			cancel()
 			return err
 		case sig := <-sigs:
 			switch sig {
@@ -358,11 +354,40 @@ func runServe(o *serveOptions, stdout, stderr io.Writer) error {
 				}
 				continue
 			}
-			fmt.Fprintf(stdout, "stoa: %v: finishing responses in progress (up to %v)\n", sig, o.shutdownTimeout)
-			if err := shutdown(o.shutdownTimeout); err != nil {
+			return drain(srv, sig, sigs, stdout, stderr)
+		}
+	}
+}
+
+// errInterrupted ends a drain cut short by a second interrupt.
+var errInterrupted = errors.New("interrupted again: closed the connections still open")
+
+// drain stops srv gracefully after sig: responses in progress may take up
+// to shutdown_timeout to finish, unless a second SIGINT (the impatient
+// Ctrl-C) comes first, which closes them at once.
+func drain(srv *server.Server, sig os.Signal, sigs <-chan os.Signal, stdout, stderr io.Writer) error {
+	timeout := srv.ShutdownTimeout()
+	fmt.Fprintf(stdout, "stoa: %v: finishing responses in progress (up to %v; interrupt again to stop at once)\n", sig, timeout)
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- srv.Shutdown(ctx) }()
+	interrupted := false
+	for {
+		select {
+		case err := <-done:
+			switch {
+			case interrupted:
+				return errInterrupted
+			case err != nil:
 				fmt.Fprintln(stderr, "stoa: shutdown timeout passed; closed the connections still open")
 			}
 			return nil
+		case sig := <-sigs:
+			if sig == os.Interrupt && !interrupted {
+				interrupted = true
+				cancel()
+			}
 		}
 	}
 }

@@ -2,10 +2,14 @@ package main
 
 import (
 	"bytes"
+	"flag"
+	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stoahttp/stoa/internal/config"
 )
@@ -60,5 +64,110 @@ func TestCompressCommand(t *testing.T) {
 	errb.Reset()
 	if code := run([]string{"compress", filepath.Join(dir, "missing")}, &out, &errb); code != exitRuntime || !strings.Contains(errb.String(), "missing") {
 		t.Errorf("stoa compress on a missing dir: exit %d, stderr %q; want 1 and a line naming it", code, errb.String())
+	}
+}
+
+// TestServeFlagTypo is the regression test for a mistyped flag printing
+// the whole usage (87 lines): one line names the flag, the nearest known
+// one, and where the list is.
+func TestServeFlagTypo(t *testing.T) {
+	for _, tt := range []struct{ arg, want string }{
+		{"--listn", "did you mean --listen?"},
+		{"--idle-timout", "did you mean --idle-timeout?"},
+		{"-brwse", "did you mean --browse?"},
+	} {
+		var out, errb bytes.Buffer
+		code := run([]string{"serve", tt.arg, "x"}, &out, &errb)
+		lines := strings.Split(strings.TrimSuffix(errb.String(), "\n"), "\n")
+		if code != exitUsage || len(lines) != 1 || !strings.Contains(lines[0], tt.want) || !strings.Contains(lines[0], "stoa serve --help") {
+			t.Errorf("stoa serve %s: exit %d, stderr %q; want %d and one line with %q and a pointer to stoa serve --help", tt.arg, code, errb.String(), exitUsage, tt.want)
+		}
+	}
+}
+
+// TestHSTSFlagAsFile is the regression test for --hsts foo being taken
+// on the command line although stoa check refuses hsts = "foo" in the
+// file: both go through one validation.
+func TestHSTSFlagAsFile(t *testing.T) {
+	_, fileErr := config.Parse("stoa.toml", []byte(`hsts = "foo"`))
+	if fileErr == nil {
+		t.Fatal(`hsts = "foo" in the file: accepted; want refused`)
+	}
+	var errb bytes.Buffer
+	if _, err := parseServe([]string{"--hsts", "foo"}, &errb); err == nil || !strings.Contains(err.Error(), "max-age") {
+		t.Errorf("stoa serve --hsts foo: %v; want refused with the file's reason (max-age)", err)
+	}
+}
+
+// TestFlagsInTable: every flag of stoa serve is declared in
+// config.Settings (where --help and the README's table come from), and
+// every flag declared there exists.
+func TestFlagsInTable(t *testing.T) {
+	fs, _ := serveFlags(io.Discard)
+	fs.VisitAll(func(f *flag.Flag) {
+		if config.Lookup(f.Name) == nil {
+			t.Errorf("--%s is not declared in config.Settings", f.Name)
+		}
+	})
+	for _, s := range config.Settings {
+		if s.Flag != "" && fs.Lookup(s.Flag) == nil {
+			t.Errorf("config.Settings declares --%s, which stoa serve does not take", s.Flag)
+		}
+	}
+}
+
+// flagSample returns a value of s other than its default, as a flag
+// writes it, and the value it stands for, typed as the field is.
+func flagSample(s *config.Setting) (string, any) {
+	switch s.Kind {
+	case config.KindBool:
+		return strconv.FormatBool(s.Default != "true"), s.Default != "true"
+	case config.KindInt:
+		return "7", 7
+	case config.KindSize:
+		return "3MiB", int64(3 << 20)
+	case config.KindDuration:
+		return "7s", 7 * time.Second
+	}
+	if s.Choices != nil {
+		c := s.Choices[len(s.Choices)-1]
+		return c, c
+	}
+	v, _ := strconv.Unquote(s.Example)
+	return v, v
+}
+
+// TestEveryFlagApplies gives each flag of the settings table a value other
+// than its default, alone and over a file, and finds it in the
+// configuration served.
+func TestEveryFlagApplies(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "stoa.toml")
+	if err := os.WriteFile(file, []byte("[[site]]\nroot = \".\"\n[[site]]\nhosts = [\"b.test\"]\nroot = \".\"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range config.Settings {
+		if s.Flag == "" || s.Custom() {
+			continue
+		}
+		raw, want := flagSample(s)
+		o, err := parseServe([]string{"--" + s.Flag + "=" + raw, dir}, io.Discard)
+		if err != nil {
+			t.Errorf("--%s=%s: %v", s.Flag, raw, err)
+			continue
+		}
+		for _, f := range []string{"", file} {
+			cfg, err := loadConfig(f, o)
+			if err != nil {
+				t.Fatalf("--%s=%s, file %q: %v", s.Flag, raw, f, err)
+			}
+			got := s.Current(cfg)
+			if g, ok := got.(config.Size); ok {
+				got = int64(g)
+			}
+			if got != want {
+				t.Errorf("--%s=%s, file %q: %v in the configuration, want %v", s.Flag, raw, f, got, want)
+			}
+		}
 	}
 }

@@ -18,7 +18,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"time"
 
 	"github.com/pelletier/go-toml/v2"
 )
@@ -156,21 +155,9 @@ type Rule struct {
 // Default returns the configuration of an empty file: every global default
 // filled in, no sites.
 func Default() *Config {
-	return &Config{
-		Listen:            []string{"localhost:7890"},
-		AccessLog:         "off",
-		LogFormat:         "common",
-		ShutdownTimeout:   Duration{10 * time.Second},
-		ReadHeaderTimeout: Duration{10 * time.Second},
-		IdleTimeout:       Duration{75 * time.Second},
-		WriteTimeout:      Duration{30 * time.Second},
-		MaxConns:          10000,
-		Revalidate:        Duration{time.Second},
-		CacheSize:         256 << 20,
-		MaxOpenFiles:      256,
-		HTTP3:             true,
-		Set:               map[string]bool{},
-	}
+	c := &Config{Listen: listDefault("listen"), Set: map[string]bool{}}
+	setDefaults(c, nil)
+	return c
 }
 
 // Load reads and parses the config file at path. Relative roots are taken
@@ -183,11 +170,7 @@ func Load(path string) (*Config, error) {
 		if errors.As(err, &pe) {
 			err = pe.Err
 		}
-		hint := ""
-		if errors.Is(err, fs.ErrNotExist) {
-			hint = "; check the path, or create it"
-		}
-		return nil, fmt.Errorf("cannot read config file %q: %w%s", path, err, hint)
+		return nil, &UnreadableError{Path: path, Err: err}
 	}
 	return Parse(path, data)
 }

@@ -379,59 +379,9 @@ func (d *decoder) config(root *table) *Config {
 		}
 		c.Listen = list
 	}
-	if s, v := r.str("admin", `"localhost:7891"`); v != nil {
-		if msg := checkListen(s); s != "" && msg != "" {
-			d.report(v.pos, "admin", msg)
-		}
-		c.Admin = s
-	}
-	if s, v := r.str("access_log", `"stdout"`); v != nil {
-		switch {
-		case s == "":
-			d.report(v.pos, "access_log", `empty; write "off", "stdout", "stderr" or a file path`)
-		case strings.ContainsRune(s, 0):
-			d.report(v.pos, "access_log", `the path has a NUL byte; write "off", "stdout", "stderr" or a plain file path`)
-		}
-		c.AccessLog = s
-	}
-	if s, v := r.oneOf("log_format", "log format", "common", "combined", "json"); v != nil {
-		c.LogFormat = s
-	}
-	for _, t := range []struct {
-		key     string
-		dst     *Duration
-		example string
-	}{
-		{"shutdown_timeout", &c.ShutdownTimeout, `"10s"`},
-		{"read_header_timeout", &c.ReadHeaderTimeout, `"10s"`},
-		{"idle_timeout", &c.IdleTimeout, `"75s"`},
-		{"write_timeout", &c.WriteTimeout, `"30s"`},
-		{"revalidate", &c.Revalidate, `"1s"`},
-	} {
-		if dur, v := r.duration(t.key, t.example, false); v != nil {
-			t.dst.Duration = dur
-		}
-	}
-	if n, v := r.integer("max_conns", "10000"); v != nil {
-		if n < 1 {
-			d.errorf(v.pos, "max_conns", "%d is too few; write 1 or more, such as 10000", n)
-		}
-		c.MaxConns = int(n)
-	}
-	if n, v := r.size("cache_size", `"256MiB"`); v != nil {
-		c.CacheSize = Size(n)
-	}
-	if n, v := r.integer("max_open_files", "256"); v != nil {
-		if n < 0 {
-			d.errorf(v.pos, "max_open_files", "%d is negative; write 0 or more, such as 256", n)
-		}
-		c.MaxOpenFiles = int(n)
-	}
+	d.decodeSettings(r, c, nil)
 	if p, v := r.prefixes("trusted_proxies"); v != nil {
 		c.TrustedProxies = p
-	}
-	if b, v := r.boolean("proxy_protocol"); v != nil {
-		c.ProxyProtocol = b
 	}
 	if list, v, ok := r.strs("https", `["0.0.0.0:443"]`); ok {
 		for i, s := range list {
@@ -443,9 +393,6 @@ func (d *decoder) config(root *table) *Config {
 			}
 		}
 		c.HTTPS = list
-	}
-	if b, v := r.boolean("tls_self_signed"); v != nil {
-		c.SelfSigned = b
 	}
 	if list, v, ok := r.strs("domains", `["example.com"]`); ok {
 		for i, h := range list {
@@ -460,34 +407,8 @@ func (d *decoder) config(root *table) *Config {
 			c.Domains = append(c.Domains, norm)
 		}
 	}
-	if s, v := r.str("acme_ca", `"https://acme-staging-v02.api.letsencrypt.org/directory"`); v != nil {
-		if s != "" && !strings.HasPrefix(s, "https://") && !strings.HasPrefix(s, "http://") {
-			d.report(v.pos, "acme_ca", `want the CA's directory URL, such as "https://acme-staging-v02.api.letsencrypt.org/directory"`)
-		}
-		c.ACMECA = s
-	}
-	if s, v := r.str("acme_email", `"ops@example.com"`); v != nil {
-		c.ACMEEmail = s
-	}
 	if s, v := r.str("acme_storage", `"/var/lib/stoa/acme"`); v != nil && s != "" {
 		c.ACMEStorage = d.dirPath(v, "acme_storage", s)
-	}
-	if s, v := r.str("hsts", `"max-age=31536000"`); v != nil {
-		if bad := badFieldByte(s); bad != "" {
-			d.errorf(v.pos, "hsts", "the value has %s; write it on one line, such as \"max-age=31536000\"", bad)
-		} else if s != "" && !strings.HasPrefix(strings.ToLower(s), "max-age=") {
-			d.report(v.pos, "hsts", `want a Strict-Transport-Security value starting with max-age, such as "max-age=31536000"`)
-		}
-		c.HSTS = s
-	}
-	if b, v := r.boolean("http3"); v != nil {
-		c.HTTP3 = b
-	}
-	if b, v := r.boolean("redirect_http"); v != nil {
-		c.RedirectHTTP = b
-	}
-	if b, v := r.boolean("h2c"); v != nil {
-		c.H2C = b
 	}
 
 	var infos []siteInfo

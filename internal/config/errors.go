@@ -1,7 +1,9 @@
 package config
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"sort"
 	"strconv"
 	"strings"
@@ -45,6 +47,27 @@ func (e *Error) Error() string {
 	b.WriteString(e.Msg)
 	return b.String()
 }
+
+// UnreadableError is a config file that cannot be read: missing, a
+// directory, or not permitted. Like a file with problems it is the
+// operator's to fix, which a reload's answer must tell apart from a
+// failure of the server.
+type UnreadableError struct {
+	Path string
+	Err  error // the underlying cause, without the path
+}
+
+// Error names the file and the cause, with a hint when it is missing.
+func (e *UnreadableError) Error() string {
+	hint := ""
+	if errors.Is(e.Err, fs.ErrNotExist) {
+		hint = "; check the path, or create it"
+	}
+	return fmt.Sprintf("cannot read config file %q: %v%s", e.Path, e.Err, hint)
+}
+
+// Unwrap returns the cause, for errors.Is(err, fs.ErrNotExist).
+func (e *UnreadableError) Unwrap() error { return e.Err }
 
 // Errors is every problem found in a file, in file order. Load and Parse
 // return it (and never a partial Config) when there is any.

@@ -23,15 +23,9 @@ type siteInfo struct {
 // DefaultSite returns a site with every default filled in and no root,
 // hosts or rules: what an empty [[site]] block means.
 func DefaultSite() Site {
-	return Site{
-		Index:           []string{"index.html"},
-		Dotfiles:        "hide",
-		Compress:        true,
-		Precompressed:   true,
-		CompressMinSize: 256,
-		SecurityHeaders: "basic",
-		Set:             map[string]bool{},
-	}
+	s := Site{Index: listDefault("index"), Set: map[string]bool{}}
+	setDefaults(nil, &s)
+	return s
 }
 
 // site decodes one [[site]] table at path, whose header is at pos.
@@ -75,38 +69,9 @@ func (d *decoder) site(t *table, path string, pos Pos) (Site, siteInfo) {
 		}
 		s.Index = list
 	}
-	if str, v := r.oneOf("dotfiles", "dotfiles mode", "hide", "deny", "allow"); v != nil {
-		s.Dotfiles = str
-	}
-	if b, v := r.boolean("follow_symlinks"); v != nil {
-		s.FollowSymlinks = b
-	}
-	if b, v := r.boolean("browse"); v != nil {
-		s.Browse = b
-	}
-	if b, v := r.boolean("compress"); v != nil {
-		s.Compress = b
-	}
-	if b, v := r.boolean("precompressed"); v != nil {
-		s.Precompressed = b
-	}
-	if n, v := r.size("compress_min_size", "256"); v != nil {
-		s.CompressMinSize = n
-	}
-	if str, v := r.str("compress_levels", `"br=9,zstd=19,gzip=9"`); v != nil {
-		s.CompressLevels = str
-	}
-	if str, v := r.str("cache_control", `"public, max-age=3600"`); v != nil {
-		if bad := badFieldByte(str); bad != "" {
-			d.errorf(v.pos, r.key("cache_control"), "the value has %s; write it on one line", bad)
-		}
-		s.CacheControl = str
-	}
+	d.decodeSettings(r, nil, &s)
 	if str, v := r.str("error_pages", `"errors"`); v != nil && str != "" {
 		s.ErrorPages = d.dirPath(v, r.key("error_pages"), str)
-	}
-	if str, v := r.oneOf("security_headers", "security_headers level", "basic", "strict", "off"); v != nil {
-		s.SecurityHeaders = str
 	}
 	if str, v := r.str("tls_cert", `"/etc/ssl/example.com.pem"`); v != nil && str != "" {
 		s.TLSCert = d.dirPath(v, r.key("tls_cert"), str)

@@ -475,7 +475,9 @@ func (c *conn) discardBody(n int64, expectContinue bool) error {
 func (c *conn) writeResponse(closing bool) error {
 	resp := &c.resp
 	b := append(c.wbuf, statusLines[resp.Status]...)
-	b = append(b, "Server: stoa\r\n"...)
+	if !resp.NoServer {
+		b = append(b, "Server: stoa\r\n"...)
+	}
 	b = appendDate(b, time.Now())
 	b = append(b, resp.Head.HTTP1()...)
 	b = append(b, resp.Extra...)

@@ -31,6 +31,7 @@ import (
 
 	"github.com/stoahttp/stoa/internal/accesslog"
 	"github.com/stoahttp/stoa/internal/clientip"
+	"github.com/stoahttp/stoa/internal/config"
 	"github.com/stoahttp/stoa/internal/errpage"
 	"github.com/stoahttp/stoa/internal/http1"
 	"github.com/stoahttp/stoa/internal/httpdate"
@@ -63,16 +64,16 @@ func (c *Config) fill() {
 		c.Limits = http1.DefaultLimits()
 	}
 	if c.ReadHeaderTimeout == 0 {
-		c.ReadHeaderTimeout = 10 * time.Second
+		c.ReadHeaderTimeout = config.DefaultDuration("read_header_timeout")
 	}
 	if c.IdleTimeout == 0 {
-		c.IdleTimeout = 75 * time.Second
+		c.IdleTimeout = config.DefaultDuration("idle_timeout")
 	}
 	if c.WriteTimeout == 0 {
-		c.WriteTimeout = 30 * time.Second
+		c.WriteTimeout = config.DefaultDuration("write_timeout")
 	}
 	if c.MaxConns == 0 {
-		c.MaxConns = 10_000
+		c.MaxConns = config.DefaultInt("max_conns")
 	}
 	if c.MaxBodyDiscard == 0 {
 		c.MaxBodyDiscard = 1 << 20

@@ -31,6 +31,7 @@ import (
 	"time"
 
 	"github.com/stoahttp/stoa/internal/accesslog"
+	"github.com/stoahttp/stoa/internal/config"
 	"github.com/stoahttp/stoa/internal/respond"
 )
 
@@ -99,9 +100,9 @@ const Preface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
 func Serve(nc net.Conn, pre []byte, o *Options) {
 	if o.IdleTimeout <= 0 || o.WriteTimeout <= 0 || o.ReadHeaderTimeout <= 0 || o.MaxBodyDiscard <= 0 {
 		filled := *o
-		filled.IdleTimeout = cmp.Or(max(o.IdleTimeout, 0), 75*time.Second)
-		filled.WriteTimeout = cmp.Or(max(o.WriteTimeout, 0), 30*time.Second)
-		filled.ReadHeaderTimeout = cmp.Or(max(o.ReadHeaderTimeout, 0), 10*time.Second)
+		filled.IdleTimeout = cmp.Or(max(o.IdleTimeout, 0), config.DefaultDuration("idle_timeout"))
+		filled.WriteTimeout = cmp.Or(max(o.WriteTimeout, 0), config.DefaultDuration("write_timeout"))
+		filled.ReadHeaderTimeout = cmp.Or(max(o.ReadHeaderTimeout, 0), config.DefaultDuration("read_header_timeout"))
 		filled.MaxBodyDiscard = cmp.Or(max(o.MaxBodyDiscard, 0), MaxBodyDiscard)
 		o = &filled
 	}

@@ -189,7 +189,9 @@ func (s *seg) len() int64 {
 func (c *conn) writeHeaders(st *stream, endStream bool, now time.Time) {
 	resp := st.resp
 	b := appendStatus(c.hbuf[:0], resp.Status)
-	b = append(b, serverField...)
+	if !resp.NoServer {
+		b = append(b, serverField...)
+	}
 	b = appendDate(b, now)
 	b = append(b, resp.Head.HPACK()...)
 	b = header.AppendHPACK(b, resp.Extra, &c.low)

@@ -120,6 +120,9 @@ type Response struct {
 	// a directory or an encoder's share of coding.StreamBudget.
 	Stream  func(w io.Writer) error
 	Chunked bool
+	// NoServer leaves out the Server field each protocol writer adds: a
+	// site or rule removed or replaced it ("-Server" in a headers table).
+	NoServer bool
 
 	// Observer, when set, is told of the response once it is written.
 	Observer Observer

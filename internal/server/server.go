@@ -97,16 +97,7 @@ func Start(load Loader, stdout, stderr io.Writer) (*Server, error) {
 		return nil, err
 	}
 	s.sw = vhost.NewSwitch(table)
-	s.eng = engine.New(s.sw, engine.Config{
-		ReadHeaderTimeout: cfg.ReadHeaderTimeout.Duration,
-		IdleTimeout:       cfg.IdleTimeout.Duration,
-		WriteTimeout:      cfg.WriteTimeout.Duration,
-		MaxConns:          cfg.MaxConns,
-		Log:               logger,
-		Metrics:           s.reg != nil,
-		ProxyProtocol:     cfg.ProxyProtocol,
-		TrustedProxies:    clientip.NewSet(cfg.TrustedProxies),
-	})
+	s.eng = engine.New(s.sw, engineConfig(cfg, logger, s.reg != nil))
 	s.first, s.cfg, s.sites = cfg, cfg, sites
 	s.setSources()
 	if tlsWanted(cfg) {
@@ -128,6 +119,20 @@ func Start(load Loader, stdout, stderr io.Writer) (*Server, error) {
 	}
 	s.ready.Store(true)
 	return s, nil
+}
+
+// engineConfig is the connection engine's part of cfg.
+func engineConfig(cfg *config.Config, log *accesslog.Logger, metrics bool) engine.Config {
+	return engine.Config{
+		ReadHeaderTimeout: cfg.ReadHeaderTimeout.Duration,
+		IdleTimeout:       cfg.IdleTimeout.Duration,
+		WriteTimeout:      cfg.WriteTimeout.Duration,
+		MaxConns:          cfg.MaxConns,
+		Log:               log,
+		Metrics:           metrics,
+		ProxyProtocol:     cfg.ProxyProtocol,
+		TrustedProxies:    clientip.NewSet(cfg.TrustedProxies),
+	}
 }
 
 // Errors delivers errors that stop a listener.
@@ -431,12 +436,19 @@ func (s *Server) startAdmin(addr string) error {
 }
 
 // adminReload is Reload for POST /reload, which answers 422 when the file
-// is at fault and 500 otherwise.
+// is at fault (unreadable, missing or invalid) and 500 otherwise. A refusal
+// is logged as SIGHUP's is: the operator watching the log must see it too.
 func (s *Server) adminReload() error {
 	err := s.Reload()
+	if err == nil {
+		fmt.Fprintln(s.stdout, "stoa: reloaded (POST /reload)")
+		return nil
+	}
+	fmt.Fprintf(s.stderr, "stoa: reload (POST /reload) refused, still serving the previous configuration:\n%v\n", err)
 	var one *config.Error
 	var many config.Errors
-	if errors.As(err, &one) || errors.As(err, &many) {
+	var unreadable *config.UnreadableError
+	if errors.As(err, &one) || errors.As(err, &many) || errors.As(err, &unreadable) {
 		return admin.InvalidConfig(err)
 	}
 	return err
@@ -512,29 +524,19 @@ func (s *Server) reload() error {
 			b.site.Close()
 		}
 	}
-	for _, k := range restartOnly(s.first, cfg) {
+	for _, k := range config.RestartOnly(s.first, cfg) {
 		fmt.Fprintf(s.stderr, "stoa: reload: %s changed; the new value takes effect at restart\n", k)
 	}
 	return nil
 }
 
-// restartOnly names the settings read once at start that differ between
-// a and b.
-func restartOnly(a, b *config.Config) []string {
-	var changed []string
-	check := func(name string, x, y any) {
-		if !reflect.DeepEqual(x, y) {
-			changed = append(changed, name)
-		}
-	}
-	check("access_log", a.AccessLog, b.AccessLog)
-	check("log_format", a.LogFormat, b.LogFormat)
-	check("read_header_timeout", a.ReadHeaderTimeout, b.ReadHeaderTimeout)
-	check("idle_timeout", a.IdleTimeout, b.IdleTimeout)
-	check("write_timeout", a.WriteTimeout, b.WriteTimeout)
-	check("max_conns", a.MaxConns, b.MaxConns)
-	check("proxy_protocol", a.ProxyProtocol, b.ProxyProtocol)
-	return changed
+// ShutdownTimeout is how long responses in progress may take to finish
+// when the server is told to stop: shutdown_timeout of the configuration
+// now served (the file's, or the flag's when given).
+func (s *Server) ShutdownTimeout() time.Duration {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.cfg.ShutdownTimeout.Duration
 }
 
 // Shutdown stops accepting, lets responses in progress finish until ctx is

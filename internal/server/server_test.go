@@ -7,11 +7,13 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/stoahttp/stoa/internal/config"
+	"github.com/stoahttp/stoa/internal/content"
 	"github.com/stoahttp/stoa/internal/respond"
 )
 
@@ -79,17 +81,6 @@ func TestReloadRefusesBadConfig(t *testing.T) {
 	}
 }
 
-func TestRestartOnly(t *testing.T) {
-	a := config.Default()
-	b := config.Default()
-	b.IdleTimeout.Duration = time.Minute
-	b.AccessLog = "stdout"
-	got := strings.Join(restartOnly(a, b), ",")
-	if got != "access_log,idle_timeout" {
-		t.Errorf("restartOnly = %q, want access_log,idle_timeout", got)
-	}
-}
-
 // TestStartWithoutSites pins a panic: a configuration without sites
 // indexed the first of none.
 func TestStartWithoutSites(t *testing.T) {
@@ -143,6 +134,57 @@ func TestReloadKeepsPositions(t *testing.T) {
 	}
 	if got := kept.cfg.Rules[0].Pos; got != (config.Pos{Line: 4, Col: 1}) {
 		t.Errorf("the kept site's rule position is %+v after a reload, want 4:1", got)
+	}
+}
+
+// TestOptionsFromFile sets the global settings the server hands on to
+// the engine, the sites and the HTTPS listeners to values other than their
+// defaults in a file, and finds each in the options built from it.
+func TestOptionsFromFile(t *testing.T) {
+	root := t.TempDir()
+	cfg, err := config.Parse("stoa.toml", []byte(`read_header_timeout = "3s"
+idle_timeout = "4s"
+write_timeout = "5s"
+shutdown_timeout = "60s"
+max_conns = 7
+proxy_protocol = true
+revalidate = "6s"
+cache_size = "3MiB"
+max_open_files = 9
+hsts = "max-age=60"
+[[site]]
+root = `+strconv.Quote(root)+"\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := engineConfig(cfg, nil, false)
+	for _, c := range []struct {
+		name      string
+		got, want any
+	}{
+		{"read_header_timeout", e.ReadHeaderTimeout, 3 * time.Second},
+		{"idle_timeout", e.IdleTimeout, 4 * time.Second},
+		{"write_timeout", e.WriteTimeout, 5 * time.Second},
+		{"max_conns", e.MaxConns, 7},
+		{"proxy_protocol", e.ProxyProtocol, true},
+		{"shutdown_timeout", (&Server{cfg: cfg}).ShutdownTimeout(), time.Minute},
+		{"hsts", string(httpsExtra(cfg, 443, false)), "Strict-Transport-Security: max-age=60\r\n"},
+	} {
+		if c.got != c.want {
+			t.Errorf("%s: %v in the options, want %v", c.name, c.got, c.want)
+		}
+	}
+	so := storeOptions(cfg)
+	if so.MemoryBudget != 3<<20 || so.MaxOpenFiles != 9 {
+		t.Errorf("store options: cache size %d, open files %d; want 3MiB, 9", so.MemoryBudget, so.MaxOpenFiles)
+	}
+	built, _, err := (&Server{store: content.NewStore(so)}).build(cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer built[0].site.Close()
+	if o := built[0].opts; o.Revalidate != 6*time.Second {
+		t.Errorf("site options: revalidate %v; want 6s", o.Revalidate)
 	}
 }
 

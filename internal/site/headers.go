@@ -13,6 +13,9 @@ import (
 type headerSet struct {
 	drop []string // lowercase names set or removed
 	add  []byte   // "Name: value\r\n" lines
+	// noServer: "-Server" or "Server" was given, so the protocol writer's
+	// own "Server: stoa" must go (the writers add it, not the core).
+	noServer bool
 }
 
 // compileHeaders applies the site's operations, then the rule's: a rule's
@@ -46,6 +49,7 @@ func compileHeaders(siteOps, ruleOps []config.HeaderOp) headerSet {
 	apply(ruleOps)
 	var h headerSet
 	h.drop = drop
+	h.noServer = slices.Contains(drop, "server")
 	for _, l := range lines {
 		h.add = append(h.add, l.name+": "+l.value+"\r\n"...)
 	}
@@ -54,6 +58,7 @@ func compileHeaders(siteOps, ruleOps []config.HeaderOp) headerSet {
 
 // apply edits resp's header lines.
 func (h *headerSet) apply(resp *respond.Response) {
+	resp.NoServer = h.noServer
 	switch {
 	case len(h.drop) > 0:
 		resp.EditHeader(h.drop, h.add)

@@ -163,7 +163,9 @@ func (a *adapter) setHeader(h http.Header, resp *respond.Response, withBody bool
 	// capped at one element, so a repeated name's append copies instead
 	// of overwriting its neighbour.
 	vals := make([]string, 0, n)
-	vals = addField(h, vals, "Server", "stoa")
+	if !resp.NoServer {
+		vals = addField(h, vals, "Server", "stoa")
+	}
 	streamed := resp.Chunked || resp.Stream != nil
 	for _, f := range head {
 		// Head's fields are prepared once, shared and never written to.

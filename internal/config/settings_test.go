@@ -1,0 +1,128 @@
+package config
+
+import (
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+const (
+	tableStart = "<!-- flags: generated from internal/config/settings.go by go test ./internal/config -update -->\n"
+	tableEnd   = "<!-- end of flags -->\n"
+)
+
+// flagTable renders the README's table of flags from Settings.
+func flagTable() string {
+	var b strings.Builder
+	b.WriteString("| flag | default | what it does |\n|---|---|---|\n")
+	for _, s := range Settings {
+		if s.Flag == "" {
+			continue
+		}
+		name := "--" + s.Flag
+		if p := s.Placeholder(); p != "" {
+			name += " " + p
+		}
+		name = strings.ReplaceAll(name, "|", `\|`)
+		b.WriteString("| `" + name + "` | " + s.DefaultText() + " | " + s.Help + " |\n")
+	}
+	return b.String()
+}
+
+// TestREADMEFlagTable fails when the README's flag table and Settings
+// drift apart; go test -update rewrites the table.
+func TestREADMEFlagTable(t *testing.T) {
+	const path = "../../README.md"
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	readme := string(data)
+	i, j := strings.Index(readme, tableStart), strings.Index(readme, tableEnd)
+	if i < 0 || j < i {
+		t.Fatalf("README.md has no %q ... %q markers around the flag table", tableStart, tableEnd)
+	}
+	want := flagTable()
+	if got := readme[i+len(tableStart) : j]; got != want {
+		if *update {
+			if err := os.WriteFile(path, []byte(readme[:i+len(tableStart)]+want+readme[j:]), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			return
+		}
+		t.Errorf("the README's flag table differs from Settings; run go test ./internal/config -update\n got:\n%s\nwant:\n%s", got, want)
+	}
+}
+
+func TestRestartOnly(t *testing.T) {
+	a := Default()
+	b := Default()
+	b.IdleTimeout.Duration = time.Minute
+	b.AccessLog = "stdout"
+	got := strings.Join(RestartOnly(a, b), ",")
+	if got != "access_log,idle_timeout" {
+		t.Errorf("restartOnly = %q, want access_log,idle_timeout", got)
+	}
+}
+
+// sample returns a value of s other than its default, as a flag writes it,
+// and the value it stands for, typed as the field is.
+func sample(s *Setting) (string, any) {
+	switch s.Kind {
+	case KindBool:
+		return strconv.FormatBool(s.Default != "true"), s.Default != "true"
+	case KindInt:
+		return "7", 7
+	case KindSize:
+		return "3MiB", int64(3 << 20)
+	case KindDuration:
+		return "7s", 7 * time.Second
+	}
+	if s.Choices != nil {
+		c := s.Choices[len(s.Choices)-1]
+		return c, c
+	}
+	v, _ := strconv.Unquote(s.Example)
+	return v, v
+}
+
+// TestEverySettingInFile sets every setting of the table to a value other
+// than its default in a file, and finds each in the Config.
+func TestEverySettingInFile(t *testing.T) {
+	var top, site strings.Builder
+	for _, s := range Settings {
+		if s.Custom() {
+			continue
+		}
+		raw, _ := sample(s)
+		line := s.Key + " = " + raw + "\n"
+		if s.Kind != KindBool && s.Kind != KindInt {
+			line = s.Key + " = " + strconv.Quote(raw) + "\n"
+		}
+		if s.Scope == ScopeSite {
+			site.WriteString(line)
+		} else {
+			top.WriteString(line)
+		}
+	}
+	text := top.String() + "[[site]]\nroot = \"/srv\"\n" + site.String()
+	c, err := Parse("stoa.toml", []byte(text))
+	if err != nil {
+		t.Fatalf("%v\nin:\n%s", err, text)
+	}
+	for _, s := range Settings {
+		if s.Custom() {
+			continue
+		}
+		_, want := sample(s)
+		got := s.Current(c)
+		if g, ok := got.(Size); ok {
+			got = int64(g)
+		}
+		if got != want {
+			t.Errorf("%s: %v after the file set it, want %v", s.Key, got, want)
+		}
+	}
+}
