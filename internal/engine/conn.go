@@ -14,6 +14,7 @@ import (
 
 	"github.com/stoahttp/stoa/internal/accesslog"
 	"github.com/stoahttp/stoa/internal/clientip"
+	"github.com/stoahttp/stoa/internal/guard"
 	"github.com/stoahttp/stoa/internal/h2"
 	"github.com/stoahttp/stoa/internal/http1"
 	"github.com/stoahttp/stoa/internal/reqfield"
@@ -62,6 +63,11 @@ type conn struct {
 
 	streamed   int64 // body bytes written by the current Stream
 	closeAfter bool  // the response's framing requires closing the connection
+	// headAt is where the current response's head starts in wbuf, and
+	// writes counts the writes to the connection: while it is unchanged
+	// since the head, nothing of the response has left.
+	headAt int
+	writes int
 
 	headStart    int64 // unix ns when the current head's first byte was read
 	readDeadline int64 // unix ns of the deadline set on nc, 0 = none
@@ -133,8 +139,16 @@ func (c *conn) cork(on bool) {
 // errClose ends the connection loop without an error worth reporting.
 var errClose = errors.New("close")
 
+// proto names HTTP/1.x for the error log.
+const proto = "HTTP/1.1"
+
 func (c *conn) serve() {
 	defer func() {
+		// The decision core's panics are recovered where it is called;
+		// this is for the engine's own, which end only the connection.
+		if v := recover(); v != nil {
+			c.s.cfg.Panics.Note(v, proto, nil)
+		}
 		c.closeFile()
 		c.nc.Close()
 		c.s.forget(c)
@@ -197,6 +211,7 @@ func (c *conn) serveH2(pre []byte) {
 		ReadHeaderTimeout: cfg.ReadHeaderTimeout,
 		MaxBodyDiscard:    cfg.MaxBodyDiscard,
 		Closing:           &c.s.closing,
+		Panics:            cfg.Panics,
 	})
 }
 
@@ -296,7 +311,7 @@ func (c *conn) serveOne() error {
 			status = pe.Status
 		}
 		c.resp.Reset()
-		c.s.h.Error(status, "GET", &c.resp)
+		c.s.cfg.Panics.Error(proto, c.s.h, status, "GET", &c.resp)
 		c.writeResponse(true)
 		c.logParseError(start, status)
 		c.flush()
@@ -314,7 +329,7 @@ func (c *conn) serveOne() error {
 	c.resp.Reset()
 	switch {
 	case req.ExpectOther:
-		c.s.h.Error(417, str(req.Method), &c.resp)
+		c.s.cfg.Panics.Error(proto, c.s.h, 417, str(req.Method), &c.resp)
 		closing = true
 	case req.Chunked || req.ContentLength > c.s.cfg.MaxBodyDiscard:
 		closing = true
@@ -325,7 +340,11 @@ func (c *conn) serveOne() error {
 	}
 	if c.resp.Status == 0 {
 		c.fillCoreRequest()
-		c.s.h.Serve(&c.creq, &c.resp)
+		if c.s.cfg.Panics.Serve(proto, c.s.h, &c.creq, &c.resp) {
+			// What the core left behind is not trusted with the
+			// connection's next request.
+			closing = true
+		}
 	}
 	bodyLen := c.resp.BodyLen()
 	c.closeAfter = false
@@ -414,7 +433,7 @@ func (c *conn) fill() error {
 		if c.w > 0 && errors.As(err, &ne) && ne.Timeout() && !c.s.closing.Load() {
 			// A head that did not arrive in time (slow loris).
 			c.resp.Reset()
-			c.s.h.Error(408, "GET", &c.resp)
+			c.s.cfg.Panics.Error(proto, c.s.h, 408, "GET", &c.resp)
 			c.writeResponse(true)
 			c.flush()
 		}
@@ -474,6 +493,7 @@ func (c *conn) discardBody(n int64, expectContinue bool) error {
 // wbuf; a large body is written at once, after what is pending.
 func (c *conn) writeResponse(closing bool) error {
 	resp := &c.resp
+	c.headAt, c.writes = len(c.wbuf), 0
 	b := append(c.wbuf, statusLines[resp.Status]...)
 	if !resp.NoServer {
 		b = append(b, "Server: stoa\r\n"...)
@@ -530,7 +550,16 @@ func (c *conn) writeStream() error {
 	if c.req.Minor == 0 {
 		w = rawWriter{c}
 	}
-	if err := c.resp.Stream(w); err != nil {
+	if err := c.s.cfg.Panics.Stream(proto, &c.creq, c.resp.Stream, w); err != nil {
+		if err == guard.ErrPanic && c.writes == 0 {
+			// Nothing of the answer has left: the error page replaces it.
+			c.wbuf = c.wbuf[:c.headAt]
+			guard.Discard(&c.resp)
+			c.s.cfg.Panics.Error(proto, c.s.h, 500, c.creq.Method, &c.resp)
+			c.closeAfter = true
+			c.streamed = max(c.resp.BodyLen(), 0)
+			return c.writeResponse(true)
+		}
 		// The head is gone already: all that is left is to cut the
 		// connection, so the client sees an incomplete body, not a short one.
 		return err
@@ -615,6 +644,7 @@ func (c *conn) closeFile() {
 // writev writes the pending output and body in one system call.
 func (c *conn) writev(body []byte) error {
 	c.extendWriteDeadline()
+	c.writes++
 	c.bufs = append(c.bufs[:0], c.wbuf, body)
 	_, err := c.bufs.WriteTo(c.nc)
 	c.wbuf = c.wbuf[:0]
@@ -626,6 +656,7 @@ func (c *conn) flush() error {
 		return nil
 	}
 	c.extendWriteDeadline()
+	c.writes++
 	_, err := c.nc.Write(c.wbuf)
 	// A buffer grown by one huge response is not kept for the connection's life.
 	if cap(c.wbuf) > 4*flushThreshold {

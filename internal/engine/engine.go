@@ -33,6 +33,7 @@ import (
 	"github.com/stoahttp/stoa/internal/clientip"
 	"github.com/stoahttp/stoa/internal/config"
 	"github.com/stoahttp/stoa/internal/errpage"
+	"github.com/stoahttp/stoa/internal/guard"
 	"github.com/stoahttp/stoa/internal/http1"
 	"github.com/stoahttp/stoa/internal/httpdate"
 	"github.com/stoahttp/stoa/internal/respond"
@@ -57,6 +58,9 @@ type Config struct {
 	// lists the peers allowed to send one, and others are closed.
 	ProxyProtocol  bool
 	TrustedProxies *clientip.Set
+	// Panics logs and counts the panics of the decision core and of body
+	// producers, on every connection (nil: guard.Default, to stderr).
+	Panics *guard.Panics
 }
 
 func (c *Config) fill() {

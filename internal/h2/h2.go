@@ -32,6 +32,7 @@ import (
 
 	"github.com/stoahttp/stoa/internal/accesslog"
 	"github.com/stoahttp/stoa/internal/config"
+	"github.com/stoahttp/stoa/internal/guard"
 	"github.com/stoahttp/stoa/internal/respond"
 )
 
@@ -71,6 +72,10 @@ type Options struct {
 	// moved to the past to wake it), makes the connection send GOAWAY,
 	// finish the streams it has and close.
 	Closing *atomic.Bool
+	// Panics logs and counts a panic of the Handler (its stream is
+	// answered 500) or of a body producer (its stream is reset with
+	// INTERNAL_ERROR); nil is guard.Default.
+	Panics *guard.Panics
 }
 
 // Protocol limits stoa announces in its SETTINGS frame.
@@ -107,6 +112,8 @@ func Serve(nc net.Conn, pre []byte, o *Options) {
 		o = &filled
 	}
 	c := newConn(nc, pre, o)
+	// Deferred: should the connection's code panic, its producers are
+	// still released before the panic goes on to whoever recovers it.
+	defer c.release()
 	c.serve()
-	c.release()
 }

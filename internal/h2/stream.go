@@ -16,6 +16,9 @@ import (
 	"github.com/stoahttp/stoa/internal/respond"
 )
 
+// proto names HTTP/2 in the access and error logs.
+const proto = "HTTP/2.0"
+
 // stream is one request and its response.
 type stream struct {
 	id           uint32
@@ -109,24 +112,19 @@ func (c *conn) answer(st *stream) {
 	if st.start.IsZero() {
 		st.start = now
 	}
-	h := c.o.Handler
+	// The guard answers 500 for a panic, or for a status that is not a
+	// final one.
+	h, g := c.o.Handler, c.o.Panics
 	switch {
 	case st.refuse != 0:
 		// A 431's request was not decoded: it has no method.
-		h.Error(st.refuse, cmp.Or(st.req.Method, "GET"), resp)
+		g.Error(proto, h, st.refuse, cmp.Or(st.req.Method, "GET"), resp)
 	case st.badHost:
-		h.Error(400, st.req.Method, resp)
+		g.Error(proto, h, 400, st.req.Method, resp)
 	case st.expectOther:
-		h.Error(417, st.req.Method, resp)
+		g.Error(proto, h, 417, st.req.Method, resp)
 	default:
-		h.Serve(&st.req, resp)
-	}
-	if resp.Status < 200 || resp.Status > 599 {
-		// Only final statuses can be sent here; a 1xx would be taken
-		// for an interim response.
-		c.releaseFile(st)
-		resp.Reset()
-		h.Error(500, st.req.Method, resp)
+		g.Serve(proto, h, &st.req, resp)
 	}
 	st.body = st.segs[:0]
 	switch {
@@ -440,7 +438,7 @@ func (c *conn) log(st *stream, bodyLen int64) {
 		Time:       st.start,
 		Method:     method,
 		Target:     target,
-		Proto:      "HTTP/2.0",
+		Proto:      proto,
 		Host:       st.authority,
 		Status:     st.resp.Status,
 		Bytes:      bodyLen,
@@ -488,7 +486,7 @@ func (c *conn) startProducers() {
 		st := c.waiting[0]
 		c.waiting = slices.Delete(c.waiting, 0, 1)
 		c.producers.Add(1)
-		go st.pipe.run(st.produce)
+		go st.pipe.run(st.produce, &st.req)
 		st.produce = nil
 	}
 }
@@ -506,13 +504,15 @@ func (c *conn) releaseWaiting() {
 	go func() {
 		for _, st := range waiting {
 			st.pipe.close()
-			st.pipe.run(st.produce)
+			st.pipe.run(st.produce, &st.req)
 		}
 	}()
 }
 
-func (p *pipe) run(produce func(io.Writer) error) {
-	err := produce(p)
+// run produces the body on p; a panic of the producer resets the stream
+// (sendPiped), as any error does.
+func (p *pipe) run(produce func(io.Writer) error, req *respond.Request) {
+	err := p.c.o.Panics.Stream(proto, req, produce, p)
 	p.mu.Lock()
 	p.finished, p.err = true, err
 	p.mu.Unlock()

@@ -15,6 +15,7 @@
 //	stoa_cache_files                                     gauge      site                 Sources.Cache
 //	stoa_compressions_total                              counter    site                 Sources.Cache
 //	stoa_open_connections                                gauge      -                    Sources.OpenConns
+//	stoa_panics_total                                    counter    -                    Sources.Panics
 //	stoa_config_reloads_total                            counter    result               Registry.Reloaded
 //	stoa_config_last_reload_success_timestamp_seconds    gauge      -                    Registry.Reloaded
 //	stoa_tls_handshakes_total                            counter    -                    Registry.TLSHandshake

@@ -420,6 +420,12 @@ func TestSources(t *testing.T) {
 			not:   []string{"stoa_cache_"},
 		},
 		{
+			name:  "panics",
+			src:   Sources{Panics: func() int64 { return 3 }},
+			lines: []string{`stoa_panics_total 3`, `# TYPE stoa_panics_total counter`},
+			not:   []string{"stoa_open_connections"},
+		},
+		{
 			name: "bad site name reported, scrape survives",
 			src: Sources{
 				Cache:     func() []CacheStats { return []CacheStats{{Site: "\xff"}} },

@@ -25,6 +25,8 @@ type Sources struct {
 	Cache func() []CacheStats
 	// OpenConns returns the number of client connections open now.
 	OpenConns func() int
+	// Panics returns the number of panics recovered while answering.
+	Panics func() int64
 }
 
 // SetSources sets the functions scrapes read from, replacing any set
@@ -46,6 +48,8 @@ var (
 		"Encoded variants produced by the content cache, by site.", []string{"site"}, nil)
 	descOpenConns = prometheus.NewDesc("stoa_open_connections",
 		"Client connections open now.", nil, nil)
+	descPanics = prometheus.NewDesc("stoa_panics_total",
+		"Panics recovered while deciding or sending an answer, on every protocol.", nil, nil)
 )
 
 // sourceCollector turns the registry's Sources into const metrics at each
@@ -56,7 +60,7 @@ type sourceCollector struct{ r *Registry }
 func (c sourceCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{
 		descCacheHits, descCacheMisses, descCacheBytes, descCacheFiles,
-		descCompressions, descOpenConns,
+		descCompressions, descOpenConns, descPanics,
 	} {
 		ch <- d
 	}
@@ -70,6 +74,9 @@ func (c sourceCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	if s.OpenConns != nil {
 		send(ch, descOpenConns, prometheus.GaugeValue, float64(s.OpenConns()))
+	}
+	if s.Panics != nil {
+		send(ch, descPanics, prometheus.CounterValue, float64(s.Panics()))
 	}
 	if s.Cache == nil {
 		return

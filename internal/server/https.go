@@ -227,7 +227,7 @@ func (s *Server) serveHTTPS(cfg *config.Config, ln *listener) error {
 	if udp != nil {
 		// quic-go's HTTP/3 server calls stoa's core through the net/http
 		// adapter.
-		h := stdhttp.New(s.sw, stdhttp.Options{Log: s.logger, Extra: extra, Proto: "HTTP/3.0"})
+		h := stdhttp.New(s.sw, stdhttp.Options{Log: s.logger, Extra: extra, Proto: "HTTP/3.0", Panics: s.panics})
 		h3 = &http3.Server{Handler: h, TLSConfig: http3.ConfigureTLSConfig(tc)}
 		ln.h3 = h3
 		go h3.Serve(udp)

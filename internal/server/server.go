@@ -31,6 +31,7 @@ import (
 	"github.com/stoahttp/stoa/internal/config"
 	"github.com/stoahttp/stoa/internal/content"
 	"github.com/stoahttp/stoa/internal/engine"
+	"github.com/stoahttp/stoa/internal/guard"
 	"github.com/stoahttp/stoa/internal/metrics"
 	"github.com/stoahttp/stoa/internal/site"
 	"github.com/stoahttp/stoa/internal/vhost"
@@ -50,6 +51,7 @@ type Server struct {
 	sw     *vhost.Switch
 	reg    *metrics.Registry
 	logger *accesslog.Logger
+	panics *guard.Panics // of every protocol, logged to stderr
 	errc   chan error
 	ready  atomic.Bool
 
@@ -87,7 +89,7 @@ func Start(load Loader, stdout, stderr io.Writer) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{load: load, stdout: stdout, stderr: stderr, logger: logger,
-		errc: make(chan error, 16), store: content.NewStore(storeOptions(cfg))}
+		panics: guard.New(stderr), errc: make(chan error, 16), store: content.NewStore(storeOptions(cfg))}
 	if cfg.Admin != "" {
 		s.reg = metrics.New()
 	}
@@ -97,7 +99,9 @@ func Start(load Loader, stdout, stderr io.Writer) (*Server, error) {
 		return nil, err
 	}
 	s.sw = vhost.NewSwitch(table)
-	s.eng = engine.New(s.sw, engineConfig(cfg, logger, s.reg != nil))
+	ec := engineConfig(cfg, logger, s.reg != nil)
+	ec.Panics = s.panics
+	s.eng = engine.New(s.sw, ec)
 	s.first, s.cfg, s.sites = cfg, cfg, sites
 	s.setSources()
 	if tlsWanted(cfg) {
@@ -271,6 +275,7 @@ func (s *Server) setSources() {
 			return out
 		},
 		OpenConns: s.eng.OpenConns,
+		Panics:    s.panics.Count,
 	})
 }
 

@@ -17,7 +17,7 @@ import (
 	"time"
 
 	"github.com/stoahttp/stoa/internal/accesslog"
-	"github.com/stoahttp/stoa/internal/header"
+	"github.com/stoahttp/stoa/internal/guard"
 	"github.com/stoahttp/stoa/internal/reqfield"
 	"github.com/stoahttp/stoa/internal/respond"
 )
@@ -36,6 +36,9 @@ type Options struct {
 	// Proto is the protocol named in the access log when the request's
 	// Proto is empty, e.g. "HTTP/3.0".
 	Proto string
+	// Panics logs and counts a panic of the Handler or of a body
+	// producer (nil: guard.Default).
+	Panics *guard.Panics
 }
 
 // MaxBodyDiscard is the most request body bytes read (and dropped) before
@@ -50,11 +53,12 @@ type adapter struct {
 	extra      string // Options.Extra, converted once
 	extraLines int    // an upper bound of the lines in extra
 	proto      string
+	panics     *guard.Panics
 }
 
 // New returns an http.Handler that answers every request through h.
 func New(h Handler, o Options) http.Handler {
-	return &adapter{h: h, log: o.Log, extra: string(o.Extra), extraLines: lineCount(o.Extra), proto: o.Proto}
+	return &adapter{h: h, log: o.Log, extra: string(o.Extra), extraLines: lineCount(o.Extra), proto: o.Proto, panics: o.Panics}
 }
 
 // state is the per-request storage, pooled so that a request allocates
@@ -81,12 +85,15 @@ func (a *adapter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 	fillRequest(&st.req, r, st)
 	discardBody(r)
+	// The guard answers 500 for a panic in the core, or for a status
+	// that is not a final one (200-599): 1xx would go out as an interim
+	// response, anything else makes net/http panic.
 	if st.fields.Expect().Other {
 		// As the HTTP/1.1 engine: an expectation we cannot meet is
 		// answered with 417 (RFC 9110 §10.1.1).
-		a.decide(st, func() { a.h.Error(417, st.req.Method, &st.resp) })
+		a.panics.Error(a.protoOf(r), a.h, 417, st.req.Method, &st.resp)
 	} else {
-		a.decide(st, func() { a.h.Serve(&st.req, &st.resp) })
+		a.panics.Serve(a.protoOf(r), a.h, &st.req, &st.resp)
 	}
 	if err := a.write(w, r, st); err != nil {
 		// The head is gone already: as the engine cuts the connection, the
@@ -108,46 +115,12 @@ func (a *adapter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// decide runs serve, which fills st.resp. A panic in the core becomes a 500
-// error page instead of a reset stream, and so does a status that is not a
-// final one (200-599): 1xx would go out as an interim response, anything
-// else makes net/http panic.
-func (a *adapter) decide(st *state, serve func()) {
-	if !try(serve) && st.resp.Status >= 200 && st.resp.Status <= 599 {
-		return
+// protoOf names r's protocol for the logs.
+func (a *adapter) protoOf(r *http.Request) string {
+	if r.Proto == "" {
+		return a.proto
 	}
-	a.internalError(st)
-}
-
-// internalError replaces st.resp with the 500 error page; should the
-// Handler fail at that too, with a built-in one.
-func (a *adapter) internalError(st *state) {
-	st.releaseFile()
-	st.resp.Reset()
-	if try(func() { a.h.Error(500, st.req.Method, &st.resp) }) || st.resp.Status != 500 {
-		st.resp.Reset()
-		st.resp.Status = 500
-		st.resp.Head = fallback500Head
-		if st.req.Method != "HEAD" {
-			st.resp.Body = fallback500Body
-		}
-	}
-}
-
-var (
-	fallback500Body = []byte("500 Internal Server Error\n")
-	fallback500Head = header.New([]byte("Content-Type: text/plain; charset=utf-8\r\nContent-Length: 26\r\nX-Content-Type-Options: nosniff\r\n"))
-)
-
-// try calls f and reports whether it panicked.
-func try(f func()) (panicked bool) {
-	defer func() {
-		if recover() != nil {
-			panicked = true
-		}
-	}()
-	f()
-	return false
+	return r.Proto
 }
 
 // releaseFile gives back the file handle of the response, if any.
@@ -179,10 +152,7 @@ func (a *adapter) logRequest(r *http.Request, st *state, start time.Time, bodyLe
 	if c := st.resp.Client; c.IsValid() && c != st.req.Peer {
 		remote = c.String()
 	}
-	proto := r.Proto
-	if proto == "" {
-		proto = a.proto
-	}
+	proto := a.protoOf(r)
 	st.rec = accesslog.Record{
 		RemoteAddr: remote,
 		Time:       start,

@@ -1,13 +1,13 @@
 package stdhttp
 
 import (
-	"errors"
 	"io"
 	"net/http"
 	"os"
 	"strings"
 	"sync"
 
+	"github.com/stoahttp/stoa/internal/guard"
 	"github.com/stoahttp/stoa/internal/header"
 	"github.com/stoahttp/stoa/internal/respond"
 )
@@ -21,20 +21,34 @@ func (a *adapter) write(w http.ResponseWriter, r *http.Request, st *state) (err 
 		if p == nil {
 			return
 		}
-		if st.wroteHeader || p == http.ErrAbortHandler {
-			err = errPanic
+		err = guard.ErrPanic
+		if p == http.ErrAbortHandler {
+			return
+		}
+		a.panics.Note(p, a.protoOf(r), &st.req)
+		if st.wroteHeader {
 			return
 		}
 		clear(w.Header())
-		a.internalError(st)
-		if try(func() { err = a.send(w, r, st) }) {
-			err = errPanic
-		}
+		guard.Discard(&st.resp)
+		// The Handler's error page, under the guard: should it fail
+		// too, a built-in one.
+		a.panics.Error(a.protoOf(r), a.h, 500, st.req.Method, &st.resp)
+		err = a.sendError(w, r, st)
 	}()
 	return a.send(w, r, st)
 }
 
-var errPanic = errors.New("stdhttp: panic while writing the response")
+// sendError sends the error page that replaced an answer whose sending
+// panicked; a second panic gives up.
+func (a *adapter) sendError(w http.ResponseWriter, r *http.Request, st *state) (err error) {
+	defer func() {
+		if recover() != nil {
+			err = guard.ErrPanic
+		}
+	}()
+	return a.send(w, r, st)
+}
 
 func (a *adapter) send(w http.ResponseWriter, r *http.Request, st *state) error {
 	resp := &st.resp
@@ -60,6 +74,8 @@ func writeBody(w http.ResponseWriter, st *state) error {
 	switch {
 	case resp.Stream != nil:
 		st.cw = countWriter{w: w}
+		// A panic here is the write's (above): the head is sent, so
+		// the stream is reset.
 		err := resp.Stream(&st.cw)
 		st.cw.w = nil
 		if err != nil {
