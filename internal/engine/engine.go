@@ -205,6 +205,31 @@ func (s *Server) StopListener(l net.Listener) error {
 	return l.Close()
 }
 
+// Config returns the server's configuration, its defaults filled in: the
+// limits that servers of other protocols (HTTP/3, the redirect listener)
+// take, so that every protocol has the same.
+func (s *Server) Config() Config { return s.cfg }
+
+// Acquire waits until one of the MaxConns connection slots is free and
+// takes it, for a connection the engine does not serve itself (HTTP/3's
+// QUIC connections): MaxConns bounds the connections of every protocol
+// together. It returns ctx's error if ctx ends first, and ErrServerClosed
+// once the server is shutting down. Release gives the slot back.
+func (s *Server) Acquire(ctx context.Context) error {
+	if s.closing.Load() {
+		return ErrServerClosed
+	}
+	select {
+	case s.sem <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Release gives back a slot taken with Acquire.
+func (s *Server) Release() { <-s.sem }
+
 // OpenConns returns the number of connections being served.
 func (s *Server) OpenConns() int {
 	s.mu.Lock()

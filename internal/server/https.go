@@ -11,12 +11,11 @@ import (
 	"strings"
 	"time"
 
-	"github.com/quic-go/quic-go/http3"
-
 	"github.com/stoahttp/stoa/internal/acme"
 	"github.com/stoahttp/stoa/internal/certs"
 	"github.com/stoahttp/stoa/internal/config"
 	"github.com/stoahttp/stoa/internal/engine"
+	"github.com/stoahttp/stoa/internal/h2"
 	"github.com/stoahttp/stoa/internal/stdhttp"
 )
 
@@ -213,7 +212,6 @@ func httpsExtra(cfg *config.Config, port int, h3 bool) []byte {
 // HTTP/3 on the same port over UDP when asked.
 func (s *Server) serveHTTPS(cfg *config.Config, ln *listener) error {
 	port := ln.l.Addr().(*net.TCPAddr).Port
-	var h3 *http3.Server
 	var udp net.PacketConn
 	if cfg.HTTP3 {
 		host, _, _ := net.SplitHostPort(ln.l.Addr().String())
@@ -226,11 +224,23 @@ func (s *Server) serveHTTPS(cfg *config.Config, ln *listener) error {
 	tc := s.tlsConfig(cfg)
 	if udp != nil {
 		// quic-go's HTTP/3 server calls stoa's core through the net/http
-		// adapter.
-		h := stdhttp.New(s.sw, stdhttp.Options{Log: s.logger, Extra: extra, Proto: "HTTP/3.0", Panics: s.panics})
-		h3 = &http3.Server{Handler: h, TLSConfig: http3.ConfigureTLSConfig(tc)}
+		// adapter, with the engine's limits.
+		lim := s.eng.Config()
+		h := stdhttp.New(s.sw, stdhttp.Options{Log: s.logger, Extra: extra, Proto: "HTTP/3.0", Panics: s.panics,
+			BodyTimeout: lim.ReadHeaderTimeout})
+		h3, err := stdhttp.ListenHTTP3(udp, tc, h, stdhttp.Limits{
+			ReadHeaderTimeout: lim.ReadHeaderTimeout,
+			IdleTimeout:       lim.IdleTimeout,
+			MaxHeaderBytes:    lim.Limits.MaxHeaderBytes,
+			MaxStreams:        h2.MaxConcurrentStreams,
+			Slots:             s.eng,
+		})
+		if err != nil {
+			udp.Close()
+			return fmt.Errorf("http3: listen udp %s: %v", ln.addr, err)
+		}
 		ln.h3 = h3
-		go h3.Serve(udp)
+		go h3.Serve()
 	}
 	go func() {
 		err := s.eng.ServeListener(ln.l, engine.ListenerConfig{

@@ -23,8 +23,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/quic-go/quic-go/http3"
-
 	"github.com/stoahttp/stoa/internal/accesslog"
 	"github.com/stoahttp/stoa/internal/admin"
 	"github.com/stoahttp/stoa/internal/clientip"
@@ -34,6 +32,7 @@ import (
 	"github.com/stoahttp/stoa/internal/guard"
 	"github.com/stoahttp/stoa/internal/metrics"
 	"github.com/stoahttp/stoa/internal/site"
+	"github.com/stoahttp/stoa/internal/stdhttp"
 	"github.com/stoahttp/stoa/internal/vhost"
 )
 
@@ -362,8 +361,8 @@ type listener struct {
 	kind  string // "http", "https" or "redirect" (plain, to https)
 	addr  string
 	l     net.Listener
-	h3    *http3.Server // https: HTTP/3 on the same port, when on
-	plain *http.Server  // redirect
+	h3    *stdhttp.HTTP3Server // https: HTTP/3 on the same port, when on
+	plain *http.Server         // redirect
 }
 
 func (ln *listener) key() string { return ln.kind + " " + ln.addr }

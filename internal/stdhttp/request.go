@@ -1,10 +1,13 @@
 package stdhttp
 
 import (
+	"errors"
 	"io"
 	"net/http"
 	"net/netip"
+	"os"
 	"strings"
+	"time"
 
 	"github.com/stoahttp/stoa/internal/ascii"
 	"github.com/stoahttp/stoa/internal/reqfield"
@@ -86,10 +89,17 @@ func peer(remote string) netip.Addr {
 
 // discardBody reads and drops a request body of up to MaxBodyDiscard bytes,
 // so the client's flow-control window does not stall on it. A larger one
-// is left alone: the server resets the stream after the answer.
-func discardBody(r *http.Request) {
+// is left alone: the server resets the stream after the answer. It
+// reports false for a body that did not arrive within the body timeout.
+func (a *adapter) discardBody(w http.ResponseWriter, r *http.Request) bool {
 	if r.Body == nil || r.Body == http.NoBody || r.ContentLength == 0 || r.ContentLength > MaxBodyDiscard {
-		return
+		return true
 	}
-	io.CopyN(io.Discard, r.Body, MaxBodyDiscard)
+	if a.bodyTimeout > 0 {
+		// Not every ResponseWriter can (httptest's cannot): then the
+		// body is read unbounded, as before.
+		http.NewResponseController(w).SetReadDeadline(time.Now().Add(a.bodyTimeout))
+	}
+	_, err := io.CopyN(io.Discard, r.Body, MaxBodyDiscard)
+	return !errors.Is(err, os.ErrDeadlineExceeded)
 }

@@ -39,6 +39,11 @@ type Options struct {
 	// Panics logs and counts a panic of the Handler or of a body
 	// producer (nil: guard.Default).
 	Panics *guard.Panics
+	// BodyTimeout bounds the reading of a request body before it is
+	// answered (the engine's ReadHeaderTimeout, as over HTTP/1.1 and
+	// HTTP/2); a body that does not arrive in time is answered 408.
+	// Zero is no bound.
+	BodyTimeout time.Duration
 }
 
 // MaxBodyDiscard is the most request body bytes read (and dropped) before
@@ -48,17 +53,18 @@ const MaxBodyDiscard = 1 << 20
 
 // adapter is the http.Handler New returns.
 type adapter struct {
-	h          Handler
-	log        *accesslog.Logger
-	extra      string // Options.Extra, converted once
-	extraLines int    // an upper bound of the lines in extra
-	proto      string
-	panics     *guard.Panics
+	h           Handler
+	log         *accesslog.Logger
+	extra       string // Options.Extra, converted once
+	extraLines  int    // an upper bound of the lines in extra
+	proto       string
+	panics      *guard.Panics
+	bodyTimeout time.Duration
 }
 
 // New returns an http.Handler that answers every request through h.
 func New(h Handler, o Options) http.Handler {
-	return &adapter{h: h, log: o.Log, extra: string(o.Extra), extraLines: lineCount(o.Extra), proto: o.Proto, panics: o.Panics}
+	return &adapter{h: h, log: o.Log, extra: string(o.Extra), extraLines: lineCount(o.Extra), proto: o.Proto, panics: o.Panics, bodyTimeout: o.BodyTimeout}
 }
 
 // state is the per-request storage, pooled so that a request allocates
@@ -84,11 +90,12 @@ func (a *adapter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer st.release()
 
 	fillRequest(&st.req, r, st)
-	discardBody(r)
 	// The guard answers 500 for a panic in the core, or for a status
 	// that is not a final one (200-599): 1xx would go out as an interim
 	// response, anything else makes net/http panic.
-	if st.fields.Expect().Other {
+	if !a.discardBody(w, r) {
+		a.panics.Error(a.protoOf(r), a.h, 408, st.req.Method, &st.resp)
+	} else if st.fields.Expect().Other {
 		// As the HTTP/1.1 engine: an expectation we cannot meet is
 		// answered with 417 (RFC 9110 §10.1.1).
 		a.panics.Error(a.protoOf(r), a.h, 417, st.req.Method, &st.resp)
