@@ -257,3 +257,67 @@ func TestHTTP3MaxConns(t *testing.T) {
 	}
 	b.Transport.(*http3.Transport).Close()
 }
+
+// TestRedirectListenerLimits: the HTTP→HTTPS redirect listener kept
+// limits of its own (5s for a head, 30s idle, 1 MB of head, no share of
+// --max-conns) instead of the configured ones.
+func TestRedirectListenerLimits(t *testing.T) {
+	t.Parallel()
+	s := newSite(t)
+	// The HTTPS accept loop holds one of the two slots while it waits,
+	// the redirect listener's the other.
+	srv := startServer(t, s, "--tls-self-signed", "--https", "127.0.0.1:0", "--redirect-http", "--http3=false",
+		"--read-header-timeout", "1s", "--idle-timeout", "1s", "--max-conns", "2")
+	// Sequential: each connection takes the only slot.
+	t.Run("half a head", func(t *testing.T) {
+		c := dialAddr(t, srv.addr, s.marker)
+		defer c.conn.Close()
+		start := time.Now()
+		c.send("GET /index.html HTTP/1.1\r\nHost: x\r\n")
+		r, err := c.readResponse("GET", 4*time.Second)
+		took := time.Since(start)
+		switch {
+		case err == nil && r.Status != 408:
+			t.Errorf("stalled head: status %d, want 408 or a close", r.Status)
+		case err != nil && isTimeout(err):
+			t.Errorf("stalled head: neither 408 nor close after %v", took)
+		case took > 2500*time.Millisecond:
+			t.Errorf("stalled head: cut off after %v, want within about 1s (--read-header-timeout)", took)
+		}
+	})
+	t.Run("idle after a request", func(t *testing.T) {
+		c := dialAddr(t, srv.addr, s.marker)
+		defer c.conn.Close()
+		checkStatus(t, "GET", c.do(requestHost("GET", "example.com", "/index.html")), 308)
+		c.expectClosed(2500*time.Millisecond, "idle redirect connection with --idle-timeout 1s")
+	})
+	t.Run("header size", func(t *testing.T) {
+		c := dialAddr(t, srv.addr, s.marker)
+		defer c.conn.Close()
+		c.send(request("GET", "/index.html", "X-Big: "+strings.Repeat("b", 20000)))
+		// net/http closes at once, unread bytes and all: the answer may
+		// end in a reset.
+		c.conn.SetReadDeadline(time.Now().Add(ioTimeout))
+		got, _ := io.ReadAll(c.conn)
+		if !strings.HasPrefix(string(got), "HTTP/1.1 431 ") {
+			t.Errorf("GET with a 20,000-byte field: %q, want 431 as from the engine's listeners", clip(got, 200))
+		}
+	})
+	t.Run("max conns", func(t *testing.T) {
+		a := dialAddr(t, srv.addr, s.marker)
+		defer a.conn.Close()
+		checkStatus(t, "first connection", a.do(requestHost("GET", "example.com", "/index.html")), 308)
+		b := dialAddr(t, srv.addr, s.marker)
+		defer b.conn.Close()
+		b.send(requestHost("GET", "example.com", "/index.html"))
+		if r, err := b.readResponse("GET", 300*time.Millisecond); err == nil {
+			t.Errorf("second connection served (%d) while the only slot is taken, want it to wait", r.Status)
+		}
+		a.conn.Close()
+		r, err := b.readResponse("GET", 3*time.Second)
+		if err != nil {
+			t.Fatalf("second connection not served within 3s of the first closing: %v", err)
+		}
+		checkStatus(t, "second connection", r, 308)
+	})
+}

@@ -9,7 +9,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"time"
+	"sync"
 
 	"github.com/stoahttp/stoa/internal/acme"
 	"github.com/stoahttp/stoa/internal/certs"
@@ -298,7 +298,63 @@ func (s *Server) serveRedirect(ln *listener) {
 	if src := s.certs.Load(); src != nil {
 		m = src.acme
 	}
-	srv := &http.Server{Handler: redirectHandler(s.httpsPort(), m), ReadHeaderTimeout: 5 * time.Second, IdleTimeout: 30 * time.Second}
+	// The same limits as the engine's listeners. net/http reads 4 KiB
+	// past MaxHeaderBytes (its "bufio slop") before it answers 431:
+	// asking for that much less gives the engine's bound on a head. Its
+	// WriteTimeout bounds the whole answer, a short one here.
+	lim := s.eng.Config()
+	srv := &http.Server{
+		Handler:           redirectHandler(s.httpsPort(), m),
+		ReadHeaderTimeout: lim.ReadHeaderTimeout,
+		IdleTimeout:       lim.IdleTimeout,
+		WriteTimeout:      lim.WriteTimeout,
+		MaxHeaderBytes:    max(lim.Limits.MaxHeaderBytes-4096, 1),
+	}
 	ln.plain = srv
-	go srv.Serve(ln.l)
+	go srv.Serve(newSlotListener(ln.l, s.eng))
+}
+
+// slotListener takes one of the engine's connection slots (MaxConns) for
+// each connection it accepts, before accepting it, as the engine does, and
+// gives it back when the connection is closed.
+type slotListener struct {
+	net.Listener
+	eng    *engine.Server
+	ctx    context.Context
+	cancel context.CancelFunc
+}
+
+func newSlotListener(l net.Listener, eng *engine.Server) *slotListener {
+	ctx, cancel := context.WithCancel(context.Background())
+	return &slotListener{Listener: l, eng: eng, ctx: ctx, cancel: cancel}
+}
+
+func (l *slotListener) Accept() (net.Conn, error) {
+	if err := l.eng.Acquire(l.ctx); err != nil {
+		return nil, net.ErrClosed
+	}
+	c, err := l.Listener.Accept()
+	if err != nil {
+		l.eng.Release()
+		return nil, err
+	}
+	return &slotConn{Conn: c, release: l.eng.Release}, nil
+}
+
+// Close closes the listener, and stops a wait for a slot.
+func (l *slotListener) Close() error {
+	l.cancel()
+	return l.Listener.Close()
+}
+
+type slotConn struct {
+	net.Conn
+	once    sync.Once
+	release func()
+}
+
+func (c *slotConn) Close() error {
+	err := c.Conn.Close()
+	c.once.Do(c.release)
+	return err
 }
