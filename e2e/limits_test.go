@@ -321,3 +321,36 @@ func TestRedirectListenerLimits(t *testing.T) {
 		checkStatus(t, "second connection", r, 308)
 	})
 }
+
+// TestHTTP3WriteTimeout: over HTTP/3 an answer's writes had no bound, so a
+// client that stopped reading held its request, and now that QUIC
+// connections count against --max-conns, a slot, forever. Each write must
+// make progress within --write-timeout, as over TCP.
+func TestHTTP3WriteTimeout(t *testing.T) {
+	t.Parallel()
+	const timeout = time.Second
+	s := newSite(t)
+	big := patterned(32 << 20) // more than quic-go's client windows take unread
+	s.write("big.bin", string(big))
+	srv := startServer(t, s, "--tls-self-signed", "--https", "127.0.0.1:0", "--write-timeout", timeout.String())
+	addr := httpsAddr(t, srv)
+	tr := &http3.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}
+	defer tr.Close()
+	// The client's timeout bounds the reading of the body too.
+	resp, err := (&http.Client{Transport: tr, Timeout: 2*timeout + ioTimeout}).Get("https://" + addr + "/big.bin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	// The client stops reading for twice the write timeout: the server's
+	// write waits for window the client does not give.
+	time.Sleep(2 * timeout)
+	got, err := io.ReadAll(resp.Body)
+	if err == nil {
+		t.Errorf("the whole body (%d bytes) arrived after the client stopped reading for %v; want the stream reset after --write-timeout %v",
+			len(got), 2*timeout, timeout)
+	}
+	if isTimeout(err) {
+		t.Errorf("reading the body: %v after %d bytes; want the stream reset by the server", err, len(got))
+	}
+}

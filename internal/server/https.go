@@ -227,7 +227,7 @@ func (s *Server) serveHTTPS(cfg *config.Config, ln *listener) error {
 		// adapter, with the engine's limits.
 		lim := s.eng.Config()
 		h := stdhttp.New(s.sw, stdhttp.Options{Log: s.logger, Extra: extra, Proto: "HTTP/3.0", Panics: s.panics,
-			BodyTimeout: lim.ReadHeaderTimeout})
+			BodyTimeout: lim.ReadHeaderTimeout, WriteTimeout: lim.WriteTimeout})
 		h3, err := stdhttp.ListenHTTP3(udp, tc, h, stdhttp.Limits{
 			ReadHeaderTimeout: lim.ReadHeaderTimeout,
 			IdleTimeout:       lim.IdleTimeout,

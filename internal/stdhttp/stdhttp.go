@@ -44,6 +44,10 @@ type Options struct {
 	// HTTP/2); a body that does not arrive in time is answered 408.
 	// Zero is no bound.
 	BodyTimeout time.Duration
+	// WriteTimeout is how long each write of the answer may wait for the
+	// client to take it (the engine's WriteTimeout); past it the stream
+	// is reset. Zero is no bound.
+	WriteTimeout time.Duration
 }
 
 // MaxBodyDiscard is the most request body bytes read (and dropped) before
@@ -53,18 +57,20 @@ const MaxBodyDiscard = 1 << 20
 
 // adapter is the http.Handler New returns.
 type adapter struct {
-	h           Handler
-	log         *accesslog.Logger
-	extra       string // Options.Extra, converted once
-	extraLines  int    // an upper bound of the lines in extra
-	proto       string
-	panics      *guard.Panics
-	bodyTimeout time.Duration
+	h            Handler
+	log          *accesslog.Logger
+	extra        string // Options.Extra, converted once
+	extraLines   int    // an upper bound of the lines in extra
+	proto        string
+	panics       *guard.Panics
+	bodyTimeout  time.Duration
+	writeTimeout time.Duration
 }
 
 // New returns an http.Handler that answers every request through h.
 func New(h Handler, o Options) http.Handler {
-	return &adapter{h: h, log: o.Log, extra: string(o.Extra), extraLines: lineCount(o.Extra), proto: o.Proto, panics: o.Panics, bodyTimeout: o.BodyTimeout}
+	return &adapter{h: h, log: o.Log, extra: string(o.Extra), extraLines: lineCount(o.Extra), proto: o.Proto, panics: o.Panics,
+		bodyTimeout: o.BodyTimeout, writeTimeout: o.WriteTimeout}
 }
 
 // state is the per-request storage, pooled so that a request allocates
@@ -74,6 +80,7 @@ type state struct {
 	resp respond.Response
 	rec  accesslog.Record
 	cw   countWriter
+	dw   deadlineWriter
 	// fields keeps the request's field lines as over every protocol; its
 	// buffers are kept across requests.
 	fields reqfield.Sink
@@ -88,6 +95,12 @@ func (a *adapter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	st := statePool.Get().(*state)
 	defer st.release()
+	if a.writeTimeout > 0 {
+		if dl, ok := w.(writeDeadliner); ok {
+			st.dw = deadlineWriter{ResponseWriter: w, dl: dl, timeout: a.writeTimeout}
+			w = &st.dw
+		}
+	}
 
 	fillRequest(&st.req, r, st)
 	// The guard answers 500 for a panic in the core, or for a status
@@ -146,6 +159,7 @@ func (st *state) release() {
 	st.req = respond.Request{}
 	st.rec = accesslog.Record{}
 	st.cw = countWriter{}
+	st.dw = deadlineWriter{}
 	st.wroteHeader = false
 	st.fields.Reset()
 	statePool.Put(st)
@@ -175,3 +189,47 @@ func (a *adapter) logRequest(r *http.Request, st *state, start time.Time, bodyLe
 	}
 	a.log.Log(&st.rec)
 }
+
+// writeDeadliner is a ResponseWriter that bounds its writes (quic-go's).
+type writeDeadliner interface {
+	SetWriteDeadline(time.Time) error
+}
+
+// deadlineWriter moves the write deadline before each write, so that
+// every write must make progress within timeout, as the engine's do. A
+// deadline within a tenth of the timeout of the one wanted is kept.
+type deadlineWriter struct {
+	http.ResponseWriter
+	dl      writeDeadliner
+	timeout time.Duration
+	at      time.Time
+}
+
+func (d *deadlineWriter) extend() {
+	now := time.Now()
+	if at := now.Add(d.timeout); at.Sub(d.at) > d.timeout/10 {
+		d.at = at
+		d.dl.SetWriteDeadline(at)
+	}
+}
+
+func (d *deadlineWriter) WriteHeader(status int) {
+	d.extend()
+	d.ResponseWriter.WriteHeader(status)
+}
+
+func (d *deadlineWriter) Write(p []byte) (int, error) {
+	d.extend()
+	return d.ResponseWriter.Write(p)
+}
+
+// Flush flushes the underlying writer, which may wait for the client.
+func (d *deadlineWriter) Flush() {
+	if f, ok := d.ResponseWriter.(http.Flusher); ok {
+		d.extend()
+		f.Flush()
+	}
+}
+
+// Unwrap gives http.ResponseController the underlying writer.
+func (d *deadlineWriter) Unwrap() http.ResponseWriter { return d.ResponseWriter }
