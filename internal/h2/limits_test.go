@@ -164,3 +164,18 @@ func TestBodyInTimeKeepsConnection(t *testing.T) {
 		t.Errorf("GOAWAY %s after a body sent in time", c.goAwayString())
 	}
 }
+
+// A response held back by a window the client never opens is no work
+// either: PINGs do not keep its connection open past the idle timeout.
+func TestSlowlorisWindowClosed(t *testing.T) {
+	const timeout = 300 * time.Millisecond
+	c := start(t, newHandler(t), &h2.Options{ReadHeaderTimeout: 30 * time.Second, IdleTimeout: timeout},
+		http2.Setting{ID: http2.SettingInitialWindowSize, Val: 0})
+	c.get(1, "GET", "/big")
+	_, lasted := trickle(t, c, func(fr *http2.Framer, i int) error {
+		return fr.WritePing(false, [8]byte{byte(i)})
+	})
+	if lasted > timeout+time.Second {
+		t.Errorf("a response stalled on a closed window, with PINGs, held the connection %v; IdleTimeout is %v", lasted, timeout)
+	}
+}
