@@ -9,6 +9,9 @@
 // What differs is only what the protocols require: the connection-specific
 // fields HTTP/2 and HTTP/3 forbid (RFC 9113 §8.2.2, RFC 9114 §4.2) are left
 // out, the server adds Date and frames the body itself.
+//
+// ListenHTTP3 runs quic-go's HTTP/3 server with the engine's limits
+// (http3.go): timeouts, header size, and a share of its connection slots.
 package stdhttp
 
 import (
