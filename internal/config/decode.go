@@ -366,46 +366,9 @@ func (d *decoder) config(root *table) *Config {
 	c := Default()
 	r := d.open(root, "", globalKeys, topElsewhere, c.Set)
 
-	if list, v, ok := r.strs("listen", `["localhost:7890"]`); ok {
-		if len(list) == 0 {
-			d.report(v.pos, "listen", `empty list; write at least one address, such as ["localhost:7890"]`)
-		}
-		for i, s := range list {
-			if msg := checkListen(s); msg != "" {
-				d.report(v.elems[i].pos, index("listen", i), msg)
-			} else if j := slices.Index(list[:i], s); j >= 0 {
-				d.errorf(v.elems[i].pos, index("listen", i), "%q is already listen[%d]; remove one", s, j+1)
-			}
-		}
-		c.Listen = list
-	}
 	d.decodeSettings(r, c, nil)
 	if p, v := r.prefixes("trusted_proxies"); v != nil {
 		c.TrustedProxies = p
-	}
-	if list, v, ok := r.strs("https", `["0.0.0.0:443"]`); ok {
-		for i, s := range list {
-			if msg := checkListen(s); msg != "" || strings.HasPrefix(s, "unix:") {
-				if msg == "" {
-					msg = "TLS is for TCP listeners; write host:port"
-				}
-				d.report(v.elems[i].pos, index("https", i), msg)
-			}
-		}
-		c.HTTPS = list
-	}
-	if list, v, ok := r.strs("domains", `["example.com"]`); ok {
-		for i, h := range list {
-			norm, msg := normHost(h)
-			if msg == "" && strings.HasPrefix(norm, "*") {
-				msg = "ACME's HTTP-01 and TLS-ALPN-01 challenges cannot prove a wildcard; list the names, or use tls_cert"
-			}
-			if msg != "" {
-				d.report(v.elems[i].pos, index("domains", i), msg)
-				continue
-			}
-			c.Domains = append(c.Domains, norm)
-		}
 	}
 	if s, v := r.str("acme_storage", `"/var/lib/stoa/acme"`); v != nil && s != "" {
 		c.ACMEStorage = d.dirPath(v, "acme_storage", s)

@@ -55,9 +55,18 @@ type Setting struct {
 	Reload     bool     // a reload applies it (else it needs a restart)
 	Help       string
 
+	// Sep, for a list, splits one flag's value into elements ("," for
+	// --index a,b); without it the flag is repeated.
+	Sep string
+	// unique refuses a list that names an element twice.
+	unique bool
+
 	// check returns what is wrong with a parsed value and what to write
 	// instead, or "".
 	check func(v any) string
+	// elem checks one element of a list and returns it normalized (a
+	// host in lower case), or what is wrong with it.
+	elem func(e string) (norm, msg string)
 	// global and site return the field the setting fills; nil for the
 	// settings decoded and applied by hand (lists, paths, certificates).
 	global func(*Config) any
@@ -98,10 +107,14 @@ func (s *Setting) Custom() bool { return s.global == nil && s.site == nil }
 var Settings = []*Setting{
 	{Flag: "root", Scope: ScopeCommand, Arg: "DIR", DefaultDoc: "`.`", Reload: true,
 		Help: "directory to serve (same as the DIR argument)"},
-	{Key: "listen", Flag: "listen", Kind: KindList, Arg: "ADDR", Default: "localhost:7890", Reload: true,
-		Help: "address to listen on: host:port, [::1]:port or unix:/path; repeat for several"},
-	{Key: "index", Flag: "index", Scope: ScopeSite, Kind: KindList, Arg: "LIST", Default: "index.html", Reload: true,
-		Help: "comma-separated file names served for a directory, tried in order"},
+	{Key: "listen", Flag: "listen", Kind: KindList, Arg: "ADDR", Default: "localhost:7890", Example: `["localhost:7890"]`,
+		Reload: true, unique: true, elem: elemListen,
+		Help:   "address to listen on: host:port, [::1]:port or unix:/path; repeat for several",
+		global: func(c *Config) any { return &c.Listen }},
+	{Key: "index", Flag: "index", Scope: ScopeSite, Kind: KindList, Arg: "LIST", Default: "index.html", Sep: ",",
+		Example: `["index.html"]`, Reload: true, elem: elemIndex,
+		Help: "comma-separated file names served for a directory, tried in order",
+		site: func(s *Site) any { return &s.Index }},
 	{Key: "browse", Flag: "browse", Scope: ScopeSite, Kind: KindBool, Reload: true,
 		Help: "list directories that have no index file (HTML, or JSON for Accept: application/json)",
 		site: func(s *Site) any { return &s.Browse }},
@@ -167,8 +180,10 @@ var Settings = []*Setting{
 		check: checkAtLeast(0, "256"), global: func(c *Config) any { return &c.MaxOpenFiles }},
 	{Flag: "config", Scope: ScopeCommand, Arg: "FILE", DefaultDoc: "`./stoa.toml` if present and no DIR",
 		Help: "read sites, rules and settings from this stoa.toml; flags given too override it"},
-	{Key: "https", Flag: "https", Kind: KindList, Arg: "ADDR", DefaultDoc: "`:443` with `--domain`, else `localhost:7443`", Reload: true,
-		Help: "HTTPS address (HTTP/1.1 and HTTP/2 over TLS, HTTP/3 over UDP on the same port); repeat for several"},
+	{Key: "https", Flag: "https", Kind: KindList, Arg: "ADDR", DefaultDoc: "`:443` with `--domain`, else `localhost:7443`",
+		Example: `["0.0.0.0:443"]`, Reload: true, elem: elemHTTPS,
+		Help:   "HTTPS address (HTTP/1.1 and HTTP/2 over TLS, HTTP/3 over UDP on the same port); repeat for several",
+		global: func(c *Config) any { return &c.HTTPS }},
 	{Flag: "tls-cert", Scope: ScopeCommand, Kind: KindList, Arg: "FILE", DefaultDoc: "none", Reload: true,
 		Help: "certificate chain file (PEM); repeat with --tls-key for several, chosen by SNI; reloaded when the file changes"},
 	{Flag: "tls-key", Scope: ScopeCommand, Kind: KindList, Arg: "FILE", DefaultDoc: "none", Reload: true,
@@ -176,8 +191,10 @@ var Settings = []*Setting{
 	{Key: "tls_self_signed", Flag: "tls-self-signed", Kind: KindBool, Reload: true,
 		Help:   "serve HTTPS with a certificate made up at start, for trying HTTPS locally (prints its fingerprint)",
 		global: func(c *Config) any { return &c.SelfSigned }},
-	{Key: "domains", Flag: "domain", Kind: KindList, Arg: "NAME", DefaultDoc: "none", Reload: true,
-		Help: "obtain and renew a certificate for this name with ACME (Let's Encrypt by default); repeat for several; listens on :80 (redirect, challenges) and :443"},
+	{Key: "domains", Flag: "domain", Kind: KindList, Arg: "NAME", DefaultDoc: "none", Example: `["example.com"]`,
+		Reload: true, elem: elemDomain,
+		Help:   "obtain and renew a certificate for this name with ACME (Let's Encrypt by default); repeat for several; listens on :80 (redirect, challenges) and :443",
+		global: func(c *Config) any { return &c.Domains }},
 	{Key: "acme_ca", Flag: "acme-ca", Arg: "URL", DefaultDoc: "Let's Encrypt",
 		Example: `"https://acme-staging-v02.api.letsencrypt.org/directory"`, Reload: true,
 		Help:  "ACME directory URL (e.g. Let's Encrypt's staging CA, or a private one)",
@@ -216,10 +233,35 @@ func Lookup(flag string) *Setting {
 	return nil
 }
 
-// ParseFlag parses and checks a flag's value as the file's value would be
-// checked, and returns it typed: string, bool, int64, Size or
-// time.Duration. The message says what to write instead.
-func (s *Setting) ParseFlag(raw string) (any, error) {
+// ParseFlag parses and checks a flag's values (each time it was given,
+// in order) as the file's value would be checked, and returns it typed:
+// string, bool, int64, Size, time.Duration or []string. The last of
+// several values counts, except for a list, which takes them all. The
+// message says what to write instead.
+func (s *Setting) ParseFlag(raws []string) (any, error) {
+	if s.Kind == KindList {
+		var list []string
+		for _, raw := range raws {
+			if s.Sep == "" {
+				list = append(list, raw)
+				continue
+			}
+			for e := range strings.SplitSeq(raw, s.Sep) {
+				if e = strings.TrimSpace(e); e != "" {
+					list = append(list, e)
+				}
+			}
+		}
+		for i, e := range list {
+			norm, msg := s.checkElem(list[:i], e)
+			if msg != "" {
+				return nil, fmt.Errorf("--%s %q: %s", s.Flag, e, msg)
+			}
+			list[i] = norm
+		}
+		return list, nil
+	}
+	raw := raws[len(raws)-1]
 	v, msg := s.parse(raw)
 	if msg == "" && s.check != nil {
 		msg = s.check(v)
@@ -228,6 +270,21 @@ func (s *Setting) ParseFlag(raw string) (any, error) {
 		return nil, fmt.Errorf("--%s %q: %s", s.Flag, raw, msg)
 	}
 	return v, nil
+}
+
+// checkElem checks e, the element of a list after those of before.
+func (s *Setting) checkElem(before []string, e string) (string, string) {
+	norm, msg := e, ""
+	if s.elem != nil {
+		norm, msg = s.elem(e)
+	}
+	// Port 0 twice is two ports, each the system's choice.
+	if msg == "" && s.unique && !strings.HasSuffix(norm, ":0") {
+		if j := slices.Index(before, norm); j >= 0 {
+			msg = fmt.Sprintf("%q is already %s[%d]; remove one", e, s.Key, j+1)
+		}
+	}
+	return norm, msg
 }
 
 // parse turns a flag's text into a value of the setting's kind.
@@ -251,6 +308,8 @@ func (s *Setting) parse(raw string) (any, string) {
 			return nil, err.Error()
 		}
 		return Size(n), ""
+	case KindList:
+		return []string{raw}, ""
 	case KindDuration:
 		d, err := parseDuration(raw)
 		if err != nil {
@@ -296,6 +355,8 @@ func store(dst, v any) {
 		*p = v.(Size)
 	case *time.Duration:
 		*p = v.(time.Duration)
+	case *[]string:
+		*p = v.([]string)
 	default:
 		panic(fmt.Sprintf("config: no way to store %T in %T", v, dst))
 	}
@@ -361,6 +422,8 @@ func (d *decoder) decodeSetting(r reader, s *Setting) (v any, at *value) {
 	case KindDuration:
 		dur, at := r.duration(s.Key, s.Example, false)
 		return dur, at
+	case KindList:
+		return d.decodeList(r, s)
 	}
 	if s.Choices != nil {
 		str, at := r.oneOf(s.Key, s.Noun, s.Choices...)
@@ -369,6 +432,53 @@ func (d *decoder) decodeSetting(r reader, s *Setting) (v any, at *value) {
 	str, at := r.str(s.Key, s.Example)
 	return str, at
 }
+
+// decodeList reads a list setting, reporting each bad element at its
+// place; at is nil when anything was wrong.
+func (d *decoder) decodeList(r reader, s *Setting) (any, *value) {
+	list, at, ok := r.strs(s.Key, s.Example)
+	if !ok {
+		return nil, nil
+	}
+	if len(list) == 0 && s.unique {
+		d.errorf(at.pos, r.key(s.Key), "empty list; write at least one address, such as %s", s.Example)
+		return nil, nil
+	}
+	out := make([]string, 0, len(list))
+	for i, e := range list {
+		norm, msg := s.checkElem(list[:i], e)
+		if msg != "" {
+			d.report(at.elems[i].pos, index(r.key(s.Key), i), msg)
+			ok = false
+			continue
+		}
+		out = append(out, norm)
+	}
+	if !ok {
+		return nil, nil
+	}
+	return out, at
+}
+
+func elemListen(e string) (string, string) { return e, checkListen(e) }
+
+func elemHTTPS(e string) (string, string) {
+	msg := checkListen(e)
+	if msg == "" && strings.HasPrefix(e, "unix:") {
+		msg = "TLS is for TCP listeners; write host:port"
+	}
+	return e, msg
+}
+
+func elemDomain(e string) (string, string) {
+	norm, msg := normHost(e)
+	if msg == "" && strings.HasPrefix(norm, "*") {
+		msg = "ACME's HTTP-01 and TLS-ALPN-01 challenges cannot prove a wildcard; list the names, or use tls_cert"
+	}
+	return norm, msg
+}
+
+func elemIndex(e string) (string, string) { return e, checkIndexName(e) }
 
 // The checks of the settings' values, shared by flags and the file.
 
@@ -426,11 +536,6 @@ func checkAtLeast(least int64, example string) func(any) string {
 		}
 		return fmt.Sprintf("%d is too few; write %d or more, such as %s", n, least, example)
 	}
-}
-
-// listDefault is the default of a list setting: one element.
-func listDefault(flag string) []string {
-	return []string{Lookup(flag).Default}
 }
 
 // ClosestFlag returns the flag nearest to name when it is close enough to

@@ -2,6 +2,7 @@ package config
 
 import (
 	"os"
+	"reflect"
 	"strconv"
 	"strings"
 	"testing"
@@ -79,6 +80,9 @@ func sample(s *Setting) (string, any) {
 		return "3MiB", int64(3 << 20)
 	case KindDuration:
 		return "7s", 7 * time.Second
+	case KindList:
+		e := map[string]string{"listen": "127.0.0.1:9", "https": "127.0.0.1:9443", "domains": "a.example", "index": "home.htm"}[s.Key]
+		return e, []string{e}
 	}
 	if s.Choices != nil {
 		c := s.Choices[len(s.Choices)-1]
@@ -98,7 +102,10 @@ func TestEverySettingInFile(t *testing.T) {
 		}
 		raw, _ := sample(s)
 		line := s.Key + " = " + raw + "\n"
-		if s.Kind != KindBool && s.Kind != KindInt {
+		switch s.Kind {
+		case KindList:
+			line = s.Key + " = [" + strconv.Quote(raw) + "]\n"
+		case KindString, KindSize, KindDuration:
 			line = s.Key + " = " + strconv.Quote(raw) + "\n"
 		}
 		if s.Scope == ScopeSite {
@@ -121,7 +128,7 @@ func TestEverySettingInFile(t *testing.T) {
 		if g, ok := got.(Size); ok {
 			got = int64(g)
 		}
-		if got != want {
+		if !reflect.DeepEqual(got, want) {
 			t.Errorf("%s: %v after the file set it, want %v", s.Key, got, want)
 		}
 	}

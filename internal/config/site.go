@@ -23,7 +23,7 @@ type siteInfo struct {
 // DefaultSite returns a site with every default filled in and no root,
 // hosts or rules: what an empty [[site]] block means.
 func DefaultSite() Site {
-	s := Site{Index: listDefault("index"), Set: map[string]bool{}}
+	s := Site{Set: map[string]bool{}}
 	setDefaults(nil, &s)
 	return s
 }
@@ -60,14 +60,6 @@ func (d *decoder) site(t *table, path string, pos Pos) (Site, siteInfo) {
 		}
 	} else if t.get("root") == nil {
 		d.report(pos, path, `root is missing; write the directory to serve, such as root = "/srv/www"`)
-	}
-	if list, v, ok := r.strs("index", `["index.html"]`); ok {
-		for i, name := range list {
-			if msg := checkIndexName(name); msg != "" {
-				d.report(v.elems[i].pos, index(r.key("index"), i), msg)
-			}
-		}
-		s.Index = list
 	}
 	d.decodeSettings(r, nil, &s)
 	if str, v := r.str("error_pages", `"errors"`); v != nil && str != "" {
