@@ -70,9 +70,6 @@ func overlayGlobal(cfg *config.Config, o *serveOptions, set func(string) bool) {
 			cfg.Certs = append(cfg.Certs, config.CertPair{Cert: cert, Key: key})
 		}
 	}
-	if set("acme-storage") {
-		cfg.ACMEStorage, _ = filepath.Abs(o.acmeStorage)
-	}
 }
 
 // httpsDefaults fills in what HTTPS needs and neither the file nor the
@@ -114,9 +111,6 @@ func overlaySite(s *config.Site, o *serveOptions, set func(string) bool) {
 		if set(st.Flag) {
 			st.ApplySite(s, v)
 		}
-	}
-	if set("error-pages") {
-		s.ErrorPages = o.errorPages
 	}
 	if s.SecurityHeaders == "" {
 		s.SecurityHeaders = "basic"

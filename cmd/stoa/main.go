@@ -99,12 +99,10 @@ Run 'stoa serve --help' or 'stoa compress --help' for the flags.
 // config.Settings that the table applies itself are in values; the rest
 // (lists, paths, certificate pairs) have fields of their own.
 type serveOptions struct {
-	root        string
-	errorPages  string
-	config      string
-	tlsCert     []string
-	tlsKey      []string
-	acmeStorage string
+	root    string
+	config  string
+	tlsCert []string
+	tlsKey  []string
 
 	// raw holds the table flags given, as written; values holds them
 	// parsed and checked by parseServe.
@@ -151,11 +149,9 @@ func serveFlags(out io.Writer) (*flag.FlagSet, *serveOptions) {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(out)
 	fs.StringVar(&o.root, "root", "", help("root"))
-	fs.StringVar(&o.errorPages, "error-pages", "", help("error-pages"))
 	fs.StringVar(&o.config, "config", "", help("config"))
 	fs.Var(listFlag{&o.tlsCert}, "tls-cert", help("tls-cert"))
 	fs.Var(listFlag{&o.tlsKey}, "tls-key", help("tls-key"))
-	fs.StringVar(&o.acmeStorage, "acme-storage", "", help("acme-storage"))
 	for _, s := range config.Settings {
 		if s.Flag != "" && fs.Lookup(s.Flag) == nil {
 			fs.Var(tableFlag{s, o}, s.Flag, s.Help)

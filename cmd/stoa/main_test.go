@@ -129,6 +129,8 @@ func flagSample(s *config.Setting) (string, any) {
 		return "3MiB", int64(3 << 20)
 	case config.KindDuration:
 		return "7s", 7 * time.Second
+	case config.KindPath:
+		return "/srv/x", "/srv/x"
 	case config.KindList:
 		e := map[string]string{"listen": "127.0.0.1:9", "https": "127.0.0.1:9443", "domains": "a.example", "index": "home.htm"}[s.Key]
 		return e, []string{e}

@@ -370,9 +370,6 @@ func (d *decoder) config(root *table) *Config {
 	if p, v := r.prefixes("trusted_proxies"); v != nil {
 		c.TrustedProxies = p
 	}
-	if s, v := r.str("acme_storage", `"/var/lib/stoa/acme"`); v != nil && s != "" {
-		c.ACMEStorage = d.dirPath(v, "acme_storage", s)
-	}
 
 	var infos []siteInfo
 	for i, v := range r.tables("site", "site") {

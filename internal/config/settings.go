@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"path/filepath"
 	"reflect"
 	"slices"
 	"strconv"
@@ -33,6 +34,7 @@ const (
 	KindSize          // "64MiB" or a number of bytes
 	KindDuration      // a Go duration, "10s", more than zero
 	KindList          // repeatable flag, array in the file
+	KindPath          // a path: from the working directory, or the file's
 )
 
 // Setting is one setting, declared once: Settings is where its name,
@@ -129,8 +131,10 @@ var Settings = []*Setting{
 		Example: `"public, max-age=3600"`, Reload: true,
 		Help:  `Cache-Control value sent with every file, e.g. "public, max-age=3600"`,
 		check: checkOneLine, site: func(s *Site) any { return &s.CacheControl }},
-	{Key: "error_pages", Flag: "error-pages", Scope: ScopeSite, Arg: "DIR", DefaultDoc: "built-in", Reload: true,
-		Help: "directory with NNN.html pages (404.html, ...) sent instead of the built-in error pages"},
+	{Key: "error_pages", Flag: "error-pages", Scope: ScopeSite, Kind: KindPath, Arg: "DIR", DefaultDoc: "built-in",
+		Example: `"errors"`, Reload: true,
+		Help: "directory with NNN.html pages (404.html, ...) sent instead of the built-in error pages",
+		site: func(s *Site) any { return &s.ErrorPages }},
 	{Key: "security_headers", Scope: ScopeSite, Default: "basic", Choices: []string{"basic", "strict", "off"},
 		Noun: "security_headers level", Reload: true,
 		Help: "security headers sent with every answer: basic, strict or off",
@@ -201,8 +205,9 @@ var Settings = []*Setting{
 		check: checkACMECA, global: func(c *Config) any { return &c.ACMECA }},
 	{Key: "acme_email", Flag: "acme-email", Arg: "ADDR", DefaultDoc: "none", Example: `"ops@example.com"`, Reload: true,
 		Help: "contact address for the ACME account", global: func(c *Config) any { return &c.ACMEEmail }},
-	{Key: "acme_storage", Flag: "acme-storage", Arg: "DIR", DefaultDoc: "the user's data folder", Reload: true,
-		Help: "folder for ACME accounts, keys and certificates"},
+	{Key: "acme_storage", Flag: "acme-storage", Kind: KindPath, Arg: "DIR", DefaultDoc: "the user's data folder",
+		Example: `"/var/lib/stoa/acme"`, Reload: true, Help: "folder for ACME accounts, keys and certificates",
+		global: func(c *Config) any { return &c.ACMEStorage }},
 	{Key: "hsts", Flag: "hsts", Arg: "VALUE", DefaultDoc: "none", Example: `"max-age=31536000"`,
 		Help:  `Strict-Transport-Security value sent over HTTPS, e.g. "max-age=31536000"`,
 		check: checkHSTS, global: func(c *Config) any { return &c.HSTS }},
@@ -310,6 +315,18 @@ func (s *Setting) parse(raw string) (any, string) {
 		return Size(n), ""
 	case KindList:
 		return []string{raw}, ""
+	case KindPath:
+		if raw == "" {
+			return "", ""
+		}
+		if strings.ContainsRune(raw, 0) {
+			return nil, "the path has a NUL byte; write a plain path"
+		}
+		abs, err := filepath.Abs(raw)
+		if err != nil {
+			return nil, fmt.Sprintf("cannot make %q absolute (%v); write an absolute path", raw, err)
+		}
+		return abs, ""
 	case KindDuration:
 		d, err := parseDuration(raw)
 		if err != nil {
@@ -424,6 +441,16 @@ func (d *decoder) decodeSetting(r reader, s *Setting) (v any, at *value) {
 		return dur, at
 	case KindList:
 		return d.decodeList(r, s)
+	case KindPath:
+		str, at := r.str(s.Key, s.Example)
+		if at == nil || str == "" {
+			return "", at
+		}
+		n := len(d.errs)
+		if p := d.dirPath(at, r.key(s.Key), str); len(d.errs) == n {
+			return p, at
+		}
+		return nil, nil
 	}
 	if s.Choices != nil {
 		str, at := r.oneOf(s.Key, s.Noun, s.Choices...)

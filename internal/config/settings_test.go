@@ -80,6 +80,8 @@ func sample(s *Setting) (string, any) {
 		return "3MiB", int64(3 << 20)
 	case KindDuration:
 		return "7s", 7 * time.Second
+	case KindPath:
+		return "/srv/x", "/srv/x"
 	case KindList:
 		e := map[string]string{"listen": "127.0.0.1:9", "https": "127.0.0.1:9443", "domains": "a.example", "index": "home.htm"}[s.Key]
 		return e, []string{e}
@@ -105,7 +107,7 @@ func TestEverySettingInFile(t *testing.T) {
 		switch s.Kind {
 		case KindList:
 			line = s.Key + " = [" + strconv.Quote(raw) + "]\n"
-		case KindString, KindSize, KindDuration:
+		case KindString, KindSize, KindDuration, KindPath:
 			line = s.Key + " = " + strconv.Quote(raw) + "\n"
 		}
 		if s.Scope == ScopeSite {

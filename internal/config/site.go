@@ -62,9 +62,6 @@ func (d *decoder) site(t *table, path string, pos Pos) (Site, siteInfo) {
 		d.report(pos, path, `root is missing; write the directory to serve, such as root = "/srv/www"`)
 	}
 	d.decodeSettings(r, nil, &s)
-	if str, v := r.str("error_pages", `"errors"`); v != nil && str != "" {
-		s.ErrorPages = d.dirPath(v, r.key("error_pages"), str)
-	}
 	if str, v := r.str("tls_cert", `"/etc/ssl/example.com.pem"`); v != nil && str != "" {
 		s.TLSCert = d.dirPath(v, r.key("tls_cert"), str)
 	}
