@@ -189,7 +189,11 @@ func printFlags(w io.Writer) {
 			arg = " " + arg
 		}
 		def := strings.ReplaceAll(s.DefaultText(), "`", "")
-		fmt.Fprintf(w, "  --%s%s\n    \t%s (default %s)\n", s.Flag, arg, s.Help, def)
+		restart := ""
+		if !s.Reload {
+			restart = "; a reload keeps the value read at start"
+		}
+		fmt.Fprintf(w, "  --%s%s\n    \t%s (default %s%s)\n", s.Flag, arg, s.Help, def, restart)
 	}
 }
 

@@ -17,7 +17,7 @@ const (
 // flagTable renders the README's table of flags from Settings.
 func flagTable() string {
 	var b strings.Builder
-	b.WriteString("| flag | default | what it does |\n|---|---|---|\n")
+	b.WriteString("| flag | default | on reload | what it does |\n|---|---|---|---|\n")
 	for _, s := range Settings {
 		if s.Flag == "" {
 			continue
@@ -27,7 +27,11 @@ func flagTable() string {
 			name += " " + p
 		}
 		name = strings.ReplaceAll(name, "|", `\|`)
-		b.WriteString("| `" + name + "` | " + s.DefaultText() + " | " + s.Help + " |\n")
+		reload := "applied"
+		if !s.Reload {
+			reload = "restart"
+		}
+		b.WriteString("| `" + name + "` | " + s.DefaultText() + " | " + reload + " | " + s.Help + " |\n")
 	}
 	return b.String()
 }
