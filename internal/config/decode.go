@@ -366,10 +366,7 @@ func (d *decoder) config(root *table) *Config {
 	c := Default()
 	r := d.open(root, "", globalKeys, topElsewhere, c.Set)
 
-	d.decodeSettings(r, c, nil)
-	if p, v := r.prefixes("trusted_proxies"); v != nil {
-		c.TrustedProxies = p
-	}
+	d.decodeSettings(r, c, nil, nil)
 
 	var infos []siteInfo
 	for i, v := range r.tables("site", "site") {

@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"net/netip"
 	"path/filepath"
 	"reflect"
 	"slices"
@@ -10,15 +11,15 @@ import (
 	"time"
 )
 
-// Scope says where a setting is written.
+// Scope says where a setting is written: at the top of the file
+// (ScopeGlobal, the zero value), or in each of a set of places.
 type Scope uint8
 
-// The scopes: the top of stoa.toml, a [[site]] block, or a [[site.rule]].
-// A flag of a site setting applies to every site.
+// The scopes. A flag of a site setting applies to every site.
 const (
-	ScopeGlobal Scope = iota
-	ScopeSite
-	ScopeRule
+	ScopeGlobal Scope = 0
+	ScopeSite   Scope = 1 << iota // a [[site]] block
+	ScopeRule                     // a [[site.rule]] block
 	// ScopeCommand is a flag with no key in the file (--root, --config).
 	ScopeCommand
 )
@@ -35,6 +36,7 @@ const (
 	KindDuration      // a Go duration, "10s", more than zero
 	KindList          // repeatable flag, array in the file
 	KindPath          // a path: from the working directory, or the file's
+	KindPrefixes      // CIDRs and bare IPs, in the file only
 )
 
 // Setting is one setting, declared once: Settings is where its name,
@@ -69,10 +71,11 @@ type Setting struct {
 	// elem checks one element of a list and returns it normalized (a
 	// host in lower case), or what is wrong with it.
 	elem func(e string) (norm, msg string)
-	// global and site return the field the setting fills; nil for the
-	// settings decoded and applied by hand (lists, paths, certificates).
+	// global, site and rule return the field the setting fills in each
+	// scope it has; all nil for the settings decoded and applied by hand.
 	global func(*Config) any
 	site   func(*Site) any
+	rule   func(*Rule) any
 }
 
 // Placeholder is how help writes the setting's value: its Arg, or its
@@ -102,7 +105,21 @@ func (s *Setting) DefaultText() string {
 
 // Custom reports whether the setting is decoded and applied by hand rather
 // than through the table (lists, paths, certificate pairs).
-func (s *Setting) Custom() bool { return s.global == nil && s.site == nil }
+func (s *Setting) Custom() bool { return s.global == nil && s.site == nil && s.rule == nil }
+
+// field returns the field of the setting in whichever of c, site or rule
+// is not nil, or nil when the setting has no such scope.
+func (s *Setting) field(c *Config, site *Site, rule *Rule) any {
+	switch {
+	case c != nil && s.global != nil:
+		return s.global(c)
+	case site != nil && s.site != nil:
+		return s.site(site)
+	case rule != nil && s.rule != nil:
+		return s.rule(rule)
+	}
+	return nil
+}
 
 // Settings is every setting of stoa, in the order --help and the README
 // list them.
@@ -223,6 +240,15 @@ var Settings = []*Setting{
 	{Key: "admin", Flag: "admin", Arg: "ADDR", DefaultDoc: "off", Example: `"localhost:7891"`, Reload: true,
 		Help:  "address of the admin endpoint: /metrics, /healthz, /readyz, POST /reload (e.g. localhost:7891)",
 		check: checkAdmin, global: func(c *Config) any { return &c.Admin }},
+	{Key: "trusted_proxies", Kind: KindPrefixes, Reload: true,
+		Help:   "peers whose X-Forwarded-For (and PROXY header) is believed: CIDRs or IPs",
+		global: func(c *Config) any { return &c.TrustedProxies }},
+	{Key: "allow", Scope: ScopeSite | ScopeRule, Kind: KindPrefixes, Reload: true,
+		Help: "clients allowed (CIDRs or IPs); a client not listed gets 403",
+		site: func(s *Site) any { return &s.Allow }, rule: func(r *Rule) any { return &r.Allow }},
+	{Key: "deny", Scope: ScopeSite | ScopeRule, Kind: KindPrefixes, Reload: true,
+		Help: "clients refused with 403 (CIDRs or IPs)",
+		site: func(s *Site) any { return &s.Deny }, rule: func(r *Rule) any { return &r.Deny }},
 	{Key: "proxy_protocol", Kind: KindBool,
 		Help:   "every TCP connection starts with a PROXY v1 or v2 header",
 		global: func(c *Config) any { return &c.ProxyProtocol }},
@@ -345,15 +371,15 @@ func (s *Setting) parse(raw string) (any, string) {
 
 // ApplyGlobal stores v, from ParseFlag, in c.
 func (s *Setting) ApplyGlobal(c *Config, v any) {
-	if s.global != nil {
-		store(s.global(c), v)
+	if p := s.field(c, nil, nil); p != nil {
+		store(p, v)
 	}
 }
 
 // ApplySite stores v, from ParseFlag, in site.
 func (s *Setting) ApplySite(site *Site, v any) {
-	if s.site != nil {
-		store(s.site(site), v)
+	if p := s.field(nil, site, nil); p != nil {
+		store(p, v)
 	}
 }
 
@@ -374,6 +400,8 @@ func store(dst, v any) {
 		*p = v.(time.Duration)
 	case *[]string:
 		*p = v.([]string)
+	case *[]netip.Prefix:
+		*p = v.([]netip.Prefix)
 	default:
 		panic(fmt.Sprintf("config: no way to store %T in %T", v, dst))
 	}
@@ -398,10 +426,12 @@ func setDefaults(c *Config, site *Site) {
 	}
 }
 
-// decodeSettings reads the table's settings of one scope from a table.
-func (d *decoder) decodeSettings(r reader, c *Config, site *Site) {
+// decodeSettings reads the table's settings of one scope from a table
+// into whichever of c, site and rule is not nil.
+func (d *decoder) decodeSettings(r reader, c *Config, site *Site, rule *Rule) {
 	for _, s := range Settings {
-		if s.Custom() || s.global != nil && c == nil || s.site != nil && site == nil {
+		p := s.field(c, site, rule)
+		if p == nil {
 			continue
 		}
 		v, at := d.decodeSetting(r, s)
@@ -414,12 +444,7 @@ func (d *decoder) decodeSettings(r reader, c *Config, site *Site) {
 				continue
 			}
 		}
-		if c != nil {
-			s.ApplyGlobal(c, v)
-		}
-		if site != nil {
-			s.ApplySite(site, v)
-		}
+		store(p, v)
 	}
 }
 
@@ -441,6 +466,9 @@ func (d *decoder) decodeSetting(r reader, s *Setting) (v any, at *value) {
 		return dur, at
 	case KindList:
 		return d.decodeList(r, s)
+	case KindPrefixes:
+		p, at := r.prefixes(s.Key)
+		return p, at
 	case KindPath:
 		str, at := r.str(s.Key, s.Example)
 		if at == nil || str == "" {

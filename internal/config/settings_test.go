@@ -1,6 +1,7 @@
 package config
 
 import (
+	"net/netip"
 	"os"
 	"reflect"
 	"strconv"
@@ -86,6 +87,8 @@ func sample(s *Setting) (string, any) {
 		return "7s", 7 * time.Second
 	case KindPath:
 		return "/srv/x", "/srv/x"
+	case KindPrefixes:
+		return "10.0.0.0/8", []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}
 	case KindList:
 		e := map[string]string{"listen": "127.0.0.1:9", "https": "127.0.0.1:9443", "domains": "a.example", "index": "home.htm"}[s.Key]
 		return e, []string{e}
@@ -99,9 +102,10 @@ func sample(s *Setting) (string, any) {
 }
 
 // TestEverySettingInFile sets every setting of the table to a value other
-// than its default in a file, and finds each in the Config.
+// than its default in a file, in each of its scopes, and finds each in the
+// Config.
 func TestEverySettingInFile(t *testing.T) {
-	var top, site strings.Builder
+	var top, site, rule strings.Builder
 	for _, s := range Settings {
 		if s.Custom() {
 			continue
@@ -109,33 +113,43 @@ func TestEverySettingInFile(t *testing.T) {
 		raw, _ := sample(s)
 		line := s.Key + " = " + raw + "\n"
 		switch s.Kind {
-		case KindList:
+		case KindList, KindPrefixes:
 			line = s.Key + " = [" + strconv.Quote(raw) + "]\n"
 		case KindString, KindSize, KindDuration, KindPath:
 			line = s.Key + " = " + strconv.Quote(raw) + "\n"
 		}
-		if s.Scope == ScopeSite {
-			site.WriteString(line)
-		} else {
+		if s.global != nil {
 			top.WriteString(line)
 		}
+		if s.site != nil {
+			site.WriteString(line)
+		}
+		if s.rule != nil {
+			rule.WriteString(line)
+		}
 	}
-	text := top.String() + "[[site]]\nroot = \"/srv\"\n" + site.String()
+	text := top.String() + "[[site]]\nroot = \"/srv\"\n" + site.String() + "[[site.rule]]\nmatch = \"/x\"\n" + rule.String()
 	c, err := Parse("stoa.toml", []byte(text))
 	if err != nil {
 		t.Fatalf("%v\nin:\n%s", err, text)
 	}
 	for _, s := range Settings {
-		if s.Custom() {
-			continue
-		}
 		_, want := sample(s)
-		got := s.Current(c)
-		if g, ok := got.(Size); ok {
-			got = int64(g)
-		}
-		if !reflect.DeepEqual(got, want) {
-			t.Errorf("%s: %v after the file set it, want %v", s.Key, got, want)
+		for scope, p := range map[string]any{
+			"global": s.field(c, nil, nil),
+			"site":   s.field(nil, &c.Sites[0], nil),
+			"rule":   s.field(nil, nil, &c.Sites[0].Rules[0]),
+		} {
+			if p == nil {
+				continue
+			}
+			got := reflect.ValueOf(p).Elem().Interface()
+			if g, ok := got.(Size); ok {
+				got = int64(g)
+			}
+			if !reflect.DeepEqual(got, want) {
+				t.Errorf("%s (%s): %v after the file set it, want %v", s.Key, scope, got, want)
+			}
 		}
 	}
 }

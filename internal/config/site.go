@@ -61,7 +61,7 @@ func (d *decoder) site(t *table, path string, pos Pos) (Site, siteInfo) {
 	} else if t.get("root") == nil {
 		d.report(pos, path, `root is missing; write the directory to serve, such as root = "/srv/www"`)
 	}
-	d.decodeSettings(r, nil, &s)
+	d.decodeSettings(r, nil, &s, nil)
 	if str, v := r.str("tls_cert", `"/etc/ssl/example.com.pem"`); v != nil && str != "" {
 		s.TLSCert = d.dirPath(v, r.key("tls_cert"), str)
 	}
@@ -81,8 +81,6 @@ func (d *decoder) site(t *table, path string, pos Pos) (Site, siteInfo) {
 			}
 		}
 	}
-	s.Allow, _ = r.prefixes("allow")
-	s.Deny, _ = r.prefixes("deny")
 	if v := r.tableValue("headers", `{ "X-Robots-Tag" = "noindex" }`); v != nil {
 		s.Headers = d.headerOps(v, r.key("headers"))
 	}
@@ -247,8 +245,7 @@ func (d *decoder) rule(t *table, path string, pos Pos) Rule {
 		}
 		ru.TryFiles = list
 	}
-	ru.Allow, _ = r.prefixes("allow")
-	ru.Deny, _ = r.prefixes("deny")
+	d.decodeSettings(r, nil, nil, &ru)
 	if v := r.tableValue("cors", `{ origins = ["https://app.example.com"] }`); v != nil {
 		ru.CORS = d.cors(v, r.key("cors"))
 	}
