@@ -62,12 +62,6 @@ func (d *decoder) site(t *table, path string, pos Pos) (Site, siteInfo) {
 		d.report(pos, path, `root is missing; write the directory to serve, such as root = "/srv/www"`)
 	}
 	d.decodeSettings(r, nil, &s, nil)
-	if str, v := r.str("tls_cert", `"/etc/ssl/example.com.pem"`); v != nil && str != "" {
-		s.TLSCert = d.dirPath(v, r.key("tls_cert"), str)
-	}
-	if str, v := r.str("tls_key", `"/etc/ssl/example.com.key"`); v != nil && str != "" {
-		s.TLSKey = d.dirPath(v, r.key("tls_key"), str)
-	}
 	if (s.TLSCert == "") != (s.TLSKey == "") {
 		d.report(pos, path, "tls_cert and tls_key go together; give both files, or neither")
 	}
