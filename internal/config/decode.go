@@ -11,22 +11,28 @@ import (
 )
 
 // The known keys of each table, in the order the schema documents them;
-// unknown-key messages list them in this order.
+// unknown-key messages list them in this order. The settings come from
+// Settings; the rest are the file's structure.
 var (
-	globalKeys = []string{"listen", "admin", "access_log", "log_format", "shutdown_timeout",
-		"read_header_timeout", "idle_timeout", "write_timeout", "max_conns", "revalidate",
-		"cache_size", "max_open_files", "trusted_proxies", "proxy_protocol",
-		"https", "tls_self_signed", "domains", "acme_ca", "acme_email", "acme_storage", "hsts", "http3",
-		"redirect_http", "h2c", "site"}
-	siteKeys = []string{"hosts", "default", "root", "index", "dotfiles", "follow_symlinks", "browse",
-		"compress", "precompressed", "compress_min_size", "compress_levels", "cache_control",
-		"error_pages", "security_headers", "tls_cert", "tls_key", "acme", "allow", "deny", "headers", "cors",
-		"basic_auth", "rule"}
-	ruleKeys = []string{"match", "headers", "redirect", "status", "rewrite", "try_files",
-		"allow", "deny", "cors", "basic_auth"}
+	globalKeys = append(settingKeys(ScopeGlobal), "site")
+	siteKeys   = slices.Concat([]string{"hosts", "default", "root"}, settingKeys(ScopeSite),
+		[]string{"acme", "headers", "cors", "basic_auth", "rule"})
+	ruleKeys = slices.Concat([]string{"match", "headers", "redirect", "status", "rewrite", "try_files"},
+		settingKeys(ScopeRule), []string{"cors", "basic_auth"})
 	corsKeys = []string{"origins", "methods", "headers", "expose", "max_age", "credentials"}
 	authKeys = []string{"realm", "users"}
 )
+
+// settingKeys lists the keys of Settings written in scope.
+func settingKeys(scope Scope) []string {
+	var keys []string
+	for _, s := range Settings {
+		if s.Key != "" && (s.Scope == scope || scope != ScopeGlobal && s.Scope&scope != 0) {
+			keys = append(keys, s.Key)
+		}
+	}
+	return keys
+}
 
 // Where a key that is unknown at one level belongs instead. The commonest
 // case is a global key written after the first [[site]], which TOML puts in
