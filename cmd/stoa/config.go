@@ -112,7 +112,4 @@ func overlaySite(s *config.Site, o *serveOptions, set func(string) bool) {
 			st.ApplySite(s, v)
 		}
 	}
-	if s.SecurityHeaders == "" {
-		s.SecurityHeaders = "basic"
-	}
 }
