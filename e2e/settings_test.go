@@ -156,3 +156,57 @@ func TestAdminReloadFailures(t *testing.T) {
 		t.Errorf("after refused reloads: GET /index.html %d, want 200", r.Status)
 	}
 }
+
+// TestSiteSettingsFromFile sets site and rule settings of the table to
+// values other than their defaults in a file and sees each change what
+// the server answers.
+func TestSiteSettingsFromFile(t *testing.T) {
+	s := newSite(t)
+	s.write("home.htm", "home\n")
+	s.write("dir/a.txt", "a\n")
+	s.write(".env", "SECRET=no\n")
+	css := strings.Repeat(".a{color:red}\n", 200)
+	s.write("big.css", css)
+	s.write("private/p.txt", "p\n")
+	pages := otherRoot(t, map[string]string{"404.html": "custom not found\n"})
+	cfg := writeConfig(t, t.TempDir(), fmt.Sprintf(`[[site]]
+root = %q
+index = ["home.htm"]
+browse = true
+dotfiles = "allow"
+cache_control = "public, max-age=60"
+security_headers = "strict"
+compress = false
+error_pages = %q
+[[site.rule]]
+match = "/private/*"
+deny = ["127.0.0.1"]
+`, s.root, pages))
+	srv := startServer(t, s, "--config", cfg)
+
+	if r := srv.get("/"); r.Status != 200 || string(r.Body) != "home\n" {
+		t.Errorf("index = [\"home.htm\"]: GET / %d %q, want home.htm", r.Status, clip(r.Body, 60))
+	}
+	if r := srv.get("/dir/"); r.Status != 200 || !strings.Contains(string(r.Body), "a.txt") {
+		t.Errorf("browse = true: GET /dir/ %d, want a listing naming a.txt", r.Status)
+	}
+	if r := srv.get("/.env"); r.Status != 200 {
+		t.Errorf("dotfiles = \"allow\": GET /.env %d, want 200", r.Status)
+	}
+	r := srv.get("/big.css", "Accept-Encoding: gzip")
+	if r.get("Cache-Control") != "public, max-age=60" {
+		t.Errorf("cache_control: Cache-Control %q, want the file's value", r.get("Cache-Control"))
+	}
+	if r.get("X-Frame-Options") != "DENY" {
+		t.Errorf("security_headers = \"strict\": X-Frame-Options %q, want DENY", r.get("X-Frame-Options"))
+	}
+	if r.get("Content-Encoding") != "" || string(r.Body) != css {
+		t.Errorf("compress = false: Content-Encoding %q, want the file as it is", r.get("Content-Encoding"))
+	}
+	if r := srv.get("/missing"); r.Status != 404 || string(r.Body) != "custom not found\n" {
+		t.Errorf("error_pages: GET /missing %d %q, want 404 with the site's page", r.Status, clip(r.Body, 60))
+	}
+	if r := srv.get("/private/p.txt"); r.Status != 403 {
+		t.Errorf("a rule's deny = [\"127.0.0.1\"]: GET /private/p.txt %d, want 403", r.Status)
+	}
+}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"path/filepath"
-	"strings"
 
 	"github.com/stoahttp/stoa/internal/config"
 )
@@ -64,24 +63,12 @@ func overlayGlobal(cfg *config.Config, o *serveOptions, set func(string) bool) {
 			s.ApplyGlobal(cfg, v)
 		}
 	}
-	if set("listen") {
-		cfg.Listen = o.listen
-	}
-	if set("https") {
-		cfg.HTTPS = o.https
-	}
 	if set("tls-cert") {
 		for i := range o.tlsCert {
 			cert, _ := filepath.Abs(o.tlsCert[i])
 			key, _ := filepath.Abs(o.tlsKey[i])
 			cfg.Certs = append(cfg.Certs, config.CertPair{Cert: cert, Key: key})
 		}
-	}
-	if set("domain") {
-		cfg.Domains = append(cfg.Domains, o.domains...)
-	}
-	if set("acme-storage") {
-		cfg.ACMEStorage, _ = filepath.Abs(o.acmeStorage)
 	}
 }
 
@@ -124,19 +111,5 @@ func overlaySite(s *config.Site, o *serveOptions, set func(string) bool) {
 		if set(st.Flag) {
 			st.ApplySite(s, v)
 		}
-	}
-	if set("index") {
-		s.Index = nil
-		for _, n := range strings.Split(o.index, ",") {
-			if n = strings.TrimSpace(n); n != "" {
-				s.Index = append(s.Index, n)
-			}
-		}
-	}
-	if set("error-pages") {
-		s.ErrorPages = o.errorPages
-	}
-	if s.SecurityHeaders == "" {
-		s.SecurityHeaders = "basic"
 	}
 }

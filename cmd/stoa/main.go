@@ -18,7 +18,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"os/signal"
 	"strings"
@@ -100,20 +99,14 @@ Run 'stoa serve --help' or 'stoa compress --help' for the flags.
 // config.Settings that the table applies itself are in values; the rest
 // (lists, paths, certificate pairs) have fields of their own.
 type serveOptions struct {
-	root        string
-	listen      []string
-	index       string
-	errorPages  string
-	config      string
-	https       []string
-	tlsCert     []string
-	tlsKey      []string
-	domains     []string
-	acmeStorage string
+	root    string
+	config  string
+	tlsCert []string
+	tlsKey  []string
 
 	// raw holds the table flags given, as written; values holds them
 	// parsed and checked by parseServe.
-	raw    map[*config.Setting]string
+	raw    map[*config.Setting][]string
 	values map[*config.Setting]any
 
 	// set holds the flags given on the command line (by flag name), which
@@ -145,26 +138,20 @@ func (f tableFlag) String() string {
 	}
 	return f.s.Default
 }
-func (f tableFlag) Set(v string) error { f.o.raw[f.s] = v; return nil }
+func (f tableFlag) Set(v string) error { f.o.raw[f.s] = append(f.o.raw[f.s], v); return nil }
 func (f tableFlag) IsBoolFlag() bool   { return f.s != nil && f.s.Kind == config.KindBool }
 
 // help is the help text of a flag, from config.Settings.
 func help(flag string) string { return config.Lookup(flag).Help }
 
 func serveFlags(out io.Writer) (*flag.FlagSet, *serveOptions) {
-	o := &serveOptions{raw: map[*config.Setting]string{}, values: map[*config.Setting]any{}}
+	o := &serveOptions{raw: map[*config.Setting][]string{}, values: map[*config.Setting]any{}}
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(out)
 	fs.StringVar(&o.root, "root", "", help("root"))
-	fs.Var(listFlag{&o.listen}, "listen", help("listen"))
-	fs.StringVar(&o.index, "index", config.Lookup("index").Default, help("index"))
-	fs.StringVar(&o.errorPages, "error-pages", "", help("error-pages"))
 	fs.StringVar(&o.config, "config", "", help("config"))
-	fs.Var(listFlag{&o.https}, "https", help("https"))
 	fs.Var(listFlag{&o.tlsCert}, "tls-cert", help("tls-cert"))
 	fs.Var(listFlag{&o.tlsKey}, "tls-key", help("tls-key"))
-	fs.Var(listFlag{&o.domains}, "domain", help("domain"))
-	fs.StringVar(&o.acmeStorage, "acme-storage", "", help("acme-storage"))
 	for _, s := range config.Settings {
 		if s.Flag != "" && fs.Lookup(s.Flag) == nil {
 			fs.Var(tableFlag{s, o}, s.Flag, s.Help)
@@ -202,7 +189,11 @@ func printFlags(w io.Writer) {
 			arg = " " + arg
 		}
 		def := strings.ReplaceAll(s.DefaultText(), "`", "")
-		fmt.Fprintf(w, "  --%s%s\n    \t%s (default %s)\n", s.Flag, arg, s.Help, def)
+		restart := ""
+		if !s.Reload {
+			restart = "; a reload keeps the value read at start"
+		}
+		fmt.Fprintf(w, "  --%s%s\n    \t%s (default %s%s)\n", s.Flag, arg, s.Help, def, restart)
 	}
 }
 
@@ -267,17 +258,6 @@ func parseServe(args []string, stderr io.Writer) (*serveOptions, error) {
 		}
 		o.values[s] = v
 	}
-	if len(o.listen) == 0 {
-		o.listen = []string{config.Lookup("listen").Default}
-	}
-	for _, a := range o.listen {
-		if strings.HasPrefix(a, "unix:") {
-			continue
-		}
-		if _, _, err := net.SplitHostPort(a); err != nil {
-			return nil, fmt.Errorf("--listen %q: want host:port, [::1]:port or unix:/path", a)
-		}
-	}
 	// The levels' grammar belongs to the coding package, which the
 	// server also asks when it builds a site from the file.
 	if l, ok := o.values[config.Lookup("compress-levels")].(string); ok && l != "" {
@@ -287,11 +267,6 @@ func parseServe(args []string, stderr io.Writer) (*serveOptions, error) {
 	}
 	if len(o.tlsCert) != len(o.tlsKey) {
 		return nil, fmt.Errorf("--tls-cert given %d times and --tls-key %d times: give one key for each certificate", len(o.tlsCert), len(o.tlsKey))
-	}
-	for _, a := range o.https {
-		if _, _, err := net.SplitHostPort(a); err != nil {
-			return nil, fmt.Errorf("--https %q: want host:port, such as :443 or localhost:7443", a)
-		}
 	}
 	return o, nil
 }

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strconv"
 	"strings"
 	"testing"
@@ -128,6 +129,11 @@ func flagSample(s *config.Setting) (string, any) {
 		return "3MiB", int64(3 << 20)
 	case config.KindDuration:
 		return "7s", 7 * time.Second
+	case config.KindPath:
+		return "/srv/x", "/srv/x"
+	case config.KindList:
+		e := map[string]string{"listen": "127.0.0.1:9", "https": "127.0.0.1:9443", "domains": "a.example", "index": "home.htm"}[s.Key]
+		return e, []string{e}
 	}
 	if s.Choices != nil {
 		c := s.Choices[len(s.Choices)-1]
@@ -165,7 +171,7 @@ func TestEveryFlagApplies(t *testing.T) {
 			if g, ok := got.(config.Size); ok {
 				got = int64(g)
 			}
-			if got != want {
+			if !reflect.DeepEqual(got, want) {
 				t.Errorf("--%s=%s, file %q: %v in the configuration, want %v", s.Flag, raw, f, got, want)
 			}
 		}

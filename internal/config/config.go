@@ -155,7 +155,7 @@ type Rule struct {
 // Default returns the configuration of an empty file: every global default
 // filled in, no sites.
 func Default() *Config {
-	c := &Config{Listen: listDefault("listen"), Set: map[string]bool{}}
+	c := &Config{Set: map[string]bool{}}
 	setDefaults(c, nil)
 	return c
 }

@@ -11,22 +11,28 @@ import (
 )
 
 // The known keys of each table, in the order the schema documents them;
-// unknown-key messages list them in this order.
+// unknown-key messages list them in this order. The settings come from
+// Settings; the rest are the file's structure.
 var (
-	globalKeys = []string{"listen", "admin", "access_log", "log_format", "shutdown_timeout",
-		"read_header_timeout", "idle_timeout", "write_timeout", "max_conns", "revalidate",
-		"cache_size", "max_open_files", "trusted_proxies", "proxy_protocol",
-		"https", "tls_self_signed", "domains", "acme_ca", "acme_email", "acme_storage", "hsts", "http3",
-		"redirect_http", "h2c", "site"}
-	siteKeys = []string{"hosts", "default", "root", "index", "dotfiles", "follow_symlinks", "browse",
-		"compress", "precompressed", "compress_min_size", "compress_levels", "cache_control",
-		"error_pages", "security_headers", "tls_cert", "tls_key", "acme", "allow", "deny", "headers", "cors",
-		"basic_auth", "rule"}
-	ruleKeys = []string{"match", "headers", "redirect", "status", "rewrite", "try_files",
-		"allow", "deny", "cors", "basic_auth"}
+	globalKeys = append(settingKeys(ScopeGlobal), "site")
+	siteKeys   = slices.Concat([]string{"hosts", "default", "root"}, settingKeys(ScopeSite),
+		[]string{"acme", "headers", "cors", "basic_auth", "rule"})
+	ruleKeys = slices.Concat([]string{"match", "headers", "redirect", "status", "rewrite", "try_files"},
+		settingKeys(ScopeRule), []string{"cors", "basic_auth"})
 	corsKeys = []string{"origins", "methods", "headers", "expose", "max_age", "credentials"}
 	authKeys = []string{"realm", "users"}
 )
+
+// settingKeys lists the keys of Settings written in scope.
+func settingKeys(scope Scope) []string {
+	var keys []string
+	for _, s := range Settings {
+		if s.Key != "" && (s.Scope == scope || scope != ScopeGlobal && s.Scope&scope != 0) {
+			keys = append(keys, s.Key)
+		}
+	}
+	return keys
+}
 
 // Where a key that is unknown at one level belongs instead. The commonest
 // case is a global key written after the first [[site]], which TOML puts in
@@ -366,50 +372,7 @@ func (d *decoder) config(root *table) *Config {
 	c := Default()
 	r := d.open(root, "", globalKeys, topElsewhere, c.Set)
 
-	if list, v, ok := r.strs("listen", `["localhost:7890"]`); ok {
-		if len(list) == 0 {
-			d.report(v.pos, "listen", `empty list; write at least one address, such as ["localhost:7890"]`)
-		}
-		for i, s := range list {
-			if msg := checkListen(s); msg != "" {
-				d.report(v.elems[i].pos, index("listen", i), msg)
-			} else if j := slices.Index(list[:i], s); j >= 0 {
-				d.errorf(v.elems[i].pos, index("listen", i), "%q is already listen[%d]; remove one", s, j+1)
-			}
-		}
-		c.Listen = list
-	}
-	d.decodeSettings(r, c, nil)
-	if p, v := r.prefixes("trusted_proxies"); v != nil {
-		c.TrustedProxies = p
-	}
-	if list, v, ok := r.strs("https", `["0.0.0.0:443"]`); ok {
-		for i, s := range list {
-			if msg := checkListen(s); msg != "" || strings.HasPrefix(s, "unix:") {
-				if msg == "" {
-					msg = "TLS is for TCP listeners; write host:port"
-				}
-				d.report(v.elems[i].pos, index("https", i), msg)
-			}
-		}
-		c.HTTPS = list
-	}
-	if list, v, ok := r.strs("domains", `["example.com"]`); ok {
-		for i, h := range list {
-			norm, msg := normHost(h)
-			if msg == "" && strings.HasPrefix(norm, "*") {
-				msg = "ACME's HTTP-01 and TLS-ALPN-01 challenges cannot prove a wildcard; list the names, or use tls_cert"
-			}
-			if msg != "" {
-				d.report(v.elems[i].pos, index("domains", i), msg)
-				continue
-			}
-			c.Domains = append(c.Domains, norm)
-		}
-	}
-	if s, v := r.str("acme_storage", `"/var/lib/stoa/acme"`); v != nil && s != "" {
-		c.ACMEStorage = d.dirPath(v, "acme_storage", s)
-	}
+	d.decodeSettings(r, c, nil, nil)
 
 	var infos []siteInfo
 	for i, v := range r.tables("site", "site") {

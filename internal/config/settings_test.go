@@ -1,7 +1,9 @@
 package config
 
 import (
+	"net/netip"
 	"os"
+	"reflect"
 	"strconv"
 	"strings"
 	"testing"
@@ -16,7 +18,7 @@ const (
 // flagTable renders the README's table of flags from Settings.
 func flagTable() string {
 	var b strings.Builder
-	b.WriteString("| flag | default | what it does |\n|---|---|---|\n")
+	b.WriteString("| flag | default | on reload | what it does |\n|---|---|---|---|\n")
 	for _, s := range Settings {
 		if s.Flag == "" {
 			continue
@@ -26,7 +28,11 @@ func flagTable() string {
 			name += " " + p
 		}
 		name = strings.ReplaceAll(name, "|", `\|`)
-		b.WriteString("| `" + name + "` | " + s.DefaultText() + " | " + s.Help + " |\n")
+		reload := "applied"
+		if !s.Reload {
+			reload = "restart"
+		}
+		b.WriteString("| `" + name + "` | " + s.DefaultText() + " | " + reload + " | " + s.Help + " |\n")
 	}
 	return b.String()
 }
@@ -79,6 +85,13 @@ func sample(s *Setting) (string, any) {
 		return "3MiB", int64(3 << 20)
 	case KindDuration:
 		return "7s", 7 * time.Second
+	case KindPath:
+		return "/srv/x", "/srv/x"
+	case KindPrefixes:
+		return "10.0.0.0/8", []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}
+	case KindList:
+		e := map[string]string{"listen": "127.0.0.1:9", "https": "127.0.0.1:9443", "domains": "a.example", "index": "home.htm"}[s.Key]
+		return e, []string{e}
 	}
 	if s.Choices != nil {
 		c := s.Choices[len(s.Choices)-1]
@@ -89,40 +102,54 @@ func sample(s *Setting) (string, any) {
 }
 
 // TestEverySettingInFile sets every setting of the table to a value other
-// than its default in a file, and finds each in the Config.
+// than its default in a file, in each of its scopes, and finds each in the
+// Config.
 func TestEverySettingInFile(t *testing.T) {
-	var top, site strings.Builder
+	var top, site, rule strings.Builder
 	for _, s := range Settings {
 		if s.Custom() {
 			continue
 		}
 		raw, _ := sample(s)
 		line := s.Key + " = " + raw + "\n"
-		if s.Kind != KindBool && s.Kind != KindInt {
+		switch s.Kind {
+		case KindList, KindPrefixes:
+			line = s.Key + " = [" + strconv.Quote(raw) + "]\n"
+		case KindString, KindSize, KindDuration, KindPath:
 			line = s.Key + " = " + strconv.Quote(raw) + "\n"
 		}
-		if s.Scope == ScopeSite {
-			site.WriteString(line)
-		} else {
+		if s.global != nil {
 			top.WriteString(line)
 		}
+		if s.site != nil {
+			site.WriteString(line)
+		}
+		if s.rule != nil {
+			rule.WriteString(line)
+		}
 	}
-	text := top.String() + "[[site]]\nroot = \"/srv\"\n" + site.String()
+	text := top.String() + "[[site]]\nroot = \"/srv\"\n" + site.String() + "[[site.rule]]\nmatch = \"/x\"\n" + rule.String()
 	c, err := Parse("stoa.toml", []byte(text))
 	if err != nil {
 		t.Fatalf("%v\nin:\n%s", err, text)
 	}
 	for _, s := range Settings {
-		if s.Custom() {
-			continue
-		}
 		_, want := sample(s)
-		got := s.Current(c)
-		if g, ok := got.(Size); ok {
-			got = int64(g)
-		}
-		if got != want {
-			t.Errorf("%s: %v after the file set it, want %v", s.Key, got, want)
+		for scope, p := range map[string]any{
+			"global": s.field(c, nil, nil),
+			"site":   s.field(nil, &c.Sites[0], nil),
+			"rule":   s.field(nil, nil, &c.Sites[0].Rules[0]),
+		} {
+			if p == nil {
+				continue
+			}
+			got := reflect.ValueOf(p).Elem().Interface()
+			if g, ok := got.(Size); ok {
+				got = int64(g)
+			}
+			if !reflect.DeepEqual(got, want) {
+				t.Errorf("%s (%s): %v after the file set it, want %v", s.Key, scope, got, want)
+			}
 		}
 	}
 }

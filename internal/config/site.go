@@ -23,7 +23,7 @@ type siteInfo struct {
 // DefaultSite returns a site with every default filled in and no root,
 // hosts or rules: what an empty [[site]] block means.
 func DefaultSite() Site {
-	s := Site{Index: listDefault("index"), Set: map[string]bool{}}
+	s := Site{Set: map[string]bool{}}
 	setDefaults(nil, &s)
 	return s
 }
@@ -61,24 +61,7 @@ func (d *decoder) site(t *table, path string, pos Pos) (Site, siteInfo) {
 	} else if t.get("root") == nil {
 		d.report(pos, path, `root is missing; write the directory to serve, such as root = "/srv/www"`)
 	}
-	if list, v, ok := r.strs("index", `["index.html"]`); ok {
-		for i, name := range list {
-			if msg := checkIndexName(name); msg != "" {
-				d.report(v.elems[i].pos, index(r.key("index"), i), msg)
-			}
-		}
-		s.Index = list
-	}
-	d.decodeSettings(r, nil, &s)
-	if str, v := r.str("error_pages", `"errors"`); v != nil && str != "" {
-		s.ErrorPages = d.dirPath(v, r.key("error_pages"), str)
-	}
-	if str, v := r.str("tls_cert", `"/etc/ssl/example.com.pem"`); v != nil && str != "" {
-		s.TLSCert = d.dirPath(v, r.key("tls_cert"), str)
-	}
-	if str, v := r.str("tls_key", `"/etc/ssl/example.com.key"`); v != nil && str != "" {
-		s.TLSKey = d.dirPath(v, r.key("tls_key"), str)
-	}
+	d.decodeSettings(r, nil, &s, nil)
 	if (s.TLSCert == "") != (s.TLSKey == "") {
 		d.report(pos, path, "tls_cert and tls_key go together; give both files, or neither")
 	}
@@ -92,8 +75,6 @@ func (d *decoder) site(t *table, path string, pos Pos) (Site, siteInfo) {
 			}
 		}
 	}
-	s.Allow, _ = r.prefixes("allow")
-	s.Deny, _ = r.prefixes("deny")
 	if v := r.tableValue("headers", `{ "X-Robots-Tag" = "noindex" }`); v != nil {
 		s.Headers = d.headerOps(v, r.key("headers"))
 	}
@@ -258,8 +239,7 @@ func (d *decoder) rule(t *table, path string, pos Pos) Rule {
 		}
 		ru.TryFiles = list
 	}
-	ru.Allow, _ = r.prefixes("allow")
-	ru.Deny, _ = r.prefixes("deny")
+	d.decodeSettings(r, nil, nil, &ru)
 	if v := r.tableValue("cors", `{ origins = ["https://app.example.com"] }`); v != nil {
 		ru.CORS = d.cors(v, r.key("cors"))
 	}

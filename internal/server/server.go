@@ -116,11 +116,13 @@ func Start(load Loader, stdout, stderr io.Writer) (*Server, error) {
 		return nil, err
 	}
 	s.startACME(s.certs.Load())
+	// Ready before the admin address is announced: whoever reads that
+	// line may ask /readyz at once, and the listeners already serve.
+	s.ready.Store(true)
 	if err := s.startAdmin(cfg.Admin); err != nil {
 		s.closeAll()
 		return nil, err
 	}
-	s.ready.Store(true)
 	return s, nil
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"runtime/debug"
@@ -365,5 +366,52 @@ func waitFor(d time.Duration, cond func() bool) bool {
 		if time.Now().After(end) {
 			return false
 		}
+	}
+}
+
+// readyProbe is a stdout that asks /readyz the moment the admin address
+// is announced, as a supervisor watching the log may.
+type readyProbe struct {
+	status int
+	err    error
+}
+
+func (p *readyProbe) Write(b []byte) (int, error) {
+	line := string(b)
+	if i := strings.Index(line, "admin at http://"); i >= 0 && p.status == 0 && p.err == nil {
+		url := strings.Fields(line[i+len("admin at "):])[0]
+		resp, err := http.Get(url + "readyz")
+		if err != nil {
+			p.err = err
+		} else {
+			p.status = resp.StatusCode
+			resp.Body.Close()
+		}
+	}
+	return len(b), nil
+}
+
+// TestReadyWhenAdminAnnounced is the regression test for /readyz
+// answering 503 just after the "admin at" line: the server marked itself
+// ready only after announcing the admin endpoint.
+func TestReadyWhenAdminAnnounced(t *testing.T) {
+	root := t.TempDir()
+	cfg, err := config.Parse("", []byte(`listen = ["127.0.0.1:0"]
+admin = "127.0.0.1:0"
+[[site]]
+root = `+strconv.Quote(root)+"\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &readyProbe{}
+	s, err := Start(func() (*config.Config, error) { return cfg, nil }, p, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	defer s.Shutdown(ctx)
+	if p.err != nil || p.status != 200 {
+		t.Errorf("GET /readyz as the admin address is announced: %d, %v; want 200", p.status, p.err)
 	}
 }
