@@ -183,3 +183,32 @@ func TestMemoryStalledZstdClients(t *testing.T) {
 	checkField(t, "a reading client", r, "Content-Encoding", "")
 	checkBody(t, "a reading client", r, data)
 }
+
+// TestMemoryStalledListingClients is issue 10's 835 MiB: 100 clients ask for
+// the --browse listing of a directory of 50,000 entries and never read.
+// Each held the first 10,001 rows rendered into one buffer; now a listing
+// is written in chunks of at most listing.ChunkSize as it is rendered (the
+// JSON listing shares the code: see package respond's tests).
+func TestMemoryStalledListingClients(t *testing.T) {
+	if testing.Short() {
+		t.Skip("50,000 files and 100 connections")
+	}
+	const entries, clients, ceilingMiB = 50_000, 100, 100
+	s := newSite(t)
+	s.write("many/first.txt", "")
+	pad := strings.Repeat("x", 80) // names of a realistic length, ~100 bytes
+	for i := range entries - 1 {
+		// Links to one file: a third of the time of creating files.
+		if err := os.Link(s.path("many/first.txt"), s.path(fmt.Sprintf("many/entry-%06d-%s.txt", i, pad))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	srv := startServer(t, s, "--browse", "--shutdown-timeout", "2s")
+	start := srv.rssMiB()
+	heads, peak := srv.holdStalled(clients, request("GET", "/many/"), ceilingMiB)
+	t.Logf("%d stalled clients of a %d-entry listing: resident set %.0f MiB at start, peak %.0f MiB (ceiling %d MiB)", clients, entries, start, peak, ceilingMiB)
+	for i, h := range heads {
+		checkStatus(t, fmt.Sprintf("client %d", i), h, 200)
+		checkField(t, fmt.Sprintf("client %d", i), h, "Transfer-Encoding", "chunked")
+	}
+}

@@ -14,7 +14,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"io"
-	"io/fs"
 	"net/netip"
 	"os"
 	"strconv"
@@ -620,6 +619,9 @@ const SortLimit = 10_000
 // sortLimit is SortLimit, lowered by tests.
 var sortLimit = SortLimit
 
+// readBatch is how many entries a streamed listing reads at a time.
+const readBatch = 256
+
 func (s *Site) listing(req *Request, resp *Response, e *content.Entry) {
 	res := s.cache.Resolver()
 	dir, err := res.Open(e.Name)
@@ -634,54 +636,87 @@ func (s *Site) listing(req *Request, resp *Response, e *content.Entry) {
 		return
 	}
 	if len(ents) > sortLimit {
-		s.streamListing(req, resp, e, dir, ents)
+		// Read again from the start, a batch at a time, rather than
+		// hold the first batch until a slow client has taken it.
+		clear(ents)
+		if _, err := dir.Seek(0, io.SeekStart); err != nil {
+			dir.Close()
+			s.Error(404, req.Method, resp)
+			return
+		}
+		s.streamListing(req, resp, e, dir)
 		return
 	}
 	dir.Close()
 	es := make([]listing.Entry, 0, len(ents))
-	for _, de := range ents {
+	for i, de := range ents {
 		if fi, ok := res.Listable(e.Name, de); ok {
 			es = append(es, listing.Entry{Name: fi.Name(), IsDir: fi.IsDir(), Size: fi.Size(), ModTime: fi.ModTime()})
 		}
+		ents[i] = nil
 	}
-	var body []byte
-	ct := "text/html; charset=utf-8"
-	if wantsJSON(req.Accept) {
-		ct = "application/json"
-		listing.SortEntries(es, listing.Sort{By: "name"})
-		body = listing.AppendJSON(nil, e.URLPath, es)
-	} else {
-		sort := listing.ParseSort(req.Query)
-		listing.SortEntries(es, sort)
-		body = listing.AppendHTML(nil, e.URLPath, es, sort)
+	json := wantsJSON(req.Accept)
+	sort := listing.Sort{By: "name"}
+	if !json {
+		sort = listing.ParseSort(req.Query)
 	}
-	resp.Status = 200
-	resp.Extra = appendField(resp.Extra, "Content-Type", ct)
+	listing.SortEntries(es, sort)
+	page := listing.NewPage(json, e.URLPath, sort, false)
+	i := 0
+	for ; i < len(es) && !page.Full(); i++ {
+		page.Add(es[i])
+	}
+	listingHead(resp, json)
+	if i < len(es) {
+		// More than a chunk: the rest is rendered as it is written.
+		resp.Chunked = true
+		if req.Method != "HEAD" {
+			es = es[i:]
+			resp.Stream = func(w io.Writer) error {
+				for i := range es {
+					if page.Full() {
+						if err := page.Flush(w); err != nil {
+							return err
+						}
+					}
+					page.Add(es[i])
+					es[i] = listing.Entry{} // its name can go
+				}
+				page.End()
+				return page.Flush(w)
+			}
+		}
+		return
+	}
+	page.End()
+	body := page.Bytes()
 	resp.Extra = append(resp.Extra, "Content-Length: "...)
 	resp.Extra = strconv.AppendInt(resp.Extra, int64(len(body)), 10)
 	resp.Extra = append(resp.Extra, "\r\n"...)
-	resp.Extra = appendField(resp.Extra, "Vary", "Accept")
-	resp.Extra = appendField(resp.Extra, "Cache-Control", "no-cache")
-	resp.Extra = appendField(resp.Extra, "X-Content-Type-Options", "nosniff")
 	if req.Method != "HEAD" {
 		resp.Body = body
 	}
 }
 
-// streamListing answers for a directory of more than SortLimit entries,
-// rendering them as they are read; ents holds the first batch.
-func (s *Site) streamListing(req *Request, resp *Response, e *content.Entry, dir *os.File, ents []fs.DirEntry) {
-	json := wantsJSON(req.Accept)
-	resp.Status = 200
-	resp.Chunked = true
+// listingHead fills the status and fields every listing has.
+func listingHead(resp *Response, json bool) {
 	ct := "text/html; charset=utf-8"
 	if json {
 		ct = "application/json"
 	}
+	resp.Status = 200
 	resp.Extra = appendField(resp.Extra, "Content-Type", ct)
 	resp.Extra = appendField(resp.Extra, "Vary", "Accept")
 	resp.Extra = appendField(resp.Extra, "Cache-Control", "no-cache")
 	resp.Extra = appendField(resp.Extra, "X-Content-Type-Options", "nosniff")
+}
+
+// streamListing answers for a directory of more than SortLimit entries,
+// rendering them in the order they are read, a batch at a time.
+func (s *Site) streamListing(req *Request, resp *Response, e *content.Entry, dir *os.File) {
+	json := wantsJSON(req.Accept)
+	listingHead(resp, json)
+	resp.Chunked = true
 	if req.Method == "HEAD" {
 		dir.Close()
 		return
@@ -689,39 +724,21 @@ func (s *Site) streamListing(req *Request, resp *Response, e *content.Entry, dir
 	res := s.cache.Resolver()
 	resp.Stream = func(w io.Writer) error {
 		defer dir.Close()
-		var buf []byte
-		if json {
-			buf = listing.AppendJSONStart(buf, e.URLPath)
-		} else {
-			buf = listing.AppendHTMLStart(buf, e.URLPath, listing.Sort{}, true)
-		}
-		rows, first := 0, true
-		if e.URLPath != "/" {
-			rows++
-		}
+		page := listing.NewPage(json, e.URLPath, listing.Sort{}, true)
 		for {
+			ents, err := dir.ReadDir(readBatch)
 			for _, de := range ents {
 				fi, ok := res.Listable(e.Name, de)
 				if !ok {
 					continue
 				}
-				le := listing.Entry{Name: fi.Name(), IsDir: fi.IsDir(), Size: fi.Size(), ModTime: fi.ModTime()}
-				if json {
-					buf = listing.AppendJSONEntry(buf, le, first)
-				} else {
-					buf = listing.AppendHTMLRow(buf, le)
+				if page.Full() {
+					if err := page.Flush(w); err != nil {
+						return err
+					}
 				}
-				first = false
-				rows++
+				page.Add(listing.Entry{Name: fi.Name(), IsDir: fi.IsDir(), Size: fi.Size(), ModTime: fi.ModTime()})
 			}
-			if len(buf) >= 32<<10 {
-				if _, err := w.Write(buf); err != nil {
-					return err
-				}
-				buf = buf[:0]
-			}
-			var err error
-			ents, err = dir.ReadDir(1024)
 			if err == io.EOF || len(ents) == 0 {
 				break
 			}
@@ -729,13 +746,8 @@ func (s *Site) streamListing(req *Request, resp *Response, e *content.Entry, dir
 				return err
 			}
 		}
-		if json {
-			buf = listing.AppendJSONEnd(buf)
-		} else {
-			buf = listing.AppendHTMLEnd(buf, rows)
-		}
-		_, err := w.Write(buf)
-		return err
+		page.End()
+		return page.Flush(w)
 	}
 }
 

@@ -3,15 +3,18 @@ package respond
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/stoahttp/stoa/internal/content"
+	"github.com/stoahttp/stoa/internal/listing"
 	"github.com/stoahttp/stoa/internal/resolve"
 )
 
@@ -355,5 +358,71 @@ func TestLargeDirectoryListingStreams(t *testing.T) {
 	s.Serve(&Request{Method: "HEAD", Path: "/huge/"}, &head)
 	if !head.Chunked || head.Stream != nil {
 		t.Errorf("HEAD of a streamed listing: chunked %v, stream %v; want the head alone", head.Chunked, head.Stream != nil)
+	}
+}
+
+// maxWriter records the largest write.
+type maxWriter struct {
+	bytes.Buffer
+	max int
+}
+
+func (w *maxWriter) Write(p []byte) (int, error) {
+	w.max = max(w.max, len(p))
+	return w.Buffer.Write(p)
+}
+
+// TestListingWrittenInChunks is issue 10's listing buffers: a listing larger
+// than a chunk, sorted or not, is written as it is rendered, in writes of at
+// most about listing.ChunkSize, and reads the same as one rendered whole; a
+// small one keeps its Content-Length.
+func TestListingWrittenInChunks(t *testing.T) {
+	s, root := newSite(t, resolve.Options{Browse: true}, content.Options{})
+	dir := filepath.Join(root, "many")
+	os.Mkdir(dir, 0o755)
+	const n = 2000 // some 300 KiB of HTML
+	for i := range n {
+		if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("file-%04d-%s.txt", i, strings.Repeat("y", 40))), nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	const slack = 1 << 10 // one row past the chunk
+	defer func(old int) { sortLimit = old }(sortLimit)
+	for _, limit := range []int{SortLimit, 100} {
+		sortLimit = limit
+		for _, accept := range []string{"text/html", "application/json"} {
+			var resp Response
+			s.Serve(&Request{Method: "GET", Path: "/many/", Accept: accept}, &resp)
+			if resp.Status != 200 || !resp.Chunked || resp.Stream == nil || bytes.Contains(resp.Extra, []byte("Content-Length")) {
+				t.Fatalf("sort limit %d, %s: status %d chunked %v; want a stream without Content-Length", limit, accept, resp.Status, resp.Chunked)
+			}
+			var w maxWriter
+			if err := resp.Stream(&w); err != nil {
+				t.Fatal(err)
+			}
+			if w.max > listing.ChunkSize+slack {
+				t.Errorf("sort limit %d, %s: a write of %d bytes, want at most %d", limit, accept, w.max, listing.ChunkSize+slack)
+			}
+			body := w.String()
+			if limit == SortLimit {
+				// Sorted: the page must be what rendering it whole gives.
+				if accept == "text/html" && (strings.Count(body, "<tr><td><a href=\"file-") != n || !strings.HasSuffix(body, "</html>\n") || strings.Index(body, "file-0001") > strings.Index(body, "file-0002")) {
+					t.Errorf("sorted HTML in chunks: not %d rows in order in a complete page", n)
+				}
+			}
+			if accept == "application/json" {
+				var doc struct{ Entries []struct{ Name string } }
+				if err := json.Unmarshal(w.Bytes(), &doc); err != nil || len(doc.Entries) != n {
+					t.Errorf("sort limit %d: JSON in chunks: %v, %d entries, want %d", limit, err, len(doc.Entries), n)
+				} else if limit == SortLimit && !slices.IsSortedFunc(doc.Entries, func(a, b struct{ Name string }) int { return strings.Compare(a.Name, b.Name) }) {
+					t.Errorf("sorted JSON in chunks is not in name order")
+				}
+			}
+		}
+	}
+	sortLimit = SortLimit
+	small := do(t, s, Request{Method: "GET", Path: "/dir/"})
+	if small.status != 200 || small.header["Content-Length"] != strconv.Itoa(len(small.body)) {
+		t.Errorf("small listing: status %d Content-Length %q for %d bytes; want it whole", small.status, small.header["Content-Length"], len(small.body))
 	}
 }
