@@ -25,7 +25,7 @@ func TestPageMatchesAppend(t *testing.T) {
 				}
 				var out bytes.Buffer
 				biggest := 0
-				p := NewPage(json, urlPath, Sort{By: BySize, Desc: true}, false)
+				p := NewPage(json, urlPath, Sort{By: BySize, Desc: true}, Sorted)
 				flush := func() {
 					biggest = max(biggest, len(p.Bytes()))
 					if err := p.Flush(&out); err != nil {

@@ -622,6 +622,11 @@ var sortLimit = SortLimit
 // readBatch is how many entries a streamed listing reads at a time.
 const readBatch = 256
 
+// sortFree is how many entries a listing may sort without taking room from
+// listing.SortedBudget: few enough to hold no more than a connection's
+// own buffers do.
+const sortFree = 1024
+
 func (s *Site) listing(req *Request, resp *Response, e *content.Entry) {
 	res := s.cache.Resolver()
 	dir, err := res.Open(e.Name)
@@ -635,17 +640,27 @@ func (s *Site) listing(req *Request, resp *Response, e *content.Entry) {
 		s.Error(404, req.Method, resp)
 		return
 	}
+	json := wantsJSON(req.Accept)
 	if len(ents) > sortLimit {
 		// Read again from the start, a batch at a time, rather than
 		// hold the first batch until a slow client has taken it.
 		clear(ents)
-		if _, err := dir.Seek(0, io.SeekStart); err != nil {
-			dir.Close()
-			s.Error(404, req.Method, resp)
+		s.streamListing(req, resp, e, dir, json, listing.TooLarge)
+		return
+	}
+	// A sorted listing holds all its entries until its last row is
+	// sent: room for them is taken before they are read.
+	room := &listingRoom{}
+	if len(ents) > sortFree && req.Method != "HEAD" {
+		names := 0
+		for _, de := range ents {
+			names += len(de.Name())
+		}
+		if room.n = listing.Cost(len(ents), names); !listing.Reserve(room.n) {
+			clear(ents)
+			s.streamListing(req, resp, e, dir, json, listing.Busy)
 			return
 		}
-		s.streamListing(req, resp, e, dir)
-		return
 	}
 	dir.Close()
 	es := make([]listing.Entry, 0, len(ents))
@@ -655,39 +670,22 @@ func (s *Site) listing(req *Request, resp *Response, e *content.Entry) {
 		}
 		ents[i] = nil
 	}
-	json := wantsJSON(req.Accept)
 	sort := listing.Sort{By: "name"}
 	if !json {
 		sort = listing.ParseSort(req.Query)
 	}
 	listing.SortEntries(es, sort)
-	page := listing.NewPage(json, e.URLPath, sort, false)
+	page := listing.NewPage(json, e.URLPath, sort, listing.Sorted)
 	i := 0
 	for ; i < len(es) && !page.Full(); i++ {
 		page.Add(es[i])
 	}
 	listingHead(resp, json)
 	if i < len(es) {
-		// More than a chunk: the rest is rendered as it is written.
-		resp.Chunked = true
-		if req.Method != "HEAD" {
-			es = es[i:]
-			resp.Stream = func(w io.Writer) error {
-				for i := range es {
-					if page.Full() {
-						if err := page.Flush(w); err != nil {
-							return err
-						}
-					}
-					page.Add(es[i])
-					es[i] = listing.Entry{} // its name can go
-				}
-				page.End()
-				return page.Flush(w)
-			}
-		}
+		sortedStream(req, resp, page, es[i:], room)
 		return
 	}
+	room.Release()
 	page.End()
 	body := page.Bytes()
 	resp.Extra = append(resp.Extra, "Content-Length: "...)
@@ -695,6 +693,43 @@ func (s *Site) listing(req *Request, resp *Response, e *content.Entry) {
 	resp.Extra = append(resp.Extra, "\r\n"...)
 	if req.Method != "HEAD" {
 		resp.Body = body
+	}
+}
+
+// sortedStream answers with a sorted listing larger than a chunk: page
+// holds its first chunk, rest the entries still to render, which the
+// response keeps, in room, until the adapter is done with it.
+func sortedStream(req *Request, resp *Response, page *listing.Page, rest []listing.Entry, room *listingRoom) {
+	resp.Chunked = true
+	if req.Method == "HEAD" {
+		return
+	}
+	resp.Handle = room
+	resp.Stream = func(w io.Writer) error {
+		for i := range rest {
+			if page.Full() {
+				if err := page.Flush(w); err != nil {
+					return err
+				}
+			}
+			page.Add(rest[i])
+			rest[i] = listing.Entry{} // its name can go
+		}
+		page.End()
+		return page.Flush(w)
+	}
+}
+
+// listingRoom is the share of listing.SortedBudget a sorted listing holds
+// until the adapter releases its response, whether or not its stream ran;
+// none (0) for a listing small enough not to count.
+type listingRoom struct{ n int64 }
+
+// Release gives the room back; a second call does nothing.
+func (r *listingRoom) Release() {
+	if r.n != 0 {
+		listing.Unreserve(r.n)
+		r.n = 0
 	}
 }
 
@@ -711,10 +746,16 @@ func listingHead(resp *Response, json bool) {
 	resp.Extra = appendField(resp.Extra, "X-Content-Type-Options", "nosniff")
 }
 
-// streamListing answers for a directory of more than SortLimit entries,
-// rendering them in the order they are read, a batch at a time.
-func (s *Site) streamListing(req *Request, resp *Response, e *content.Entry, dir *os.File) {
-	json := wantsJSON(req.Accept)
+// streamListing answers with the listing of dir in the order its entries
+// are read, a batch at a time from the start, rendering them as they come:
+// for a directory of more than SortLimit entries, or when o is
+// listing.Busy.
+func (s *Site) streamListing(req *Request, resp *Response, e *content.Entry, dir *os.File, json bool, o listing.Order) {
+	if _, err := dir.Seek(0, io.SeekStart); err != nil {
+		dir.Close()
+		s.Error(404, req.Method, resp)
+		return
+	}
 	listingHead(resp, json)
 	resp.Chunked = true
 	if req.Method == "HEAD" {
@@ -724,7 +765,7 @@ func (s *Site) streamListing(req *Request, resp *Response, e *content.Entry, dir
 	res := s.cache.Resolver()
 	resp.Stream = func(w io.Writer) error {
 		defer dir.Close()
-		page := listing.NewPage(json, e.URLPath, listing.Sort{}, true)
+		page := listing.NewPage(json, e.URLPath, listing.Sort{}, o)
 		for {
 			ents, err := dir.ReadDir(readBatch)
 			for _, de := range ents {

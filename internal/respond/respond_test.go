@@ -426,3 +426,73 @@ func TestListingWrittenInChunks(t *testing.T) {
 		t.Errorf("small listing: status %d Content-Length %q for %d bytes; want it whole", small.status, small.header["Content-Length"], len(small.body))
 	}
 }
+
+// TestSortedListingWithoutRoom: a listing too large for one chunk takes
+// room for its sorted entries from listing.SortedBudget; with none left it
+// is sent whole in directory order, saying why, and the room a sorted one
+// took comes back when the adapter releases the response, whether or not
+// its stream ran.
+func TestSortedListingWithoutRoom(t *testing.T) {
+	s, root := newSite(t, resolve.Options{Browse: true}, content.Options{})
+	dir := filepath.Join(root, "many")
+	os.Mkdir(dir, 0o755)
+	const n = 2 * sortFree
+	for i := range n {
+		if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("file-%05d.txt", i)), nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	serve := func() (Response, string) {
+		var resp Response
+		s.Serve(&Request{Method: "GET", Path: "/many/"}, &resp)
+		var out bytes.Buffer
+		if resp.Stream == nil {
+			t.Fatalf("no stream: status %d", resp.Status)
+		}
+		if err := resp.Stream(&out); err != nil {
+			t.Fatal(err)
+		}
+		return resp, out.String()
+	}
+	free := func() int64 { // the room left, found by taking it
+		var got int64
+		for step := int64(listing.SortedBudget); step > 0; step /= 2 {
+			for listing.Reserve(step) {
+				got += step
+			}
+		}
+		listing.Unreserve(got)
+		return got
+	}
+	all := free()
+	resp, body := serve()
+	if strings.Contains(body, "too busy") || strings.Count(body, "<tr><td><a href=\"file-") != n {
+		t.Fatalf("with room: not a sorted page of %d rows", n)
+	}
+	if free() == all {
+		t.Error("a sorted listing being sent takes no room")
+	}
+	resp.Handle.Release()
+	resp.Handle.Release() // a second release gives nothing back
+	if got := free(); got != all {
+		t.Errorf("room after the listing was released: %d, want %d", got, all)
+	}
+	// Unrun: the adapter releases a response whose stream never ran.
+	var unrun Response
+	s.Serve(&Request{Method: "GET", Path: "/many/"}, &unrun)
+	unrun.Handle.Release()
+	if got := free(); got != all {
+		t.Errorf("room after an unrun listing was released: %d, want %d", got, all)
+	}
+	if !listing.Reserve(all) {
+		t.Fatal("cannot spend the budget")
+	}
+	defer listing.Unreserve(all)
+	resp, body = serve()
+	if !resp.Chunked || !strings.Contains(body, "too busy to sort") || strings.Count(body, "<tr><td><a href=\"file-") != n || !strings.HasSuffix(body, "</html>\n") {
+		t.Errorf("budget spent: want all %d rows in directory order, saying the server is busy", n)
+	}
+	if resp.Handle != nil {
+		resp.Handle.Release()
+	}
+}
