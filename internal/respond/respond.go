@@ -17,6 +17,7 @@ import (
 	"net/netip"
 	"os"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/stoahttp/stoa/internal/ascii"
@@ -733,6 +734,17 @@ func (r *listingRoom) Release() {
 	}
 }
 
+// dirLease closes a directory listed as it is sent when the adapter
+// releases the response, whether or not its stream ran (an HTTP/2 stream
+// reset while it waited its turn never runs).
+type dirLease struct {
+	dir  *os.File
+	once sync.Once
+}
+
+// Release closes the directory; later calls do nothing.
+func (l *dirLease) Release() { l.once.Do(func() { l.dir.Close() }) }
+
 // listingHead fills the status and fields every listing has.
 func listingHead(resp *Response, json bool) {
 	ct := "text/html; charset=utf-8"
@@ -763,8 +775,8 @@ func (s *Site) streamListing(req *Request, resp *Response, e *content.Entry, dir
 		return
 	}
 	res := s.cache.Resolver()
+	resp.Handle = &dirLease{dir: dir}
 	resp.Stream = func(w io.Writer) error {
-		defer dir.Close()
 		page := listing.NewPage(json, e.URLPath, listing.Sort{}, o)
 		for {
 			ents, err := dir.ReadDir(readBatch)

@@ -496,3 +496,40 @@ func TestSortedListingWithoutRoom(t *testing.T) {
 		resp.Handle.Release()
 	}
 }
+
+// openFDs counts the test process's open descriptors.
+func openFDs(t *testing.T) int {
+	t.Helper()
+	ents, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Skip("no /proc/self/fd")
+	}
+	return len(ents)
+}
+
+// TestStreamedListingClosesUnrun: a directory listed as it is sent is
+// closed when the adapter releases the response, also when its stream
+// never runs (an HTTP/2 stream reset while it waited its turn); before, only
+// the stream closed it, and an unrun one left it to the garbage collector.
+func TestStreamedListingClosesUnrun(t *testing.T) {
+	s, root := newSite(t, resolve.Options{Browse: true}, content.Options{})
+	dir := filepath.Join(root, "huge")
+	os.Mkdir(dir, 0o755)
+	defer func(old int) { sortLimit = old }(sortLimit)
+	sortLimit = 10
+	for i := range 20 {
+		os.WriteFile(filepath.Join(dir, "f"+strconv.Itoa(i)), nil, 0o644)
+	}
+	before := openFDs(t)
+	for range 5 {
+		var resp Response
+		s.Serve(&Request{Method: "GET", Path: "/huge/"}, &resp)
+		if resp.Stream == nil || resp.Handle == nil {
+			t.Fatalf("listing of a huge directory: stream %v, handle %v; want both", resp.Stream != nil, resp.Handle)
+		}
+		resp.Handle.Release()
+	}
+	if after := openFDs(t); after != before {
+		t.Errorf("%d descriptors open after 5 unrun listings were released, %d before", after, before)
+	}
+}
