@@ -17,7 +17,7 @@ import (
 	"net/netip"
 	"os"
 	"strconv"
-	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/stoahttp/stoa/internal/ascii"
@@ -735,15 +735,26 @@ func (r *listingRoom) Release() {
 }
 
 // dirLease closes a directory listed as it is sent when the adapter
-// releases the response, whether or not its stream ran (an HTTP/2 stream
-// reset while it waited its turn never runs).
+// releases a response whose stream never started (an HTTP/2 stream reset
+// while it waited its turn); a stream that started closes it itself, as
+// the adapter may release the response while the stream still reads it.
 type dirLease struct {
-	dir  *os.File
-	once sync.Once
+	dir   *os.File
+	state atomic.Int32 // dirIdle, dirStreaming or dirClosed
 }
 
-// Release closes the directory; later calls do nothing.
-func (l *dirLease) Release() { l.once.Do(func() { l.dir.Close() }) }
+const (
+	dirIdle int32 = iota
+	dirStreaming
+	dirClosed
+)
+
+// Release closes the directory unless its stream has it.
+func (l *dirLease) Release() {
+	if l.state.CompareAndSwap(dirIdle, dirClosed) {
+		l.dir.Close()
+	}
+}
 
 // listingHead fills the status and fields every listing has.
 func listingHead(resp *Response, json bool) {
@@ -775,8 +786,13 @@ func (s *Site) streamListing(req *Request, resp *Response, e *content.Entry, dir
 		return
 	}
 	res := s.cache.Resolver()
-	resp.Handle = &dirLease{dir: dir}
+	lease := &dirLease{dir: dir}
+	resp.Handle = lease
 	resp.Stream = func(w io.Writer) error {
+		if !lease.state.CompareAndSwap(dirIdle, dirStreaming) {
+			return os.ErrClosed // released before it ran
+		}
+		defer dir.Close()
 		page := listing.NewPage(json, e.URLPath, listing.Sort{}, o)
 		for {
 			ents, err := dir.ReadDir(readBatch)

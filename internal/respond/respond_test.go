@@ -528,6 +528,11 @@ func TestStreamedListingClosesUnrun(t *testing.T) {
 			t.Fatalf("listing of a huge directory: stream %v, handle %v; want both", resp.Stream != nil, resp.Handle)
 		}
 		resp.Handle.Release()
+		// An adapter may still run it: it must fail, not read a
+		// closed directory.
+		if err := resp.Stream(io.Discard); err == nil {
+			t.Error("a listing stream run after its response was released: no error")
+		}
 	}
 	if after := openFDs(t); after != before {
 		t.Errorf("%d descriptors open after 5 unrun listings were released, %d before", after, before)
