@@ -155,10 +155,13 @@ type route struct {
 	cost    int64        // its share of Cache.routeBytes
 }
 
-// routeShare is the part of the store's memory budget that one cache's
-// routes may take, keys included: an eighth (32 MiB of the default 256).
-// Request paths come from the network; bounded by count alone, 100,000
-// distinct 7,000-byte paths that all answer 404 kept 725 MiB (issue 10).
+// routeShare is the part of the store's memory budget that the routes of
+// all its caches may take, keys included: an eighth (32 MiB of the default
+// 256). Request paths come from the network; bounded by count alone,
+// 100,000 distinct 7,000-byte paths that all answer 404 kept 725 MiB
+// (issue 10). A cache that finds the share taken drops routes of its own,
+// so a site flooded with made-up paths evicts its own routes, not those
+// of the other sites.
 const routeShare = 8
 
 // routeOverhead is what a route costs besides its key and its own entry:
@@ -185,8 +188,8 @@ type Cache struct {
 	mu     sync.RWMutex
 	routes map[string]*route // by raw request path
 	files  map[string]*Entry // by file name, so aliases share one body
-	// routeBytes is the memory the routes hold, by routeCost; it is kept
-	// within the store's budget / routeShare.
+	// routeBytes is the memory the routes hold, by routeCost: this
+	// cache's part of Store.routes.
 	routeBytes int64
 
 	// store keeps the bodies, under keys made with id, and the open
@@ -310,6 +313,13 @@ func (c *Cache) Stats() Stats {
 // reload would leave files open and memory taken.
 func (c *Cache) Close() {
 	c.store.fds.closeCache(c.id, &c.closed)
+	// Its routes give their share back; refresh remembers none once
+	// closed is set, which it reads under mu.
+	c.mu.Lock()
+	c.store.routes.Add(-c.routeBytes)
+	c.routeBytes = 0
+	clear(c.routes)
+	c.mu.Unlock()
 	// From the store's keys, not c.files: an entry the route bound
 	// dropped from c.files may still have its bodies in the store.
 	var mine []bodyKey
@@ -334,6 +344,7 @@ func (c *Cache) Invalidate(rawPath string) {
 func (c *Cache) deleteRouteLocked(key string) {
 	if rt := c.routes[key]; rt != nil {
 		c.routeBytes -= rt.cost
+		c.store.routes.Add(-rt.cost)
 		delete(c.routes, key)
 	}
 }
@@ -374,8 +385,14 @@ func (c *Cache) refresh(rawPath string, old *route, now int64) *Entry {
 	if len(c.routes) >= c.opt.MaxEntries {
 		c.evictLocked()
 	}
-	for c.routeBytes+rt.cost > budget && len(c.routes) > 0 {
+	for c.store.routes.Load()+rt.cost > budget && len(c.routes) > 0 {
 		c.evictRoutesLocked()
+	}
+	if c.closed.Load() || !c.store.addRoute(rt.cost, budget) {
+		// Retired, or the other caches hold the share: answered,
+		// not remembered.
+		c.mu.Unlock()
+		return e
 	}
 	c.routes[rawPath] = rt
 	c.routeBytes += rt.cost

@@ -487,8 +487,8 @@ func TestRouteBytesAccounting(t *testing.T) {
 		for _, rt := range c.routes {
 			sum += rt.cost
 		}
-		if sum != c.routeBytes || c.routeBytes > budget {
-			t.Fatalf("%s: routeBytes %d, sum of route costs %d, budget %d", when, c.routeBytes, sum, budget)
+		if sum != c.routeBytes || c.routeBytes > budget || c.store.routes.Load() != sum {
+			t.Fatalf("%s: routeBytes %d, store's %d, sum of route costs %d, budget %d", when, c.routeBytes, c.store.routes.Load(), sum, budget)
 		}
 	}
 	var paths []string
@@ -510,5 +510,45 @@ func TestRouteBytesAccounting(t *testing.T) {
 	check("after Invalidate of every path")
 	if c.routeBytes != 0 {
 		t.Errorf("no routes left, routeBytes %d", c.routeBytes)
+	}
+}
+
+// TestRoutesShareOneBudget: the caches of one store share the routes'
+// budget; a cache flooded with made-up paths evicts its own routes, not
+// another's, and a closed cache gives its share back.
+func TestRoutesShareOneBudget(t *testing.T) {
+	root := t.TempDir()
+	os.WriteFile(filepath.Join(root, "a.txt"), []byte("a"), 0o644)
+	res, err := resolve.New(root, resolve.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { res.Close() })
+	store := NewStore(StoreOptions{MemoryBudget: 1 << 20})
+	budget := store.budget.Load() / routeShare
+	quiet, flooded := New(res, Options{Store: store, Revalidate: time.Hour}), New(res, Options{Store: store, Revalidate: time.Hour})
+	for i := range 10 {
+		quiet.Get(fmt.Sprintf("/quiet-%d", i))
+	}
+	quietBytes := quiet.routeBytes
+	for i := range 2000 {
+		flooded.Get(fmt.Sprintf("/flood-%d-%s", i, strings.Repeat("f", 500)))
+		if used := store.routes.Load(); used > budget {
+			t.Fatalf("after %d made-up paths the routes hold %d bytes, over the budget of %d", i+1, used, budget)
+		}
+	}
+	if len(quiet.routes) != 10 || quiet.routeBytes != quietBytes {
+		t.Errorf("the quiet cache kept %d of its 10 routes (%d bytes of %d)", len(quiet.routes), quiet.routeBytes, quietBytes)
+	}
+	if got := store.routes.Load(); got != quiet.routeBytes+flooded.routeBytes {
+		t.Errorf("store counts %d bytes of routes, the caches %d and %d", got, quiet.routeBytes, flooded.routeBytes)
+	}
+	flooded.Close()
+	if got := store.routes.Load(); got != quietBytes {
+		t.Errorf("after the flooded cache closed the store counts %d bytes of routes, want the quiet cache's %d", got, quietBytes)
+	}
+	flooded.Get("/after-close")
+	if got := store.routes.Load(); got != quietBytes {
+		t.Errorf("a closed cache remembered a route: %d bytes, want %d", got, quietBytes)
 	}
 }
