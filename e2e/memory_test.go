@@ -12,6 +12,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"golang.org/x/net/http2"
+	"golang.org/x/net/http2/hpack"
 )
 
 // Issue 10: what connections hold must be bounded, however many clients
@@ -91,42 +94,58 @@ func (c *client) readHead() *response {
 	}
 }
 
+// An rssWatch samples the server's resident set against a ceiling and
+// fails the test at the first sample over it.
+type rssWatch struct {
+	srv        *server
+	ceilingMiB float64
+	peak       float64
+}
+
+// sample reads the resident set; what says when, for the failure.
+func (w *rssWatch) sample(what string) float64 {
+	w.srv.t.Helper()
+	rss := w.srv.rssMiB()
+	w.peak = max(w.peak, rss)
+	if rss > w.ceilingMiB {
+		w.srv.t.Fatalf("%s: the server's resident set is %.0f MiB, over the ceiling of %.0f MiB", what, rss, w.ceilingMiB)
+	}
+	return rss
+}
+
+// settle samples until the resident set stops growing (bounded in count):
+// bodies are produced until the sockets of the clients are full.
+func (w *rssWatch) settle(what string) {
+	w.srv.t.Helper()
+	last := w.sample(what)
+	for range 30 {
+		time.Sleep(100 * time.Millisecond)
+		rss := w.sample(what)
+		if rss-last < 1 {
+			return
+		}
+		last = rss
+	}
+}
+
 // holdStalled opens n stalled clients, each sending req and reading only
 // the head of its answer, and fails as soon as the server's resident set
 // passes ceilingMiB. It returns the clients' heads and the highest RSS seen,
 // the last samples taken once the streams had filled their sockets.
 func (srv *server) holdStalled(n int, req string, ceilingMiB float64) ([]*response, float64) {
 	srv.t.Helper()
+	w := &rssWatch{srv: srv, ceilingMiB: ceilingMiB}
 	heads := make([]*response, 0, n)
-	peak := 0.0
-	sample := func(what string) float64 {
-		rss := srv.rssMiB()
-		peak = max(peak, rss)
-		if rss > ceilingMiB {
-			srv.t.Fatalf("%s: the server's resident set is %.0f MiB, over the ceiling of %.0f MiB", what, rss, ceilingMiB)
-		}
-		return rss
-	}
 	for i := range n {
 		c := srv.dialStalled()
 		c.send(req)
 		heads = append(heads, c.readHead())
 		if i%10 == 9 {
-			sample(fmt.Sprintf("after %d stalled clients", i+1))
+			w.sample(fmt.Sprintf("after %d stalled clients", i+1))
 		}
 	}
-	// The bodies are produced until the sockets are full: sample until the
-	// resident set stops growing (bounded in count).
-	last := sample("with every client stalled")
-	for range 30 {
-		time.Sleep(100 * time.Millisecond)
-		rss := sample("with every client stalled")
-		if rss-last < 1 {
-			break
-		}
-		last = rss
-	}
-	return heads, peak
+	w.settle("with every client stalled")
+	return heads, w.peak
 }
 
 // writeText writes n bytes of text made of words drawn at random from a
@@ -232,4 +251,36 @@ func TestMemoryStalledListingClients(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestMemoryStalledZstdStreamsH2 is TestMemoryStalledZstdClients over
+// HTTP/2: 50 connections of 4 streams each (as many as a connection
+// produces at once) that never grant flow-control window. Each stream's
+// encoder comes from the same process-wide budget.
+func TestMemoryStalledZstdStreamsH2(t *testing.T) {
+	if testing.Short() {
+		t.Skip("200 streams and a 50 MiB file")
+	}
+	const conns, streams, ceilingMiB = 50, 4, 300
+	s := newSite(t)
+	s.writeText("big.txt", 50<<20)
+	srv := startServer(t, s, "--tls-self-signed", "--https", "127.0.0.1:0", "--shutdown-timeout", "2s")
+	addr := httpsAddr(t, srv)
+	w := &rssWatch{srv: srv, ceilingMiB: ceilingMiB}
+	for i := range conns {
+		c := dialH2(t, addr, 4096)
+		for j := range streams {
+			block := c.headerBlock("/big.txt", hpack.HeaderField{Name: "accept-encoding", Value: "zstd"})
+			c.fr.WriteHeaders(http2.HeadersFrameParam{StreamID: uint32(2*j + 1), BlockFragment: block, EndStream: true, EndHeaders: true})
+		}
+		if err := c.flush(); err != nil {
+			t.Fatalf("connection %d: %v", i, err)
+		}
+		if i%5 == 4 {
+			w.sample(fmt.Sprintf("after %d stalled connections", i+1))
+		}
+	}
+	w.settle("with every stream stalled")
+	t.Logf("%d stalled HTTP/2 zstd streams: peak resident set %.0f MiB (ceiling %d MiB)", conns*streams, w.peak, ceilingMiB)
+	checkHealthy(t, addr, "with every stream stalled")
 }
