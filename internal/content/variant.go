@@ -8,6 +8,7 @@ import (
 	"github.com/stoahttp/stoa/internal/coding"
 	"github.com/stoahttp/stoa/internal/header"
 	"github.com/stoahttp/stoa/internal/mimetype"
+	"github.com/stoahttp/stoa/internal/source"
 )
 
 // codingCount sizes the arrays indexed by coding.Coding.
@@ -166,7 +167,7 @@ func (cr *checkedReader) Read(p []byte) (int, error) {
 // older than the original (nginx's gzip_static rule): an older one may hold
 // a previous version of the content.
 func (c *Cache) sidecarsOf(name string, orig fs.FileInfo) (s [codingCount]sidecar) {
-	infos := c.res.StatSiblings(name, sidecarExts[:])
+	infos := source.StatSiblings(c.res.Source(), name, sidecarExts[:])
 	for i, cd := range coding.Preference {
 		info := infos[i]
 		if info == nil || !info.Mode().IsRegular() || info.ModTime().Before(orig.ModTime()) {
