@@ -105,7 +105,9 @@ type Response struct {
 	Extra []byte
 
 	Body []byte
-	File *os.File // shared: read it at offsets only, never move its offset
+	// File is shared: read it at offsets only. An adapter sends one of
+	// this system (source.OSFile) with sendfile where it can.
+	File io.ReaderAt
 	// Handle, with File, is released by the engine once the body is written.
 	Handle  Releaser
 	FileOff int64
