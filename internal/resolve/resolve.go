@@ -187,18 +187,44 @@ func (r *Resolver) Open(name string) (*os.File, error) {
 }
 
 // ReadDir lists the named directory, leaving out what a request could not
-// fetch: hidden names (unless allowed) and what the source leaves out.
+// fetch (see OpenDir).
 func (r *Resolver) ReadDir(name string) ([]fs.FileInfo, error) {
-	d, err := r.src.OpenDir(name)
+	d, err := r.OpenDir(name)
 	if err != nil {
 		return nil, err
 	}
 	defer d.Close()
-	infos, err := d.ReadDir(-1)
+	return d.ReadDir(-1)
+}
+
+// OpenDir opens the named directory for a listing. Its entries leave out
+// what a request could not fetch: hidden names (unless allowed), and what
+// the source leaves out (links leading outside the tree, devices).
+func (r *Resolver) OpenDir(name string) (source.Dir, error) {
+	d, err := r.src.OpenDir(name)
 	if err != nil {
 		return nil, err
 	}
-	return slices.DeleteFunc(infos, func(fi fs.FileInfo) bool { return r.hidden(fi.Name()) }), nil
+	if r.opt.Dotfiles == DotAllow {
+		return d, nil
+	}
+	return &visibleDir{d, r}, nil
+}
+
+// visibleDir is a directory without its hidden names.
+type visibleDir struct {
+	source.Dir
+	r *Resolver
+}
+
+func (d *visibleDir) ReadDir(n int) ([]fs.FileInfo, error) {
+	for {
+		infos, err := d.Dir.ReadDir(n)
+		infos = slices.DeleteFunc(infos, func(fi fs.FileInfo) bool { return d.r.hidden(fi.Name()) })
+		if len(infos) > 0 || err != nil || n <= 0 {
+			return infos, err
+		}
+	}
 }
 
 // hidden reports whether a listing leaves out the entry called n.
