@@ -14,6 +14,16 @@
 // Names are slash-separated and relative to the top of the tree, "." being
 // the top itself; they are clean (package resolve makes them so), and a
 // Source must never reach outside its tree whatever the name.
+//
+// Folder is the local directory (os.Root; its files are Local, for
+// sendfile) and Mem a tree in memory. Other trees slot in the same way:
+// a release store answers Stat and OpenDir from its manifest, opens the
+// content-addressed blob, puts the blob's hash in Version.Key and reports
+// it as known (Hasher); an S3-compatible bucket answers Stat with HEAD,
+// OpenDir with a delimited listing, reads a File with ranged GETs pinned to
+// the object's version (If-Match on its ETag, so a replaced object fails
+// the read rather than mixing versions), takes Version.Key from the version
+// id or ETag, and reports a full-object SHA-256 checksum as known.
 package source
 
 import (
