@@ -3,6 +3,7 @@ package content
 import (
 	"bytes"
 	"crypto/sha256"
+	"strings"
 	"testing"
 	"time"
 
@@ -86,5 +87,21 @@ func TestMemSourceChanges(t *testing.T) {
 	clock.advance(2 * time.Second)
 	if e2 := c.Get("/big.bin"); e2 == e || e2.ETag != etagOf(sha256.Sum256(bytes.Repeat([]byte("2"), 2048))) {
 		t.Errorf("after revalidation: same entry %v, ETag %q; want the new version's", e2 == e, e2.ETag)
+	}
+}
+
+// TestFolderHandleGivesOSFile: a large file of a folder is opened as a
+// Local file, so the engine sends it with sendfile; lose that and every
+// large file would be copied through user space without a test noticing.
+func TestFolderHandleGivesOSFile(t *testing.T) {
+	c, _ := newCache(t, map[string]string{"big.bin": strings.Repeat("x", 2048)}, Options{MaxFileInMemory: 1024})
+	e := c.Get("/big.bin")
+	h, err := c.Open(&e.Rep)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Release()
+	if source.OSFile(h.File()) == nil {
+		t.Errorf("a folder file's handle gives no *os.File for sendfile")
 	}
 }
