@@ -3,7 +3,6 @@ package resolve
 import (
 	"errors"
 	"io/fs"
-	"os"
 	"slices"
 	"strings"
 	"syscall"
@@ -176,16 +175,6 @@ func KindOf(err error) Kind {
 // Stat describes the named file, as the source reaches it.
 func (r *Resolver) Stat(name string) (fs.FileInfo, error) { return r.src.Stat(name) }
 
-// Open opens the named file or directory of a folder for reading; listings
-// use it until they read through source.Dir.
-func (r *Resolver) Open(name string) (*os.File, error) {
-	f, ok := r.src.(*source.Folder)
-	if !ok {
-		return nil, fs.ErrNotExist
-	}
-	return f.OpenFile(name)
-}
-
 // ReadDir lists the named directory, leaving out what a request could not
 // fetch (see OpenDir).
 func (r *Resolver) ReadDir(name string) ([]fs.FileInfo, error) {
@@ -230,15 +219,4 @@ func (d *visibleDir) ReadDir(n int) ([]fs.FileInfo, error) {
 // hidden reports whether a listing leaves out the entry called n.
 func (r *Resolver) hidden(n string) bool {
 	return strings.HasPrefix(n, ".") && r.opt.Dotfiles != DotAllow
-}
-
-// Listable describes entry e of directory dir of a folder if a request
-// could fetch it: not a hidden name (unless allowed), not a link leading
-// outside the root, and a regular file or a directory.
-func (r *Resolver) Listable(dir string, e fs.DirEntry) (fs.FileInfo, bool) {
-	f, ok := r.src.(*source.Folder)
-	if !ok || r.hidden(e.Name()) {
-		return nil, false
-	}
-	return f.Describe(dir, e)
 }

@@ -266,7 +266,7 @@ func FuzzResolve(f *testing.F) {
 		if Hidden("/"+res.Name, true) {
 			t.Fatalf("Resolve(%q) reached hidden %q", raw, res.Name)
 		}
-		f, err := r.Open(res.Name)
+		f, err := r.Source().Open(res.Name)
 		if err != nil {
 			return
 		}

@@ -16,7 +16,6 @@ import (
 	"io"
 	"io/fs"
 	"net/netip"
-	"os"
 	"strconv"
 	"time"
 
@@ -30,6 +29,7 @@ import (
 	"github.com/stoahttp/stoa/internal/listing"
 	"github.com/stoahttp/stoa/internal/reqfield"
 	"github.com/stoahttp/stoa/internal/resolve"
+	"github.com/stoahttp/stoa/internal/source"
 )
 
 // Request holds what the core needs of a request. Its strings may alias an
@@ -623,13 +623,12 @@ const SortLimit = 10_000
 var sortLimit = SortLimit
 
 func (s *Site) listing(req *Request, resp *Response, e *content.Entry) {
-	res := s.cache.Resolver()
-	dir, err := res.Open(e.Name)
+	dir, err := s.cache.Resolver().OpenDir(e.Name)
 	if err != nil {
 		s.Error(404, req.Method, resp)
 		return
 	}
-	ents, err := dir.ReadDir(sortLimit + 1)
+	ents, err := source.ReadDirUpTo(dir, sortLimit+1)
 	if err != nil && err != io.EOF {
 		dir.Close()
 		s.Error(404, req.Method, resp)
@@ -641,10 +640,8 @@ func (s *Site) listing(req *Request, resp *Response, e *content.Entry) {
 	}
 	dir.Close()
 	es := make([]listing.Entry, 0, len(ents))
-	for _, de := range ents {
-		if fi, ok := res.Listable(e.Name, de); ok {
-			es = append(es, listing.Entry{Name: fi.Name(), IsDir: fi.IsDir(), Size: fi.Size(), ModTime: fi.ModTime()})
-		}
+	for _, fi := range ents {
+		es = append(es, listing.Entry{Name: fi.Name(), IsDir: fi.IsDir(), Size: fi.Size(), ModTime: fi.ModTime()})
 	}
 	var body []byte
 	ct := "text/html; charset=utf-8"
@@ -672,7 +669,7 @@ func (s *Site) listing(req *Request, resp *Response, e *content.Entry) {
 
 // streamListing answers for a directory of more than SortLimit entries,
 // rendering them as they are read; ents holds the first batch.
-func (s *Site) streamListing(req *Request, resp *Response, e *content.Entry, dir *os.File, ents []fs.DirEntry) {
+func (s *Site) streamListing(req *Request, resp *Response, e *content.Entry, dir source.Dir, ents []fs.FileInfo) {
 	json := wantsJSON(req.Accept)
 	resp.Status = 200
 	resp.Chunked = true
@@ -688,7 +685,6 @@ func (s *Site) streamListing(req *Request, resp *Response, e *content.Entry, dir
 		dir.Close()
 		return
 	}
-	res := s.cache.Resolver()
 	resp.Stream = func(w io.Writer) error {
 		defer dir.Close()
 		var buf []byte
@@ -702,11 +698,7 @@ func (s *Site) streamListing(req *Request, resp *Response, e *content.Entry, dir
 			rows++
 		}
 		for {
-			for _, de := range ents {
-				fi, ok := res.Listable(e.Name, de)
-				if !ok {
-					continue
-				}
+			for _, fi := range ents {
 				le := listing.Entry{Name: fi.Name(), IsDir: fi.IsDir(), Size: fi.Size(), ModTime: fi.ModTime()}
 				if json {
 					buf = listing.AppendJSONEntry(buf, le, first)

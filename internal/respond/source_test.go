@@ -21,7 +21,8 @@ func TestServeFromMemSource(t *testing.T) {
 	mem.Put("index.html", []byte("<h1>home</h1>"), modTime, true)
 	mem.Put("docs/guide.txt", []byte("guide"), modTime, false)
 	mem.Put("big.bin", []byte(big), modTime, true)
-	res := resolve.Over(mem, resolve.Options{})
+	mem.Put("docs/.secret", []byte("s"), modTime, false)
+	res := resolve.Over(mem, resolve.Options{Browse: true})
 	s := New(content.New(res, content.Options{}), Options{})
 
 	knownTag := func(b string) string {
@@ -39,6 +40,7 @@ func TestServeFromMemSource(t *testing.T) {
 			map[string]string{"ETag": knownTag("<h1>home</h1>"), "Last-Modified": lastModified, "Content-Type": "text/html; charset=utf-8"}, "<h1>home</h1>"},
 		{"hashed when not known", Request{Method: "GET", Path: "/docs/guide.txt"}, 200, map[string]string{"ETag": knownTag("guide")}, "guide"},
 		{"dir redirect", Request{Method: "GET", Path: "/docs"}, 301, map[string]string{"Location": "/docs/"}, "*"},
+		{"listing", Request{Method: "GET", Path: "/docs/", Accept: "application/json"}, 200, map[string]string{"Content-Type": "application/json"}, "*"},
 		{"missing", Request{Method: "GET", Path: "/nope"}, 404, nil, "*"},
 		{"large", Request{Method: "GET", Path: "/big.bin"}, 200, map[string]string{"ETag": knownTag(big), "Content-Length": "400000"}, big},
 		{"large range", Request{Method: "GET", Path: "/big.bin", Range: "bytes=399995-"}, 206,
@@ -58,5 +60,10 @@ func TestServeFromMemSource(t *testing.T) {
 		if tt.body != "*" && got.body != tt.body {
 			t.Errorf("%s: body of %d bytes, want %d", tt.name, len(got.body), len(tt.body))
 		}
+	}
+	// Its entries come through the source, hidden names left out.
+	js := do(t, s, Request{Method: "GET", Path: "/docs/", Accept: "application/json"}).body
+	if !strings.Contains(js, `"guide.txt"`) || strings.Contains(js, "secret") {
+		t.Errorf("listing of /docs/ = %s; want guide.txt and no hidden name", js)
 	}
 }

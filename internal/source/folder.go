@@ -175,7 +175,7 @@ func (d *folderDir) ReadDir(n int) ([]fs.FileInfo, error) {
 		ents, err := d.d.ReadDir(n)
 		out := make([]fs.FileInfo, 0, len(ents))
 		for _, e := range ents {
-			if info, ok := d.f.Describe(d.name, e); ok {
+			if info, ok := d.f.describe(d.name, e); ok {
 				out = append(out, info)
 			}
 		}
@@ -185,11 +185,11 @@ func (d *folderDir) ReadDir(n int) ([]fs.FileInfo, error) {
 	}
 }
 
-// Describe describes entry e of directory dir if a request could fetch it:
+// describe describes entry e of directory dir if a request could fetch it:
 // not a link leading outside the folder, and a regular file or a
 // directory. Only links cost a walk through the root; other entries are
 // described from the directory itself.
-func (f *Folder) Describe(dir string, e fs.DirEntry) (fs.FileInfo, bool) {
+func (f *Folder) describe(dir string, e fs.DirEntry) (fs.FileInfo, bool) {
 	var info fs.FileInfo
 	var err error
 	if e.Type()&fs.ModeSymlink != 0 {

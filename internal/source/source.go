@@ -158,3 +158,17 @@ func StatSiblings(src Source, name string, suffixes []string) []fs.FileInfo {
 	}
 	return out
 }
+
+// ReadDirUpTo reads entries of d until it has n of them or d ends (then
+// with io.EOF), since one ReadDir may return fewer than asked.
+func ReadDirUpTo(d Dir, n int) ([]fs.FileInfo, error) {
+	var out []fs.FileInfo
+	for len(out) < n {
+		infos, err := d.ReadDir(n - len(out))
+		out = append(out, infos...)
+		if err != nil {
+			return out, err
+		}
+	}
+	return out, nil
+}
