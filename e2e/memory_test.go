@@ -12,6 +12,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"golang.org/x/net/http2"
+	"golang.org/x/net/http2/hpack"
 )
 
 // Issue 10: what connections hold must be bounded, however many clients
@@ -91,42 +94,58 @@ func (c *client) readHead() *response {
 	}
 }
 
+// An rssWatch samples the server's resident set against a ceiling and
+// fails the test at the first sample over it.
+type rssWatch struct {
+	srv        *server
+	ceilingMiB float64
+	peak       float64
+}
+
+// sample reads the resident set; what says when, for the failure.
+func (w *rssWatch) sample(what string) float64 {
+	w.srv.t.Helper()
+	rss := w.srv.rssMiB()
+	w.peak = max(w.peak, rss)
+	if rss > w.ceilingMiB {
+		w.srv.t.Fatalf("%s: the server's resident set is %.0f MiB, over the ceiling of %.0f MiB", what, rss, w.ceilingMiB)
+	}
+	return rss
+}
+
+// settle samples until the resident set stops growing (bounded in count):
+// bodies are produced until the sockets of the clients are full.
+func (w *rssWatch) settle(what string) {
+	w.srv.t.Helper()
+	last := w.sample(what)
+	for range 30 {
+		time.Sleep(100 * time.Millisecond)
+		rss := w.sample(what)
+		if rss-last < 1 {
+			return
+		}
+		last = rss
+	}
+}
+
 // holdStalled opens n stalled clients, each sending req and reading only
 // the head of its answer, and fails as soon as the server's resident set
 // passes ceilingMiB. It returns the clients' heads and the highest RSS seen,
 // the last samples taken once the streams had filled their sockets.
 func (srv *server) holdStalled(n int, req string, ceilingMiB float64) ([]*response, float64) {
 	srv.t.Helper()
+	w := &rssWatch{srv: srv, ceilingMiB: ceilingMiB}
 	heads := make([]*response, 0, n)
-	peak := 0.0
-	sample := func(what string) float64 {
-		rss := srv.rssMiB()
-		peak = max(peak, rss)
-		if rss > ceilingMiB {
-			srv.t.Fatalf("%s: the server's resident set is %.0f MiB, over the ceiling of %.0f MiB", what, rss, ceilingMiB)
-		}
-		return rss
-	}
 	for i := range n {
 		c := srv.dialStalled()
 		c.send(req)
 		heads = append(heads, c.readHead())
 		if i%10 == 9 {
-			sample(fmt.Sprintf("after %d stalled clients", i+1))
+			w.sample(fmt.Sprintf("after %d stalled clients", i+1))
 		}
 	}
-	// The bodies are produced until the sockets are full: sample until the
-	// resident set stops growing (bounded in count).
-	last := sample("with every client stalled")
-	for range 30 {
-		time.Sleep(100 * time.Millisecond)
-		rss := sample("with every client stalled")
-		if rss-last < 1 {
-			break
-		}
-		last = rss
-	}
-	return heads, peak
+	w.settle("with every client stalled")
+	return heads, w.peak
 }
 
 // writeText writes n bytes of text made of words drawn at random from a
@@ -182,4 +201,86 @@ func TestMemoryStalledZstdClients(t *testing.T) {
 	checkStatus(t, "a reading client", r, 200)
 	checkField(t, "a reading client", r, "Content-Encoding", "")
 	checkBody(t, "a reading client", r, data)
+}
+
+// TestMemoryStalledListingClients is issue 10's 835 MiB: 100 clients ask for
+// the --browse listing of a directory of 50,000 entries and never read.
+// Each held the first 10,001 rows rendered into one buffer; now a listing
+// is written in chunks of at most listing.ChunkSize as it is rendered. A
+// directory of 10,000 entries, sorted in memory, held its entries for each
+// client; now they share listing.SortedBudget, and the rest of the clients
+// get the listing in directory order (the JSON listing shares the code:
+// see package respond's tests).
+func TestMemoryStalledListingClients(t *testing.T) {
+	if testing.Short() {
+		t.Skip("60,000 files and 200 connections")
+	}
+	const clients = 100
+	s := newSite(t)
+	s.write("first.txt", "")
+	pad := strings.Repeat("x", 80) // names of a realistic length, ~100 bytes
+	// The ceilings are resident sets, which run to about twice the live
+	// heap with Go's collector at its default pace. The sorted directory
+	// may add listing.SortedBudget (16 MiB) to the live heap; without that
+	// bound its clients took 177 MiB.
+	for _, dir := range []struct {
+		name       string
+		entries    int
+		ceilingMiB float64
+	}{{"huge", 50_000, 100}, {"large", 10_000, 125}} {
+		for i := range dir.entries {
+			// Links to one file: a third of the time of creating files.
+			if err := os.Link(s.path("first.txt"), s.path(fmt.Sprintf("%s/entry-%06d-%s.txt", dir.name, i, pad))); err != nil {
+				if i == 0 && errors.Is(err, os.ErrNotExist) {
+					s.mkdir(dir.name)
+					err = os.Link(s.path("first.txt"), s.path(fmt.Sprintf("%s/entry-%06d-%s.txt", dir.name, i, pad)))
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		t.Run(dir.name, func(t *testing.T) {
+			srv := startServer(t, s, "--browse", "--shutdown-timeout", "2s")
+			start := srv.rssMiB()
+			heads, peak := srv.holdStalled(clients, request("GET", "/"+dir.name+"/"), dir.ceilingMiB)
+			t.Logf("%d stalled clients of a %d-entry listing: resident set %.0f MiB at start, peak %.0f MiB (ceiling %.0f MiB)", clients, dir.entries, start, peak, dir.ceilingMiB)
+			for i, h := range heads {
+				checkStatus(t, fmt.Sprintf("client %d", i), h, 200)
+				checkField(t, fmt.Sprintf("client %d", i), h, "Transfer-Encoding", "chunked")
+			}
+		})
+	}
+}
+
+// TestMemoryStalledZstdStreamsH2 is TestMemoryStalledZstdClients over
+// HTTP/2: 50 connections of 4 streams each (as many as a connection
+// produces at once) that never grant flow-control window. Each stream's
+// encoder comes from the same process-wide budget.
+func TestMemoryStalledZstdStreamsH2(t *testing.T) {
+	if testing.Short() {
+		t.Skip("200 streams and a 50 MiB file")
+	}
+	const conns, streams, ceilingMiB = 50, 4, 300
+	s := newSite(t)
+	s.writeText("big.txt", 50<<20)
+	srv := startServer(t, s, "--tls-self-signed", "--https", "127.0.0.1:0", "--shutdown-timeout", "2s")
+	addr := httpsAddr(t, srv)
+	w := &rssWatch{srv: srv, ceilingMiB: ceilingMiB}
+	for i := range conns {
+		c := dialH2(t, addr, 4096)
+		for j := range streams {
+			block := c.headerBlock("/big.txt", hpack.HeaderField{Name: "accept-encoding", Value: "zstd"})
+			c.fr.WriteHeaders(http2.HeadersFrameParam{StreamID: uint32(2*j + 1), BlockFragment: block, EndStream: true, EndHeaders: true})
+		}
+		if err := c.flush(); err != nil {
+			t.Fatalf("connection %d: %v", i, err)
+		}
+		if i%5 == 4 {
+			w.sample(fmt.Sprintf("after %d stalled connections", i+1))
+		}
+	}
+	w.settle("with every stream stalled")
+	t.Logf("%d stalled HTTP/2 zstd streams: peak resident set %.0f MiB (ceiling %d MiB)", conns*streams, w.peak, ceilingMiB)
+	checkHealthy(t, addr, "with every stream stalled")
 }

@@ -30,6 +30,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/maypok86/otter/v2"
 
@@ -140,6 +141,32 @@ type Entry struct {
 type route struct {
 	entry   *Entry
 	expires atomic.Int64 // unix nanoseconds
+	cost    int64        // its share of Cache.routeBytes
+}
+
+// routeShare is the part of the store's memory budget that the routes of
+// all its caches may take, keys included: an eighth (32 MiB of the default
+// 256). Request paths come from the network; bounded by count alone,
+// 100,000 distinct 7,000-byte paths that all answer 404 kept 725 MiB
+// (issue 10). A cache that finds the share taken drops routes of its own,
+// so a site flooded with made-up paths evicts its own routes, not those
+// of the other sites.
+const routeShare = 8
+
+// routeOverhead is what a route costs besides its key and its own entry:
+// its map slot (with the slack of a growing map) and the route itself.
+const routeOverhead = 96
+
+// routeCost is the memory a route for key to e holds. A file's entry is
+// shared by its routes and weighed with its bodies; any other entry (a
+// 404, a redirect) belongs to its route alone, and its strings may or may
+// not share the key's bytes, so they are counted in full.
+func routeCost(key string, e *Entry) int64 {
+	n := int64(len(key)) + routeOverhead
+	if e.Kind != resolve.File {
+		n += int64(unsafe.Sizeof(Entry{})) + int64(len(e.Name)+len(e.URLPath)+len(e.Location))
+	}
+	return n
 }
 
 // Cache maps request paths to entries. It is safe for concurrent use.
@@ -151,6 +178,9 @@ type Cache struct {
 	mu     sync.RWMutex
 	routes map[string]*route // by raw request path
 	files  map[string]*Entry // by file name, so aliases share one body
+	// routeBytes is the memory the routes hold, by routeCost: this
+	// cache's part of Store.routes.
+	routeBytes int64
 
 	// store keeps the bodies, under keys made with id, and the open
 	// files; it is never called with mu held, since its eviction handler
@@ -274,6 +304,13 @@ func (c *Cache) Stats() Stats {
 // reload would leave files open and memory taken.
 func (c *Cache) Close() {
 	c.store.fds.closeCache(c.id, &c.closed)
+	// Its routes give their share back; refresh remembers none once
+	// closed is set, which it reads under mu.
+	c.mu.Lock()
+	c.store.routes.Add(-c.routeBytes)
+	c.routeBytes = 0
+	clear(c.routes)
+	c.mu.Unlock()
 	// From the store's keys, not c.files: an entry the route bound
 	// dropped from c.files may still have its bodies in the store.
 	var mine []bodyKey
@@ -290,8 +327,17 @@ func (c *Cache) Close() {
 // Invalidate forgets rawPath, so the next Get resolves it again.
 func (c *Cache) Invalidate(rawPath string) {
 	c.mu.Lock()
-	delete(c.routes, rawPath)
+	c.deleteRouteLocked(rawPath)
 	c.mu.Unlock()
+}
+
+// deleteRouteLocked forgets the route of key, if there is one.
+func (c *Cache) deleteRouteLocked(key string) {
+	if rt := c.routes[key]; rt != nil {
+		c.routeBytes -= rt.cost
+		c.store.routes.Add(-rt.cost)
+		delete(c.routes, key)
+	}
 }
 
 func (c *Cache) refresh(rawPath string, old *route, now int64) *Entry {
@@ -319,13 +365,28 @@ func (c *Cache) refresh(rawPath string, old *route, now int64) *Entry {
 		old.expires.Store(now + ttl)
 		return e
 	}
-	rt := &route{entry: e}
+	rt := &route{entry: e, cost: routeCost(rawPath, e)}
 	rt.expires.Store(now + ttl)
+	budget := c.store.budget.Load() / routeShare
+	if rt.cost > budget {
+		return e // answered, not remembered
+	}
 	c.mu.Lock()
+	c.deleteRouteLocked(rawPath)
 	if len(c.routes) >= c.opt.MaxEntries {
 		c.evictLocked()
 	}
+	for c.store.routes.Load()+rt.cost > budget && len(c.routes) > 0 {
+		c.evictRoutesLocked()
+	}
+	if c.closed.Load() || !c.store.addRoute(rt.cost, budget) {
+		// Retired, or the other caches hold the share: answered,
+		// not remembered.
+		c.mu.Unlock()
+		return e
+	}
 	c.routes[rawPath] = rt
+	c.routeBytes += rt.cost
 	if e.Kind == resolve.File {
 		c.noteRouteLocked(e, rawPath)
 	}
@@ -358,16 +419,22 @@ func (c *Cache) noteRouteLocked(e *Entry, key string) {
 // order, which Go randomises. Issue-free and cheap; a smarter policy that
 // keeps the hot set belongs to the bounded cache.
 func (c *Cache) evictLocked() {
-	n := len(c.routes)/8 + 1
-	for k := range c.routes {
-		delete(c.routes, k)
+	c.evictRoutesLocked()
+	n := len(c.files)/8 + 1
+	for _, e := range c.files {
+		c.removeLocked(e)
 		if n--; n == 0 {
 			break
 		}
 	}
-	n = len(c.files)/8 + 1
-	for _, e := range c.files {
-		c.removeLocked(e)
+}
+
+// evictRoutesLocked drops about an eighth of the routes, chosen by map
+// order.
+func (c *Cache) evictRoutesLocked() {
+	n := len(c.routes)/8 + 1
+	for k := range c.routes {
+		c.deleteRouteLocked(k)
 		if n--; n == 0 {
 			break
 		}
@@ -386,7 +453,7 @@ func (c *Cache) removeLocked(e *Entry) {
 	// budget until their next request; drop them now.
 	for _, k := range e.routeKeys {
 		if rt := c.routes[k]; rt != nil && rt.entry == e {
-			delete(c.routes, k)
+			c.deleteRouteLocked(k)
 		}
 	}
 	e.routeKeys = nil

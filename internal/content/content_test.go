@@ -5,6 +5,7 @@ import (
 	"math/rand"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -432,5 +433,122 @@ func TestStoreHashesVersionOnce(t *testing.T) {
 	rebuilt := New(first.Resolver(), Options{MaxFileInMemory: 10, Store: store})
 	if e := rebuilt.Get("/big.bin"); e.ETag != first.Get("/big.bin").ETag {
 		t.Errorf("a cache rebuilt on the same store: ETag %q, want the known %q at once", e.ETag, first.Get("/big.bin").ETag)
+	}
+}
+
+// liveHeap is the heap in use after a collection.
+func liveHeap() int64 {
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return int64(m.HeapAlloc)
+}
+
+// TestRoutesBoundedInBytes is issue 10's 725 MiB: 100,000 distinct
+// 7,000-byte paths that all answer 404 must be remembered within the
+// routes' share of the memory budget (32 MiB of the default 256 MiB), not
+// up to MaxEntries whatever their size. The heap is sampled as the paths
+// come, so a regression stops at the first sample over the budget.
+func TestRoutesBoundedInBytes(t *testing.T) {
+	if testing.Short() {
+		t.Skip("100,000 requests for 7,000-byte paths")
+	}
+	c, _ := newCache(t, map[string]string{"a": "a"}, Options{})
+	const n, size = 100_000, 7000
+	budget := int64(256<<20) / 8
+	slack := budget / 8 // the test's own garbage, the map's growth
+	pad := strings.Repeat("x", size-8)
+	before := liveHeap()
+	for i := range n {
+		if e := c.Get(fmt.Sprintf("/%s%07d", pad, i)); e.Kind != resolve.NotFound {
+			t.Fatalf("Get of a long missing path: kind %v, want NotFound", e.Kind)
+		}
+		if i%10_000 == 9_999 {
+			if grown := liveHeap() - before; grown > budget+slack {
+				t.Fatalf("after %d distinct %d-byte 404 paths the cache holds %d MiB, over the routes' budget of %d MiB", i+1, size, grown>>20, budget>>20)
+			}
+		}
+	}
+	t.Logf("%d distinct %d-byte 404 paths: the cache holds %d MiB (budget %d MiB)", n, size, (liveHeap()-before)>>20, budget>>20)
+	runtime.KeepAlive(c)
+}
+
+// TestRouteBytesAccounting checks that routeBytes is the sum of the costs
+// of the routes present, through inserts, evictions, replacements and
+// Invalidate, and stays within the budget.
+func TestRouteBytesAccounting(t *testing.T) {
+	c, _ := newCache(t, map[string]string{"a.txt": "a", "d/index.html": "d"}, Options{MemoryBudget: 1 << 20, Revalidate: -1})
+	budget := c.store.budget.Load() / routeShare
+	check := func(when string) {
+		t.Helper()
+		c.mu.RLock()
+		defer c.mu.RUnlock()
+		var sum int64
+		for _, rt := range c.routes {
+			sum += rt.cost
+		}
+		if sum != c.routeBytes || c.routeBytes > budget || c.store.routes.Load() != sum {
+			t.Fatalf("%s: routeBytes %d, store's %d, sum of route costs %d, budget %d", when, c.routeBytes, c.store.routes.Load(), sum, budget)
+		}
+	}
+	var paths []string
+	for i := range 500 {
+		p := fmt.Sprintf("/missing/%d/%s", i, strings.Repeat("z", i))
+		paths = append(paths, p, "/a.txt", "/d", "/d/")
+		c.Get(p)
+		c.Get("/a.txt") // expired every time: replaced
+		c.Get("/d")     // a redirect
+	}
+	check("after 1,500 requests")
+	if c.Get(strings.Repeat("/x", int(budget))).Kind != resolve.NotFound {
+		t.Error("a path larger than the budget is not answered")
+	}
+	check("after a path larger than the budget")
+	for _, p := range paths {
+		c.Invalidate(p)
+	}
+	check("after Invalidate of every path")
+	if c.routeBytes != 0 {
+		t.Errorf("no routes left, routeBytes %d", c.routeBytes)
+	}
+}
+
+// TestRoutesShareOneBudget: the caches of one store share the routes'
+// budget; a cache flooded with made-up paths evicts its own routes, not
+// another's, and a closed cache gives its share back.
+func TestRoutesShareOneBudget(t *testing.T) {
+	root := t.TempDir()
+	os.WriteFile(filepath.Join(root, "a.txt"), []byte("a"), 0o644)
+	res, err := resolve.New(root, resolve.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { res.Close() })
+	store := NewStore(StoreOptions{MemoryBudget: 1 << 20})
+	budget := store.budget.Load() / routeShare
+	quiet, flooded := New(res, Options{Store: store, Revalidate: time.Hour}), New(res, Options{Store: store, Revalidate: time.Hour})
+	for i := range 10 {
+		quiet.Get(fmt.Sprintf("/quiet-%d", i))
+	}
+	quietBytes := quiet.routeBytes
+	for i := range 2000 {
+		flooded.Get(fmt.Sprintf("/flood-%d-%s", i, strings.Repeat("f", 500)))
+		if used := store.routes.Load(); used > budget {
+			t.Fatalf("after %d made-up paths the routes hold %d bytes, over the budget of %d", i+1, used, budget)
+		}
+	}
+	if len(quiet.routes) != 10 || quiet.routeBytes != quietBytes {
+		t.Errorf("the quiet cache kept %d of its 10 routes (%d bytes of %d)", len(quiet.routes), quiet.routeBytes, quietBytes)
+	}
+	if got := store.routes.Load(); got != quiet.routeBytes+flooded.routeBytes {
+		t.Errorf("store counts %d bytes of routes, the caches %d and %d", got, quiet.routeBytes, flooded.routeBytes)
+	}
+	flooded.Close()
+	if got := store.routes.Load(); got != quietBytes {
+		t.Errorf("after the flooded cache closed the store counts %d bytes of routes, want the quiet cache's %d", got, quietBytes)
+	}
+	flooded.Get("/after-close")
+	if got := store.routes.Load(); got != quietBytes {
+		t.Errorf("a closed cache remembered a route: %d bytes, want %d", got, quietBytes)
 	}
 }

@@ -53,6 +53,9 @@ type Store struct {
 	// held, since its eviction handler takes it.
 	bodies *otter.Cache[bodyKey, *Entry]
 	budget atomic.Int64
+	// routes is the memory every cache's routes hold (routeCost), kept
+	// within budget / routeShare.
+	routes atomic.Int64
 	fds    *handles
 	lastID atomic.Uint64
 
@@ -62,6 +65,20 @@ type Store struct {
 	hashMu  sync.Mutex
 	hashes  map[source.Version]string
 	hashing map[source.Version]bool
+}
+
+// addRoute takes n bytes of the routes' share, limit, and reports false,
+// taking nothing, when they do not fit.
+func (s *Store) addRoute(n, limit int64) bool {
+	for {
+		used := s.routes.Load()
+		if used+n > limit {
+			return false
+		}
+		if s.routes.CompareAndSwap(used, used+n) {
+			return true
+		}
+	}
 }
 
 // bodyKey names an entry's bodies in the store: the cache, then the file.

@@ -215,7 +215,7 @@ func listed(e Entry) bool {
 // to the other orders, with s marking the current one. The page is
 // self-contained: inline CSS, no scripts, no external resources.
 func AppendHTML(dst []byte, urlPath string, es []Entry, s Sort) []byte {
-	dst = AppendHTMLStart(dst, urlPath, s, false)
+	dst = AppendHTMLStart(dst, urlPath, s, Sorted)
 	rows := 0
 	if urlPath != "/" {
 		rows++
@@ -232,9 +232,10 @@ func AppendHTML(dst []byte, urlPath string, es []Entry, s Sort) []byte {
 // AppendHTMLStart appends the start of a listing page, up to and including
 // the parent-directory row; rows follow with AppendHTMLRow, and
 // AppendHTMLEnd closes the page. Together they render a directory too large
-// to hold in memory as it is read. unsorted says the rows come in directory
-// order: the column headings are then not links, and a line says why.
-func AppendHTMLStart(dst []byte, urlPath string, s Sort, unsorted bool) []byte {
+// to hold in memory as it is read. o says whether the rows are sorted, and
+// if not why they come in directory order: the column headings are then
+// not links, and a line says why.
+func AppendHTMLStart(dst []byte, urlPath string, s Sort, o Order) []byte {
 	dst = append(dst, "<!DOCTYPE html>\n"+
 		"<html lang=\"en\">\n"+
 		"<head>\n"+
@@ -262,8 +263,12 @@ func AppendHTMLStart(dst []byte, urlPath string, s Sort, unsorted bool) []byte {
 		"<h1>Index of "...)
 	dst = appendText(dst, urlPath)
 	dst = append(dst, "</h1>\n"...)
-	if unsorted {
-		dst = append(dst, "<p>This directory is too large to sort; entries appear in the order the file system gives them.</p>\n"+
+	if o != Sorted {
+		why := "This directory is too large to sort"
+		if o == Busy {
+			why = "The server is too busy to sort this directory now"
+		}
+		dst = append(dst, "<p>"+why+"; entries appear in the order the file system gives them.</p>\n"+
 			"<table>\n<thead><tr><th>Name</th><th>Size</th><th>Modified</th></tr></thead>\n<tbody>\n"...)
 	} else {
 		dst = append(dst, "<table>\n<thead><tr>"...)

@@ -14,9 +14,10 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"io"
-	"io/fs"
 	"net/netip"
+	"os"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/stoahttp/stoa/internal/ascii"
@@ -622,6 +623,14 @@ const SortLimit = 10_000
 // sortLimit is SortLimit, lowered by tests.
 var sortLimit = SortLimit
 
+// readBatch is how many entries a streamed listing reads at a time.
+const readBatch = 256
+
+// sortFree is how many entries a listing may sort without taking room from
+// listing.SortedBudget: few enough to hold no more than a connection's
+// own buffers do.
+const sortFree = 1024
+
 func (s *Site) listing(req *Request, resp *Response, e *content.Entry) {
 	dir, err := s.cache.Resolver().OpenDir(e.Name)
 	if err != nil {
@@ -634,88 +643,168 @@ func (s *Site) listing(req *Request, resp *Response, e *content.Entry) {
 		s.Error(404, req.Method, resp)
 		return
 	}
+	json := wantsJSON(req.Accept)
 	if len(ents) > sortLimit {
-		s.streamListing(req, resp, e, dir, ents)
+		// Read again from the start, a batch at a time, rather than
+		// hold the first batch until a slow client has taken it.
+		clear(ents)
+		s.streamListing(req, resp, e, dir, json, listing.TooLarge)
 		return
+	}
+	// A sorted listing holds all its entries until its last row is
+	// sent: room for them is taken before they are read.
+	room := &listingRoom{}
+	if len(ents) > sortFree && req.Method != "HEAD" {
+		names := 0
+		for _, de := range ents {
+			names += len(de.Name())
+		}
+		if room.n = listing.Cost(len(ents), names); !listing.Reserve(room.n) {
+			clear(ents)
+			s.streamListing(req, resp, e, dir, json, listing.Busy)
+			return
+		}
 	}
 	dir.Close()
 	es := make([]listing.Entry, 0, len(ents))
-	for _, fi := range ents {
+	for i, fi := range ents {
 		es = append(es, listing.Entry{Name: fi.Name(), IsDir: fi.IsDir(), Size: fi.Size(), ModTime: fi.ModTime()})
+		ents[i] = nil
 	}
-	var body []byte
-	ct := "text/html; charset=utf-8"
-	if wantsJSON(req.Accept) {
-		ct = "application/json"
-		listing.SortEntries(es, listing.Sort{By: "name"})
-		body = listing.AppendJSON(nil, e.URLPath, es)
-	} else {
-		sort := listing.ParseSort(req.Query)
-		listing.SortEntries(es, sort)
-		body = listing.AppendHTML(nil, e.URLPath, es, sort)
+	sort := listing.Sort{By: "name"}
+	if !json {
+		sort = listing.ParseSort(req.Query)
 	}
-	resp.Status = 200
-	resp.Extra = appendField(resp.Extra, "Content-Type", ct)
+	listing.SortEntries(es, sort)
+	page := listing.NewPage(json, e.URLPath, sort, listing.Sorted)
+	i := 0
+	for ; i < len(es) && !page.Full(); i++ {
+		page.Add(es[i])
+	}
+	listingHead(resp, json)
+	if i < len(es) {
+		sortedStream(req, resp, page, es[i:], room)
+		return
+	}
+	room.Release()
+	page.End()
+	body := page.Bytes()
 	resp.Extra = append(resp.Extra, "Content-Length: "...)
 	resp.Extra = strconv.AppendInt(resp.Extra, int64(len(body)), 10)
 	resp.Extra = append(resp.Extra, "\r\n"...)
-	resp.Extra = appendField(resp.Extra, "Vary", "Accept")
-	resp.Extra = appendField(resp.Extra, "Cache-Control", "no-cache")
-	resp.Extra = appendField(resp.Extra, "X-Content-Type-Options", "nosniff")
 	if req.Method != "HEAD" {
 		resp.Body = body
 	}
 }
 
-// streamListing answers for a directory of more than SortLimit entries,
-// rendering them as they are read; ents holds the first batch.
-func (s *Site) streamListing(req *Request, resp *Response, e *content.Entry, dir source.Dir, ents []fs.FileInfo) {
-	json := wantsJSON(req.Accept)
-	resp.Status = 200
+// sortedStream answers with a sorted listing larger than a chunk: page
+// holds its first chunk, rest the entries still to render, which the
+// response keeps, in room, until the adapter is done with it.
+func sortedStream(req *Request, resp *Response, page *listing.Page, rest []listing.Entry, room *listingRoom) {
 	resp.Chunked = true
+	if req.Method == "HEAD" {
+		return
+	}
+	resp.Handle = room
+	resp.Stream = func(w io.Writer) error {
+		for i := range rest {
+			if page.Full() {
+				if err := page.Flush(w); err != nil {
+					return err
+				}
+			}
+			page.Add(rest[i])
+			rest[i] = listing.Entry{} // its name can go
+		}
+		page.End()
+		return page.Flush(w)
+	}
+}
+
+// listingRoom is the share of listing.SortedBudget a sorted listing holds
+// until the adapter releases its response, whether or not its stream ran;
+// none (0) for a listing small enough not to count.
+type listingRoom struct{ n int64 }
+
+// Release gives the room back; a second call does nothing.
+func (r *listingRoom) Release() {
+	if r.n != 0 {
+		listing.Unreserve(r.n)
+		r.n = 0
+	}
+}
+
+// dirLease closes a directory listed as it is sent when the adapter
+// releases a response whose stream never started (an HTTP/2 stream reset
+// while it waited its turn); a stream that started closes it itself, as
+// the adapter may release the response while the stream still reads it.
+type dirLease struct {
+	dir   source.Dir
+	state atomic.Int32 // dirIdle, dirStreaming or dirClosed
+}
+
+const (
+	dirIdle int32 = iota
+	dirStreaming
+	dirClosed
+)
+
+// Release closes the directory unless its stream has it.
+func (l *dirLease) Release() {
+	if l.state.CompareAndSwap(dirIdle, dirClosed) {
+		l.dir.Close()
+	}
+}
+
+// listingHead fills the status and fields every listing has.
+func listingHead(resp *Response, json bool) {
 	ct := "text/html; charset=utf-8"
 	if json {
 		ct = "application/json"
 	}
+	resp.Status = 200
 	resp.Extra = appendField(resp.Extra, "Content-Type", ct)
 	resp.Extra = appendField(resp.Extra, "Vary", "Accept")
 	resp.Extra = appendField(resp.Extra, "Cache-Control", "no-cache")
 	resp.Extra = appendField(resp.Extra, "X-Content-Type-Options", "nosniff")
+}
+
+// streamListing answers with the listing of dir in the order its entries
+// are read, a batch at a time from the start, rendering them as they come:
+// for a directory of more than SortLimit entries, or when o is
+// listing.Busy.
+func (s *Site) streamListing(req *Request, resp *Response, e *content.Entry, dir source.Dir, json bool, o listing.Order) {
+	// Opened again to read from the start: a source.Dir has no Seek.
+	dir.Close()
+	dir, err := s.cache.Resolver().OpenDir(e.Name)
+	if err != nil {
+		s.Error(404, req.Method, resp)
+		return
+	}
+	listingHead(resp, json)
+	resp.Chunked = true
 	if req.Method == "HEAD" {
 		dir.Close()
 		return
 	}
+	lease := &dirLease{dir: dir}
+	resp.Handle = lease
 	resp.Stream = func(w io.Writer) error {
+		if !lease.state.CompareAndSwap(dirIdle, dirStreaming) {
+			return os.ErrClosed // released before it ran
+		}
 		defer dir.Close()
-		var buf []byte
-		if json {
-			buf = listing.AppendJSONStart(buf, e.URLPath)
-		} else {
-			buf = listing.AppendHTMLStart(buf, e.URLPath, listing.Sort{}, true)
-		}
-		rows, first := 0, true
-		if e.URLPath != "/" {
-			rows++
-		}
+		page := listing.NewPage(json, e.URLPath, listing.Sort{}, o)
 		for {
+			ents, err := dir.ReadDir(readBatch)
 			for _, fi := range ents {
-				le := listing.Entry{Name: fi.Name(), IsDir: fi.IsDir(), Size: fi.Size(), ModTime: fi.ModTime()}
-				if json {
-					buf = listing.AppendJSONEntry(buf, le, first)
-				} else {
-					buf = listing.AppendHTMLRow(buf, le)
+				if page.Full() {
+					if err := page.Flush(w); err != nil {
+						return err
+					}
 				}
-				first = false
-				rows++
+				page.Add(listing.Entry{Name: fi.Name(), IsDir: fi.IsDir(), Size: fi.Size(), ModTime: fi.ModTime()})
 			}
-			if len(buf) >= 32<<10 {
-				if _, err := w.Write(buf); err != nil {
-					return err
-				}
-				buf = buf[:0]
-			}
-			var err error
-			ents, err = dir.ReadDir(1024)
 			if err == io.EOF || len(ents) == 0 {
 				break
 			}
@@ -723,13 +812,8 @@ func (s *Site) streamListing(req *Request, resp *Response, e *content.Entry, dir
 				return err
 			}
 		}
-		if json {
-			buf = listing.AppendJSONEnd(buf)
-		} else {
-			buf = listing.AppendHTMLEnd(buf, rows)
-		}
-		_, err := w.Write(buf)
-		return err
+		page.End()
+		return page.Flush(w)
 	}
 }
 

@@ -3,15 +3,18 @@ package respond
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/stoahttp/stoa/internal/content"
+	"github.com/stoahttp/stoa/internal/listing"
 	"github.com/stoahttp/stoa/internal/resolve"
 )
 
@@ -355,5 +358,183 @@ func TestLargeDirectoryListingStreams(t *testing.T) {
 	s.Serve(&Request{Method: "HEAD", Path: "/huge/"}, &head)
 	if !head.Chunked || head.Stream != nil {
 		t.Errorf("HEAD of a streamed listing: chunked %v, stream %v; want the head alone", head.Chunked, head.Stream != nil)
+	}
+}
+
+// maxWriter records the largest write.
+type maxWriter struct {
+	bytes.Buffer
+	max int
+}
+
+func (w *maxWriter) Write(p []byte) (int, error) {
+	w.max = max(w.max, len(p))
+	return w.Buffer.Write(p)
+}
+
+// TestListingWrittenInChunks is issue 10's listing buffers: a listing larger
+// than a chunk, sorted or not, is written as it is rendered, in writes of at
+// most about listing.ChunkSize, and reads the same as one rendered whole; a
+// small one keeps its Content-Length.
+func TestListingWrittenInChunks(t *testing.T) {
+	s, root := newSite(t, resolve.Options{Browse: true}, content.Options{})
+	dir := filepath.Join(root, "many")
+	os.Mkdir(dir, 0o755)
+	const n = 2000 // some 300 KiB of HTML
+	for i := range n {
+		if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("file-%04d-%s.txt", i, strings.Repeat("y", 40))), nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	const slack = 1 << 10 // one row past the chunk
+	defer func(old int) { sortLimit = old }(sortLimit)
+	for _, limit := range []int{SortLimit, 100} {
+		sortLimit = limit
+		for _, accept := range []string{"text/html", "application/json"} {
+			var resp Response
+			s.Serve(&Request{Method: "GET", Path: "/many/", Accept: accept}, &resp)
+			if resp.Status != 200 || !resp.Chunked || resp.Stream == nil || bytes.Contains(resp.Extra, []byte("Content-Length")) {
+				t.Fatalf("sort limit %d, %s: status %d chunked %v; want a stream without Content-Length", limit, accept, resp.Status, resp.Chunked)
+			}
+			var w maxWriter
+			if err := resp.Stream(&w); err != nil {
+				t.Fatal(err)
+			}
+			if w.max > listing.ChunkSize+slack {
+				t.Errorf("sort limit %d, %s: a write of %d bytes, want at most %d", limit, accept, w.max, listing.ChunkSize+slack)
+			}
+			body := w.String()
+			if limit == SortLimit {
+				// Sorted: the page must be what rendering it whole gives.
+				if accept == "text/html" && (strings.Count(body, "<tr><td><a href=\"file-") != n || !strings.HasSuffix(body, "</html>\n") || strings.Index(body, "file-0001") > strings.Index(body, "file-0002")) {
+					t.Errorf("sorted HTML in chunks: not %d rows in order in a complete page", n)
+				}
+			}
+			if accept == "application/json" {
+				var doc struct{ Entries []struct{ Name string } }
+				if err := json.Unmarshal(w.Bytes(), &doc); err != nil || len(doc.Entries) != n {
+					t.Errorf("sort limit %d: JSON in chunks: %v, %d entries, want %d", limit, err, len(doc.Entries), n)
+				} else if limit == SortLimit && !slices.IsSortedFunc(doc.Entries, func(a, b struct{ Name string }) int { return strings.Compare(a.Name, b.Name) }) {
+					t.Errorf("sorted JSON in chunks is not in name order")
+				}
+			}
+		}
+	}
+	sortLimit = SortLimit
+	small := do(t, s, Request{Method: "GET", Path: "/dir/"})
+	if small.status != 200 || small.header["Content-Length"] != strconv.Itoa(len(small.body)) {
+		t.Errorf("small listing: status %d Content-Length %q for %d bytes; want it whole", small.status, small.header["Content-Length"], len(small.body))
+	}
+}
+
+// TestSortedListingWithoutRoom: a listing too large for one chunk takes
+// room for its sorted entries from listing.SortedBudget; with none left it
+// is sent whole in directory order, saying why, and the room a sorted one
+// took comes back when the adapter releases the response, whether or not
+// its stream ran.
+func TestSortedListingWithoutRoom(t *testing.T) {
+	s, root := newSite(t, resolve.Options{Browse: true}, content.Options{})
+	dir := filepath.Join(root, "many")
+	os.Mkdir(dir, 0o755)
+	const n = 2 * sortFree
+	for i := range n {
+		if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("file-%05d.txt", i)), nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	serve := func() (Response, string) {
+		var resp Response
+		s.Serve(&Request{Method: "GET", Path: "/many/"}, &resp)
+		var out bytes.Buffer
+		if resp.Stream == nil {
+			t.Fatalf("no stream: status %d", resp.Status)
+		}
+		if err := resp.Stream(&out); err != nil {
+			t.Fatal(err)
+		}
+		return resp, out.String()
+	}
+	free := func() int64 { // the room left, found by taking it
+		var got int64
+		for step := int64(listing.SortedBudget); step > 0; step /= 2 {
+			for listing.Reserve(step) {
+				got += step
+			}
+		}
+		listing.Unreserve(got)
+		return got
+	}
+	all := free()
+	resp, body := serve()
+	if strings.Contains(body, "too busy") || strings.Count(body, "<tr><td><a href=\"file-") != n {
+		t.Fatalf("with room: not a sorted page of %d rows", n)
+	}
+	if free() == all {
+		t.Error("a sorted listing being sent takes no room")
+	}
+	resp.Handle.Release()
+	resp.Handle.Release() // a second release gives nothing back
+	if got := free(); got != all {
+		t.Errorf("room after the listing was released: %d, want %d", got, all)
+	}
+	// Unrun: the adapter releases a response whose stream never ran.
+	var unrun Response
+	s.Serve(&Request{Method: "GET", Path: "/many/"}, &unrun)
+	unrun.Handle.Release()
+	if got := free(); got != all {
+		t.Errorf("room after an unrun listing was released: %d, want %d", got, all)
+	}
+	if !listing.Reserve(all) {
+		t.Fatal("cannot spend the budget")
+	}
+	defer listing.Unreserve(all)
+	resp, body = serve()
+	if !resp.Chunked || !strings.Contains(body, "too busy to sort") || strings.Count(body, "<tr><td><a href=\"file-") != n || !strings.HasSuffix(body, "</html>\n") {
+		t.Errorf("budget spent: want all %d rows in directory order, saying the server is busy", n)
+	}
+	if resp.Handle != nil {
+		resp.Handle.Release()
+	}
+}
+
+// openFDs counts the test process's open descriptors.
+func openFDs(t *testing.T) int {
+	t.Helper()
+	ents, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Skip("no /proc/self/fd")
+	}
+	return len(ents)
+}
+
+// TestStreamedListingClosesUnrun: a directory listed as it is sent is
+// closed when the adapter releases the response, also when its stream
+// never runs (an HTTP/2 stream reset while it waited its turn); before, only
+// the stream closed it, and an unrun one left it to the garbage collector.
+func TestStreamedListingClosesUnrun(t *testing.T) {
+	s, root := newSite(t, resolve.Options{Browse: true}, content.Options{})
+	dir := filepath.Join(root, "huge")
+	os.Mkdir(dir, 0o755)
+	defer func(old int) { sortLimit = old }(sortLimit)
+	sortLimit = 10
+	for i := range 20 {
+		os.WriteFile(filepath.Join(dir, "f"+strconv.Itoa(i)), nil, 0o644)
+	}
+	before := openFDs(t)
+	for range 5 {
+		var resp Response
+		s.Serve(&Request{Method: "GET", Path: "/huge/"}, &resp)
+		if resp.Stream == nil || resp.Handle == nil {
+			t.Fatalf("listing of a huge directory: stream %v, handle %v; want both", resp.Stream != nil, resp.Handle)
+		}
+		resp.Handle.Release()
+		// An adapter may still run it: it must fail, not read a
+		// closed directory.
+		if err := resp.Stream(io.Discard); err == nil {
+			t.Error("a listing stream run after its response was released: no error")
+		}
+	}
+	if after := openFDs(t); after != before {
+		t.Errorf("%d descriptors open after 5 unrun listings were released, %d before", after, before)
 	}
 }
