@@ -4,6 +4,12 @@
 // header blocks prepared once per file version so that answering a hot file
 // costs no formatting at all.
 //
+// Everything it reads comes through the resolver's source.Source, the tree
+// the site is served from: a local folder, or any other tree that can stat,
+// open for ReadAt and tell file versions apart. A source that knows the
+// SHA-256 of a file (source.Hasher) gives its ETag without the file being
+// hashed.
+//
 // Staleness is bounded by time: a request path is resolved again (one stat
 // beneath the root) when its last check is older than Options.Revalidate, so
 // a changed, added or removed file is noticed within that interval. A file
@@ -18,13 +24,11 @@ import (
 	"errors"
 	"io"
 	"io/fs"
-	"os"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 	"unsafe"
 
@@ -35,6 +39,7 @@ import (
 	"github.com/stoahttp/stoa/internal/httpdate"
 	"github.com/stoahttp/stoa/internal/mimetype"
 	"github.com/stoahttp/stoa/internal/resolve"
+	"github.com/stoahttp/stoa/internal/source"
 )
 
 // Options tune the cache.
@@ -133,22 +138,6 @@ type Entry struct {
 	routeKeys []string
 }
 
-// fileID tells file versions apart without reading them.
-type fileID struct {
-	dev, ino     uint64
-	size         int64
-	mtime, ctime int64
-}
-
-func idOf(info fs.FileInfo) fileID {
-	id := fileID{size: info.Size(), mtime: info.ModTime().UnixNano()}
-	if st, ok := info.Sys().(*syscall.Stat_t); ok {
-		id.dev, id.ino = uint64(st.Dev), st.Ino
-		id.ctime = st.Ctim.Sec*1e9 + st.Ctim.Nsec
-	}
-	return id
-}
-
 type route struct {
 	entry   *Entry
 	expires atomic.Int64 // unix nanoseconds
@@ -183,6 +172,7 @@ func routeCost(key string, e *Entry) int64 {
 // Cache maps request paths to entries. It is safe for concurrent use.
 type Cache struct {
 	res *resolve.Resolver
+	src source.Source // res's: everything read goes through it
 	opt Options
 
 	mu     sync.RWMutex
@@ -214,6 +204,7 @@ func New(res *resolve.Resolver, opt Options) *Cache {
 	}
 	c := &Cache{
 		res:    res,
+		src:    res.Source(),
 		opt:    opt,
 		store:  store,
 		id:     store.lastID.Add(1),
@@ -471,11 +462,11 @@ func (c *Cache) removeLocked(e *Entry) {
 // fileEntry returns the entry for the resolved file, reusing the cached one
 // when the file is unchanged.
 func (c *Cache) fileEntry(res resolve.Result) *Entry {
-	id := idOf(res.Info)
+	id := c.src.Version(res.Info)
 	c.mu.RLock()
 	old := c.files[res.Name]
 	c.mu.RUnlock()
-	if old != nil && old.id == id && (old.ETag != "" || c.knownHash(id) == "") && c.sidecarsUnchanged(old, res.Info) {
+	if old != nil && old.id == id && (old.ETag != "" || c.knownHash(res.Name, id) == "") && c.sidecarsUnchanged(old, res.Info) {
 		// Also when reached under another URL ("/" and "/index.html").
 		return old
 	}
@@ -525,7 +516,7 @@ func (c *Cache) load(res resolve.Result) *Entry {
 var ErrChanged = errors.New("content: file changed while it was read")
 
 func (c *Cache) loadOnce(res resolve.Result) (*Entry, error) {
-	f, err := c.res.Open(res.Name)
+	f, err := c.src.Open(res.Name)
 	if err != nil {
 		return nil, err
 	}
@@ -537,7 +528,7 @@ func (c *Cache) loadOnce(res resolve.Result) (*Entry, error) {
 	if !info.Mode().IsRegular() {
 		return nil, fs.ErrNotExist
 	}
-	id := idOf(info)
+	id := c.src.Version(info)
 	e := &Entry{
 		Kind:        resolve.File,
 		Name:        res.Name,
@@ -549,14 +540,14 @@ func (c *Cache) loadOnce(res resolve.Result) (*Entry, error) {
 	}
 	e.LastModified = string(httpdate.Append(nil, e.ModTime))
 	if e.Size <= c.opt.MaxFileInMemory && e.Size <= c.store.budget.Load() {
-		body, err := readAll(f, id)
+		body, err := c.readAll(f, id)
 		if err != nil {
 			return nil, err
 		}
 		e.Body = body
-		e.ETag = etagOf(sha256.Sum256(body))
+		e.ETag = c.etagOfBody(res.Name, id, body)
 		e.mem.Store(int64(len(body)))
-	} else if tag := c.knownHash(id); tag != "" {
+	} else if tag := c.knownHash(res.Name, id); tag != "" {
 		e.ETag = tag
 	} else {
 		c.hashInBackground(res.Name, id)
@@ -569,21 +560,38 @@ func (c *Cache) loadOnce(res resolve.Result) (*Entry, error) {
 // readAll reads the whole of f, whose identity was id when opened, and
 // fails with ErrChanged if the file changed meanwhile: a body is never half
 // old, half new.
-func readAll(f *os.File, id fileID) ([]byte, error) {
-	body := make([]byte, id.size)
-	if _, err := io.ReadFull(f, body); err != nil {
+func (c *Cache) readAll(f source.File, id source.Version) ([]byte, error) {
+	body := make([]byte, id.Size)
+	if n, _ := f.ReadAt(body, 0); n < len(body) {
 		return nil, ErrChanged
 	}
 	// One more byte means the file grew while we read it.
 	var one [1]byte
-	if n, _ := f.Read(one[:]); n != 0 {
+	if n, _ := f.ReadAt(one[:], id.Size); n != 0 {
 		return nil, ErrChanged
 	}
-	after, err := f.Stat()
-	if err != nil || idOf(after) != id {
+	if !c.same(f, id) {
 		return nil, ErrChanged
 	}
 	return body, nil
+}
+
+// same reports whether the open file f is still version id.
+func (c *Cache) same(f source.File, id source.Version) bool {
+	info, err := f.Stat()
+	return err == nil && c.src.Version(info) == id
+}
+
+// sum256 hashes bytes read from a source; tests count its calls.
+var sum256 = sha256.Sum256
+
+// etagOfBody is the entity-tag of body, version id of name: the hash the
+// source knows, else the hash of the bytes.
+func (c *Cache) etagOfBody(name string, id source.Version, body []byte) string {
+	if sum, ok := source.Hash(c.src, name, id); ok {
+		return etagOf(sum)
+	}
+	return etagOf(sum256(body))
 }
 
 // etagOf makes a strong entity-tag (RFC 9110 §8.8.3) from a content hash:
@@ -596,7 +604,12 @@ func etagOf(sum [32]byte) string {
 	return string(b[:])
 }
 
-func (c *Cache) knownHash(id fileID) string {
+// knownHash is the entity-tag of version id of the large file name, if
+// known: from the source, or hashed already in the background.
+func (c *Cache) knownHash(name string, id source.Version) string {
+	if sum, ok := source.Hash(c.src, name, id); ok {
+		return etagOf(sum)
+	}
 	c.store.hashMu.Lock()
 	defer c.store.hashMu.Unlock()
 	return c.store.hashes[id]
@@ -605,7 +618,7 @@ func (c *Cache) knownHash(id fileID) string {
 // hashInBackground computes the ETag of a file too large to read on the
 // request path. Until it is known the file is served without an ETag (with
 // Last-Modified only), which is correct, merely less useful to caches.
-func (c *Cache) hashInBackground(name string, id fileID) {
+func (c *Cache) hashInBackground(name string, id source.Version) {
 	c.store.hashMu.Lock()
 	if c.store.hashing[id] || len(c.store.hashing) >= 4 {
 		c.store.hashMu.Unlock()
@@ -627,20 +640,20 @@ func (c *Cache) hashInBackground(name string, id fileID) {
 	}()
 }
 
-func (c *Cache) hashFile(name string, id fileID) string {
-	f, err := c.res.Open(name)
+func (c *Cache) hashFile(name string, id source.Version) string {
+	f, err := c.src.Open(name)
 	if err != nil {
 		return ""
 	}
 	defer f.Close()
-	if info, err := f.Stat(); err != nil || idOf(info) != id {
+	if !c.same(f, id) {
 		return ""
 	}
 	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
+	if _, err := io.Copy(h, io.NewSectionReader(f, 0, id.Size)); err != nil {
 		return ""
 	}
-	if info, err := f.Stat(); err != nil || idOf(info) != id {
+	if !c.same(f, id) {
 		return ""
 	}
 	var sum [32]byte
@@ -663,16 +676,15 @@ func (c *Cache) Open(r *Rep) (*Handle, error) {
 		h.Release()
 		return nil, ErrChanged
 	}
-	f, err := c.res.Open(r.Name)
+	f, err := c.src.Open(r.Name)
 	if err != nil {
 		return nil, err
 	}
-	info, err := f.Stat()
-	if err != nil || idOf(info) != r.id {
+	if !c.same(f, r.id) {
 		f.Close()
 		return nil, ErrChanged
 	}
-	return c.store.fds.add(f, k, &c.closed), nil
+	return c.store.fds.add(f, c.src, k, &c.closed), nil
 }
 
 // prepare builds r's header blocks; r is e's identity representation or

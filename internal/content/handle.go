@@ -1,24 +1,26 @@
 package content
 
 import (
-	"os"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
+
+	"github.com/stoahttp/stoa/internal/source"
 )
 
 // Handle is an open file shared by the requests that send it. Reads must
 // not move the file offset (use offsets: sendfile with an offset, ReadAt),
 // since several requests use one handle at once.
 type Handle struct {
-	f    *os.File
+	f    source.File
+	src  source.Source // tells f's version
 	key  handleKey
 	refs atomic.Int32 // the store's own reference counts while it is listed
 }
 
-// File returns the open file.
-func (h *Handle) File() *os.File { return h.f }
+// File returns the open file: read it at offsets only. An adapter sends a
+// source.Local one with sendfile (source.OSFile).
+func (h *Handle) File() source.File { return h.f }
 
 // Release gives back a reference; the file closes with the last one.
 func (h *Handle) Release() {
@@ -33,28 +35,23 @@ func (h *Handle) Release() {
 // send ends the response instead of completing it with mixed bytes.
 func (h *Handle) Check() error {
 	info, err := h.f.Stat()
-	if err != nil || idOf(info) != h.key.id {
+	if err != nil || h.src.Version(info) != h.key.id {
 		return ErrChanged
 	}
 	return nil
 }
 
-// stale reports whether the handle's file was changed or deleted: no
+// stale reports whether the handle's file was changed or removed: no
 // request for this version can use it again.
 func (h *Handle) stale() bool {
-	info, err := h.f.Stat()
-	if err != nil || idOf(info) != h.key.id {
-		return true
-	}
-	st, ok := info.Sys().(*syscall.Stat_t)
-	return ok && st.Nlink == 0
+	return h.Check() != nil || source.Removed(h.f)
 }
 
 // handleKey names a listed file: the cache it was opened for (a site's
 // files close with the site) and the version.
 type handleKey struct {
 	cache uint64
-	id    fileID
+	id    source.Version
 }
 
 // handles keeps the open files of large representations, so a hot large
@@ -100,11 +97,11 @@ func (hs *handles) acquire(k handleKey) *Handle {
 // caller. If the file is listed already, f is closed and the listed one
 // returned. The file of a closed cache is not listed: closed is read under
 // the lock that closeCache sets it under, so none slips in after.
-func (hs *handles) add(f *os.File, k handleKey, closed *atomic.Bool) *Handle {
+func (hs *handles) add(f source.File, src source.Source, k handleKey, closed *atomic.Bool) *Handle {
 	hs.mu.Lock()
 	defer hs.mu.Unlock()
 	if hs.max <= 0 || closed.Load() {
-		h := &Handle{f: f, key: k}
+		h := &Handle{f: f, src: src, key: k}
 		h.refs.Store(1)
 		return h
 	}
@@ -116,7 +113,7 @@ func (hs *handles) add(f *os.File, k handleKey, closed *atomic.Bool) *Handle {
 	for len(hs.byKey) >= hs.max {
 		hs.dropOldestLocked()
 	}
-	h := &Handle{f: f, key: k}
+	h := &Handle{f: f, src: src, key: k}
 	h.refs.Store(2) // the list's and the caller's
 	hs.tick++
 	hs.byKey[k] = &handleSlot{h: h, used: hs.tick}

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/maypok86/otter/v2"
+
+	"github.com/stoahttp/stoa/internal/source"
 )
 
 // StoreOptions size a Store.
@@ -61,8 +63,8 @@ type Store struct {
 	// version: a version is hashed once, whichever sites serve it and
 	// however often a reload rebuilds them.
 	hashMu  sync.Mutex
-	hashes  map[fileID]string
-	hashing map[fileID]bool
+	hashes  map[source.Version]string
+	hashing map[source.Version]bool
 }
 
 // addRoute takes n bytes of the routes' share, limit, and reports false,
@@ -88,7 +90,7 @@ type bodyKey struct {
 // NewStore returns an empty store.
 func NewStore(opt StoreOptions) *Store {
 	opt.fill()
-	s := &Store{fds: newHandles(opt.MaxOpenFiles, opt.Sweep), hashes: make(map[fileID]string), hashing: make(map[fileID]bool)}
+	s := &Store{fds: newHandles(opt.MaxOpenFiles, opt.Sweep), hashes: make(map[source.Version]string), hashing: make(map[source.Version]bool)}
 	s.budget.Store(opt.MemoryBudget)
 	s.bodies = otter.Must(&otter.Options[bodyKey, *Entry]{
 		MaximumWeight: uint64(opt.MemoryBudget),

@@ -8,6 +8,7 @@ import (
 	"github.com/stoahttp/stoa/internal/coding"
 	"github.com/stoahttp/stoa/internal/header"
 	"github.com/stoahttp/stoa/internal/mimetype"
+	"github.com/stoahttp/stoa/internal/source"
 )
 
 // codingCount sizes the arrays indexed by coding.Coding.
@@ -36,14 +37,14 @@ type Rep struct {
 	// Head except Content-Type and Content-Length, which depend on the ranges.
 	HeadPartial *header.Block
 
-	id fileID
+	id source.Version
 }
 
 // sidecar is a precompressed file found beside the original, such as
 // app.js.br next to app.js.
 type sidecar struct {
 	name string // "" when there is none
-	id   fileID
+	id   source.Version
 }
 
 // noGain marks a coding tried on the fly that did not make the file
@@ -128,7 +129,7 @@ func (c *Cache) Encode(r *Rep, h *Handle, room *coding.Stream, w io.Writer) erro
 		return err
 	}
 	// ReadAt, through the section reader: the handle is shared.
-	src := &checkedReader{h: h, r: io.NewSectionReader(h.File(), 0, r.id.size)}
+	src := &checkedReader{h: h, r: io.NewSectionReader(h.File(), 0, r.id.Size)}
 	if _, err := io.Copy(zw, src); err != nil {
 		zw.Close()
 		return err
@@ -166,13 +167,13 @@ func (cr *checkedReader) Read(p []byte) (int, error) {
 // older than the original (nginx's gzip_static rule): an older one may hold
 // a previous version of the content.
 func (c *Cache) sidecarsOf(name string, orig fs.FileInfo) (s [codingCount]sidecar) {
-	infos := c.res.StatSiblings(name, sidecarExts[:])
+	infos := source.StatSiblings(c.src, name, sidecarExts[:])
 	for i, cd := range coding.Preference {
 		info := infos[i]
 		if info == nil || !info.Mode().IsRegular() || info.ModTime().Before(orig.ModTime()) {
 			continue
 		}
-		s[cd] = sidecar{name: name + cd.Ext(), id: idOf(info)}
+		s[cd] = sidecar{name: name + cd.Ext(), id: c.src.Version(info)}
 	}
 	return s
 }
@@ -211,7 +212,7 @@ func (c *Cache) Variant(e *Entry, cd coding.Coding) *Rep {
 		return v
 	case v != nil:
 		// A large sidecar whose hash was not known yet.
-		tag := c.knownHash(v.id)
+		tag := c.knownHash(v.Name, v.id)
 		if tag == "" {
 			return v
 		}
@@ -264,24 +265,23 @@ func (c *Cache) compress(e *Entry, cd coding.Coding) *Rep {
 // loadSidecar reads a sidecar into memory when it fits, or describes it
 // for sendfile, checking it is still the file found at load.
 func (c *Cache) loadSidecar(e *Entry, cd coding.Coding, sc sidecar) *Rep {
-	f, err := c.res.Open(sc.name)
+	f, err := c.src.Open(sc.name)
 	if err != nil {
 		return nil
 	}
 	defer f.Close()
-	info, err := f.Stat()
-	if err != nil || idOf(info) != sc.id {
+	if !c.same(f, sc.id) {
 		return nil
 	}
-	v := &Rep{Coding: cd, Size: info.Size(), Name: sc.name, id: sc.id}
+	v := &Rep{Coding: cd, Size: sc.id.Size, Name: sc.name, id: sc.id}
 	if v.Size <= c.opt.MaxFileInMemory && v.Size <= c.store.budget.Load() {
-		body, err := readAll(f, sc.id)
+		body, err := c.readAll(f, sc.id)
 		if err != nil {
 			return nil
 		}
 		v.Body = body
-		v.ETag = etagOf(sha256.Sum256(body))
-	} else if tag := c.knownHash(sc.id); tag != "" {
+		v.ETag = c.etagOfBody(sc.name, sc.id, body)
+	} else if tag := c.knownHash(sc.name, sc.id); tag != "" {
 		v.ETag = tag
 	} else {
 		c.hashInBackground(sc.name, sc.id)

@@ -20,7 +20,6 @@ import (
 	"errors"
 	"io"
 	"net"
-	"os"
 	"slices"
 	"strconv"
 	"sync"
@@ -37,6 +36,7 @@ import (
 	"github.com/stoahttp/stoa/internal/http1"
 	"github.com/stoahttp/stoa/internal/httpdate"
 	"github.com/stoahttp/stoa/internal/respond"
+	"github.com/stoahttp/stoa/internal/source"
 )
 
 // Handler decides responses; see respond.Handler.
@@ -332,13 +332,13 @@ func str(b []byte) string {
 const fileTail = 4 << 10
 
 // copyFile sends n bytes of f from off, renewing the write deadline as it
-// goes. f is shared between requests, so its offset is never used: on TCP
-// it goes out with sendfile(2) at an explicit offset, elsewhere through
-// ReadAt. The file is checked against the version the response announced
+// goes. f is shared between requests, so its offset is never used: a file
+// of this system (source.OSFile) goes out on TCP with sendfile(2) at an
+// explicit offset, anything else through ReadAt. The file is checked against the version the response announced
 // between pieces, and its last bytes are read, checked, then written: a
 // file rewritten under the send cuts the connection instead of completing
 // the response with mixed bytes (respond.CheckEvery).
-func (c *conn) copyFile(f *os.File, off, n int64) error {
+func (c *conn) copyFile(f io.ReaderAt, off, n int64) error {
 	tail := min(n, fileTail)
 	if err := c.sendFile(f, off, n-tail); err != nil {
 		return err
@@ -362,12 +362,13 @@ func (c *conn) copyFile(f *os.File, off, n int64) error {
 
 // sendFile sends n bytes of f from off, checking f at least once per
 // respond.CheckEvery bytes.
-func (c *conn) sendFile(f *os.File, off, n int64) error {
+func (c *conn) sendFile(f io.ReaderAt, off, n int64) error {
 	if n == 0 {
 		return nil
 	}
-	if c.rawConn() == nil {
-		// TLS or a Unix socket: copy, renewing the deadline per piece as
+	osf := source.OSFile(f)
+	if osf == nil || c.rawConn() == nil {
+		// Not a file of this system, TLS or a Unix socket: copy, renewing the deadline per piece as
 		// sendfile does, so a large file on a slow link is not cut.
 		const piece = 1 << 20
 		for n > 0 {
@@ -386,7 +387,7 @@ func (c *conn) sendFile(f *os.File, off, n int64) error {
 		}
 		return nil
 	}
-	sc, err := f.SyscallConn()
+	sc, err := osf.SyscallConn()
 	if err != nil {
 		return err
 	}

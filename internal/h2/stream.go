@@ -3,7 +3,6 @@ package h2
 import (
 	"cmp"
 	"io"
-	"os"
 	"slices"
 	"sync"
 	"time"
@@ -57,7 +56,7 @@ type stream struct {
 // seg is a piece of a body: bytes in memory, or n bytes of a file at off.
 type seg struct {
 	b      []byte
-	f      *os.File
+	f      io.ReaderAt
 	off, n int64
 }
 

@@ -4,10 +4,11 @@
 // without its trailing slash (301).
 //
 // Safety does not rest on string checks alone. The path is percent-decoded
-// once and cleaned lexically (RFC 3986 §5.2.4), and every file is then opened
-// through an os.Root, which refuses any name, ".." or symbolic link that
-// would lead outside the root, so a path that slipped past the lexical checks
-// still cannot reach a byte outside it.
+// once and cleaned lexically (RFC 3986 §5.2.4), and every file is then reached
+// through a source.Source, which never leads outside its tree: the folder
+// opens through an os.Root, which refuses any name, ".." or symbolic link
+// that would lead outside the root, so a path that slipped past the lexical
+// checks still cannot reach a byte outside it.
 package resolve
 
 import (

@@ -3,11 +3,11 @@ package resolve
 import (
 	"errors"
 	"io/fs"
-	"os"
-	"path"
-	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
+
+	"github.com/stoahttp/stoa/internal/source"
 )
 
 // Kind says what a request path resolved to.
@@ -74,63 +74,40 @@ type Result struct {
 	Info fs.FileInfo
 }
 
-// Resolver maps request paths to files beneath one root directory. It is
-// safe for concurrent use.
+// Resolver maps request paths to files of one source. It is safe for
+// concurrent use.
 type Resolver struct {
-	dir  string
-	root *os.Root
-	opt  Options
+	src source.Source
+	opt Options
 }
 
-// New opens dir as the root to serve. The error names dir and says what to do.
+// New opens dir as a folder to serve (source.NewFolder, following links as
+// opt.FollowSymlinks says). The error names dir and says what to do.
 func New(dir string, opt Options) (*Resolver, error) {
-	abs, err := filepath.Abs(dir)
+	f, err := source.NewFolder(dir, opt.FollowSymlinks)
 	if err != nil {
 		return nil, err
 	}
-	st, err := os.Stat(abs)
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-		return nil, &RootError{Dir: dir, Why: "no such directory"}
-	case err != nil:
-		return nil, &RootError{Dir: dir, Why: errText(err)}
-	case !st.IsDir():
-		return nil, &RootError{Dir: dir, Why: "not a directory"}
-	}
-	root, err := os.OpenRoot(abs)
-	if err != nil {
-		return nil, &RootError{Dir: dir, Why: errText(err)}
-	}
+	return Over(f, opt), nil
+}
+
+// Over returns a resolver of the files of src; opt.FollowSymlinks is the
+// source's business and ignored here.
+func Over(src source.Source, opt Options) *Resolver {
 	if len(opt.Index) == 0 {
 		opt.Index = []string{"index.html"}
 	}
-	return &Resolver{dir: abs, root: root, opt: opt}, nil
+	return &Resolver{src: src, opt: opt}
 }
 
 // RootError reports a root directory that cannot be served.
-type RootError struct {
-	Dir, Why string
-}
+type RootError = source.RootError
 
-func (e *RootError) Error() string {
-	return "open root " + quote(e.Dir) + ": " + e.Why + " (pass an existing directory: stoa serve DIR)"
-}
+// Source returns the tree the resolver reads.
+func (r *Resolver) Source() source.Source { return r.src }
 
-func quote(s string) string { return "\"" + s + "\"" }
-
-func errText(err error) string {
-	var pe *fs.PathError
-	if errors.As(err, &pe) {
-		return pe.Err.Error()
-	}
-	return err.Error()
-}
-
-// Dir returns the absolute path of the root directory.
-func (r *Resolver) Dir() string { return r.dir }
-
-// Close releases the root directory.
-func (r *Resolver) Close() error { return r.root.Close() }
+// Close releases the source.
+func (r *Resolver) Close() error { return r.src.Close() }
 
 // Resolve maps the raw (still percent-encoded) request path to a Result.
 func (r *Resolver) Resolve(rawPath string) Result {
@@ -195,96 +172,51 @@ func KindOf(err error) Kind {
 	return NotFound
 }
 
-// Stat describes the named file, following links as the options allow.
-func (r *Resolver) Stat(name string) (fs.FileInfo, error) {
-	if r.opt.FollowSymlinks {
-		return os.Stat(r.join(name))
-	}
-	return r.root.Stat(name)
-}
-
-// StatSiblings describes, for each suffix, the file named name+suffix,
-// following links as the options allow; a nil entry means there is none
-// that can be served. Opening the parent directory once makes this far
-// cheaper than one Stat per name (each a walk through the root).
-func (r *Resolver) StatSiblings(name string, suffixes []string) []fs.FileInfo {
-	out := make([]fs.FileInfo, len(suffixes))
-	dir, base := path.Split(name)
-	stat := r.Stat
-	if !r.opt.FollowSymlinks && dir != "" {
-		sub, err := r.root.OpenRoot(strings.TrimSuffix(dir, "/"))
-		if err != nil {
-			return out
-		}
-		defer sub.Close()
-		stat = sub.Stat
-	} else {
-		base = name
-	}
-	for i, suf := range suffixes {
-		if info, err := stat(base + suf); err == nil {
-			out[i] = info
-		}
-	}
-	return out
-}
-
-// Open opens the named file for reading, following links as the options
-// allow. Callers check that it is still the regular file they resolved.
-func (r *Resolver) Open(name string) (*os.File, error) {
-	if r.opt.FollowSymlinks {
-		return os.OpenFile(r.join(name), os.O_RDONLY|syscall.O_NONBLOCK, 0)
-	}
-	return r.root.OpenFile(name, os.O_RDONLY|syscall.O_NONBLOCK, 0)
-}
+// Stat describes the named file, as the source reaches it.
+func (r *Resolver) Stat(name string) (fs.FileInfo, error) { return r.src.Stat(name) }
 
 // ReadDir lists the named directory, leaving out what a request could not
-// fetch (see Listable).
+// fetch (see OpenDir).
 func (r *Resolver) ReadDir(name string) ([]fs.FileInfo, error) {
-	f, err := r.Open(name)
+	d, err := r.OpenDir(name)
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
-	ents, err := f.ReadDir(-1)
+	defer d.Close()
+	return d.ReadDir(-1)
+}
+
+// OpenDir opens the named directory for a listing. Its entries leave out
+// what a request could not fetch: hidden names (unless allowed), and what
+// the source leaves out (links leading outside the tree, devices).
+func (r *Resolver) OpenDir(name string) (source.Dir, error) {
+	d, err := r.src.OpenDir(name)
 	if err != nil {
 		return nil, err
 	}
-	out := make([]fs.FileInfo, 0, len(ents))
-	for _, e := range ents {
-		if info, ok := r.Listable(name, e); ok {
-			out = append(out, info)
-		}
+	if r.opt.Dotfiles == DotAllow {
+		return d, nil
 	}
-	return out, nil
+	return &visibleDir{d, r}, nil
 }
 
-// Listable describes entry e of directory dir if a request could fetch it:
-// not a hidden name (unless allowed), not a link leading outside the root,
-// and a regular file or a directory. Only links cost a walk through the
-// root; other entries are described from the directory itself.
-func (r *Resolver) Listable(dir string, e fs.DirEntry) (fs.FileInfo, bool) {
-	n := e.Name()
-	if strings.HasPrefix(n, ".") && r.opt.Dotfiles != DotAllow {
-		return nil, false
-	}
-	var info fs.FileInfo
-	var err error
-	if e.Type()&fs.ModeSymlink != 0 {
-		child := n
-		if dir != "." {
-			child = dir + "/" + n
-		}
-		info, err = r.Stat(child)
-	} else {
-		info, err = e.Info()
-	}
-	if err != nil || !info.IsDir() && !info.Mode().IsRegular() {
-		return nil, false
-	}
-	return info, true
+// visibleDir is a directory without its hidden names.
+type visibleDir struct {
+	source.Dir
+	r *Resolver
 }
 
-func (r *Resolver) join(name string) string {
-	return filepath.Join(r.dir, filepath.FromSlash(name))
+func (d *visibleDir) ReadDir(n int) ([]fs.FileInfo, error) {
+	for {
+		infos, err := d.Dir.ReadDir(n)
+		infos = slices.DeleteFunc(infos, func(fi fs.FileInfo) bool { return d.r.hidden(fi.Name()) })
+		if len(infos) > 0 || err != nil || n <= 0 {
+			return infos, err
+		}
+	}
+}
+
+// hidden reports whether a listing leaves out the entry called n.
+func (r *Resolver) hidden(n string) bool {
+	return strings.HasPrefix(n, ".") && r.opt.Dotfiles != DotAllow
 }

@@ -5,6 +5,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/stoahttp/stoa/internal/source"
 )
 
 // makeTree builds a served root with a secret file planted beside it, the
@@ -263,7 +266,7 @@ func FuzzResolve(f *testing.F) {
 		if Hidden("/"+res.Name, true) {
 			t.Fatalf("Resolve(%q) reached hidden %q", raw, res.Name)
 		}
-		f, err := r.Open(res.Name)
+		f, err := r.Source().Open(res.Name)
 		if err != nil {
 			return
 		}
@@ -276,4 +279,35 @@ func FuzzResolve(f *testing.F) {
 			t.Fatalf("Resolve(%q) = %q, outside the root (%s)", raw, res.Name, real)
 		}
 	})
+}
+
+// TestOpenDirHidesDotNamesInBatches reads a listing one entry at a time,
+// as a streamed listing does, from a source that is not a folder: hidden
+// names are left out, and a batch of only hidden names does not end it.
+func TestOpenDirHidesDotNamesInBatches(t *testing.T) {
+	mem := source.NewMem()
+	for _, n := range []string{".a", ".b", "c", ".d/x", "e/f"} {
+		mem.Put(n, []byte(n), time.Unix(1e9, 0), false)
+	}
+	for _, tt := range []struct {
+		dot  Dotfiles
+		want string
+	}{{DotHide, "c e"}, {DotDeny, "c e"}, {DotAllow, ".a .b .d c e"}} {
+		d, err := Over(mem, Options{Dotfiles: tt.dot}).OpenDir(".")
+		must(t, err)
+		var names []string
+		for range 10 {
+			infos, err := d.ReadDir(1)
+			for _, fi := range infos {
+				names = append(names, fi.Name())
+			}
+			if err != nil || len(infos) == 0 {
+				break
+			}
+		}
+		d.Close()
+		if got := strings.Join(names, " "); got != tt.want {
+			t.Errorf("dotfiles %d: entries %q, want %q", tt.dot, got, tt.want)
+		}
+	}
 }

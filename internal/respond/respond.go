@@ -30,6 +30,7 @@ import (
 	"github.com/stoahttp/stoa/internal/listing"
 	"github.com/stoahttp/stoa/internal/reqfield"
 	"github.com/stoahttp/stoa/internal/resolve"
+	"github.com/stoahttp/stoa/internal/source"
 )
 
 // Request holds what the core needs of a request. Its strings may alias an
@@ -105,7 +106,9 @@ type Response struct {
 	Extra []byte
 
 	Body []byte
-	File *os.File // shared: read it at offsets only, never move its offset
+	// File is shared: read it at offsets only. An adapter sends one of
+	// this system (source.OSFile) with sendfile where it can.
+	File io.ReaderAt
 	// Handle, with File, is released by the engine once the body is written.
 	Handle  Releaser
 	FileOff int64
@@ -629,13 +632,12 @@ const readBatch = 256
 const sortFree = 1024
 
 func (s *Site) listing(req *Request, resp *Response, e *content.Entry) {
-	res := s.cache.Resolver()
-	dir, err := res.Open(e.Name)
+	dir, err := s.cache.Resolver().OpenDir(e.Name)
 	if err != nil {
 		s.Error(404, req.Method, resp)
 		return
 	}
-	ents, err := dir.ReadDir(sortLimit + 1)
+	ents, err := source.ReadDirUpTo(dir, sortLimit+1)
 	if err != nil && err != io.EOF {
 		dir.Close()
 		s.Error(404, req.Method, resp)
@@ -665,10 +667,8 @@ func (s *Site) listing(req *Request, resp *Response, e *content.Entry) {
 	}
 	dir.Close()
 	es := make([]listing.Entry, 0, len(ents))
-	for i, de := range ents {
-		if fi, ok := res.Listable(e.Name, de); ok {
-			es = append(es, listing.Entry{Name: fi.Name(), IsDir: fi.IsDir(), Size: fi.Size(), ModTime: fi.ModTime()})
-		}
+	for i, fi := range ents {
+		es = append(es, listing.Entry{Name: fi.Name(), IsDir: fi.IsDir(), Size: fi.Size(), ModTime: fi.ModTime()})
 		ents[i] = nil
 	}
 	sort := listing.Sort{By: "name"}
@@ -739,7 +739,7 @@ func (r *listingRoom) Release() {
 // while it waited its turn); a stream that started closes it itself, as
 // the adapter may release the response while the stream still reads it.
 type dirLease struct {
-	dir   *os.File
+	dir   source.Dir
 	state atomic.Int32 // dirIdle, dirStreaming or dirClosed
 }
 
@@ -773,9 +773,11 @@ func listingHead(resp *Response, json bool) {
 // are read, a batch at a time from the start, rendering them as they come:
 // for a directory of more than SortLimit entries, or when o is
 // listing.Busy.
-func (s *Site) streamListing(req *Request, resp *Response, e *content.Entry, dir *os.File, json bool, o listing.Order) {
-	if _, err := dir.Seek(0, io.SeekStart); err != nil {
-		dir.Close()
+func (s *Site) streamListing(req *Request, resp *Response, e *content.Entry, dir source.Dir, json bool, o listing.Order) {
+	// Opened again to read from the start: a source.Dir has no Seek.
+	dir.Close()
+	dir, err := s.cache.Resolver().OpenDir(e.Name)
+	if err != nil {
 		s.Error(404, req.Method, resp)
 		return
 	}
@@ -785,7 +787,6 @@ func (s *Site) streamListing(req *Request, resp *Response, e *content.Entry, dir
 		dir.Close()
 		return
 	}
-	res := s.cache.Resolver()
 	lease := &dirLease{dir: dir}
 	resp.Handle = lease
 	resp.Stream = func(w io.Writer) error {
@@ -796,11 +797,7 @@ func (s *Site) streamListing(req *Request, resp *Response, e *content.Entry, dir
 		page := listing.NewPage(json, e.URLPath, listing.Sort{}, o)
 		for {
 			ents, err := dir.ReadDir(readBatch)
-			for _, de := range ents {
-				fi, ok := res.Listable(e.Name, de)
-				if !ok {
-					continue
-				}
+			for _, fi := range ents {
 				if page.Full() {
 					if err := page.Flush(w); err != nil {
 						return err

@@ -3,7 +3,6 @@ package stdhttp
 import (
 	"io"
 	"net/http"
-	"os"
 	"strings"
 	"sync"
 
@@ -125,7 +124,7 @@ var bufPool = sync.Pool{New: func() any { return new([copyBuf]byte) }}
 // shared with other requests. The file is checked (h) after every read of
 // respond.CheckEvery bytes and after the last, before those bytes are
 // written, so a file changed under the send ends it unfinished.
-func copyFile(w io.Writer, f *os.File, h respond.Releaser, off, n int64) error {
+func copyFile(w io.Writer, f io.ReaderAt, h respond.Releaser, off, n int64) error {
 	buf := bufPool.Get().(*[copyBuf]byte)
 	defer bufPool.Put(buf)
 	var unchecked int64
