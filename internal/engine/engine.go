@@ -80,7 +80,7 @@ func (c *Config) fill() {
 		c.MaxConns = config.DefaultInt("max_conns")
 	}
 	if c.MaxBodyDiscard == 0 {
-		c.MaxBodyDiscard = 1 << 20
+		c.MaxBodyDiscard = respond.MaxBodyDiscard
 	}
 }
 

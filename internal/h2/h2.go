@@ -90,8 +90,8 @@ const (
 	// MaxBodyDiscard is the default of Options.MaxBodyDiscard: the most
 	// request body bytes read (and dropped) before answering; past it the
 	// request is answered and, once the answer is sent, the stream is
-	// reset with NO_ERROR. The HTTP/1.1 engine's default is the same.
-	MaxBodyDiscard = 1 << 20
+	// reset with NO_ERROR.
+	MaxBodyDiscard = respond.MaxBodyDiscard
 	// initialWindow is SETTINGS_INITIAL_WINDOW_SIZE, and the connection's
 	// receive window too.
 	initialWindow = 1 << 20

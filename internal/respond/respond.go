@@ -239,6 +239,13 @@ type Observer interface {
 	Observe(method string, status int, bytes int64, d time.Duration)
 }
 
+// MaxBodyDiscard is the most request body bytes an adapter reads, and
+// drops, before answering: a static server wants no body, but reading a
+// small one lets the client read the answer rather than a reset. Past it,
+// HTTP/1.1 closes the connection after the answer and HTTP/2 and HTTP/3
+// reset the stream. One value for every protocol.
+const MaxBodyDiscard = 1 << 20
+
 // Releaser gives back a resource held for a response.
 type Releaser interface{ Release() }
 

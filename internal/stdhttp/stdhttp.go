@@ -54,9 +54,9 @@ type Options struct {
 }
 
 // MaxBodyDiscard is the most request body bytes read (and dropped) before
-// answering. HTTP/2 and HTTP/3 let any request carry a body; a larger one is
-// left unread, and the server resets the stream once the answer is sent.
-const MaxBodyDiscard = 1 << 20
+// answering (respond.MaxBodyDiscard); a larger one is left unread, and the
+// server resets the stream once the answer is sent.
+const MaxBodyDiscard = respond.MaxBodyDiscard
 
 // adapter is the http.Handler New returns.
 type adapter struct {
