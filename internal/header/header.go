@@ -23,6 +23,8 @@ import (
 	"net/textproto"
 	"sync/atomic"
 	"unsafe"
+
+	"github.com/stoahttp/stoa/internal/ascii"
 )
 
 // Field is one response field with its name in canonical form.
@@ -132,48 +134,27 @@ func indexByte(s string, c byte) int {
 
 // trim drops the whitespace around a field value and the line end.
 func trim(v string) string {
-	for len(v) > 0 && (v[0] == ' ' || v[0] == '\t') {
-		v = v[1:]
-	}
-	for len(v) > 0 && (v[len(v)-1] == '\n' || v[len(v)-1] == '\r' || v[len(v)-1] == ' ' || v[len(v)-1] == '\t') {
+	for len(v) > 0 && (v[len(v)-1] == '\n' || v[len(v)-1] == '\r') {
 		v = v[:len(v)-1]
 	}
-	return v
+	return ascii.TrimOWS(v)
 }
 
 // ConnectionSpecific reports whether name is a field HTTP/2 and HTTP/3
 // forbid in a message (RFC 9113 §8.2.2, RFC 9114 §4.2), compared without
 // regard to case: a response carrying one is malformed.
-func ConnectionSpecific[T ~string | ~[]byte](name T) bool {
+func ConnectionSpecific(name string) bool {
 	switch len(name) {
 	case 7:
-		return equalFold(name, "upgrade")
+		return ascii.EqualFoldLower(name, "upgrade")
 	case 10:
-		return equalFold(name, "connection") || equalFold(name, "keep-alive")
+		return ascii.EqualFoldLower(name, "connection") || ascii.EqualFoldLower(name, "keep-alive")
 	case 16:
-		return equalFold(name, "proxy-connection")
+		return ascii.EqualFoldLower(name, "proxy-connection")
 	case 17:
-		return equalFold(name, "transfer-encoding")
+		return ascii.EqualFoldLower(name, "transfer-encoding")
 	}
 	return false
-}
-
-// equalFold reports whether s equals the lowercase ASCII string lower,
-// ignoring ASCII case in s.
-func equalFold[T ~string | ~[]byte](s T, lower string) bool {
-	if len(s) != len(lower) {
-		return false
-	}
-	for i := 0; i < len(lower); i++ {
-		c := s[i]
-		if 'A' <= c && c <= 'Z' {
-			c += 'a' - 'A'
-		}
-		if c != lower[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // AppendHPACK appends the fields of block, complete "Name: value\r\n"
@@ -193,7 +174,7 @@ func AppendHPACK(dst, block []byte, lower *[64]byte) []byte {
 			continue
 		}
 		name, value := line[:colon], trimBytes(line[colon+1:])
-		if ConnectionSpecific(name) {
+		if ConnectionSpecific(unsafe.String(unsafe.SliceData(name), len(name))) {
 			continue
 		}
 		var lname []byte

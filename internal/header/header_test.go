@@ -75,9 +75,6 @@ func TestConnectionSpecific(t *testing.T) {
 		if got := ConnectionSpecific(name); got != want {
 			t.Errorf("ConnectionSpecific(%q) = %v; want %v", name, got, want)
 		}
-		if got := ConnectionSpecific([]byte(name)); got != want {
-			t.Errorf("ConnectionSpecific([]byte(%q)) = %v; want %v", name, got, want)
-		}
 	}
 }
 
