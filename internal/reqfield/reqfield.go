@@ -16,7 +16,10 @@ package reqfield
 import (
 	"encoding/binary"
 	"math/bits"
+	"strings"
 	"unsafe"
+
+	"github.com/stoahttp/stoa/internal/ascii"
 )
 
 // ID names a field stoa reads. The zero ID is Other: a field stoa only
@@ -295,51 +298,14 @@ type Expectation struct {
 // Expect reads the expectations of the Expect field's lines.
 func (s *Sink) Expect() Expectation {
 	var e Expectation
-	for rest := s.vals[Expect]; len(rest) > 0; {
-		var elem []byte
-		elem, rest = nextElement(rest)
-		switch {
-		case len(elem) == 0:
-		case equalLower(elem, "100-continue"):
+	for elem := range strings.SplitSeq(s.String(Expect), ",") {
+		switch elem = ascii.TrimOWS(elem); {
+		case elem == "":
+		case ascii.EqualFoldLower(elem, "100-continue"):
 			e.Continue = true
 		default:
 			e.Other = true
 		}
 	}
 	return e
-}
-
-// nextElement splits the first element off a comma-separated list,
-// without the whitespace around it.
-func nextElement(b []byte) (elem, rest []byte) {
-	i := 0
-	for i < len(b) && b[i] != ',' {
-		i++
-	}
-	elem, rest = b[:i], b[min(i+1, len(b)):]
-	for len(elem) > 0 && (elem[0] == ' ' || elem[0] == '\t') {
-		elem = elem[1:]
-	}
-	for len(elem) > 0 && (elem[len(elem)-1] == ' ' || elem[len(elem)-1] == '\t') {
-		elem = elem[:len(elem)-1]
-	}
-	return elem, rest
-}
-
-// equalLower reports whether b equals the lowercase ASCII string s,
-// ignoring ASCII case in b.
-func equalLower(b []byte, s string) bool {
-	if len(b) != len(s) {
-		return false
-	}
-	for i := range len(s) {
-		c := b[i]
-		if 'A' <= c && c <= 'Z' {
-			c += 'a' - 'A'
-		}
-		if c != s[i] {
-			return false
-		}
-	}
-	return true
 }
