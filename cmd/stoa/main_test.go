@@ -7,10 +7,8 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
-	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/stoahttp/stoa/internal/config"
 )
@@ -117,32 +115,6 @@ func TestFlagsInTable(t *testing.T) {
 	}
 }
 
-// flagSample returns a value of s other than its default, as a flag
-// writes it, and the value it stands for, typed as the field is.
-func flagSample(s *config.Setting) (string, any) {
-	switch s.Kind {
-	case config.KindBool:
-		return strconv.FormatBool(s.Default != "true"), s.Default != "true"
-	case config.KindInt:
-		return "7", 7
-	case config.KindSize:
-		return "3MiB", int64(3 << 20)
-	case config.KindDuration:
-		return "7s", 7 * time.Second
-	case config.KindPath:
-		return "/srv/x", "/srv/x"
-	case config.KindList:
-		e := map[string]string{"listen": "127.0.0.1:9", "https": "127.0.0.1:9443", "domains": "a.example", "index": "home.htm"}[s.Key]
-		return e, []string{e}
-	}
-	if s.Choices != nil {
-		c := s.Choices[len(s.Choices)-1]
-		return c, c
-	}
-	v, _ := strconv.Unquote(s.Example)
-	return v, v
-}
-
 // TestEveryFlagApplies gives each flag of the settings table a value other
 // than its default, alone and over a file, and finds it in the
 // configuration served.
@@ -156,7 +128,7 @@ func TestEveryFlagApplies(t *testing.T) {
 		if s.Flag == "" || s.Custom() {
 			continue
 		}
-		raw, want := flagSample(s)
+		raw, want := s.Sample()
 		o, err := parseServe([]string{"--" + s.Flag + "=" + raw, dir}, io.Discard)
 		if err != nil {
 			t.Errorf("--%s=%s: %v", s.Flag, raw, err)

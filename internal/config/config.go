@@ -156,7 +156,7 @@ type Rule struct {
 // filled in, no sites.
 func Default() *Config {
 	c := &Config{Set: map[string]bool{}}
-	setDefaults(c, nil)
+	setDefaults(c)
 	return c
 }
 

@@ -10,17 +10,14 @@ import (
 	"time"
 )
 
-// The known keys of each table, in the order the schema documents them;
-// unknown-key messages list them in this order. The settings come from
-// Settings; the rest are the file's structure.
+// The known keys of each table, in the order of Settings, which is the
+// order unknown-key messages list them in.
 var (
-	globalKeys = append(settingKeys(ScopeGlobal), "site")
-	siteKeys   = slices.Concat([]string{"hosts", "default", "root"}, settingKeys(ScopeSite),
-		[]string{"acme", "headers", "cors", "basic_auth", "rule"})
-	ruleKeys = slices.Concat([]string{"match", "headers", "redirect", "status", "rewrite", "try_files"},
-		settingKeys(ScopeRule), []string{"cors", "basic_auth"})
-	corsKeys = []string{"origins", "methods", "headers", "expose", "max_age", "credentials"}
-	authKeys = []string{"realm", "users"}
+	globalKeys = settingKeys(ScopeGlobal)
+	siteKeys   = settingKeys(ScopeSite)
+	ruleKeys   = settingKeys(ScopeRule)
+	corsKeys   = settingKeys(ScopeCORS)
+	authKeys   = settingKeys(ScopeAuth)
 )
 
 // settingKeys lists the keys of Settings written in scope.
@@ -92,16 +89,17 @@ func (d *decoder) report(p Pos, key, msg string) {
 	d.errs = append(d.errs, &Error{File: d.file, Pos: p, Key: key, Msg: msg})
 }
 
-// reader reads the keys of one table at path.
+// reader reads the keys of one table at path, whose header is at pos.
 type reader struct {
 	d    *decoder
 	t    *table
 	path string
+	pos  Pos
 }
 
 // open reports t's unknown keys, records the known ones in set (when
 // non-nil) and returns a reader for the known ones.
-func (d *decoder) open(t *table, path string, known []string, elsewhere map[string]string, set map[string]bool) reader {
+func (d *decoder) open(t *table, path string, pos Pos, known []string, elsewhere map[string]string, set map[string]bool) reader {
 	for _, k := range t.keys {
 		if slices.Contains(known, k) {
 			if set != nil {
@@ -111,7 +109,7 @@ func (d *decoder) open(t *table, path string, known []string, elsewhere map[stri
 		}
 		d.report(t.vals[k].keyPos, path, unknownKeyMsg(k, known, elsewhere))
 	}
-	return reader{d: d, t: t, path: path}
+	return reader{d: d, t: t, path: path, pos: pos}
 }
 
 func (r reader) key(k string) string { return join(r.path, k) }
@@ -370,19 +368,22 @@ func (d *decoder) abs(p string) (string, error) {
 // config decodes the top level.
 func (d *decoder) config(root *table) *Config {
 	c := Default()
-	r := d.open(root, "", globalKeys, topElsewhere, c.Set)
+	d.decodeSettings(d.open(root, "", Pos{}, globalKeys, topElsewhere, c.Set), c)
+	return c
+}
 
-	d.decodeSettings(r, c, nil, nil)
-
+// sites decodes the [[site]] tables and checks them against each other.
+func (d *decoder) sites(r reader) []Site {
+	var sites []Site
 	var infos []siteInfo
 	for i, v := range r.tables("site", "site") {
 		if v == nil {
 			continue
 		}
 		s, info := d.site(v.tbl, index("site", i), v.keyPos)
-		c.Sites = append(c.Sites, s)
+		sites = append(sites, s)
 		infos = append(infos, info)
 	}
 	d.crossSite(infos)
-	return c
+	return sites
 }

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"net/netip"
 	"path/filepath"
@@ -22,12 +23,15 @@ const (
 	ScopeRule                     // a [[site.rule]] block
 	// ScopeCommand is a flag with no key in the file (--root, --config).
 	ScopeCommand
+	ScopeCORS // a cors table, of a site or of a rule
+	ScopeAuth // a basic_auth table, of a site or of a rule
 )
 
 // Kind says how a value is written, on the command line and in the file.
 type Kind uint8
 
-// The kinds of value.
+// The kinds of value. Those after KindPrefixes are the file's structure:
+// tables, written in the file only.
 const (
 	KindString   Kind = iota
 	KindBool          // true or false; a flag alone means true
@@ -37,6 +41,12 @@ const (
 	KindList          // repeatable flag, array in the file
 	KindPath          // a path: from the working directory, or the file's
 	KindPrefixes      // CIDRs and bare IPs, in the file only
+	KindHeaders       // a table of header fields: "Name", "+Name", "-Name"
+	KindCORS          // a cors table, whose keys have ScopeCORS
+	KindAuth          // a basic_auth table, whose keys have ScopeAuth
+	KindUsers         // a table of user names and password hashes
+	KindSites         // the [[site]] tables, whose keys have ScopeSite
+	KindRules         // a site's [[site.rule]] tables, whose keys have ScopeRule
 )
 
 // Setting is one setting, declared once: Settings is where its name,
@@ -64,18 +74,33 @@ type Setting struct {
 	Sep string
 	// unique refuses a list that names an element twice.
 	unique bool
+	// zeroOK lets a duration be zero ("0s": not sent).
+	zeroOK bool
+	// sample is a value other than the default for tests, as a flag
+	// writes it, where Sample cannot make one up from the kind.
+	sample string
 
+	// required is the message when the key is missing from its table;
+	// "" when it may be left out.
+	required string
+	// empty is the message for an empty list; "" when one is allowed.
+	empty string
+	// when returns why the key does not apply in table r (status without
+	// a redirect), or "".
+	when func(r reader) string
 	// check returns what is wrong with a parsed value and what to write
 	// instead, or "".
 	check func(v any) string
-	// elem checks one element of a list and returns it normalized (a
-	// host in lower case), or what is wrong with it.
-	elem func(e string) (norm, msg string)
-	// global, site and rule return the field the setting fills in each
-	// scope it has; all nil for the settings decoded and applied by hand.
+	// elem checks element i of list and returns it normalized (a host in
+	// lower case), or what is wrong with it.
+	elem func(list []string, i int) (norm, msg string)
+	// global, site, rule, cors and auth return the field the setting
+	// fills in each scope it has; all nil for the flags applied by hand.
 	global func(*Config) any
 	site   func(*Site) any
 	rule   func(*Rule) any
+	cors   func(*CORS) any
+	auth   func(*BasicAuth) any
 }
 
 // Placeholder is how help writes the setting's value: its Arg, or its
@@ -103,161 +128,38 @@ func (s *Setting) DefaultText() string {
 	return "none"
 }
 
-// Custom reports whether the setting is decoded and applied by hand rather
-// than through the table (lists, paths, certificate pairs).
-func (s *Setting) Custom() bool { return s.global == nil && s.site == nil && s.rule == nil }
-
-// field returns the field of the setting in whichever of c, site or rule
-// is not nil, or nil when the setting has no such scope.
-func (s *Setting) field(c *Config, site *Site, rule *Rule) any {
-	switch {
-	case c != nil && s.global != nil:
-		return s.global(c)
-	case site != nil && s.site != nil:
-		return s.site(site)
-	case rule != nil && s.rule != nil:
-		return s.rule(rule)
-	}
-	return nil
+// Custom reports whether the setting is applied by hand rather than
+// through the table (the flags with no key: --root, --tls-cert).
+func (s *Setting) Custom() bool {
+	return s.global == nil && s.site == nil && s.rule == nil && s.cors == nil && s.auth == nil
 }
 
-// Settings is every setting of stoa, in the order --help, the README and
-// the messages that list the known keys give them.
-var Settings = []*Setting{
-	{Flag: "root", Scope: ScopeCommand, Arg: "DIR", DefaultDoc: "`.`", Reload: true,
-		Help: "directory to serve (same as the DIR argument)"},
-	{Flag: "config", Scope: ScopeCommand, Arg: "FILE", DefaultDoc: "`./stoa.toml` if present and no DIR",
-		Help: "read sites, rules and settings from this stoa.toml; flags given too override it"},
-	{Key: "listen", Flag: "listen", Kind: KindList, Arg: "ADDR", Default: "localhost:7890", Example: `["localhost:7890"]`,
-		Reload: true, unique: true, elem: elemListen,
-		Help:   "address to listen on: host:port, [::1]:port or unix:/path; repeat for several",
-		global: func(c *Config) any { return &c.Listen }},
-	{Key: "admin", Flag: "admin", Arg: "ADDR", DefaultDoc: "off", Example: `"localhost:7891"`, Reload: true,
-		Help:  "address of the admin endpoint: /metrics, /healthz, /readyz, POST /reload (e.g. localhost:7891)",
-		check: checkAdmin, global: func(c *Config) any { return &c.Admin }},
-	{Key: "access_log", Flag: "access-log", Arg: "stdout|stderr|FILE|off", Default: "off", Example: `"stdout"`,
-		Help:  "where to write one line per request: stdout, stderr, a file path, or off; a file is reopened on SIGUSR1",
-		check: checkAccessLog, global: func(c *Config) any { return &c.AccessLog }},
-	{Key: "log_format", Flag: "log-format", Default: "common", Choices: []string{"common", "combined", "json"},
-		Noun: "log format", Help: "access log format: common, combined or json (json has duration and bytes)",
-		global: func(c *Config) any { return &c.LogFormat }},
-	{Key: "shutdown_timeout", Flag: "shutdown-timeout", Kind: KindDuration, Arg: "D", Default: "10s", Example: `"10s"`, Reload: true,
-		Help:   "on SIGTERM or SIGINT, how long responses in progress may take to finish (a second SIGINT stops at once)",
-		global: func(c *Config) any { return &c.ShutdownTimeout.Duration }},
-	{Key: "read_header_timeout", Flag: "read-header-timeout", Kind: KindDuration, Arg: "D", Default: "10s", Example: `"10s"`,
-		Help:   "time allowed for a request head, from its first byte",
-		global: func(c *Config) any { return &c.ReadHeaderTimeout.Duration }},
-	{Key: "idle_timeout", Flag: "idle-timeout", Kind: KindDuration, Arg: "D", Default: "75s", Example: `"75s"`,
-		Help:   "time a connection may wait for its next request",
-		global: func(c *Config) any { return &c.IdleTimeout.Duration }},
-	{Key: "write_timeout", Flag: "write-timeout", Kind: KindDuration, Arg: "D", Default: "30s", Example: `"30s"`,
-		Help:   "time a write to a client may take to make progress",
-		global: func(c *Config) any { return &c.WriteTimeout.Duration }},
-	{Key: "max_conns", Flag: "max-conns", Kind: KindInt, Arg: "N", Default: "10000", Example: "10000",
-		Help:  "connections served at once; more wait in the listen queue",
-		check: checkAtLeast(1, "10000"), global: func(c *Config) any { return &c.MaxConns }},
-	{Key: "revalidate", Flag: "revalidate", Kind: KindDuration, Arg: "D", Default: "1s", Example: `"1s"`, Reload: true,
-		Help:   "how long a file's metadata is trusted before it is checked on disk again (changes show within this time)",
-		global: func(c *Config) any { return &c.Revalidate.Duration }},
-	{Key: "cache_size", Flag: "cache-size", Kind: KindSize, Arg: "S", Default: "256MiB", Example: `"256MiB"`, Reload: true,
-		Help:   "memory for file bodies and their compressed variants, all sites together (e.g. 64MiB, 1GiB); the least often used go first",
-		global: func(c *Config) any { return &c.CacheSize }},
-	{Key: "max_open_files", Flag: "max-open-files", Kind: KindInt, Arg: "N", Default: "256", Example: "256", Reload: true,
-		Help:  "large files kept open between requests, all sites together (each checked with fstat on use); 0 keeps none",
-		check: checkAtLeast(0, "256"), global: func(c *Config) any { return &c.MaxOpenFiles }},
-	{Key: "trusted_proxies", Kind: KindPrefixes, Reload: true,
-		Help:   "peers whose X-Forwarded-For (and PROXY header) is believed: CIDRs or IPs",
-		global: func(c *Config) any { return &c.TrustedProxies }},
-	{Key: "proxy_protocol", Kind: KindBool,
-		Help:   "every TCP connection starts with a PROXY v1 or v2 header",
-		global: func(c *Config) any { return &c.ProxyProtocol }},
-	{Key: "https", Flag: "https", Kind: KindList, Arg: "ADDR", DefaultDoc: "`:443` with `--domain`, else `localhost:7443`",
-		Example: `["0.0.0.0:443"]`, Reload: true, elem: elemHTTPS,
-		Help:   "HTTPS address (HTTP/1.1 and HTTP/2 over TLS, HTTP/3 over UDP on the same port); repeat for several",
-		global: func(c *Config) any { return &c.HTTPS }},
-	{Flag: "tls-cert", Scope: ScopeCommand, Kind: KindList, Arg: "FILE", DefaultDoc: "none", Reload: true,
-		Help: "certificate chain file (PEM); repeat with --tls-key for several, chosen by SNI; reloaded when the file changes"},
-	{Flag: "tls-key", Scope: ScopeCommand, Kind: KindList, Arg: "FILE", DefaultDoc: "none", Reload: true,
-		Help: "private key file (PEM) of the --tls-cert in the same place"},
-	{Key: "tls_self_signed", Flag: "tls-self-signed", Kind: KindBool, Reload: true,
-		Help:   "serve HTTPS with a certificate made up at start, for trying HTTPS locally (prints its fingerprint)",
-		global: func(c *Config) any { return &c.SelfSigned }},
-	{Key: "domains", Flag: "domain", Kind: KindList, Arg: "NAME", DefaultDoc: "none", Example: `["example.com"]`,
-		Reload: true, elem: elemDomain,
-		Help:   "obtain and renew a certificate for this name with ACME (Let's Encrypt by default); repeat for several; listens on :80 (redirect, challenges) and :443",
-		global: func(c *Config) any { return &c.Domains }},
-	{Key: "acme_ca", Flag: "acme-ca", Arg: "URL", DefaultDoc: "Let's Encrypt",
-		Example: `"https://acme-staging-v02.api.letsencrypt.org/directory"`, Reload: true,
-		Help:  "ACME directory URL (e.g. Let's Encrypt's staging CA, or a private one)",
-		check: checkACMECA, global: func(c *Config) any { return &c.ACMECA }},
-	{Key: "acme_email", Flag: "acme-email", Arg: "ADDR", DefaultDoc: "none", Example: `"ops@example.com"`, Reload: true,
-		Help: "contact address for the ACME account", global: func(c *Config) any { return &c.ACMEEmail }},
-	{Key: "acme_storage", Flag: "acme-storage", Kind: KindPath, Arg: "DIR", DefaultDoc: "the user's data folder",
-		Example: `"/var/lib/stoa/acme"`, Reload: true, Help: "folder for ACME accounts, keys and certificates",
-		global: func(c *Config) any { return &c.ACMEStorage }},
-	{Key: "hsts", Flag: "hsts", Arg: "VALUE", DefaultDoc: "none", Example: `"max-age=31536000"`,
-		Help:  `Strict-Transport-Security value sent over HTTPS, e.g. "max-age=31536000"`,
-		check: checkHSTS, global: func(c *Config) any { return &c.HSTS }},
-	{Key: "http3", Flag: "http3", Kind: KindBool, Default: "true",
-		Help:   "with HTTPS, serve HTTP/3 over UDP on the HTTPS port and advertise it with Alt-Svc",
-		global: func(c *Config) any { return &c.HTTP3 }},
-	{Key: "redirect_http", Flag: "redirect-http", Kind: KindBool, DefaultDoc: "on with `--domain`", Reload: true,
-		Help:   "with HTTPS, the --listen addresses answer with a 308 to https (ACME challenges excepted)",
-		global: func(c *Config) any { return &c.RedirectHTTP }},
-	{Key: "h2c", Flag: "h2c", Kind: KindBool,
-		Help:   "the --listen addresses also take HTTP/2 without TLS from clients that know to send it (prior knowledge, RFC 9113 §3.3)",
-		global: func(c *Config) any { return &c.H2C }},
-	{Key: "index", Flag: "index", Scope: ScopeSite, Kind: KindList, Arg: "LIST", Default: "index.html", Sep: ",",
-		Example: `["index.html"]`, Reload: true, elem: elemIndex,
-		Help: "comma-separated file names served for a directory, tried in order",
-		site: func(s *Site) any { return &s.Index }},
-	{Key: "dotfiles", Flag: "dotfiles", Scope: ScopeSite, Default: "hide", Choices: []string{"hide", "deny", "allow"},
-		Noun: "dotfiles mode", Reload: true,
-		Help: "names starting with a dot (.git, .env): hide (404), deny (403) or allow; /.well-known/ is always served",
-		site: func(s *Site) any { return &s.Dotfiles }},
-	{Key: "follow_symlinks", Flag: "follow-symlinks", Scope: ScopeSite, Kind: KindBool, Reload: true,
-		Help: "follow symbolic links that lead outside the root (off: such links answer 404)",
-		site: func(s *Site) any { return &s.FollowSymlinks }},
-	{Key: "browse", Flag: "browse", Scope: ScopeSite, Kind: KindBool, Reload: true,
-		Help: "list directories that have no index file (HTML, or JSON for Accept: application/json)",
-		site: func(s *Site) any { return &s.Browse }},
-	{Key: "compress", Flag: "compress", Scope: ScopeSite, Kind: KindBool, Default: "true", Reload: true,
-		Help: "compress text files (HTML, CSS, JS, JSON, SVG, ...) with br, zstd or gzip as the client accepts; each file version is compressed once and kept",
-		site: func(s *Site) any { return &s.Compress }},
-	{Key: "precompressed", Flag: "precompressed", Scope: ScopeSite, Kind: KindBool, Default: "true", Reload: true,
-		Help: "serve FILE.br, FILE.zst or FILE.gz beside FILE when the client accepts it and it is not older than FILE",
-		site: func(s *Site) any { return &s.Precompressed }},
-	{Key: "compress_min_size", Flag: "compress-min-size", Scope: ScopeSite, Kind: KindSize, Arg: "N", Default: "256",
-		Example: "256", Reload: true, Help: "smallest file, in bytes, compressed on the fly",
-		site: func(s *Site) any { return &s.CompressMinSize }},
-	{Key: "compress_levels", Flag: "compress-levels", Scope: ScopeSite, Arg: "L", DefaultDoc: "measured",
-		Example: `"br=9,zstd=19,gzip=9"`, Reload: true,
-		Help: `levels for on-the-fly compression, e.g. "br=9,zstd=19,gzip=9"`,
-		site: func(s *Site) any { return &s.CompressLevels }},
-	{Key: "cache_control", Flag: "cache-control", Scope: ScopeSite, Arg: "VALUE", DefaultDoc: "none",
-		Example: `"public, max-age=3600"`, Reload: true,
-		Help:  `Cache-Control value sent with every file, e.g. "public, max-age=3600"`,
-		check: checkOneLine, site: func(s *Site) any { return &s.CacheControl }},
-	{Key: "error_pages", Flag: "error-pages", Scope: ScopeSite, Kind: KindPath, Arg: "DIR", DefaultDoc: "built-in",
-		Example: `"errors"`, Reload: true,
-		Help: "directory with NNN.html pages (404.html, ...) sent instead of the built-in error pages",
-		site: func(s *Site) any { return &s.ErrorPages }},
-	{Key: "security_headers", Scope: ScopeSite, Default: "basic", Choices: []string{"basic", "strict", "off"},
-		Noun: "security_headers level", Reload: true,
-		Help: "security headers sent with every answer: basic, strict or off",
-		site: func(s *Site) any { return &s.SecurityHeaders }},
-	{Key: "tls_cert", Scope: ScopeSite, Kind: KindPath, Example: `"/etc/ssl/example.com.pem"`, Reload: true,
-		Help: "certificate chain file (PEM) for the site's hosts; with tls_key",
-		site: func(s *Site) any { return &s.TLSCert }},
-	{Key: "tls_key", Scope: ScopeSite, Kind: KindPath, Example: `"/etc/ssl/example.com.key"`, Reload: true,
-		Help: "private key file (PEM) of the site's tls_cert",
-		site: func(s *Site) any { return &s.TLSKey }},
-	{Key: "allow", Scope: ScopeSite | ScopeRule, Kind: KindPrefixes, Reload: true,
-		Help: "clients allowed (CIDRs or IPs); a client not listed gets 403",
-		site: func(s *Site) any { return &s.Allow }, rule: func(r *Rule) any { return &r.Allow }},
-	{Key: "deny", Scope: ScopeSite | ScopeRule, Kind: KindPrefixes, Reload: true,
-		Help: "clients refused with 403 (CIDRs or IPs)",
-		site: func(s *Site) any { return &s.Deny }, rule: func(r *Rule) any { return &r.Deny }},
+// field returns the field of the setting in dst (a *Config, *Site, *Rule,
+// *CORS or *BasicAuth), or nil when the setting has no such scope.
+func (s *Setting) field(dst any) any {
+	switch d := dst.(type) {
+	case *Config:
+		if s.global != nil {
+			return s.global(d)
+		}
+	case *Site:
+		if s.site != nil {
+			return s.site(d)
+		}
+	case *Rule:
+		if s.rule != nil {
+			return s.rule(d)
+		}
+	case *CORS:
+		if s.cors != nil {
+			return s.cors(d)
+		}
+	case *BasicAuth:
+		if s.auth != nil {
+			return s.auth(d)
+		}
+	}
+	return nil
 }
 
 // Lookup returns the setting of a flag name, or nil.
@@ -289,14 +191,15 @@ func (s *Setting) ParseFlag(raws []string) (any, error) {
 				}
 			}
 		}
+		norms := make([]string, 0, len(list))
 		for i, e := range list {
-			norm, msg := s.checkElem(list[:i], e)
+			norm, msg := s.checkElem(list, i, norms)
 			if msg != "" {
 				return nil, fmt.Errorf("--%s %q: %s", s.Flag, e, msg)
 			}
-			list[i] = norm
+			norms = append(norms, norm)
 		}
-		return list, nil
+		return norms, nil
 	}
 	raw := raws[len(raws)-1]
 	v, msg := s.parse(raw)
@@ -309,11 +212,13 @@ func (s *Setting) ParseFlag(raws []string) (any, error) {
 	return v, nil
 }
 
-// checkElem checks e, the element of a list after those of before.
-func (s *Setting) checkElem(before []string, e string) (string, string) {
+// checkElem checks element i of list; before holds the elements before
+// it, normalized.
+func (s *Setting) checkElem(list []string, i int, before []string) (string, string) {
+	e := list[i]
 	norm, msg := e, ""
 	if s.elem != nil {
-		norm, msg = s.elem(e)
+		norm, msg = s.elem(list, i)
 	}
 	// Port 0 twice is two ports, each the system's choice.
 	if msg == "" && s.unique && !strings.HasSuffix(norm, ":0") {
@@ -377,14 +282,14 @@ func (s *Setting) parse(raw string) (any, string) {
 
 // ApplyGlobal stores v, from ParseFlag, in c.
 func (s *Setting) ApplyGlobal(c *Config, v any) {
-	if p := s.field(c, nil, nil); p != nil {
+	if p := s.field(c); p != nil {
 		store(p, v)
 	}
 }
 
 // ApplySite stores v, from ParseFlag, in site.
 func (s *Setting) ApplySite(site *Site, v any) {
-	if p := s.field(nil, site, nil); p != nil {
+	if p := s.field(site); p != nil {
 		store(p, v)
 	}
 }
@@ -409,36 +314,59 @@ func store(dst, v any) {
 	case *[]netip.Prefix:
 		*p = v.([]netip.Prefix)
 	default:
-		panic(fmt.Sprintf("config: no way to store %T in %T", v, dst))
+		// The file's structure: a table decoded into the field's own type.
+		reflect.ValueOf(dst).Elem().Set(reflect.ValueOf(v))
 	}
 }
 
-// setDefaults fills the table's defaults into the fields of c or site.
-func setDefaults(c *Config, site *Site) {
+// setDefaults fills the table's defaults into the fields of dst (a
+// *Config, *Site, *CORS or *BasicAuth).
+func setDefaults(dst any) {
 	for _, s := range Settings {
-		if s.Default == "" || s.Custom() {
-			continue
-		}
-		v, msg := s.parse(s.Default)
-		if msg != "" {
-			panic("config: bad default of " + s.Key + ": " + msg)
-		}
-		if c != nil {
-			s.ApplyGlobal(c, v)
-		}
-		if site != nil {
-			s.ApplySite(site, v)
+		if p := s.field(dst); p != nil && s.Default != "" {
+			store(p, s.defaultValue())
 		}
 	}
+}
+
+// defaultValue is the setting's Default, parsed; a list's splits at Sep.
+func (s *Setting) defaultValue() any {
+	var v any
+	var err error
+	if s.Kind == KindList {
+		v, err = s.ParseFlag([]string{s.Default})
+	} else if p, msg := s.parse(s.Default); msg != "" {
+		err = errors.New(msg)
+	} else {
+		v = p
+	}
+	if err != nil {
+		panic("config: bad default of " + s.Key + ": " + err.Error())
+	}
+	return v
 }
 
 // decodeSettings reads the table's settings of one scope from a table
-// into whichever of c, site and rule is not nil.
-func (d *decoder) decodeSettings(r reader, c *Config, site *Site, rule *Rule) {
+// into dst (a *Config, *Site, *Rule, *CORS or *BasicAuth), in the order
+// of Settings.
+func (d *decoder) decodeSettings(r reader, dst any) {
 	for _, s := range Settings {
-		p := s.field(c, site, rule)
+		p := s.field(dst)
 		if p == nil {
 			continue
+		}
+		raw := r.t.get(s.Key)
+		switch {
+		case raw == nil && s.required != "":
+			d.report(r.pos, r.path, s.required)
+			continue
+		case raw == nil:
+			continue
+		case s.when != nil:
+			if msg := s.when(r); msg != "" {
+				d.report(raw.keyPos, r.key(s.Key), msg)
+				continue
+			}
 		}
 		v, at := d.decodeSetting(r, s)
 		if at == nil {
@@ -468,7 +396,7 @@ func (d *decoder) decodeSetting(r reader, s *Setting) (v any, at *value) {
 		n, at := r.size(s.Key, s.Example)
 		return Size(n), at
 	case KindDuration:
-		dur, at := r.duration(s.Key, s.Example, false)
+		dur, at := r.duration(s.Key, s.Example, s.zeroOK)
 		return dur, at
 	case KindList:
 		return d.decodeList(r, s)
@@ -486,12 +414,46 @@ func (d *decoder) decodeSetting(r reader, s *Setting) (v any, at *value) {
 		}
 		return nil, nil
 	}
+	if s.Kind >= KindHeaders {
+		return d.decodeTable(r, s)
+	}
 	if s.Choices != nil {
 		str, at := r.oneOf(s.Key, s.Noun, s.Choices...)
 		return str, at
 	}
 	str, at := r.str(s.Key, s.Example)
 	return str, at
+}
+
+// decodeTable reads a setting that is a table, or an array of tables,
+// of the file's structure.
+func (d *decoder) decodeTable(r reader, s *Setting) (any, *value) {
+	key := r.key(s.Key)
+	switch s.Kind {
+	case KindSites:
+		return d.sites(r), r.t.get(s.Key)
+	case KindRules:
+		var rules []Rule
+		for i, v := range r.tables(s.Key, "site.rule") {
+			if v != nil {
+				rules = append(rules, d.rule(v.tbl, index(key, i), v.keyPos))
+			}
+		}
+		return rules, r.t.get(s.Key)
+	}
+	v := r.tableValue(s.Key, s.Example)
+	if v == nil {
+		return nil, nil
+	}
+	switch s.Kind {
+	case KindHeaders:
+		return d.headerOps(v, key), v
+	case KindCORS:
+		return d.cors(v, key), v
+	case KindAuth:
+		return d.basicAuth(v, key), v
+	}
+	return d.users(v, key), v
 }
 
 // decodeList reads a list setting, reporting each bad element at its
@@ -501,102 +463,26 @@ func (d *decoder) decodeList(r reader, s *Setting) (any, *value) {
 	if !ok {
 		return nil, nil
 	}
-	if len(list) == 0 && s.unique {
-		d.errorf(at.pos, r.key(s.Key), "empty list; write at least one address, such as %s", s.Example)
+	if len(list) == 0 && s.empty != "" {
+		d.report(at.pos, r.key(s.Key), s.empty)
 		return nil, nil
 	}
-	out := make([]string, 0, len(list))
-	for i, e := range list {
-		norm, msg := s.checkElem(list[:i], e)
+	// seen holds every element, so that an index in a message counts the
+	// bad ones too.
+	seen := make([]string, 0, len(list))
+	for i := range list {
+		norm, msg := s.checkElem(list, i, seen)
+		seen = append(seen, norm)
 		if msg != "" {
 			d.report(at.elems[i].pos, index(r.key(s.Key), i), msg)
 			ok = false
-			continue
 		}
-		out = append(out, norm)
 	}
+	out := seen
 	if !ok {
 		return nil, nil
 	}
 	return out, at
-}
-
-func elemListen(e string) (string, string) { return e, checkListen(e) }
-
-func elemHTTPS(e string) (string, string) {
-	msg := checkListen(e)
-	if msg == "" && strings.HasPrefix(e, "unix:") {
-		msg = "TLS is for TCP listeners; write host:port"
-	}
-	return e, msg
-}
-
-func elemDomain(e string) (string, string) {
-	norm, msg := normHost(e)
-	if msg == "" && strings.HasPrefix(norm, "*") {
-		msg = "ACME's HTTP-01 and TLS-ALPN-01 challenges cannot prove a wildcard; list the names, or use tls_cert"
-	}
-	return norm, msg
-}
-
-func elemIndex(e string) (string, string) { return e, checkIndexName(e) }
-
-// The checks of the settings' values, shared by flags and the file.
-
-func checkHSTS(v any) string {
-	s := v.(string)
-	if bad := badFieldByte(s); bad != "" {
-		return fmt.Sprintf("the value has %s; write it on one line, such as \"max-age=31536000\"", bad)
-	}
-	if s != "" && !strings.HasPrefix(strings.ToLower(s), "max-age=") {
-		return `want a Strict-Transport-Security value starting with max-age, such as "max-age=31536000"`
-	}
-	return ""
-}
-
-func checkOneLine(v any) string {
-	if bad := badFieldByte(v.(string)); bad != "" {
-		return fmt.Sprintf("the value has %s; write it on one line", bad)
-	}
-	return ""
-}
-
-func checkAccessLog(v any) string {
-	switch s := v.(string); {
-	case s == "":
-		return `empty; write "off", "stdout", "stderr" or a file path`
-	case strings.ContainsRune(s, 0):
-		return `the path has a NUL byte; write "off", "stdout", "stderr" or a plain file path`
-	}
-	return ""
-}
-
-func checkAdmin(v any) string {
-	if s := v.(string); s != "" {
-		return checkListen(s)
-	}
-	return ""
-}
-
-func checkACMECA(v any) string {
-	if s := v.(string); s != "" && !strings.HasPrefix(s, "https://") && !strings.HasPrefix(s, "http://") {
-		return `want the CA's directory URL, such as "https://acme-staging-v02.api.letsencrypt.org/directory"`
-	}
-	return ""
-}
-
-// checkAtLeast refuses an integer below least.
-func checkAtLeast(least int64, example string) func(any) string {
-	return func(v any) string {
-		n := v.(int64)
-		switch {
-		case n >= least:
-			return ""
-		case least == 0:
-			return fmt.Sprintf("%d is negative; write 0 or more, such as %s", n, example)
-		}
-		return fmt.Sprintf("%d is too few; write %d or more, such as %s", n, least, example)
-	}
 }
 
 // ClosestFlag returns the flag nearest to name when it is close enough to
@@ -630,11 +516,7 @@ func DefaultInt(key string) int {
 func defaultOf(key string) any {
 	for _, s := range Settings {
 		if s.Key == key {
-			v, msg := s.parse(s.Default)
-			if msg != "" {
-				panic("config: bad default of " + key + ": " + msg)
-			}
-			return v
+			return s.defaultValue()
 		}
 	}
 	panic("config: no setting " + key)
@@ -653,6 +535,41 @@ func RestartOnly(a, b *Config) []string {
 		}
 	}
 	return changed
+}
+
+// Sample returns a value of the setting other than its default, as a
+// flag writes it, and the value it stands for, typed as the field is; ""
+// and nil for a table of the file's structure. Tests use it to check that
+// each setting takes effect.
+func (s *Setting) Sample() (raw string, want any) {
+	switch s.Kind {
+	case KindBool:
+		return strconv.FormatBool(s.Default != "true"), s.Default != "true"
+	case KindInt:
+		if s.sample != "" {
+			n, _ := strconv.Atoi(s.sample)
+			return s.sample, n
+		}
+		return "7", 7
+	case KindSize:
+		return "3MiB", int64(3 << 20)
+	case KindDuration:
+		return "7s", 7 * time.Second
+	case KindPath:
+		return "/srv/x", "/srv/x"
+	case KindPrefixes:
+		return "10.0.0.0/8", []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}
+	case KindList:
+		return s.sample, []string{s.sample}
+	case KindString:
+		if s.Choices != nil {
+			c := s.Choices[len(s.Choices)-1]
+			return c, c
+		}
+		v, _ := strconv.Unquote(s.Example)
+		return v, v
+	}
+	return "", nil
 }
 
 // Current returns the setting's value in c (for a site setting, in its

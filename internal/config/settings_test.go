@@ -1,7 +1,6 @@
 package config
 
 import (
-	"net/netip"
 	"os"
 	"reflect"
 	"strconv"
@@ -73,83 +72,116 @@ func TestRestartOnly(t *testing.T) {
 	}
 }
 
-// sample returns a value of s other than its default, as a flag writes it,
-// and the value it stands for, typed as the field is.
-func sample(s *Setting) (string, any) {
+// tableSamples are values other than the default of the settings that
+// are tables, as the file writes them and as they are decoded.
+var tableSamples = map[Kind]struct {
+	toml string
+	want any
+}{
+	KindHeaders: {`{ "+Link" = "</a.css>; rel=preload" }`, []HeaderOp{{'+', "Link", "</a.css>; rel=preload"}}},
+	KindCORS:    {`{ origins = ["*"] }`, &CORS{Origins: []string{"*"}, Methods: []string{"GET", "HEAD"}}},
+	KindAuth: {`{ realm = "r", users = { bob = "$2a$04$abcdefghijklmnopqrstuuABCDEFGHIJKLMNOPQRSTUVWXYZ01234" } }`,
+		&BasicAuth{Realm: "r", Users: []User{{"bob", "$2a$04$abcdefghijklmnopqrstuuABCDEFGHIJKLMNOPQRSTUVWXYZ01234"}}}},
+	KindUsers: {`{ bob = "$2a$04$abcdefghijklmnopqrstuuABCDEFGHIJKLMNOPQRSTUVWXYZ01234" }`,
+		[]User{{"bob", "$2a$04$abcdefghijklmnopqrstuuABCDEFGHIJKLMNOPQRSTUVWXYZ01234"}}},
+}
+
+// sampleLine writes s = its sample as a line of the file, and returns the
+// value it stands for.
+func sampleLine(t *testing.T, s *Setting) (string, any) {
+	raw, want := s.Sample()
 	switch s.Kind {
-	case KindBool:
-		return strconv.FormatBool(s.Default != "true"), s.Default != "true"
-	case KindInt:
-		return "7", 7
-	case KindSize:
-		return "3MiB", int64(3 << 20)
-	case KindDuration:
-		return "7s", 7 * time.Second
-	case KindPath:
-		return "/srv/x", "/srv/x"
-	case KindPrefixes:
-		return "10.0.0.0/8", []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}
-	case KindList:
-		e := map[string]string{"listen": "127.0.0.1:9", "https": "127.0.0.1:9443", "domains": "a.example", "index": "home.htm"}[s.Key]
-		return e, []string{e}
+	case KindSites, KindRules:
+		return "", nil // the test writes the blocks itself
+	case KindHeaders, KindCORS, KindAuth, KindUsers:
+		ts, ok := tableSamples[s.Kind]
+		if !ok {
+			t.Fatalf("%s: no sample for its kind", s.Key)
+		}
+		return s.Key + " = " + ts.toml + "\n", ts.want
+	case KindList, KindPrefixes:
+		return s.Key + " = [" + strconv.Quote(raw) + "]\n", want
+	case KindString, KindSize, KindDuration, KindPath:
+		return s.Key + " = " + strconv.Quote(raw) + "\n", want
 	}
-	if s.Choices != nil {
-		c := s.Choices[len(s.Choices)-1]
-		return c, c
-	}
-	v, _ := strconv.Unquote(s.Example)
-	return v, v
+	return s.Key + " = " + raw + "\n", want
 }
 
 // TestEverySettingInFile sets every setting of the table to a value other
-// than its default in a file, in each of its scopes, and finds each in the
-// Config.
+// than its default in a file, in each of its scopes (the top, a site, a
+// rule, a cors and a basic_auth table), and finds each in the Config. A
+// rule setting gets a rule of its own, since a rule does one thing.
 func TestEverySettingInFile(t *testing.T) {
-	var top, site, rule strings.Builder
+	var top, site, cors, auth, rules strings.Builder
+	var ruleOf []*Setting // the setting each rule is for
 	for _, s := range Settings {
 		if s.Custom() {
 			continue
 		}
-		raw, _ := sample(s)
-		line := s.Key + " = " + raw + "\n"
-		switch s.Kind {
-		case KindList, KindPrefixes:
-			line = s.Key + " = [" + strconv.Quote(raw) + "]\n"
-		case KindString, KindSize, KindDuration, KindPath:
-			line = s.Key + " = " + strconv.Quote(raw) + "\n"
+		line, _ := sampleLine(t, s)
+		if line == "" {
+			continue
 		}
 		if s.global != nil {
 			top.WriteString(line)
 		}
-		if s.site != nil {
+		if s.site != nil && s.Kind != KindCORS && s.Kind != KindAuth {
 			site.WriteString(line)
 		}
+		if s.cors != nil {
+			cors.WriteString(line)
+		}
+		if s.auth != nil {
+			auth.WriteString(line)
+		}
 		if s.rule != nil {
-			rule.WriteString(line)
+			rules.WriteString("[[site.rule]]\n" + line)
+			if s.Key != "match" {
+				rules.WriteString("match = \"/x\"\n")
+			}
+			if s.Key == "status" {
+				rules.WriteString("redirect = \"/y\"\n")
+			}
+			ruleOf = append(ruleOf, s)
 		}
 	}
-	text := top.String() + "[[site]]\nroot = \"/srv\"\n" + site.String() + "[[site.rule]]\nmatch = \"/x\"\n" + rule.String()
+	text := top.String() + "[[site]]\n" + site.String() + "[site.cors]\n" + cors.String() +
+		"[site.basic_auth]\n" + auth.String() + rules.String()
 	c, err := Parse("stoa.toml", []byte(text))
 	if err != nil {
 		t.Fatalf("%v\nin:\n%s", err, text)
 	}
-	for _, s := range Settings {
-		_, want := sample(s)
-		for scope, p := range map[string]any{
-			"global": s.field(c, nil, nil),
-			"site":   s.field(nil, &c.Sites[0], nil),
-			"rule":   s.field(nil, nil, &c.Sites[0].Rules[0]),
-		} {
-			if p == nil {
-				continue
-			}
-			got := reflect.ValueOf(p).Elem().Interface()
-			if g, ok := got.(Size); ok {
-				got = int64(g)
-			}
-			if !reflect.DeepEqual(got, want) {
-				t.Errorf("%s (%s): %v after the file set it, want %v", s.Key, scope, got, want)
-			}
+	check := func(s *Setting, scope string, dst any) {
+		t.Helper()
+		p := s.field(dst)
+		if p == nil {
+			return
 		}
+		_, want := sampleLine(t, s)
+		got := reflect.ValueOf(p).Elem().Interface()
+		if g, ok := got.(Size); ok {
+			got = int64(g)
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("%s (%s): %v after the file set it, want %v", s.Key, scope, got, want)
+		}
+	}
+	st := &c.Sites[0]
+	for _, s := range Settings {
+		if s.Kind == KindSites || s.Kind == KindRules {
+			continue
+		}
+		check(s, "global", c)
+		if s.Kind != KindCORS && s.Kind != KindAuth {
+			check(s, "site", st)
+		}
+		check(s, "cors", st.CORS)
+		check(s, "auth", st.BasicAuth)
+	}
+	if len(c.Sites) != 1 || len(st.Rules) != len(ruleOf) {
+		t.Fatalf("%d sites, %d rules; want 1 site, %d rules", len(c.Sites), len(st.Rules), len(ruleOf))
+	}
+	for i, s := range ruleOf {
+		check(s, "rule", &st.Rules[i])
 	}
 }

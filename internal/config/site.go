@@ -2,7 +2,6 @@ package config
 
 import (
 	"fmt"
-	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -24,7 +23,7 @@ type siteInfo struct {
 // hosts or rules: what an empty [[site]] block means.
 func DefaultSite() Site {
 	s := Site{Set: map[string]bool{}}
-	setDefaults(nil, &s)
+	setDefaults(&s)
 	return s
 }
 
@@ -32,65 +31,41 @@ func DefaultSite() Site {
 func (d *decoder) site(t *table, path string, pos Pos) (Site, siteInfo) {
 	s := DefaultSite()
 	s.Pos = pos
-	info := siteInfo{path: path, pos: pos}
-	r := d.open(t, path, siteKeys, siteElsewhere, s.Set)
-
-	list, v, ok := r.strs("hosts", `["example.com"]`)
-	info.hostsVal = v
-	if ok {
-		for i, h := range list {
-			norm, msg := normHost(h)
-			if msg != "" {
-				d.report(v.elems[i].pos, index(r.key("hosts"), i), msg)
-				continue
-			}
-			s.Hosts = append(s.Hosts, norm)
-			info.hosts = append(info.hosts, norm)
-			info.hostPos = append(info.hostPos, v.elems[i].pos)
-			info.hostIdx = append(info.hostIdx, i)
-		}
-	}
-	if b, v := r.boolean("default"); v != nil {
-		s.Default, info.isDefault, info.defVal = b, b, v
-	}
-	if root, v := r.str("root", `"/srv/www"`); v != nil {
-		s.Root = d.dirPath(v, r.key("root"), root)
-		if root == "" {
-			d.report(v.pos, r.key("root"), `empty; write the directory to serve, such as root = "/srv/www"`)
-		}
-	} else if t.get("root") == nil {
-		d.report(pos, path, `root is missing; write the directory to serve, such as root = "/srv/www"`)
-	}
-	d.decodeSettings(r, nil, &s, nil)
+	r := d.open(t, path, pos, siteKeys, siteElsewhere, s.Set)
+	d.decodeSettings(r, &s)
 	if (s.TLSCert == "") != (s.TLSKey == "") {
 		d.report(pos, path, "tls_cert and tls_key go together; give both files, or neither")
 	}
-	if b, v := r.boolean("acme"); v != nil {
-		s.ACME = b
-		if b {
-			for _, h := range s.Hosts {
-				if strings.HasPrefix(h, "*") {
-					d.errorf(v.pos, r.key("acme"), "host %q: ACME's challenges cannot prove a wildcard; give this site tls_cert and tls_key", h)
-				}
+	if v := t.get("acme"); s.ACME {
+		for _, h := range s.Hosts {
+			if strings.HasPrefix(h, "*") {
+				d.errorf(v.pos, r.key("acme"), "host %q: ACME's challenges cannot prove a wildcard; give this site tls_cert and tls_key", h)
 			}
 		}
 	}
-	if v := r.tableValue("headers", `{ "X-Robots-Tag" = "noindex" }`); v != nil {
-		s.Headers = d.headerOps(v, r.key("headers"))
+	return s, d.siteInfo(r, s.Default)
+}
+
+// siteInfo gathers what crossSite needs of the site read by r: its good
+// hosts, each with its place.
+func (d *decoder) siteInfo(r reader, isDefault bool) siteInfo {
+	info := siteInfo{path: r.path, pos: r.pos, isDefault: isDefault, defVal: r.t.get("default")}
+	v := r.t.get("hosts")
+	info.hostsVal = v
+	if v == nil || v.kind != kArray {
+		return info
 	}
-	if v := r.tableValue("cors", `{ origins = ["https://app.example.com"] }`); v != nil {
-		s.CORS = d.cors(v, r.key("cors"))
-	}
-	if v := r.tableValue("basic_auth", `{ users = { alice = "$2y$10$..." } }`); v != nil {
-		s.BasicAuth = d.basicAuth(v, r.key("basic_auth"))
-	}
-	for i, v := range r.tables("rule", "site.rule") {
-		if v == nil {
+	for i, e := range v.elems {
+		if e.kind != kString {
 			continue
 		}
-		s.Rules = append(s.Rules, d.rule(v.tbl, index(r.key("rule"), i), v.keyPos))
+		if norm, msg := normHost(e.str); msg == "" {
+			info.hosts = append(info.hosts, norm)
+			info.hostPos = append(info.hostPos, e.pos)
+			info.hostIdx = append(info.hostIdx, i)
+		}
 	}
-	return s, info
+	return info
 }
 
 // dirPath makes a directory path from the file absolute.
@@ -178,19 +153,7 @@ func (d *decoder) crossSite(infos []siteInfo) {
 // rule decodes one [[site.rule]] table at path, whose header is at pos.
 func (d *decoder) rule(t *table, path string, pos Pos) Rule {
 	ru := Rule{Pos: pos}
-	r := d.open(t, path, ruleKeys, ruleElsewhere, nil)
-
-	if m, v := r.str("match", `"/assets/*"`); v != nil {
-		if msg := checkMatch(m); msg != "" {
-			d.report(v.pos, r.key("match"), msg)
-		}
-		ru.Match = m
-	} else if t.get("match") == nil {
-		d.report(pos, path, `match is missing; write the paths this rule is for, such as match = "/assets/*"`)
-	}
-	if v := r.tableValue("headers", `{ "Cache-Control" = "no-store" }`); v != nil {
-		ru.Headers = d.headerOps(v, r.key("headers"))
-	}
+	r := d.open(t, path, pos, ruleKeys, ruleElsewhere, nil)
 
 	// A rule does one thing to the paths it matches; the first of
 	// redirect, rewrite and try_files written is the one kept in messages.
@@ -206,45 +169,9 @@ func (d *decoder) rule(t *table, path string, pos Pos) Rule {
 		d.errorf(t.vals[k].keyPos, r.key(k), "this rule already has %s (line %d); a rule does one of redirect, rewrite or try_files, so remove one",
 			action, t.vals[action].keyPos.Line)
 	}
-	if s, v := r.str("redirect", `"/new/{1}"`); v != nil {
-		if msg := checkRedirect(s); msg != "" {
-			d.report(v.pos, r.key("redirect"), msg)
-		}
-		ru.Redirect, ru.Status = s, 301
-	}
-	if n, v := r.integer("status", "301"); v != nil {
-		switch {
-		case t.get("redirect") == nil:
-			d.report(v.keyPos, r.key("status"), `status applies only to a redirect; add redirect = "/new/path" or remove status`)
-		case !redirectStatuses[n]:
-			d.errorf(v.pos, r.key("status"), "%d is not a redirect status; write 301, 302, 303, 307 or 308", n)
-		default:
-			ru.Status = int(n)
-		}
-	}
-	if s, v := r.str("rewrite", `"/posts/{1}.html"`); v != nil {
-		if !strings.HasPrefix(s, "/") && !strings.HasPrefix(s, "{path}") {
-			d.errorf(v.pos, r.key("rewrite"), "%q must start with \"/\"; write %q", s, "/"+s)
-		}
-		ru.Rewrite = s
-	}
-	if list, v, ok := r.strs("try_files", `["{path}", "{path}.html", "=404"]`); ok {
-		if len(list) == 0 {
-			d.report(v.pos, r.key("try_files"), `empty list; write the paths to try in order, such as ["{path}", "{path}.html", "=404"]`)
-		}
-		for i, s := range list {
-			if msg := checkTryFile(s, i == len(list)-1); msg != "" {
-				d.report(v.elems[i].pos, index(r.key("try_files"), i), msg)
-			}
-		}
-		ru.TryFiles = list
-	}
-	d.decodeSettings(r, nil, nil, &ru)
-	if v := r.tableValue("cors", `{ origins = ["https://app.example.com"] }`); v != nil {
-		ru.CORS = d.cors(v, r.key("cors"))
-	}
-	if v := r.tableValue("basic_auth", `{ users = { alice = "$2y$10$..." } }`); v != nil {
-		ru.BasicAuth = d.basicAuth(v, r.key("basic_auth"))
+	d.decodeSettings(r, &ru)
+	if t.get("redirect") != nil && t.get("status") == nil {
+		ru.Status = DefaultInt("status")
 	}
 	return ru
 }
@@ -325,112 +252,41 @@ func (d *decoder) headerOps(v *value, key string) []HeaderOp {
 	return ops
 }
 
-// corsMethods are the methods whose lower-case spelling is surely a slip:
-// methods are case-sensitive, and browsers send these in upper case.
-var corsMethods = []string{"GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"}
-
 // cors decodes a cors table at key.
 func (d *decoder) cors(v *value, key string) *CORS {
-	c := &CORS{Methods: []string{"GET", "HEAD"}}
-	r := d.open(v.tbl, key, corsKeys, nil, nil)
+	c := &CORS{}
+	setDefaults(c)
+	r := d.open(v.tbl, key, v.keyPos, corsKeys, nil, nil)
+	d.decodeSettings(r, c)
 	star := false
-	if list, ov, ok := r.strs("origins", `["https://app.example.com"]`); ok {
-		if len(list) == 0 {
-			d.report(ov.pos, r.key("origins"), `empty list; write the origins allowed, such as ["https://app.example.com"], or ["*"] for any`)
+	if ov := v.tbl.get("origins"); ov != nil {
+		for _, e := range ov.elems {
+			star = star || e.kind == kString && e.str == "*"
 		}
-		for i, o := range list {
-			ek := index(r.key("origins"), i)
-			if o == "*" {
-				star = true
-				if len(list) > 1 {
-					d.report(ov.elems[i].pos, ek, `"*" allows every origin, so it must be alone; remove it or the other origins`)
-				}
-				c.Origins = append(c.Origins, o)
-				continue
-			}
-			norm, msg := checkOrigin(o)
-			if msg != "" {
-				d.report(ov.elems[i].pos, ek, msg)
-				continue
-			}
-			if slices.Contains(c.Origins, norm) {
-				d.errorf(ov.elems[i].pos, ek, "%q is listed twice; remove one", o)
-				continue
-			}
-			c.Origins = append(c.Origins, norm)
-		}
-	} else if v.tbl.get("origins") == nil {
-		d.report(v.keyPos, key, `origins is missing; write the origins allowed, such as origins = ["https://app.example.com"], or ["*"] for any`)
 	}
-	if list, mv, ok := r.strs("methods", `["GET", "HEAD"]`); ok {
-		if len(list) == 0 {
-			d.report(mv.pos, r.key("methods"), `empty list; write the methods allowed, such as ["GET", "HEAD"], or leave methods out for those two`)
-		}
-		for i, m := range list {
-			ek := index(r.key("methods"), i)
-			switch {
-			case slices.Contains(corsMethods, strings.ToUpper(m)) && m != strings.ToUpper(m):
-				d.errorf(mv.elems[i].pos, ek, "methods are case-sensitive; write %q", strings.ToUpper(m))
-			case !isToken(m):
-				d.errorf(mv.elems[i].pos, ek, "%q is not a method; write one such as \"GET\"", m)
-			}
-		}
-		c.Methods = list
-	}
-	c.Headers = d.tokens(r, "headers", `["Content-Type"]`)
-	c.Expose = d.tokens(r, "expose", `["Content-Length"]`)
-	if dur, mv := r.duration("max_age", `"1h"`, true); mv != nil {
-		c.MaxAge.Duration = dur
-	}
-	if b, cv := r.boolean("credentials"); cv != nil {
-		if b && star {
-			d.report(cv.pos, r.key("credentials"), `browsers refuse credentials with origins = ["*"]; list the origins instead, such as ["https://app.example.com"]`)
-		}
-		c.Credentials = b
+	if cv := v.tbl.get("credentials"); c.Credentials && star {
+		d.report(cv.pos, r.key("credentials"), `browsers refuse credentials with origins = ["*"]; list the origins instead, such as ["https://app.example.com"]`)
 	}
 	return c
 }
 
-// tokens reads a list of header names.
-func (d *decoder) tokens(r reader, k, example string) []string {
-	list, v, ok := r.strs(k, example)
-	if !ok {
-		return nil
-	}
-	for i, s := range list {
-		if !isToken(s) {
-			d.errorf(v.elems[i].pos, index(r.key(k), i), "%q is not a header name; write letters, digits and '-', such as %q", s, "X-Request-Id")
-		}
-	}
-	if len(list) == 0 {
-		return nil
-	}
-	return list
-}
-
 // basicAuth decodes a basic_auth table at key.
 func (d *decoder) basicAuth(v *value, key string) *BasicAuth {
-	a := &BasicAuth{Realm: "restricted"}
-	r := d.open(v.tbl, key, authKeys, nil, nil)
-	if realm, rv := r.str("realm", `"staging"`); rv != nil {
-		if realm == "" || strings.ContainsFunc(realm, func(c rune) bool { return c == '"' || c == '\\' || c < 0x20 || c == 0x7f }) {
-			d.report(rv.pos, r.key("realm"), `a realm is plain text without quotes, backslashes or control characters; write one such as "staging"`)
-		}
-		a.Realm = realm
-	}
-	uv := r.tableValue("users", `{ alice = "$2y$10$..." }`)
-	if uv == nil {
-		if v.tbl.get("users") == nil {
-			d.report(v.keyPos, key, `users is missing; write users = { alice = "..." } with a hash made by 'stoa hash-password'`)
-		}
-		return a
-	}
+	a := &BasicAuth{}
+	setDefaults(a)
+	d.decodeSettings(d.open(v.tbl, key, v.keyPos, authKeys, nil, nil), a)
+	return a
+}
+
+// users decodes a users table at key: names and their password hashes.
+func (d *decoder) users(uv *value, key string) []User {
 	if len(uv.tbl.keys) == 0 {
-		d.report(uv.pos, r.key("users"), `no users; write users = { alice = "..." } with a hash made by 'stoa hash-password'`)
+		d.report(uv.pos, key, `no users; write users = { alice = "..." } with a hash made by 'stoa hash-password'`)
 	}
+	var users []User
 	for _, name := range uv.tbl.keys {
 		hv := uv.tbl.vals[name]
-		hk := join(r.key("users"), name)
+		hk := join(key, name)
 		switch {
 		case name == "" || strings.ContainsFunc(name, func(c rune) bool { return c == ':' || c < 0x20 || c == 0x7f }):
 			d.report(hv.keyPos, hk, `a user name cannot be empty or hold ':' or control characters; write one such as alice`)
@@ -443,8 +299,8 @@ func (d *decoder) basicAuth(v *value, key string) *BasicAuth {
 			d.report(hv.pos, hk, msg)
 			continue
 		}
-		a.Users = append(a.Users, User{Name: name, Hash: hv.str})
+		users = append(users, User{Name: name, Hash: hv.str})
 	}
-	sort.Slice(a.Users, func(i, j int) bool { return a.Users[i].Name < a.Users[j].Name })
-	return a
+	sort.Slice(users, func(i, j int) bool { return users[i].Name < users[j].Name })
+	return users
 }
