@@ -303,8 +303,8 @@ func orList(choices []string) string {
 }
 
 // prefixes reads a list of CIDRs and bare IPs; an empty list gives nil.
-func (r reader) prefixes(k string) ([]netip.Prefix, *value) {
-	list, v, ok := r.strs(k, `["10.0.0.0/8", "::1"]`)
+func (r reader) prefixes(k, example string) ([]netip.Prefix, *value) {
+	list, v, ok := r.strs(k, example)
 	if !ok {
 		return nil, nil
 	}

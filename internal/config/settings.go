@@ -401,7 +401,7 @@ func (d *decoder) decodeSetting(r reader, s *Setting) (v any, at *value) {
 	case KindList:
 		return d.decodeList(r, s)
 	case KindPrefixes:
-		p, at := r.prefixes(s.Key)
+		p, at := r.prefixes(s.Key, s.Example)
 		return p, at
 	case KindPath:
 		str, at := r.str(s.Key, s.Example)

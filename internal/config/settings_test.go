@@ -9,10 +9,24 @@ import (
 	"time"
 )
 
+// The markers around the generated tables of the README.
 const (
-	tableStart = "<!-- flags: generated from internal/config/settings.go by go test ./internal/config -update -->\n"
-	tableEnd   = "<!-- end of flags -->\n"
+	flagsStart = "<!-- flags: generated from internal/config/table.go by go test ./internal/config -update -->\n"
+	flagsEnd   = "<!-- end of flags -->\n"
+	keysStart  = "<!-- keys: generated from internal/config/table.go by go test ./internal/config -update -->\n"
+	keysEnd    = "<!-- end of keys -->\n"
 )
+
+// cell escapes text for a cell of a Markdown table.
+func cell(s string) string { return strings.ReplaceAll(s, "|", `\|`) }
+
+// reloadText says what a reload does with the setting.
+func reloadText(s *Setting) string {
+	if s.Reload {
+		return "applied"
+	}
+	return "restart"
+}
 
 // flagTable renders the README's table of flags from Settings.
 func flagTable() string {
@@ -26,40 +40,85 @@ func flagTable() string {
 		if p := s.Placeholder(); p != "" {
 			name += " " + p
 		}
-		name = strings.ReplaceAll(name, "|", `\|`)
-		reload := "applied"
-		if !s.Reload {
-			reload = "restart"
-		}
-		b.WriteString("| `" + name + "` | " + s.DefaultText() + " | " + reload + " | " + s.Help + " |\n")
+		b.WriteString("| `" + cell(name) + "` | " + s.DefaultText() + " | " + reloadText(s) + " | " + s.Help + " |\n")
 	}
 	return b.String()
 }
 
-// TestREADMEFlagTable fails when the README's flag table and Settings
-// drift apart; go test -update rewrites the table.
-func TestREADMEFlagTable(t *testing.T) {
+// scopeText says where in the file a setting is written.
+func scopeText(s *Setting) string {
+	var where []string
+	for _, sc := range []struct {
+		scope Scope
+		text  string
+	}{{ScopeSite, "`[[site]]`"}, {ScopeRule, "`[[site.rule]]`"}, {ScopeCORS, "`cors`"}, {ScopeAuth, "`basic_auth`"}} {
+		if s.Scope&sc.scope != 0 {
+			where = append(where, sc.text)
+		}
+	}
+	if len(where) == 0 {
+		return "top"
+	}
+	return strings.Join(where, ", ")
+}
+
+// keyTable renders the README's reference of the keys of stoa.toml from
+// Settings.
+func keyTable() string {
+	var b strings.Builder
+	b.WriteString("| key | in | default | on reload | what it does |\n|---|---|---|---|---|\n")
+	for _, s := range Settings {
+		if s.Key == "" {
+			continue
+		}
+		ex := s.Example
+		switch {
+		case s.Choices != nil:
+			ex = strconv.Quote(s.Choices[len(s.Choices)-1])
+		case s.Kind == KindBool:
+			ex = strconv.FormatBool(s.Default != "true")
+		}
+		key := s.Key + " = " + ex
+		if s.Kind == KindSites || s.Kind == KindRules {
+			key = ex
+		}
+		b.WriteString("| `" + cell(key) + "` | " + scopeText(s) + " | " + s.DefaultText() + " | " + reloadText(s) + " | " + s.Help + " |\n")
+	}
+	return b.String()
+}
+
+// checkREADME fails when the README's text between start and end is not
+// want; go test -update rewrites it.
+func checkREADME(t *testing.T, start, end, want string) {
+	t.Helper()
 	const path = "../../README.md"
 	data, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	readme := string(data)
-	i, j := strings.Index(readme, tableStart), strings.Index(readme, tableEnd)
+	i, j := strings.Index(readme, start), strings.Index(readme, end)
 	if i < 0 || j < i {
-		t.Fatalf("README.md has no %q ... %q markers around the flag table", tableStart, tableEnd)
+		t.Fatalf("README.md has no %q ... %q markers", start, end)
 	}
-	want := flagTable()
-	if got := readme[i+len(tableStart) : j]; got != want {
+	if got := readme[i+len(start) : j]; got != want {
 		if *update {
-			if err := os.WriteFile(path, []byte(readme[:i+len(tableStart)]+want+readme[j:]), 0o644); err != nil {
+			if err := os.WriteFile(path, []byte(readme[:i+len(start)]+want+readme[j:]), 0o644); err != nil {
 				t.Fatal(err)
 			}
 			return
 		}
-		t.Errorf("the README's flag table differs from Settings; run go test ./internal/config -update\n got:\n%s\nwant:\n%s", got, want)
+		t.Errorf("the README's table between %q and %q differs from Settings; run go test ./internal/config -update\n got:\n%s\nwant:\n%s", start, end, got, want)
 	}
 }
+
+// TestREADMEFlagTable fails when the README's flag table and Settings
+// drift apart.
+func TestREADMEFlagTable(t *testing.T) { checkREADME(t, flagsStart, flagsEnd, flagTable()) }
+
+// TestREADMEKeyTable fails when the README's reference of the keys of
+// stoa.toml and Settings drift apart.
+func TestREADMEKeyTable(t *testing.T) { checkREADME(t, keysStart, keysEnd, keyTable()) }
 
 func TestRestartOnly(t *testing.T) {
 	a := Default()
