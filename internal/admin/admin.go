@@ -167,16 +167,23 @@ func text(w http.ResponseWriter, r *http.Request, code int, body string) {
 	}
 }
 
+// The admin listener's timeouts keep a slow or idle client from holding a
+// connection open for ever. They are not settings: the endpoint is for
+// probes and scrapers on a private network, whose requests are small.
+const (
+	readHeaderTimeout = 5 * time.Second  // to send a request head
+	idleTimeout       = 60 * time.Second // between requests
+)
+
 // Serve serves h on l in a new goroutine and returns the server, for the
-// caller to Shutdown. The timeouts keep a slow or idle client from holding
-// a connection open for ever: 5s to send a request head, 60s idle between
-// requests. Serve's error is dropped: it only ends when l fails or the
-// server is shut down, and the caller owns both.
+// caller to Shutdown, with the timeouts above. Serve's error is dropped:
+// it only ends when l fails or the server is shut down, and the caller
+// owns both.
 func Serve(l net.Listener, h http.Handler) *http.Server {
 	srv := &http.Server{
 		Handler:           h,
-		ReadHeaderTimeout: 5 * time.Second,
-		IdleTimeout:       60 * time.Second,
+		ReadHeaderTimeout: readHeaderTimeout,
+		IdleTimeout:       idleTimeout,
 	}
 	go srv.Serve(l)
 	return srv

@@ -513,6 +513,24 @@ func DefaultInt(key string) int {
 	return int(defaultOf(key).(int64))
 }
 
+// DefaultSize is the default, in bytes, of the size setting key; see
+// DefaultDuration.
+func DefaultSize(key string) int64 {
+	return int64(defaultOf(key).(Size))
+}
+
+// DefaultString is the default of the string setting key; see
+// DefaultDuration.
+func DefaultString(key string) string {
+	return defaultOf(key).(string)
+}
+
+// DefaultList is the default of the list setting key, in a slice of its
+// own; see DefaultDuration.
+func DefaultList(key string) []string {
+	return defaultOf(key).([]string)
+}
+
 func defaultOf(key string) any {
 	for _, s := range Settings {
 		if s.Key == key {

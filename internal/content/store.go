@@ -8,6 +8,7 @@ import (
 
 	"github.com/maypok86/otter/v2"
 
+	"github.com/stoahttp/stoa/internal/config"
 	"github.com/stoahttp/stoa/internal/source"
 )
 
@@ -15,10 +16,11 @@ import (
 type StoreOptions struct {
 	// MemoryBudget caps the bytes of file bodies and their compressed
 	// variants kept in memory, for all the caches of the store together
-	// (--cache-size). Default 256 MiB.
+	// (--cache-size). Zero means the default of cache_size.
 	MemoryBudget int64
 	// MaxOpenFiles caps the files of large representations kept open
-	// between requests, for all the caches together. Default 256;
+	// between requests, for all the caches together. Zero means the
+	// default of max_open_files;
 	// negative keeps none open.
 	MaxOpenFiles int
 	// Sweep is how often the open files are checked against the disk, so
@@ -30,10 +32,10 @@ type StoreOptions struct {
 
 func (o *StoreOptions) fill() {
 	if o.MemoryBudget == 0 {
-		o.MemoryBudget = 256 << 20
+		o.MemoryBudget = config.DefaultSize("cache_size")
 	}
 	if o.MaxOpenFiles == 0 {
-		o.MaxOpenFiles = 256
+		o.MaxOpenFiles = config.DefaultInt("max_open_files")
 	}
 	if o.Sweep <= 0 {
 		o.Sweep = time.Second

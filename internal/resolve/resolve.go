@@ -7,6 +7,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/stoahttp/stoa/internal/config"
 	"github.com/stoahttp/stoa/internal/source"
 )
 
@@ -95,7 +96,7 @@ func New(dir string, opt Options) (*Resolver, error) {
 // source's business and ignored here.
 func Over(src source.Source, opt Options) *Resolver {
 	if len(opt.Index) == 0 {
-		opt.Index = []string{"index.html"}
+		opt.Index = config.DefaultList("index")
 	}
 	return &Resolver{src: src, opt: opt}
 }

@@ -83,7 +83,7 @@ var securitySets = map[string][]string{
 // the ones the headers of the site or rule set or remove themselves.
 func securityLines(level string, h *headerSet) []byte {
 	if level == "" {
-		level = "basic"
+		level = config.DefaultString("security_headers")
 	}
 	var b []byte
 	for _, l := range securitySets[level] {
