@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/stoahttp/stoa/internal/ascii"
+	"github.com/stoahttp/stoa/internal/config"
 )
 
 // Policy is a CORS configuration as written in stoa.toml's [cors] table.
@@ -27,7 +28,8 @@ type Policy struct {
 	// origin, or serialized origins, scheme "://" host [":" port]; "null"
 	// (sent by sandboxed documents and file: pages) only when listed.
 	Origins []string
-	// Methods are the methods a preflight may ask for; default GET, HEAD.
+	// Methods are the methods a preflight may ask for; empty means the
+	// default of a cors table's methods.
 	// "*" alone allows any method.
 	Methods []string
 	// Headers are the request headers a preflight may ask for, beyond the
@@ -92,7 +94,7 @@ func New(p Policy) (*CORS, error) {
 	}
 	methods := p.Methods
 	if len(methods) == 0 {
-		methods = []string{"GET", "HEAD"}
+		methods = config.DefaultList("methods")
 	}
 	anyMethod, err := tokenList("methods", methods)
 	if err != nil {
