@@ -91,13 +91,13 @@ func httpsDefaults(cfg *config.Config, o *serveOptions, fromFile bool) {
 	inFile := func(key string) bool { return fromFile && cfg.Set[key] }
 	if len(cfg.HTTPS) == 0 {
 		if acme {
-			cfg.HTTPS = []string{":443"}
+			cfg.HTTPS = []string{config.ACMEHTTPS}
 		} else {
-			cfg.HTTPS = []string{"localhost:7443"}
+			cfg.HTTPS = []string{config.LocalHTTPS}
 		}
 	}
 	if acme && !o.set["listen"] && !inFile("listen") {
-		cfg.Listen = []string{":80"}
+		cfg.Listen = []string{config.ACMEListen}
 	}
 	if acme && !o.set["redirect-http"] && !inFile("redirect_http") {
 		cfg.RedirectHTTP = true

@@ -6,6 +6,15 @@ import (
 	"strings"
 )
 
+// The addresses taken when certificates are wanted and neither the file
+// nor a flag names them: with ACME, the public ports (HTTP-01 challenges
+// come to port 80); else a local HTTPS port beside the plain one.
+const (
+	ACMEListen = ":80"
+	ACMEHTTPS  = ":443"
+	LocalHTTPS = "localhost:7443"
+)
+
 // Settings is every setting of stoa, in the order --help, the README and
 // the messages that list the known keys give them.
 var Settings = []*Setting{
@@ -56,7 +65,7 @@ var Settings = []*Setting{
 	{Key: "proxy_protocol", Kind: KindBool,
 		Help:   "every TCP connection starts with a PROXY v1 or v2 header",
 		global: func(c *Config) any { return &c.ProxyProtocol }},
-	{Key: "https", Flag: "https", Kind: KindList, Arg: "ADDR", DefaultDoc: "`:443` with `--domain`, else `localhost:7443`",
+	{Key: "https", Flag: "https", Kind: KindList, Arg: "ADDR", DefaultDoc: "`" + ACMEHTTPS + "` with `--domain`, else `" + LocalHTTPS + "`",
 		Example: `["0.0.0.0:443"]`, Reload: true, sample: "127.0.0.1:9443", elem: each(elemHTTPS),
 		Help:   "HTTPS address (HTTP/1.1 and HTTP/2 over TLS, HTTP/3 over UDP on the same port); repeat for several",
 		global: func(c *Config) any { return &c.HTTPS }},
@@ -69,7 +78,7 @@ var Settings = []*Setting{
 		global: func(c *Config) any { return &c.SelfSigned }},
 	{Key: "domains", Flag: "domain", Kind: KindList, Arg: "NAME", DefaultDoc: "none", Example: `["example.com"]`,
 		Reload: true, sample: "a.example", elem: each(elemDomain),
-		Help:   "obtain and renew a certificate for this name with ACME (Let's Encrypt by default); repeat for several; listens on :80 (redirect, challenges) and :443",
+		Help:   "obtain and renew a certificate for this name with ACME (Let's Encrypt by default); repeat for several; listens on " + ACMEListen + " (redirect, challenges) and " + ACMEHTTPS,
 		global: func(c *Config) any { return &c.Domains }},
 	{Key: "acme_ca", Flag: "acme-ca", Arg: "URL", DefaultDoc: "Let's Encrypt",
 		Example: `"https://acme-staging-v02.api.letsencrypt.org/directory"`, Reload: true,
