@@ -50,8 +50,12 @@ const (
 )
 
 // Setting is one setting, declared once: Settings is where its name,
-// flag, default, validation and help live, and flags, --help, decoding
-// stoa.toml, stoa check and the README's flag table all come from it.
+// flag, scope, kind, default, validation and help live, and flags, --help,
+// decoding stoa.toml (its structure too: sites, rules, cors and
+// basic_auth tables), stoa check and the README's tables of flags and
+// keys all come from it. What ties several keys together (tls_cert with
+// tls_key, one action a rule, each host in one site) is checked after a
+// table's keys, in site.go.
 type Setting struct {
 	Key   string // TOML key; "" for a flag only
 	Flag  string // command-line flag, without dashes; "" for the file only
