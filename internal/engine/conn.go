@@ -12,8 +12,8 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/stoahttp/stoa/internal/accesslog"
 	"github.com/stoahttp/stoa/internal/clientip"
+	"github.com/stoahttp/stoa/internal/finish"
 	"github.com/stoahttp/stoa/internal/guard"
 	"github.com/stoahttp/stoa/internal/h2"
 	"github.com/stoahttp/stoa/internal/http1"
@@ -59,7 +59,6 @@ type conn struct {
 	req  http1.Request
 	creq respond.Request
 	resp respond.Response
-	rec  accesslog.Record
 
 	streamed   int64 // body bytes written by the current Stream
 	closeAfter bool  // the response's framing requires closing the connection
@@ -89,9 +88,6 @@ func newConn(s *Server, nc net.Conn) *conn {
 	}
 	if s.cfg.Log != nil {
 		c.remote = nc.RemoteAddr().String()
-		if c.remote == "" {
-			c.remote = "@"
-		}
 	}
 	return c
 }
@@ -313,7 +309,7 @@ func (c *conn) serveOne() error {
 		c.resp.Reset()
 		c.s.cfg.Panics.Error(proto, c.s.h, status, "GET", &c.resp)
 		c.writeResponse(true)
-		c.logParseError(start, status)
+		c.done(start, nil, c.resp.BodyLen())
 		c.flush()
 		c.lingerClose()
 		return errClose
@@ -357,12 +353,7 @@ func (c *conn) serveOne() error {
 	if bodyLen < 0 {
 		bodyLen = c.streamed
 	}
-	if c.s.cfg.Log != nil {
-		c.log(start, bodyLen)
-	}
-	if o := c.resp.Observer; o != nil {
-		o.Observe(c.creq.Method, c.resp.Status, bodyLen, time.Since(start))
-	}
+	c.done(start, req, bodyLen)
 	if closing {
 		c.flush()
 		if req.Chunked || req.ContentLength > 0 {
@@ -681,41 +672,14 @@ func (c *conn) lingerClose() {
 	io.CopyN(io.Discard, c.nc, lingerBytes)
 }
 
-func (c *conn) log(start time.Time, bodyLen int64) {
-	req := &c.req
-	remote := c.remote
-	if c.resp.Client.IsValid() && c.resp.Client != c.peer {
-		remote = c.resp.Client.String()
+// done records the exchange just answered: access log and metrics. A
+// request that could not be parsed (nil req) is logged with "-" for its
+// method, target and protocol.
+func (c *conn) done(start time.Time, req *http1.Request, bodyLen int64) {
+	x := finish.Exchange{Start: start, Remote: c.remote, Peer: c.peer, Bytes: bodyLen}
+	if req != nil {
+		x.Method, x.Target, x.Proto, x.Host = str(req.Method), str(req.Target), req.Proto(), str(req.Host)
+		x.Referer, x.UserAgent = req.Fields.String(reqfield.Referer), req.Fields.String(reqfield.UserAgent)
 	}
-	c.rec = accesslog.Record{
-		RemoteAddr: remote,
-		Time:       start,
-		Method:     str(req.Method),
-		Target:     str(req.Target),
-		Proto:      req.Proto(),
-		Host:       str(req.Host),
-		Status:     c.resp.Status,
-		Bytes:      bodyLen,
-		Referer:    req.Fields.String(reqfield.Referer),
-		UserAgent:  req.Fields.String(reqfield.UserAgent),
-		Duration:   time.Since(start),
-	}
-	c.s.cfg.Log.Log(&c.rec)
-}
-
-func (c *conn) logParseError(start time.Time, status int) {
-	if c.s.cfg.Log == nil {
-		return
-	}
-	c.rec = accesslog.Record{
-		RemoteAddr: c.remote,
-		Time:       start,
-		Method:     "-",
-		Target:     "-",
-		Proto:      "-",
-		Status:     status,
-		Bytes:      c.resp.BodyLen(),
-		Duration:   time.Since(start),
-	}
-	c.s.cfg.Log.Log(&c.rec)
+	finish.Done(c.s.cfg.Log, &x, &c.resp)
 }

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stoahttp/stoa/internal/accesslog"
 	"github.com/stoahttp/stoa/internal/content"
 	"github.com/stoahttp/stoa/internal/metrics"
 	"github.com/stoahttp/stoa/internal/resolve"
@@ -171,7 +172,23 @@ func TestShutdownDrainsResponseInProgress(t *testing.T) {
 }
 
 func TestServeCachedFileAllocatesNothing(t *testing.T) {
-	_, addr := startServer(t, Config{})
+	testServeCachedFileAllocatesNothing(t, Config{})
+}
+
+// TestServeCachedFileLoggedAllocatesNothing is the same with the access
+// log and metrics on: the finishing step (package finish) records the
+// exchange without allocating.
+func TestServeCachedFileLoggedAllocatesNothing(t *testing.T) {
+	log, err := accesslog.Open(filepath.Join(t.TempDir(), "access.log"), accesslog.Combined)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { log.Close() })
+	testServeCachedFileAllocatesNothing(t, Config{Log: log, Metrics: true})
+}
+
+func testServeCachedFileAllocatesNothing(t *testing.T, cfg Config) {
+	_, addr := startServer(t, cfg)
 	c := dial(t, addr)
 	req := []byte("GET /index.html HTTP/1.1\r\nHost: 127.0.0.1\r\nUser-Agent: test\r\n\r\n")
 	buf := make([]byte, 64<<10)

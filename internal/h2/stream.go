@@ -9,7 +9,7 @@ import (
 
 	"golang.org/x/net/http2"
 
-	"github.com/stoahttp/stoa/internal/accesslog"
+	"github.com/stoahttp/stoa/internal/finish"
 	"github.com/stoahttp/stoa/internal/header"
 	"github.com/stoahttp/stoa/internal/reqfield"
 	"github.com/stoahttp/stoa/internal/respond"
@@ -380,12 +380,7 @@ func (c *conn) finish(st *stream) {
 	bodyLen := st.sent
 	c.completed++
 	c.worked = true
-	if c.o.Log != nil {
-		c.log(st, bodyLen)
-	}
-	if o := st.resp.Observer; o != nil {
-		o.Observe(st.req.Method, st.resp.Status, bodyLen, time.Since(st.start))
-	}
+	c.done(st, bodyLen)
 	c.forget(st)
 }
 
@@ -423,28 +418,14 @@ func (c *conn) releaseFile(st *stream) {
 	}
 }
 
-func (c *conn) log(st *stream, bodyLen int64) {
-	remote := c.o.Remote
-	if st.resp.Client.IsValid() && st.resp.Client != c.o.Peer {
-		remote = st.resp.Client.String()
+// done records the exchange of st: access log and metrics.
+func (c *conn) done(st *stream, bodyLen int64) {
+	x := finish.Exchange{
+		Start: st.start, Remote: c.o.Remote, Peer: c.o.Peer,
+		Method: st.req.Method, Target: st.target, Proto: proto, Host: st.authority,
+		Referer: st.referer, UserAgent: st.userAgent, Bytes: bodyLen,
 	}
-	method, target := st.req.Method, st.target
-	if method == "" {
-		method, target = "-", "-"
-	}
-	c.o.Log.Log(&accesslog.Record{
-		RemoteAddr: remote,
-		Time:       st.start,
-		Method:     method,
-		Target:     target,
-		Proto:      proto,
-		Host:       st.authority,
-		Status:     st.resp.Status,
-		Bytes:      bodyLen,
-		Referer:    st.referer,
-		UserAgent:  st.userAgent,
-		Duration:   time.Since(st.start),
-	})
+	finish.Done(c.o.Log, &x, st.resp)
 }
 
 // pipe carries a body of unknown length from the goroutine that produces

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/stoahttp/stoa/internal/accesslog"
+	"github.com/stoahttp/stoa/internal/finish"
 	"github.com/stoahttp/stoa/internal/guard"
 	"github.com/stoahttp/stoa/internal/reqfield"
 	"github.com/stoahttp/stoa/internal/respond"
@@ -81,7 +82,6 @@ func New(h Handler, o Options) http.Handler {
 type state struct {
 	req  respond.Request
 	resp respond.Response
-	rec  accesslog.Record
 	cw   countWriter
 	dw   deadlineWriter
 	// fields keeps the request's field lines as over every protocol; its
@@ -130,12 +130,7 @@ func (a *adapter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if bodyLen < 0 {
 		bodyLen = st.cw.n
 	}
-	if a.log != nil {
-		a.logRequest(r, st, start, bodyLen)
-	}
-	if o := st.resp.Observer; o != nil {
-		o.Observe(st.req.Method, st.resp.Status, bodyLen, time.Since(start))
-	}
+	a.done(r, st, start, bodyLen)
 }
 
 // protoOf names r's protocol for the logs.
@@ -160,7 +155,6 @@ func (st *state) release() {
 	st.releaseFile()
 	st.resp.Reset()
 	st.req = respond.Request{}
-	st.rec = accesslog.Record{}
 	st.cw = countWriter{}
 	st.dw = deadlineWriter{}
 	st.wroteHeader = false
@@ -168,29 +162,17 @@ func (st *state) release() {
 	statePool.Put(st)
 }
 
-func (a *adapter) logRequest(r *http.Request, st *state, start time.Time, bodyLen int64) {
-	remote := r.RemoteAddr
-	if remote == "" {
-		remote = "@"
+// done records the exchange of r: access log and metrics.
+func (a *adapter) done(r *http.Request, st *state, start time.Time, bodyLen int64) {
+	x := finish.Exchange{
+		Start: start, Remote: r.RemoteAddr, Peer: st.req.Peer,
+		Method: r.Method, Proto: a.protoOf(r), Host: r.Host, Bytes: bodyLen,
+		Referer: st.fields.String(reqfield.Referer), UserAgent: st.fields.String(reqfield.UserAgent),
 	}
-	if c := st.resp.Client; c.IsValid() && c != st.req.Peer {
-		remote = c.String()
+	if a.log != nil {
+		x.Target = target(r) // built for the log only: it may allocate
 	}
-	proto := a.protoOf(r)
-	st.rec = accesslog.Record{
-		RemoteAddr: remote,
-		Time:       start,
-		Method:     r.Method,
-		Target:     target(r),
-		Proto:      proto,
-		Host:       r.Host,
-		Status:     st.resp.Status,
-		Bytes:      bodyLen,
-		Referer:    st.fields.String(reqfield.Referer),
-		UserAgent:  st.fields.String(reqfield.UserAgent),
-		Duration:   time.Since(start),
-	}
-	a.log.Log(&st.rec)
+	finish.Done(a.log, &x, &st.resp)
 }
 
 // writeDeadliner is a ResponseWriter that bounds its writes (quic-go's).
