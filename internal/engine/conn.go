@@ -206,6 +206,7 @@ func (c *conn) serveH2(pre []byte) {
 		WriteTimeout:      cfg.WriteTimeout,
 		ReadHeaderTimeout: cfg.ReadHeaderTimeout,
 		MaxBodyDiscard:    cfg.MaxBodyDiscard,
+		MaxHeaderBytes:    cfg.Limits.MaxHeaderBytes,
 		Closing:           &c.s.closing,
 		Panics:            cfg.Panics,
 	})

@@ -129,7 +129,7 @@ func newConn(nc net.Conn, pre []byte, o *Options) *conn {
 	// sent nothing larger than header blocks and small bodies.
 	c.fr.SetMaxReadFrameSize(16384)
 	c.hdec = hpack.NewDecoder(4096, c.hb.field)
-	c.hdec.SetMaxStringLength(MaxHeaderListSize)
+	c.hdec.SetMaxStringLength(o.MaxHeaderBytes)
 	return c
 }
 
@@ -164,7 +164,7 @@ func (c *conn) serve() {
 	c.frameHeader(18, http2.FrameSettings, 0, 0)
 	c.wbuf = appendSetting(c.wbuf, http2.SettingMaxConcurrentStreams, MaxConcurrentStreams)
 	c.wbuf = appendSetting(c.wbuf, http2.SettingInitialWindowSize, initialWindow)
-	c.wbuf = appendSetting(c.wbuf, http2.SettingMaxHeaderListSize, MaxHeaderListSize)
+	c.wbuf = appendSetting(c.wbuf, http2.SettingMaxHeaderListSize, uint32(c.o.MaxHeaderBytes))
 	c.windowUpdate(0, initialWindow-65535)
 
 	if !c.readPreface() {
@@ -556,7 +556,7 @@ func (c *conn) processHeaders(f *http2.HeadersFrame) error {
 	if !f.HeadersEnded() {
 		c.hbStart = time.Now().UnixNano()
 	}
-	c.hb.reset(MaxHeaderListSize, do == doTrailers)
+	c.hb.reset(uint32(c.o.MaxHeaderBytes), do == doTrailers)
 	c.hdec.SetEmitEnabled(true)
 	if _, err := c.hdec.Write(f.HeaderBlockFragment()); err != nil {
 		return connError(http2.ErrCodeCompression)

@@ -33,6 +33,7 @@ import (
 	"github.com/stoahttp/stoa/internal/accesslog"
 	"github.com/stoahttp/stoa/internal/config"
 	"github.com/stoahttp/stoa/internal/guard"
+	"github.com/stoahttp/stoa/internal/http1"
 	"github.com/stoahttp/stoa/internal/respond"
 )
 
@@ -68,6 +69,13 @@ type Options struct {
 	// MaxBodyDiscard is the most request body bytes read (and dropped)
 	// before a request is answered; zero means MaxBodyDiscard.
 	MaxBodyDiscard int64
+	// MaxHeaderBytes is SETTINGS_MAX_HEADER_LIST_SIZE, the bound of a
+	// request's header list, counted as RFC 9113 §6.5.2 does (name, value
+	// and 32 bytes per field): a larger one is answered 431. It is the
+	// engine's head limit (http1.Limits.MaxHeaderBytes), so one number
+	// bounds a request's header section over every protocol; zero means
+	// MaxHeaderListSize.
+	MaxHeaderBytes int
 	// Closing, when it becomes true (and the connection's read deadline is
 	// moved to the past to wake it), makes the connection send GOAWAY,
 	// finish the streams it has and close.
@@ -83,10 +91,9 @@ const (
 	// MaxConcurrentStreams is SETTINGS_MAX_CONCURRENT_STREAMS, nginx's
 	// 128; h2load and browsers use up to 100.
 	MaxConcurrentStreams = 128
-	// MaxHeaderListSize is SETTINGS_MAX_HEADER_LIST_SIZE: the fields of
-	// a request, counted as RFC 7541 §4.1 does (32 bytes per field on top
-	// of name and value). A larger request is answered with 431.
-	MaxHeaderListSize = 32 << 10
+	// MaxHeaderListSize is the default of Options.MaxHeaderBytes, the
+	// HTTP/1.1 engine's default head limit.
+	MaxHeaderListSize = http1.DefaultMaxHeaderBytes
 	// MaxBodyDiscard is the default of Options.MaxBodyDiscard: the most
 	// request body bytes read (and dropped) before answering; past it the
 	// request is answered and, once the answer is sent, the stream is
@@ -103,12 +110,13 @@ const Preface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
 // Serve serves HTTP/2 on nc until the connection ends. pre holds bytes
 // already read from nc (the preface, for prior-knowledge cleartext).
 func Serve(nc net.Conn, pre []byte, o *Options) {
-	if o.IdleTimeout <= 0 || o.WriteTimeout <= 0 || o.ReadHeaderTimeout <= 0 || o.MaxBodyDiscard <= 0 {
+	if o.IdleTimeout <= 0 || o.WriteTimeout <= 0 || o.ReadHeaderTimeout <= 0 || o.MaxBodyDiscard <= 0 || o.MaxHeaderBytes <= 0 {
 		filled := *o
 		filled.IdleTimeout = cmp.Or(max(o.IdleTimeout, 0), config.DefaultDuration("idle_timeout"))
 		filled.WriteTimeout = cmp.Or(max(o.WriteTimeout, 0), config.DefaultDuration("write_timeout"))
 		filled.ReadHeaderTimeout = cmp.Or(max(o.ReadHeaderTimeout, 0), config.DefaultDuration("read_header_timeout"))
 		filled.MaxBodyDiscard = cmp.Or(max(o.MaxBodyDiscard, 0), MaxBodyDiscard)
+		filled.MaxHeaderBytes = cmp.Or(max(o.MaxHeaderBytes, 0), MaxHeaderListSize)
 		o = &filled
 	}
 	c := newConn(nc, pre, o)

@@ -3,6 +3,7 @@ package h2_test
 import (
 	"bytes"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -11,6 +12,7 @@ import (
 	"golang.org/x/net/http2/hpack"
 
 	"github.com/stoahttp/stoa/internal/h2"
+	"github.com/stoahttp/stoa/internal/http1"
 	"github.com/stoahttp/stoa/internal/respond"
 )
 
@@ -608,8 +610,8 @@ func TestStreamErrors(t *testing.T) {
 
 func TestHeaderListTooLarge(t *testing.T) {
 	h := newHandler(t)
-	c := start(t, h, nil)
-	// Past the 32 KiB limit within the block's last CONTINUATION.
+	c := start(t, h, &h2.Options{MaxHeaderBytes: 32 << 10})
+	// Past a 32 KiB limit within the block's last CONTINUATION.
 	c.headers(1, true, fields("GET", "/small", "x-a", strings.Repeat("a", 12000), "x-b", strings.Repeat("b", 12000),
 		"x-c", strings.Repeat("c", 12000)))
 	r := c.wait(1)[0]
@@ -622,6 +624,36 @@ func TestHeaderListTooLarge(t *testing.T) {
 	c.get(3, "GET", "/small")
 	if r := c.wait(3)[0]; r.status != "200" {
 		t.Errorf("next request: status %q, want 200 (the HPACK state is intact)", r.status)
+	}
+}
+
+// TestHeaderListLimit: Options.MaxHeaderBytes is announced as
+// SETTINGS_MAX_HEADER_LIST_SIZE and bounds the header list, counted as
+// RFC 9113 §6.5.2 does: a list of that size is served, one a byte larger
+// is answered 431. Zero is the HTTP/1.1 engine's default head limit.
+func TestHeaderListLimit(t *testing.T) {
+	for _, limit := range []int{0, 1000, 40000} {
+		want := limit
+		if limit == 0 {
+			want = http1.DefaultMaxHeaderBytes
+		}
+		t.Run(strconv.Itoa(limit), func(t *testing.T) {
+			c := start(t, newHandler(t), &h2.Options{MaxHeaderBytes: limit})
+			if got := c.server[http2.SettingMaxHeaderListSize]; got != uint32(want) {
+				t.Errorf("SETTINGS_MAX_HEADER_LIST_SIZE %d, want %d", got, want)
+			}
+			size := 0
+			for _, f := range fields("GET", "/small", "x-big", "") {
+				size += int(f.Size())
+			}
+			for i, tt := range []struct{ size, status int }{{want, 200}, {want + 1, 431}} {
+				id := uint32(2*i + 1)
+				c.get(id, "GET", "/small", "x-big", strings.Repeat("b", tt.size-size))
+				if r := c.wait(id)[0]; r.status != strconv.Itoa(tt.status) {
+					t.Errorf("header list of %d bytes: status %s, want %d", tt.size, r.status, tt.status)
+				}
+			}
+		})
 	}
 }
 
