@@ -17,7 +17,23 @@ import (
 // HTTP/1.1 and HTTP/2 engine's, taken from its configuration.
 type Limits struct {
 	// ReadHeaderTimeout bounds the QUIC handshake, as it bounds the TLS
-	// one over TCP.
+	// one over TCP (see quicConfig).
+	//
+	// It does not bound a request's header block: quic-go's HTTP/3
+	// server reads a request stream's HEADERS frame itself, before any
+	// code of ours sees the stream (it reaches us as the handler's
+	// request), and offers no deadline for that read. Taking the streams
+	// over (http3.RawServerConn) would lose http3.Server's graceful
+	// shutdown, whose GOAWAY goes out on a control stream only the
+	// package can reach. What bounds a header block that never completes
+	// is: its size (a HEADERS frame announcing more than MaxHeaderBytes
+	// is answered 431 before it is read); their number (MaxStreams per
+	// connection); and the connection's life: the watchdog closes a
+	// connection that has had no request running for IdleTimeout, so
+	// one whose streams are all unfinished header blocks is closed
+	// IdleTimeout after its last request ended. While another request
+	// of the connection runs, a stalled header block waits with it,
+	// holding a goroutine, a stream slot and at most MaxHeaderBytes.
 	ReadHeaderTimeout time.Duration
 	// IdleTimeout closes a connection that has had no request running
 	// for that long, whatever it sends: QUIC PINGs, or a request stream
@@ -55,11 +71,7 @@ type HTTP3Server struct {
 // remembers still hold only for the listeners it creates itself, and ours
 // is wrapped to count connections.
 func ListenHTTP3(udp net.PacketConn, tc *tls.Config, h http.Handler, lim Limits) (*HTTP3Server, error) {
-	qc := &quic.Config{
-		HandshakeIdleTimeout: lim.ReadHeaderTimeout,
-		MaxIdleTimeout:       lim.IdleTimeout,
-		MaxIncomingStreams:   int64(lim.MaxStreams),
-	}
+	qc := quicConfig(lim)
 	ln, err := quic.Listen(udp, http3.ConfigureTLSConfig(tc), qc)
 	if err != nil {
 		return nil, err
@@ -80,6 +92,18 @@ func ListenHTTP3(udp net.PacketConn, tc *tls.Config, h http.Handler, lim Limits)
 		},
 	}
 	return &HTTP3Server{srv: srv, ln: ln, udp: udp, slots: lim.Slots}, nil
+}
+
+// quicConfig is the QUIC side of lim. quic-go abandons a handshake that
+// has received nothing for HandshakeIdleTimeout, and any handshake after
+// twice that: half of ReadHeaderTimeout makes the whole handshake end
+// within ReadHeaderTimeout, as the TLS one does over TCP.
+func quicConfig(lim Limits) *quic.Config {
+	return &quic.Config{
+		HandshakeIdleTimeout: lim.ReadHeaderTimeout / 2,
+		MaxIdleTimeout:       lim.IdleTimeout,
+		MaxIncomingStreams:   int64(lim.MaxStreams),
+	}
 }
 
 // Serve serves until Close or Shutdown, and returns http.ErrServerClosed

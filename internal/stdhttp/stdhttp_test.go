@@ -503,3 +503,18 @@ func TestMatchesHTTP1(t *testing.T) {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+// TestQUICHandshakeWithinReadHeaderTimeout: quic-go ends a handshake after
+// twice its HandshakeIdleTimeout at most, so half of ReadHeaderTimeout
+// bounds the whole handshake by ReadHeaderTimeout, as over TCP. (A
+// black-box test cannot see it: quic-go drops a timed-out handshake
+// silently, and a client that sent one Initial gets no more than three
+// times its bytes back before that, so the end sends nothing to observe.)
+func TestQUICHandshakeWithinReadHeaderTimeout(t *testing.T) {
+	for _, rht := range []time.Duration{time.Second, 10 * time.Second} {
+		qc := quicConfig(Limits{ReadHeaderTimeout: rht})
+		if total := 2 * qc.HandshakeIdleTimeout; total != rht {
+			t.Errorf("ReadHeaderTimeout %v: HandshakeIdleTimeout %v lets a handshake last %v", rht, qc.HandshakeIdleTimeout, total)
+		}
+	}
+}
