@@ -282,66 +282,23 @@ func (c *conn) readProxyHeader() error {
 // serveOne reads, answers and writes one request. It returns an error when
 // the connection must close.
 func (c *conn) serveOne() error {
-	lim := &c.s.cfg.Limits
-	n, err := http1.Parse(c.rbuf[c.r:c.w], &c.req, lim)
-	for err == http1.ErrIncomplete {
-		pending := c.w - c.r
-		if err := c.fill(); err != nil {
-			return err
-		}
-		// Parse starts over on every call; a head trickled in byte by byte
-		// would cost quadratic time. Every head ends in LF, so parse again
-		// only when one arrived, or when the head limit is reached.
-		if bytes.IndexByte(c.rbuf[c.r+pending:c.w], '\n') < 0 && c.w-c.r < lim.MaxHeaderBytes {
-			continue
-		}
-		n, err = http1.Parse(c.rbuf[c.r:c.w], &c.req, lim)
+	n, perr, err := c.readHead()
+	if err != nil {
+		return err
 	}
 	var start time.Time
 	if c.s.cfg.Log != nil || c.s.cfg.Metrics {
 		start = time.Now()
 	}
-	if err != nil {
-		status := 400
-		var pe *http1.Error
-		if errors.As(err, &pe) {
-			status = pe.Status
-		}
-		c.resp.Reset()
-		c.s.cfg.Panics.Error(proto, c.s.h, status, "GET", &c.resp)
-		c.writeResponse(true)
-		c.done(start, nil, c.resp.BodyLen())
-		c.flush()
-		c.lingerClose()
-		return errClose
+	if perr != nil {
+		return c.refuseHead(start, perr)
 	}
 	c.r += n
 	c.headStart = 0
 	req := &c.req
-	closing := req.Close || c.s.closing.Load()
-
-	// The body, if any, is read and dropped before answering so that the
-	// next request on the connection starts where it should. One we will
-	// not read closes the connection after the answer instead.
-	c.resp.Reset()
-	switch {
-	case req.ExpectOther:
-		c.s.cfg.Panics.Error(proto, c.s.h, 417, str(req.Method), &c.resp)
-		closing = true
-	case req.Chunked || req.ContentLength > c.s.cfg.MaxBodyDiscard:
-		closing = true
-	case req.ContentLength > 0:
-		if err := c.discardBody(req.ContentLength, req.ExpectContinue); err != nil {
-			return err
-		}
-	}
-	if c.resp.Status == 0 {
-		c.fillCoreRequest()
-		if c.s.cfg.Panics.Serve(proto, c.s.h, &c.creq, &c.resp) {
-			// What the core left behind is not trusted with the
-			// connection's next request.
-			closing = true
-		}
+	closing, err := c.answer(req.Close || c.s.closing.Load())
+	if err != nil {
+		return err
 	}
 	bodyLen := c.resp.BodyLen()
 	c.closeAfter = false
@@ -366,6 +323,75 @@ func (c *conn) serveOne() error {
 		return c.flush()
 	}
 	return nil
+}
+
+// readHead reads until the buffer holds a request head, and parses it
+// into c.req: n is its length, perr why it cannot be served, err a read
+// error.
+func (c *conn) readHead() (n int, perr, err error) {
+	lim := &c.s.cfg.Limits
+	n, perr = http1.Parse(c.rbuf[c.r:c.w], &c.req, lim)
+	for perr == http1.ErrIncomplete {
+		pending := c.w - c.r
+		if err := c.fill(); err != nil {
+			return 0, nil, err
+		}
+		// Parse starts over on every call; a head trickled in byte by byte
+		// would cost quadratic time. Every head ends in LF, so parse again
+		// only when one arrived, or when the head limit is reached.
+		if bytes.IndexByte(c.rbuf[c.r+pending:c.w], '\n') < 0 && c.w-c.r < lim.MaxHeaderBytes {
+			continue
+		}
+		n, perr = http1.Parse(c.rbuf[c.r:c.w], &c.req, lim)
+	}
+	return n, perr, nil
+}
+
+// refuseHead answers a head that cannot be served (perr, from Parse) and
+// closes the connection.
+func (c *conn) refuseHead(start time.Time, perr error) error {
+	status := 400
+	var pe *http1.Error
+	if errors.As(perr, &pe) {
+		status = pe.Status
+	}
+	c.resp.Reset()
+	c.s.cfg.Panics.Error(proto, c.s.h, status, "GET", &c.resp)
+	c.writeResponse(true)
+	c.done(start, nil, c.resp.BodyLen())
+	c.flush()
+	c.lingerClose()
+	return errClose
+}
+
+// answer fills c.resp with the answer to c.req, and reports whether the
+// connection closes after it (closing: it would already).
+func (c *conn) answer(closing bool) (bool, error) {
+	req := &c.req
+	// The body, if any, is read and dropped before answering so that the
+	// next request on the connection starts where it should. One we will
+	// not read closes the connection after the answer instead.
+	c.resp.Reset()
+	switch {
+	case req.ExpectOther:
+		c.s.cfg.Panics.Error(proto, c.s.h, 417, str(req.Method), &c.resp)
+		closing = true
+	case req.Chunked || req.ContentLength > c.s.cfg.MaxBodyDiscard:
+		closing = true
+	case req.ContentLength > 0:
+		if err := c.discardBody(req.ContentLength, req.ExpectContinue); err != nil {
+			return closing, err
+		}
+	}
+	if c.resp.Status == 0 {
+		c.fillCoreRequest()
+		if c.s.cfg.Panics.Serve(proto, c.s.h, &c.creq, &c.resp) {
+			// What the core left behind is not trusted with the
+			// connection's next request.
+			closing = true
+		}
+	}
+	return closing, nil
 }
 
 func (c *conn) fillCoreRequest() {
