@@ -68,11 +68,33 @@ func (p *parser) short(tooLarge *Error) error {
 // requestLine parses any empty lines and the request line (RFC 9112 §2.2,
 // §3) and returns the index just past it.
 func (p *parser) requestLine(r *Request) (int, error) {
+	i, err := p.emptyLines()
+	if err != nil {
+		return 0, err
+	}
+	if i, err = p.method(r, i); err != nil {
+		return 0, err
+	}
+	if i, err = p.target(r, i); err != nil {
+		return 0, err
+	}
+	if i, err = p.version(r, i); err != nil {
+		return 0, err
+	}
+	if err := r.classifyTarget(); err != nil {
+		return 0, err
+	}
+	return i, nil
+}
+
+// emptyLines skips the empty lines before the request line and returns
+// the index of its first byte. RFC 9112 §2.2: a server SHOULD ignore at
+// least one empty line received prior to the request-line; clients may
+// send one after a POST body. They count towards MaxHeaderBytes, which
+// bounds them.
+func (p *parser) emptyLines() (int, error) {
 	buf, end := p.buf, p.end
 	i := 0
-	// RFC 9112 §2.2: a server SHOULD ignore at least one empty line
-	// received prior to the request-line; clients may send one after a
-	// POST body. They count towards MaxHeaderBytes, which bounds them.
 	for i < end && (buf[i] == '\r' || buf[i] == '\n') {
 		if buf[i] == '\r' {
 			if i+1 >= end {
@@ -85,8 +107,13 @@ func (p *parser) requestLine(r *Request) (int, error) {
 		}
 		i++
 	}
+	return i, nil
+}
 
-	// method = token, followed by exactly one SP (RFC 9112 §3).
+// method parses the method at buf[i], a token followed by exactly one SP
+// (RFC 9112 §3), and returns the index past the SP.
+func (p *parser) method(r *Request, i int) (int, error) {
+	buf, end := p.buf, p.end
 	start := i
 	for _, c := range buf[start : start+min(end-start, maxMethod+1)] {
 		if !isTchar(c) {
@@ -108,12 +135,16 @@ func (p *parser) requestLine(r *Request) (int, error) {
 		return 0, errMethod
 	}
 	r.Method = buf[start:i:i]
-	i++
+	return i + 1, nil
+}
 
-	// request-target: VCHARs except '#', bounded by MaxTarget, which is
-	// checked as the bytes arrive so that an overlong target is refused
-	// before the line ends.
-	start = i
+// target parses the request-target at buf[i], VCHARs except '#' followed
+// by one SP, and returns the index past the SP. It is bounded by
+// MaxTarget, which is checked as the bytes arrive so that an overlong
+// target is refused before the line ends.
+func (p *parser) target(r *Request, i int) (int, error) {
+	buf, end := p.buf, p.end
+	start := i
 	for _, c := range buf[start : start+min(end-start, p.maxTarget)] {
 		if charClass[c]&classTarget == 0 {
 			break
@@ -135,10 +166,14 @@ func (p *parser) requestLine(r *Request) (int, error) {
 		return 0, errTargetByte
 	}
 	r.Target = buf[start:i:i]
-	i++
+	return i + 1, nil
+}
 
-	// HTTP-version = "HTTP" "/" DIGIT "." DIGIT, case-sensitive
-	// (RFC 9112 §2.3), then the line terminator.
+// version parses the HTTP-version at buf[i], "HTTP" "/" DIGIT "." DIGIT,
+// case-sensitive (RFC 9112 §2.3), then the line terminator, and returns
+// the index past it.
+func (p *parser) version(r *Request, i int) (int, error) {
+	buf, end := p.buf, p.end
 	const versionLen = len("HTTP/1.1")
 	if end-i < versionLen {
 		// Refuse what can no longer become a version without waiting
@@ -171,9 +206,6 @@ func (p *parser) requestLine(r *Request) (int, error) {
 		// RFC 9110 §2.5: a 1.x message with x above what we implement
 		// is processed as if it were the highest we implement.
 		r.Minor = 1
-	}
-	if err := r.classifyTarget(); err != nil {
-		return 0, err
 	}
 	return i, nil
 }
