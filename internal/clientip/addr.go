@@ -72,25 +72,8 @@ func parseIPv6[T text](s T) (netip.Addr, bool) {
 	}
 	i := 0
 	for i < 16 {
-		off, acc := 0, uint32(0)
-		for ; off < len(s); off++ {
-			c := s[off]
-			switch {
-			case c >= '0' && c <= '9':
-				acc = acc<<4 + uint32(c-'0')
-			case c >= 'a' && c <= 'f':
-				acc = acc<<4 + uint32(c-'a'+10)
-			case c >= 'A' && c <= 'F':
-				acc = acc<<4 + uint32(c-'A'+10)
-			default:
-				goto done
-			}
-			if off > 3 {
-				return netip.Addr{}, false
-			}
-		}
-	done:
-		if off == 0 {
+		off, acc := hexGroup(s)
+		if off == 0 || off > 4 {
 			return netip.Addr{}, false
 		}
 		if off < len(s) && s[off] == '.' {
@@ -131,18 +114,49 @@ func parseIPv6[T text](s T) (netip.Addr, bool) {
 	if len(s) != 0 {
 		return netip.Addr{}, false
 	}
-	if i < 16 {
-		if ellipsis < 0 {
-			return netip.Addr{}, false
-		}
-		n := 16 - i
-		copy(ip[ellipsis+n:], ip[ellipsis:i])
-		clear(ip[ellipsis : ellipsis+n])
-	} else if ellipsis >= 0 {
-		// "::" must stand for at least one group of zeros.
+	if !expandEllipsis(&ip, i, ellipsis) {
 		return netip.Addr{}, false
 	}
 	return netip.AddrFrom16(ip), true
+}
+
+// hexGroup reads the hex digits that start s: off is their count (past 4
+// it stops reading, and the group is too long), acc their value.
+func hexGroup[T text](s T) (off int, acc uint32) {
+	for ; off < len(s); off++ {
+		c := s[off]
+		switch {
+		case c >= '0' && c <= '9':
+			acc = acc<<4 + uint32(c-'0')
+		case c >= 'a' && c <= 'f':
+			acc = acc<<4 + uint32(c-'a'+10)
+		case c >= 'A' && c <= 'F':
+			acc = acc<<4 + uint32(c-'A'+10)
+		default:
+			return off, acc
+		}
+		if off > 3 {
+			return off + 1, acc
+		}
+	}
+	return off, acc
+}
+
+// expandEllipsis moves the groups after "::" (at ellipsis, -1 if none) to
+// the end of ip, of which the first i bytes were filled, and reports
+// whether the address is whole: 16 bytes, "::" standing for at least one
+// group of zeros.
+func expandEllipsis(ip *[16]byte, i, ellipsis int) bool {
+	if i == 16 {
+		return ellipsis < 0
+	}
+	if ellipsis < 0 {
+		return false
+	}
+	n := 16 - i
+	copy(ip[ellipsis+n:], ip[ellipsis:i])
+	clear(ip[ellipsis : ellipsis+n])
+	return true
 }
 
 // parsePort parses a decimal port 0..65535 of one to five digits.

@@ -132,33 +132,45 @@ func parseV1(b []byte) (netip.AddrPort, int, error) {
 		return zero, 0, errV1Syntax
 	}
 
-	var src netip.AddrPort
+	src, err := v1Addresses(rest, v6)
+	if err != nil {
+		return zero, 0, err
+	}
+	return src, len(line), nil
+}
+
+// v1Addresses parses what follows the protocol of a TCP4 or TCP6 line:
+// "SRC DST SPORT DPORT\r\n", of which only a start may have arrived, and
+// returns the source.
+func v1Addresses(rest []byte, v6 bool) (netip.AddrPort, error) {
+	var zero, src netip.AddrPort
 	var srcAddr netip.Addr
 	for field := range 4 {
 		var tok []byte
+		var sep byte
 		tok, sep, rest = v1Field(rest)
 		isAddr := field < 2
 		if sep == 0 {
 			// A partial field: could more bytes complete it?
 			if isAddr && !v1AddrPrefix(tok, v6) || !isAddr && !v1PortPrefix(tok) {
 				if isAddr {
-					return zero, 0, errV1Addr
+					return zero, errV1Addr
 				}
-				return zero, 0, errV1Port
+				return zero, errV1Port
 			}
-			return zero, 0, ErrIncomplete
+			return zero, ErrIncomplete
 		}
 		wantSep := byte(' ')
 		if field == 3 {
 			wantSep = '\r'
 		}
 		if sep != wantSep {
-			return zero, 0, errV1Syntax
+			return zero, errV1Syntax
 		}
 		if isAddr {
 			a, ok := parseAddr(tok)
 			if !ok || a.Is4() == v6 {
-				return zero, 0, errV1Addr
+				return zero, errV1Addr
 			}
 			if field == 0 {
 				srcAddr = a
@@ -167,7 +179,7 @@ func parseV1(b []byte) (netip.AddrPort, int, error) {
 		}
 		port, ok := parsePort(tok)
 		if !ok {
-			return zero, 0, errV1Port
+			return zero, errV1Port
 		}
 		if field == 2 {
 			src = netip.AddrPortFrom(srcAddr, port)
@@ -176,11 +188,11 @@ func parseV1(b []byte) (netip.AddrPort, int, error) {
 	// Only "\n" may follow the last port's "\r".
 	switch {
 	case len(rest) == 0:
-		return zero, 0, ErrIncomplete
+		return zero, ErrIncomplete
 	case rest[0] != '\n':
-		return zero, 0, errV1Syntax
+		return zero, errV1Syntax
 	}
-	return src, len(line), nil
+	return src, nil
 }
 
 // v1Field splits p at the first space, CR or LF, returning the field, the
