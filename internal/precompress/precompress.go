@@ -546,27 +546,36 @@ func (w *worker) encode(ctx context.Context, j job) (n, saved int64, err error) 
 		return out.n, size - out.n, nil
 	}
 
+	if err := w.place(j, before); err != nil {
+		return 0, 0, err
+	}
+	return out.n, size - out.n, nil
+}
+
+// place renames the complete temporary file over the sidecar of job j,
+// with the mode and mtime of the original (before).
+func (w *worker) place(j job, before fs.FileInfo) error {
 	tmp, err := w.tmp.finish()
 	if err != nil {
-		return 0, 0, err
+		return err
 	}
 	if err := tmp.Chmod(before.Mode().Perm()); err != nil {
-		return 0, 0, err
+		return err
 	}
 	if err := tmp.Close(); err != nil {
-		return 0, 0, err
+		return err
 	}
 	// The original's mtime, not now: "not older than the original" is
 	// what makes the sidecar fresh, and an equal mtime keeps it so across
 	// copies that preserve times (rsync -t, tar).
 	if err := os.Chtimes(tmp.Name(), time.Time{}, before.ModTime()); err != nil {
-		return 0, 0, err
+		return err
 	}
 	if err := os.Rename(tmp.Name(), j.path+j.c.Ext()); err != nil {
-		return 0, 0, err
+		return err
 	}
 	w.tmp.kept()
-	return out.n, size - out.n, nil
+	return nil
 }
 
 // memLimit is how much of a sidecar is held in memory before its
