@@ -84,14 +84,38 @@ func Start(t testing.TB, o Options) *Pebble {
 	in := lookup()
 	dns := startDNS(t)
 	listen, mgmt := freeAddr(t), freeAddr(t)
+	confPath := writeConfig(t, in.mod, o, listen, mgmt)
+	cmd := run(t, in.bin, confPath, dns.addr, listen, mgmt)
+
+	rootsFile := filepath.Join(in.mod, "test/certs/pebble.minica.pem")
+	apiRoots := x509.NewCertPool()
+	minica, err := os.ReadFile(rootsFile)
+	if err != nil || !apiRoots.AppendCertsFromPEM(minica) {
+		t.Fatalf("pebble's test CA %s: %v", rootsFile, err)
+	}
+	return &Pebble{
+		PID:          cmd.Process.Pid,
+		Directory:    "https://" + listen + "/dir",
+		APIRoots:     apiRoots,
+		APIRootsFile: rootsFile,
+		mgmt:         "https://" + mgmt,
+		dns:          dns,
+	}
+}
+
+// writeConfig writes pebble's configuration, listening on listen and mgmt
+// with the test certificates of its module source at mod, and returns its
+// path.
+func writeConfig(t testing.TB, mod string, o Options, listen, mgmt string) string {
+	t.Helper()
 	var conf struct {
 		Pebble map[string]any `json:"pebble"`
 	}
 	conf.Pebble = map[string]any{
 		"listenAddress":                  listen,
 		"managementListenAddress":        mgmt,
-		"certificate":                    filepath.Join(in.mod, "test/certs/localhost/cert.pem"),
-		"privateKey":                     filepath.Join(in.mod, "test/certs/localhost/key.pem"),
+		"certificate":                    filepath.Join(mod, "test/certs/localhost/cert.pem"),
+		"privateKey":                     filepath.Join(mod, "test/certs/localhost/key.pem"),
 		"httpPort":                       o.HTTPPort,
 		"tlsPort":                        o.TLSPort,
 		"ocspResponderURL":               "",
@@ -108,7 +132,16 @@ func Start(t testing.TB, o Options) *Pebble {
 		t.Fatal(err)
 	}
 
-	cmd := exec.Command(in.bin, "-config", confPath, "-dnsserver", dns.addr)
+	return confPath
+}
+
+// run starts pebble (bin) with the configuration at confPath, asking the
+// DNS server at dnsAddr, and returns once it listens on listen and mgmt.
+// It kills pebble (by its PID) when t ends, logging its output if t
+// failed.
+func run(t testing.TB, bin, confPath, dnsAddr, listen, mgmt string) *exec.Cmd {
+	t.Helper()
+	cmd := exec.Command(bin, "-config", confPath, "-dnsserver", dnsAddr)
 	cmd.Env = append(os.Environ(),
 		"PEBBLE_VA_NOSLEEP=1",
 		"PEBBLE_WFE_NONCEREJECT=0",
@@ -159,21 +192,7 @@ func Start(t testing.TB, o Options) *Pebble {
 			t.Fatalf("pebble does not listen on %s (%v):\n%s", addr, err, out)
 		}
 	}
-
-	rootsFile := filepath.Join(in.mod, "test/certs/pebble.minica.pem")
-	apiRoots := x509.NewCertPool()
-	minica, err := os.ReadFile(rootsFile)
-	if err != nil || !apiRoots.AppendCertsFromPEM(minica) {
-		t.Fatalf("pebble's test CA %s: %v", rootsFile, err)
-	}
-	return &Pebble{
-		PID:          cmd.Process.Pid,
-		Directory:    "https://" + listen + "/dir",
-		APIRoots:     apiRoots,
-		APIRootsFile: rootsFile,
-		mgmt:         "https://" + mgmt,
-		dns:          dns,
-	}
+	return cmd
 }
 
 // IssuingChain fetches the root and intermediate pebble made up at start
