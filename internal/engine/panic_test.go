@@ -2,35 +2,16 @@ package engine
 
 import (
 	"bufio"
-	"bytes"
 	"io"
 	"net"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/stoahttp/stoa/internal/guard"
 	"github.com/stoahttp/stoa/internal/header"
 	"github.com/stoahttp/stoa/internal/respond"
+	"github.com/stoahttp/stoa/internal/syncbuf"
 )
-
-// lockedBuffer is an error log written by the server's goroutines.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // panicky panics in Serve for /panic, and in the body it produces for
 // /stream-panic, after a first piece, and /stream-panic-late, after more
@@ -71,7 +52,7 @@ func (panicky) Error(status int, method string, resp *respond.Response) {
 // has been sent, else a cut connection, logged with its stack, and the
 // server goes on serving.
 func TestPanicAnsweredAndServerLives(t *testing.T) {
-	var log lockedBuffer
+	var log syncbuf.Buffer
 	panics := guard.New(&log)
 	srv := New(panicky{}, Config{Panics: panics})
 	l, err := net.Listen("tcp", "127.0.0.1:0")

@@ -1,10 +1,8 @@
 package h2_test
 
 import (
-	"bytes"
 	"io"
 	"strings"
-	"sync"
 	"testing"
 
 	"golang.org/x/net/http2"
@@ -12,25 +10,8 @@ import (
 	"github.com/stoahttp/stoa/internal/guard"
 	"github.com/stoahttp/stoa/internal/h2"
 	"github.com/stoahttp/stoa/internal/respond"
+	"github.com/stoahttp/stoa/internal/syncbuf"
 )
-
-// lockedBuffer is an error log written by the server's goroutines.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // panicky panics in Serve for /panic, and in the body it produces, after
 // a first piece, for /stream-panic; it leaves the rest to the harness's
@@ -60,7 +41,7 @@ func (p panicky) Serve(req *respond.Request, resp *respond.Response) {
 // INTERNAL_ERROR; each is logged with its stack, and the connection goes
 // on serving.
 func TestPanicAnsweredAndServerLives(t *testing.T) {
-	var log lockedBuffer
+	var log syncbuf.Buffer
 	panics := guard.New(&log)
 	c := start(t, panicky{newHandler(t)}, &h2.Options{Panics: panics})
 	c.get(1, "GET", "/panic")

@@ -8,7 +8,6 @@ package acmetest
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -25,6 +24,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/stoahttp/stoa/internal/syncbuf"
 )
 
 const (
@@ -147,7 +148,7 @@ func run(t testing.TB, bin, confPath, dnsAddr, listen, mgmt string) *exec.Cmd {
 		"PEBBLE_WFE_NONCEREJECT=0",
 		"NO_PROXY=*", "no_proxy=*", // validation stays on loopback
 	)
-	out := &lockedBuffer{}
+	out := &syncbuf.Buffer{}
 	pr, pw := io.Pipe()
 	cmd.Stdout, cmd.Stderr = pw, out
 	if err := cmd.Start(); err != nil {
@@ -329,22 +330,4 @@ func waitListening(addr string, timeout time.Duration) error {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-}
-
-// lockedBuffer collects a process's output from several goroutines.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
