@@ -7,18 +7,10 @@ import (
 	"sync/atomic"
 
 	"github.com/andybalholm/brotli"
+	"github.com/stoahttp/stoa/internal/budget"
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
 )
-
-// StreamBudget is the heap, in bytes, that encoders compressing responses
-// while they are sent may hold at once, in the whole process. Each such
-// encoder lives as long as its response, which a client that does not read
-// can make as long as the write timeout: without a bound, 200 of them asking
-// for zstd held 3.7 GiB (issue 10). A response that finds no room is sent in
-// another coding the client accepts that fits, or as it is (see
-// ReserveStream).
-const StreamBudget = 64 << 20
 
 // streamWindow caps the window of streamed zstd and Brotli encoders. The
 // window is what a stream keeps of its past to find matches in; at the
@@ -31,25 +23,19 @@ const streamWindow = 512 << 10
 // middle of a stream, the copy buffer of its response included, rounded up
 // from what TestStreamCost measures (zstd 2.8 MiB, gzip 1.0 MiB, Brotli
 // 3.6 MiB with streamWindow, against 18 and 8.7 MiB with the full windows;
-// linux/amd64). It is what ReserveStream takes from StreamBudget.
+// linux/amd64). It is what ReserveStream takes from the in-flight budget
+// (package budget).
 var streamCost = [numCodings]int64{
 	Brotli: 4 << 20,
 	Zstd:   3 << 20,
 	Gzip:   5 << 18, // 1.25 MiB
 }
 
-// streamBudget counts the bytes of StreamBudget in use; streamLimit is
-// StreamBudget, lowered by tests.
-var (
-	streamBudget atomic.Int64
-	streamLimit  int64 = StreamBudget
-)
-
 // streamPools hold idle streamed encoders, one pool per coding, each at its
 // StreamLevels level with the capped window.
 var streamPools [numCodings]sync.Pool
 
-// A Stream is room reserved in StreamBudget for one encoder that compresses
+// A Stream is room reserved in the in-flight budget for one encoder that compresses
 // a response while it is sent. It is used by one goroutine at a time; the
 // room is given back by Release, or by Close of the writer from NewWriter.
 type Stream struct {
@@ -61,7 +47,8 @@ type Stream struct {
 }
 
 // ReserveStream reserves room for one streamed encoder of c at StreamLevels,
-// or returns nil when StreamBudget is spent. It never waits: an encoder's
+// or returns nil when the in-flight budget (package budget), which encoders
+// share with listings being sent, is spent. It never waits: an encoder's
 // room comes back only when its response ends, which a client that does not
 // read delays until the write timeout, so a wait would mostly delay the
 // answer. The caller answers in another coding instead, or as the file is
@@ -71,18 +58,12 @@ func ReserveStream(c Coding) *Stream {
 	if c == Identity || c >= numCodings {
 		return nil
 	}
-	cost := streamCost[c]
-	for {
-		used := streamBudget.Load()
-		if used+cost > streamLimit {
-			return nil
-		}
-		if streamBudget.CompareAndSwap(used, used+cost) {
-			st := &Stream{c: c}
-			st.held.Store(true)
-			return st
-		}
+	if !budget.Take(streamCost[c], nil, 0) {
+		return nil
 	}
+	st := &Stream{c: c}
+	st.held.Store(true)
+	return st
 }
 
 // Coding is the coding s was reserved for.
@@ -94,7 +75,7 @@ func (s *Stream) Release() {
 	if s == nil || !s.held.CompareAndSwap(true, false) {
 		return
 	}
-	streamBudget.Add(-streamCost[s.c])
+	budget.Give(streamCost[s.c], nil)
 }
 
 // NewWriter returns a writer that compresses into w with s's coding at its

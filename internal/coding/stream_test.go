@@ -2,6 +2,7 @@ package coding
 
 import (
 	"bytes"
+	"github.com/stoahttp/stoa/internal/budget"
 	"io"
 	"runtime"
 	"testing"
@@ -63,11 +64,7 @@ func TestStreamCost(t *testing.T) {
 }
 
 // setStreamLimit sets the budget for a test and returns what restores it.
-func setStreamLimit(n int64) func() {
-	old := streamLimit
-	streamLimit = n
-	return func() { streamLimit = old }
-}
+func setStreamLimit(n int64) func() { return budget.SetLimit(n) }
 
 // TestReserveStream checks that the budget is never overspent and that
 // every way of ending a stream gives its room back.
@@ -102,7 +99,7 @@ func TestReserveStream(t *testing.T) {
 	w.Close()
 	b.Release()
 	g.Release()
-	if used := streamBudget.Load(); used != 0 {
+	if used := budget.Held(); used != 0 {
 		t.Errorf("after every stream ended, %d bytes of the budget are still taken", used)
 	}
 	for range 2 {

@@ -4,6 +4,8 @@ import (
 	"io"
 	"sync/atomic"
 	"unsafe"
+
+	"github.com/stoahttp/stoa/internal/budget"
 )
 
 // ChunkSize bounds how much of a listing page is rendered before it is
@@ -24,20 +26,13 @@ const (
 	// TooLarge rows are in directory order because the directory has more
 	// entries than are sorted in memory.
 	TooLarge
-	// Busy rows are in directory order because SortedBudget is spent.
+	// Busy rows are in directory order because there is no room in the
+	// in-flight budget (see Reserve).
 	Busy
 )
 
-// SortedBudget is the memory, in bytes, that the sorted entries of
-// listings being sent may hold at once, in the whole process. A listing
-// larger than a chunk keeps its entries until its last chunk is written,
-// which a client that does not read delays until the write timeout: 100
-// such clients of a directory of 10,000 entries held 1.6 MiB each. A
-// listing that finds no room (Reserve) is sent in directory order instead,
-// read as it is sent, as a directory too large to sort is.
-const SortedBudget = 16 << 20
-
-// sortedHeld counts the bytes of SortedBudget in use.
+// sortedHeld counts the bytes the sorted entries of listings being sent
+// hold, at most budget.ListingShare.
 var sortedHeld atomic.Int64
 
 // Cost is the memory n entries whose names take nameBytes in all hold
@@ -46,22 +41,18 @@ func Cost(n, nameBytes int) int64 {
 	return int64(n)*int64(unsafe.Sizeof(Entry{})) + int64(nameBytes)
 }
 
-// Reserve takes n bytes of SortedBudget for entries kept while a listing
-// is sent, and reports false, taking nothing, when they do not fit.
-func Reserve(n int64) bool {
-	for {
-		held := sortedHeld.Load()
-		if held+n > SortedBudget {
-			return false
-		}
-		if sortedHeld.CompareAndSwap(held, held+n) {
-			return true
-		}
-	}
-}
+// Reserve takes n bytes of the in-flight budget (package budget), within
+// the listings' share of it, for entries kept while a listing is sent, and
+// reports false, taking nothing, when they do not fit. A listing larger
+// than a chunk keeps its entries until its last chunk is written, which a
+// client that does not read delays until the write timeout: 100 such
+// clients of a directory of 10,000 entries held 1.6 MiB each. A listing
+// that finds no room is sent in directory order instead, read as it is
+// sent, as a directory too large to sort is.
+func Reserve(n int64) bool { return budget.Take(n, &sortedHeld, budget.ListingShare) }
 
 // Unreserve gives back n bytes taken by Reserve.
-func Unreserve(n int64) { sortedHeld.Add(-n) }
+func Unreserve(n int64) { budget.Give(n, &sortedHeld) }
 
 // A Page renders one listing, HTML or JSON, into a buffer that the caller
 // writes out whenever it is Full, so the buffer stays within about

@@ -120,7 +120,7 @@ type Response struct {
 	// HTTP/1.1, the end of the connection for HTTP/1.0. An engine that
 	// is given a Stream calls it once, even for a client that is gone
 	// (then with a writer that fails): it releases what the body holds,
-	// a directory or an encoder's share of coding.StreamBudget.
+	// a directory or an encoder's share of the in-flight budget (package budget).
 	Stream  func(w io.Writer) error
 	Chunked bool
 	// NoServer leaves out the Server field each protocol writer adds: a
@@ -459,7 +459,7 @@ func (s *Site) preconditionsAnswer(req *Request, resp *Response, rep *content.Re
 // with no sidecar for that coding), and reports whether it answered. A
 // request with Range gets a representation that has a length instead.
 //
-// A GET takes room for its encoder from coding.StreamBudget. When there is
+// A GET takes room for its encoder from the in-flight budget (package budget). When there is
 // none the client's next choice is tried, and failing that stream reports
 // false, so the file goes out in a stored coding or as it is: a correct
 // answer at once, which holds no encoder and, as identity, no heap at all
@@ -634,7 +634,7 @@ var sortLimit = SortLimit
 const readBatch = 256
 
 // sortFree is how many entries a listing may sort without taking room from
-// listing.SortedBudget: few enough to hold no more than a connection's
+// budget.ListingShare: few enough to hold no more than a connection's
 // own buffers do.
 const sortFree = 1024
 
@@ -728,7 +728,7 @@ func sortedStream(req *Request, resp *Response, page *listing.Page, rest []listi
 	}
 }
 
-// listingRoom is the share of listing.SortedBudget a sorted listing holds
+// listingRoom is the share of budget.ListingShare a sorted listing holds
 // until the adapter releases its response, whether or not its stream ran;
 // none (0) for a listing small enough not to count.
 type listingRoom struct{ n int64 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"github.com/stoahttp/stoa/internal/budget"
 	"io"
 	"os"
 	"path/filepath"
@@ -428,7 +429,7 @@ func TestListingWrittenInChunks(t *testing.T) {
 }
 
 // TestSortedListingWithoutRoom: a listing too large for one chunk takes
-// room for its sorted entries from listing.SortedBudget; with none left it
+// room for its sorted entries from budget.ListingShare; with none left it
 // is sent whole in directory order, saying why, and the room a sorted one
 // took comes back when the adapter releases the response, whether or not
 // its stream ran.
@@ -456,7 +457,7 @@ func TestSortedListingWithoutRoom(t *testing.T) {
 	}
 	free := func() int64 { // the room left, found by taking it
 		var got int64
-		for step := int64(listing.SortedBudget); step > 0; step /= 2 {
+		for step := int64(budget.ListingShare); step > 0; step /= 2 {
 			for listing.Reserve(step) {
 				got += step
 			}
