@@ -7,9 +7,9 @@ import (
 	"sync/atomic"
 
 	"github.com/andybalholm/brotli"
-	"github.com/stoahttp/stoa/internal/budget"
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
+	"github.com/stoahttp/stoa/internal/budget"
 )
 
 // streamWindow caps the window of streamed zstd and Brotli encoders. The
