@@ -507,7 +507,7 @@ func (w *worker) encode(ctx context.Context, j job) (n, saved int64, err error) 
 		defer w.tmp.discard() // unless renamed into place
 		sink = &w.tmp
 	}
-	out := &limitWriter{w: sink, limit: keepLimit(size)}
+	out := &limitWriter{w: sink, limit: KeepLimit(size)}
 
 	enc, err := coding.NewWriter(j.c, w.opt.level(j.c), out)
 	if err != nil {
@@ -667,10 +667,11 @@ func (t *tempFile) discard() {
 // name, so that servers hiding dot-files never serve one half-written.
 const tempPattern = ".stoa-compress-*.tmp"
 
-// keepLimit returns the size a sidecar of an original of the given size
-// must stay under to be kept: 95% of it, since a smaller saving does not pay
-// for the second file and the decoding on the client.
-func keepLimit(size int64) int64 {
+// KeepLimit returns the size an encoded form (a sidecar, or a variant blob
+// of `stoa deploy`) of an original of the given size must stay under to be
+// kept: 95% of it, since a smaller saving does not pay for the second file
+// and the decoding on the client.
+func KeepLimit(size int64) int64 {
 	return size - size/20
 }
 

@@ -1006,7 +1006,7 @@ func TestFormatBytes(t *testing.T) {
 }
 
 func TestKeepLimit(t *testing.T) {
-	// A sidecar is kept when its size is below keepLimit: 5% smaller.
+	// A sidecar is kept when its size is below KeepLimit: 5% smaller.
 	tests := []struct {
 		size, encoded int64
 		keep          bool
@@ -1021,12 +1021,12 @@ func TestKeepLimit(t *testing.T) {
 		{0, 0, false},
 	}
 	for _, tt := range tests {
-		if got := tt.encoded < keepLimit(tt.size); got != tt.keep {
+		if got := tt.encoded < KeepLimit(tt.size); got != tt.keep {
 			t.Errorf("size %d, encoded %d: kept = %v, want %v", tt.size, tt.encoded, got, tt.keep)
 		}
 		// The writer agrees, written in one piece or byte by byte.
 		for _, chunk := range []int64{tt.encoded, 1} {
-			lw := &limitWriter{w: io.Discard, limit: keepLimit(tt.size)}
+			lw := &limitWriter{w: io.Discard, limit: KeepLimit(tt.size)}
 			var err error
 			for n := int64(0); n < tt.encoded && err == nil; n += chunk {
 				_, err = lw.Write(make([]byte, min(chunk, tt.encoded-n)))
