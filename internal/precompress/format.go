@@ -23,14 +23,14 @@ func (s Summary) Format(w io.Writer) {
 	}
 	compressible := s.Files - s.Skipped
 	fmt.Fprintf(w, "%s: %d compressible (%s), %d skipped\n",
-		plural(s.Files, "file"), compressible, formatBytes(s.BytesIn), s.Skipped)
+		plural(s.Files, "file"), compressible, FormatBytes(s.BytesIn), s.Skipped)
 
 	written := "written"
 	if s.dryRun {
 		written = "would be written"
 	}
 	fmt.Fprintf(w, "%s %s (%s), %d fresh, %d not kept (under 5%% smaller)\n",
-		plural(s.Compressed, "sidecar"), written, formatBytes(s.BytesOut), s.Fresh, s.NotSmaller)
+		plural(s.Compressed, "sidecar"), written, FormatBytes(s.BytesOut), s.Fresh, s.NotSmaller)
 
 	if len(s.PerCoding) > 0 {
 		if s.dryRun {
@@ -44,7 +44,7 @@ func (s Summary) Format(w io.Writer) {
 			if !ok {
 				continue
 			}
-			fmt.Fprintf(w, "%s%s %s", sep, c.Token(), formatBytes(saved))
+			fmt.Fprintf(w, "%s%s %s", sep, c.Token(), FormatBytes(saved))
 			if s.BytesIn > 0 {
 				fmt.Fprintf(w, " (%.1f%%)", 100*float64(saved)/float64(s.BytesIn))
 			}
@@ -70,9 +70,9 @@ func plural(n int, noun string) string {
 	return fmt.Sprintf("%d %ss", n, noun)
 }
 
-// formatBytes returns n in decimal (SI) units with one decimal, as
+// FormatBytes returns n in decimal (SI) units with one decimal, as
 // "512 B", "1.5 kB" or "12.3 MB".
-func formatBytes(n int64) string {
+func FormatBytes(n int64) string {
 	if -1000 < n && n < 1000 {
 		return fmt.Sprintf("%d B", n)
 	}

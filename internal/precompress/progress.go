@@ -119,5 +119,5 @@ func progressLine(doneJobs, jobs, doneBytes, total int64) string {
 	cells := int(frac * barWidth)
 	return fmt.Sprintf("[%s%s] %3d%%  %d/%d sidecars  %s of %s",
 		strings.Repeat("#", cells), strings.Repeat(" ", barWidth-cells), int(frac*100),
-		min(doneJobs, jobs), jobs, formatBytes(min(doneBytes, total)), formatBytes(total))
+		min(doneJobs, jobs), jobs, FormatBytes(min(doneBytes, total)), FormatBytes(total))
 }
