@@ -1,6 +1,7 @@
 package release
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"strings"
@@ -32,7 +33,8 @@ func FormatReleases(w io.Writer, rels []ReleaseInfo) error {
 		_, err := fmt.Fprintln(w, "no releases")
 		return err
 	}
-	tw := tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
+	var buf bytes.Buffer
+	tw := tabwriter.NewWriter(&buf, 0, 8, 2, ' ', 0)
 	fmt.Fprintln(tw, "  RELEASE\tCREATED\tFILES\tSIZE\tMESSAGE")
 	for _, r := range rels {
 		mark := " "
@@ -43,7 +45,14 @@ func FormatReleases(w io.Writer, rels []ReleaseInfo) error {
 		fmt.Fprintf(tw, "%s %s\t%s\t%d\t%s\t%s\n", mark, r.ID, r.Created.UTC().Format("2006-01-02 15:04:05Z"),
 			r.Files, precompress.FormatBytes(r.Bytes), strings.Map(printable, msg))
 	}
-	return tw.Flush()
+	tw.Flush()
+	// The padding of a cell before an empty message is not wanted.
+	for line := range strings.Lines(buf.String()) {
+		if _, err := fmt.Fprintln(w, strings.TrimRight(line, " \n")); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // printable replaces the control characters of a message, so that a
