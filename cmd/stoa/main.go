@@ -3,6 +3,7 @@
 //
 //	stoa serve [DIR] [flags]   serve DIR (default "."), or the sites of stoa.toml
 //	stoa compress DIR [flags]  write precompressed sidecars
+//	stoa deploy DIR TARGET     make DIR a release of TARGET (also: releases, rollback, prune)
 //	stoa check [FILE]          validate a stoa.toml
 //	stoa hash-password         hash a password for basic_auth
 //	stoa version               print the version
@@ -53,6 +54,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return compress(rest, stdout, stderr)
 	case "check":
 		return check(rest, stdout, stderr)
+	case "deploy":
+		return deploy(rest, stdout, stderr)
+	case "releases":
+		return releases(rest, stdout, stderr)
+	case "rollback":
+		return rollback(rest, stdout, stderr)
+	case "prune":
+		return prune(rest, stdout, stderr)
 	case "hash-password":
 		return hashPassword(rest, os.Stdin, stdout, stderr)
 	case "version", "--version", "-version":
@@ -69,7 +78,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 			fs.Usage()
 			return 0
 		}
-		if len(rest) > 0 && (rest[0] == "check" || rest[0] == "hash-password") {
+		if len(rest) > 0 && (rest[0] == "check" || rest[0] == "hash-password" || rest[0] == "deploy" ||
+			rest[0] == "releases" || rest[0] == "rollback" || rest[0] == "prune") {
 			return run([]string{rest[0], "--help"}, stdout, stdout)
 		}
 		usage(stdout)
@@ -87,6 +97,8 @@ Usage:
   stoa serve [DIR] [flags]   serve the files of DIR (default "."), or the sites of stoa.toml
   stoa compress DIR [flags]  write .br/.zst/.gz sidecars beside compressible files
   stoa check [FILE]          validate a stoa.toml (default ./stoa.toml) without serving
+  stoa deploy DIR TARGET     make DIR a new release of TARGET and switch to it atomically
+  stoa releases TARGET       list TARGET's releases; also: stoa rollback, stoa prune
   stoa hash-password         print a password hash for basic_auth in stoa.toml
   stoa version               print the version
   stoa help [COMMAND]        show this help, or every flag of a command

@@ -55,6 +55,17 @@ func FormatReleases(w io.Writer, rels []ReleaseInfo) error {
 	return nil
 }
 
+// Format writes what a prune deleted, as in:
+//
+//	deleted 2 releases and 8 blobs (1.2 MB)
+//	releases deleted: 20261203T120000Z-0a1b2c 20261202T090000Z-ffffff
+func (r PruneResult) Format(w io.Writer) {
+	fmt.Fprintf(w, "deleted %s and %s (%s)\n", plural(len(r.Releases), "release"), plural(r.Blobs, "blob"), precompress.FormatBytes(r.Bytes))
+	if len(r.Releases) > 0 {
+		fmt.Fprintf(w, "releases deleted: %s\n", strings.Join(r.Releases, " "))
+	}
+}
+
 // printable replaces the control characters of a message, so that a
 // table line stays one line.
 func printable(r rune) rune {

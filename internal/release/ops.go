@@ -155,8 +155,10 @@ type PruneOptions struct {
 	// SkewWindow protects a release that was current less than this long
 	// ago, a manifest written less than this long ago (a deploy that has
 	// not moved the pointer yet), and a blob uploaded less than this long
-	// ago (a deploy still running). Zero means DefaultSkewWindow. Deploys
-	// must finish within it, and use the same (DeployOptions.Grace).
+	// ago (a deploy still running). `stoa prune` passes DefaultSkewWindow
+	// unless told otherwise; zero protects nothing but the current release
+	// and the newest Keep. Deploys must finish within it, and use the
+	// same (DeployOptions.Grace).
 	SkewWindow time.Duration
 	// Now is the time the windows are measured from; zero means now.
 	Now time.Time
@@ -176,8 +178,8 @@ func Prune(ctx context.Context, st Store, opt PruneOptions) (PruneResult, error)
 	if opt.Keep < 1 {
 		return PruneResult{}, fmt.Errorf("release: prune: keep at least 1 release, not %d", opt.Keep)
 	}
-	if opt.SkewWindow <= 0 {
-		opt.SkewWindow = DefaultSkewWindow
+	if opt.SkewWindow < 0 {
+		return PruneResult{}, fmt.Errorf("release: prune: negative window %v", opt.SkewWindow)
 	}
 	if opt.Now.IsZero() {
 		opt.Now = time.Now()

@@ -124,7 +124,7 @@ func TestPrune(t *testing.T) {
 	}
 	// Within the skew window nothing goes: each release was current a
 	// moment ago, and every blob is fresh.
-	res, err := Prune(ctx, st, PruneOptions{Keep: 1})
+	res, err := Prune(ctx, st, PruneOptions{Keep: 1, SkewWindow: DefaultSkewWindow})
 	if err != nil || len(res.Releases) != 0 || res.Blobs != 0 {
 		t.Fatalf("prune within the window: %+v, %v", res, err)
 	}
@@ -134,7 +134,7 @@ func TestPrune(t *testing.T) {
 		t.Fatal(err)
 	}
 	later := time.Now().Add(2 * time.Hour)
-	res, err = Prune(ctx, st, PruneOptions{Keep: 1, Now: later})
+	res, err = Prune(ctx, st, PruneOptions{Keep: 1, SkewWindow: DefaultSkewWindow, Now: later})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -161,10 +161,10 @@ func TestPrune(t *testing.T) {
 	orphan := []byte("uploaded by a deploy still running")
 	sum := [32]byte{1, 2, 3}
 	st.Put(ctx, BlobKey(sum), bytes.NewReader(orphan), int64(len(orphan)), Cond{})
-	if res, _ := Prune(ctx, st, PruneOptions{Keep: 1}); res.Blobs != 0 {
+	if res, _ := Prune(ctx, st, PruneOptions{Keep: 1, SkewWindow: DefaultSkewWindow}); res.Blobs != 0 {
 		t.Errorf("a fresh unreferenced blob was pruned")
 	}
-	if res, _ := Prune(ctx, st, PruneOptions{Keep: 1, Now: later}); res.Blobs != 1 || res.Releases != nil {
+	if res, _ := Prune(ctx, st, PruneOptions{Keep: 1, SkewWindow: DefaultSkewWindow, Now: later}); res.Blobs != 1 || res.Releases != nil {
 		t.Errorf("an old unreferenced blob: pruned %+v, want it alone", res)
 	}
 	if _, err := Prune(ctx, st, PruneOptions{Keep: 0}); err == nil {
@@ -188,6 +188,11 @@ func TestFormatGolden(t *testing.T) {
 	})
 	FormatReleases(&buf, nil)
 	golden(t, "releases.golden", buf.Bytes())
+
+	buf.Reset()
+	PruneResult{Releases: []string{"20261203T120000Z-0a1b2c", "20261202T090000Z-ffffff"}, Blobs: 8, Bytes: 1_234_567}.Format(&buf)
+	PruneResult{Blobs: 1, Bytes: 12}.Format(&buf)
+	golden(t, "prune.golden", buf.Bytes())
 }
 
 // golden compares got with testdata/name, or rewrites it with -update.
