@@ -53,10 +53,6 @@ type ReleaseInfo struct {
 	Current bool
 }
 
-// headerPrefix is how much of a manifest Releases reads for its first
-// line; a longer one is read whole.
-const headerPrefix = 64 << 10
-
 // Releases lists the releases of st, newest first, marking the current one.
 func Releases(ctx context.Context, st Store) ([]ReleaseInfo, error) {
 	ptr, _, err := ReadPointer(ctx, st)
@@ -91,7 +87,8 @@ func Releases(ctx context.Context, st Store) ([]ReleaseInfo, error) {
 	return out, nil
 }
 
-// readInfo reads the first line of release id's manifest.
+// readInfo reads the first line of release id's manifest: the rest of it
+// is not read, so listing large releases costs little.
 func readInfo(ctx context.Context, st Store, id string) (ReleaseInfo, error) {
 	rc, _, err := st.Get(ctx, ManifestKey(id), 0, -1, Cond{})
 	if err != nil {
