@@ -26,6 +26,11 @@ var DeployLevels = coding.Levels{Brotli: 11, Zstd: 19, Gzip: 9}
 // runs at about 1 MB/s, and beyond this size a file is rarely text.
 const MaxCompressSize = 16 << 20
 
+// DefaultUploads is how many blobs a deploy uploads at once by default:
+// enough to hide an object store's round trips and to let a local disk
+// group its syncs.
+const DefaultUploads = 16
+
 // DefaultSkewWindow is how long a release stays protected after it stops
 // being current, and how long a blob not yet referenced by any manifest
 // is kept (a deploy in progress uploaded it): prune deletes neither.
@@ -40,6 +45,10 @@ type DeployOptions struct {
 	// Workers is how many files are read, compressed and uploaded at once;
 	// zero or less means runtime.GOMAXPROCS(0).
 	Workers int
+	// Uploads is how many blobs are checked and uploaded at once, apart
+	// from the workers: a store's latency, not the CPU, bounds them.
+	// Zero or less means DefaultUploads.
+	Uploads int
 	// Progress, if it is a terminal, gets a progress bar redrawn in place
 	// and erased before Deploy returns; anything else gets nothing.
 	Progress io.Writer
@@ -133,6 +142,9 @@ func (o DeployOptions) withDefaults() DeployOptions {
 	if o.Workers <= 0 {
 		o.Workers = runtime.GOMAXPROCS(0)
 	}
+	if o.Uploads <= 0 {
+		o.Uploads = DefaultUploads
+	}
 	if o.Grace <= 0 {
 		o.Grace = DefaultSkewWindow
 	}
@@ -217,6 +229,10 @@ type deployer struct {
 	prog   *progress
 	files  []File // by index in the scan, each written by one worker
 
+	cancel  context.CancelCauseFunc // stops the deploy with the first error
+	uploads chan struct{}           // a slot per upload in progress
+	pending sync.WaitGroup          // the uploads in progress
+
 	mu     sync.Mutex
 	claims map[[32]byte]*claim // content met in this deploy, not in parent
 
@@ -237,6 +253,8 @@ type claim struct {
 func (d *deployer) run(ctx context.Context, found []scanned) error {
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
+	d.cancel = cancel
+	d.uploads = make(chan struct{}, d.opt.Uploads)
 	jobs := make(chan int)
 	var wg sync.WaitGroup
 	for range d.opt.Workers {
@@ -258,6 +276,7 @@ feed:
 	}
 	close(jobs)
 	wg.Wait()
+	d.pending.Wait()
 	if err := context.Cause(ctx); err != nil {
 		return err
 	}

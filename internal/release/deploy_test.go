@@ -329,6 +329,7 @@ func TestIncrementalDeploy(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Logf("first deploy of %d files: %d blobs in %v", first.Files, first.Blobs, first.Elapsed)
 	if first.Blobs != 10_000+3*1000 {
 		t.Errorf("first deploy uploaded %d blobs, want %d", first.Blobs, 10_000+3*1000)
 	}

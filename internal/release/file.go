@@ -173,7 +173,27 @@ func (d *deployer) store(ctx context.Context, f File, data []byte, compress bool
 // unless st holds it already, uploaded within the grace period: an older
 // blob is uploaded again, which renews its age, so that a prune running
 // meanwhile never deletes a blob this deploy relies on.
+//
+// The check and the upload run in the background, opt.Uploads at once, so
+// that the workers go on hashing and compressing while a store answers;
+// ensure waits only for a free slot. A failure cancels the deploy.
 func (d *deployer) ensure(ctx context.Context, sum [32]byte, size int64, open func() (io.Reader, func(), error)) error {
+	select {
+	case d.uploads <- struct{}{}:
+	case <-ctx.Done():
+		return context.Cause(ctx)
+	}
+	d.pending.Go(func() {
+		defer func() { <-d.uploads }()
+		if err := d.upload(ctx, sum, size, open); err != nil {
+			d.cancel(err)
+		}
+	})
+	return nil
+}
+
+// upload is the work of ensure.
+func (d *deployer) upload(ctx context.Context, sum [32]byte, size int64, open func() (io.Reader, func(), error)) error {
 	key := BlobKey(sum)
 	info, err := d.st.Stat(ctx, key)
 	switch {
