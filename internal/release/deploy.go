@@ -259,8 +259,10 @@ func (d *deployer) run(ctx context.Context, found []scanned) error {
 	var wg sync.WaitGroup
 	for range d.opt.Workers {
 		wg.Go(func() {
+			var dirs dirCache
+			defer dirs.close()
 			for i := range jobs {
-				if err := d.file(ctx, i, found[i]); err != nil {
+				if err := d.file(ctx, &dirs, i, found[i]); err != nil {
 					cancel(err)
 				}
 			}

@@ -10,7 +10,10 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"runtime"
+	"runtime/pprof"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -495,5 +498,52 @@ func TestConcurrentDeploys(t *testing.T) {
 				blob(t, st, f.Hash)
 			}
 		})
+	}
+}
+
+// TestIncrementalDeployScale measures an incremental deploy of
+// $STOA_DEPLOY_FILES files (1 KiB each, one changed) and, with
+// $STOA_DEPLOY_PROFILE, writes its CPU profile there. It is skipped
+// unless asked for: it writes that many files twice.
+func TestIncrementalDeployScale(t *testing.T) {
+	n, _ := strconv.Atoi(os.Getenv("STOA_DEPLOY_FILES"))
+	if n == 0 {
+		t.Skip("set STOA_DEPLOY_FILES to run")
+	}
+	site := t.TempDir()
+	for d := 0; d*1000 < n; d++ {
+		dir := filepath.Join(site, fmt.Sprintf("d%04d", d))
+		os.MkdirAll(dir, 0o755)
+		for i := d * 1000; i < min(n, (d+1)*1000); i++ {
+			if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("f%07d.bin", i)), []byte(noise(i, 1024)), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	st := openStore(t)
+	first, err := Deploy(context.Background(), site, st, fast)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("first deploy: %d files, %d blobs in %v", first.Files, first.Blobs, first.Elapsed)
+	os.WriteFile(filepath.Join(site, "d0000", "f0000000.bin"), []byte("changed"), 0o644)
+	if p := os.Getenv("STOA_DEPLOY_PROFILE"); p != "" {
+		f, _ := os.Create(p)
+		pprof.StartCPUProfile(f)
+		defer pprof.StopCPUProfile()
+	}
+	var before runtime.MemStats
+	runtime.ReadMemStats(&before)
+	c := &counting{Store: st}
+	res, err := Deploy(context.Background(), site, c, DeployOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var after runtime.MemStats
+	runtime.ReadMemStats(&after)
+	t.Logf("incremental deploy: %d files, %d blobs, manifest %d bytes, in %v (%d Puts; heap in use %d MiB)",
+		res.Files, res.Blobs, res.ManifestBytes, res.Elapsed, len(c.puts), after.HeapInuse>>20)
+	if res.Blobs != 1 || len(c.puts) != 3 {
+		t.Errorf("%d blobs, %d Puts; want 1 and 3", res.Blobs, len(c.puts))
 	}
 }

@@ -9,6 +9,8 @@ import (
 	"hash"
 	"io"
 	"io/fs"
+	"os"
+	"path"
 	"slices"
 	"time"
 
@@ -23,10 +25,10 @@ const keepInMemory = 1 << 20
 
 // file reads the i'th file, stores its blob and variants as needed, and
 // records it in d.files.
-func (d *deployer) file(ctx context.Context, i int, sf scanned) error {
+func (d *deployer) file(ctx context.Context, dirs *dirCache, i int, sf scanned) error {
 	f := File{Path: sf.path, ContentType: mimetype.ByName(sf.path)}
 	compress := mimetype.Compressible(f.ContentType) && mimetype.ContentEncoding(sf.path) == ""
-	data, fi, err := d.read(sf.path, &f.Hash, compress)
+	data, fi, err := d.read(dirs, sf.path, &f.Hash, compress)
 	if err != nil {
 		return err
 	}
@@ -79,8 +81,12 @@ func (d *deployer) claim(sum [32]byte) (*claim, bool) {
 // small enough to keep (or to compress, when compress is set), with its
 // stat. It fails, naming the file, when the file changes while it is read:
 // its stat before and after differ, or its name now leads elsewhere.
-func (d *deployer) read(name string, sum *[32]byte, compress bool) ([]byte, fs.FileInfo, error) {
-	fh, err := d.root.Open(name)
+func (d *deployer) read(dirs *dirCache, name string, sum *[32]byte, compress bool) ([]byte, fs.FileInfo, error) {
+	root, base, err := dirs.open(d.root, name)
+	if err != nil {
+		return nil, nil, fmt.Errorf("release: %w", err)
+	}
+	fh, err := root.Open(base)
 	if err != nil {
 		return nil, nil, fmt.Errorf("release: %w", err)
 	}
@@ -114,7 +120,7 @@ func (d *deployer) read(name string, sum *[32]byte, compress bool) ([]byte, fs.F
 		testHookRead(name)
 	}
 	after, err1 := fh.Stat()
-	now, err2 := d.root.Stat(name)
+	now, err2 := root.Stat(base)
 	if err1 != nil || err2 != nil || !sameFile(before, after) || !sameFile(before, now) {
 		return nil, nil, d.changed(name)
 	}
@@ -125,6 +131,40 @@ func (d *deployer) read(name string, sum *[32]byte, compress bool) ([]byte, fs.F
 // testHookRead, when set, is called after a file is read and before it is
 // checked for changes.
 var testHookRead func(name string)
+
+// dirCache is a worker's open directory: files are handed out in path
+// order, so a worker opens most of them in the directory of the one
+// before, and opening a name in a root of its own directory is one system
+// call instead of one per path element (os.Root checks each).
+type dirCache struct {
+	dir  string
+	root *os.Root
+}
+
+// open returns the root of name's directory, below top, and name's last
+// element.
+func (c *dirCache) open(top *os.Root, name string) (*os.Root, string, error) {
+	dir, base := path.Split(name)
+	if dir == "" {
+		return top, base, nil
+	}
+	if c.root == nil || c.dir != dir {
+		c.close()
+		r, err := top.OpenRoot(dir[:len(dir)-1])
+		if err != nil {
+			return nil, "", err
+		}
+		c.dir, c.root = dir, r
+	}
+	return c.root, base, nil
+}
+
+func (c *dirCache) close() {
+	if c.root != nil {
+		c.root.Close()
+		c.root = nil
+	}
+}
 
 // changed is the error of a file that changed while the deploy read it.
 func (d *deployer) changed(name string) error {
