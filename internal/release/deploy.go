@@ -93,7 +93,10 @@ func Deploy(ctx context.Context, dir string, st Store, opt DeployOptions) (Resul
 	}
 	var parent *Manifest
 	if ptr.Current != "" {
-		if parent, err = LoadManifest(ctx, st, ptr.Current); err != nil {
+		// Without the current release's manifest (damaged, or deleted by
+		// hand), the deploy still works: it checks every blob in the store.
+		parent, err = LoadManifest(ctx, st, ptr.Current)
+		if err != nil && !errors.Is(err, ErrBadManifest) && !errors.Is(err, ErrNotExist) {
 			return Result{}, fmt.Errorf("release: reading the current release: %w", err)
 		}
 	}

@@ -547,3 +547,50 @@ func TestIncrementalDeployScale(t *testing.T) {
 		t.Errorf("%d blobs, %d Puts; want 1 and 3", res.Blobs, len(c.puts))
 	}
 }
+
+// TestVerifierRefusesChangedBytes: a large file read again for its upload
+// is refused by the store if its bytes are no longer those hashed.
+func TestVerifierRefusesChangedBytes(t *testing.T) {
+	body := noise(7, 3<<20)
+	sum := sha256.Sum256([]byte(body))
+	tests := []struct {
+		name, got string
+		ok        bool
+	}{
+		{"same", body, true},
+		{"one byte differs", body[:1000] + "x" + body[1001:], false},
+		{"shorter", body[:len(body)-1], false},
+		{"longer", body + "!", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			st := openStore(t)
+			v := &verifier{r: strings.NewReader(tt.got), h: sha256.New(), want: sum, left: int64(len(body)), err: errors.New("changed")}
+			_, err := st.Put(context.Background(), BlobKey(sum), v, int64(len(body)), Cond{})
+			if (err == nil) != tt.ok {
+				t.Fatalf("Put: %v, want ok=%v", err, tt.ok)
+			}
+			if _, err := st.Stat(context.Background(), BlobKey(sum)); (err == nil) != tt.ok {
+				t.Errorf("after Put: Stat %v, want the blob stored: %v", err, tt.ok)
+			}
+		})
+	}
+}
+
+// TestDeployOverDamagedCurrent: a deploy over a current release whose
+// manifest is damaged checks every blob and goes on.
+func TestDeployOverDamagedCurrent(t *testing.T) {
+	site := t.TempDir()
+	writeSite(t, site, map[string]string{"a.txt": "a", "b.png": noise(1, 100)})
+	st := openStore(t)
+	first, err := Deploy(context.Background(), site, st, fast)
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(st.String(), "releases", first.ID), []byte("garbage"), 0o644)
+	writeSite(t, site, map[string]string{"c.txt": "c"})
+	res, err := Deploy(context.Background(), site, st, fast)
+	if err != nil || res.Blobs != 1 || current(t, st) != res.ID {
+		t.Errorf("deploy over a damaged release: %+v, %v", res, err)
+	}
+}
