@@ -9,7 +9,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -100,6 +102,9 @@ func Deploy(ctx context.Context, dir string, st Store, opt DeployOptions) (Resul
 			return Result{}, fmt.Errorf("release: reading the current release: %w", err)
 		}
 	}
+	if d, ok := st.(*Dir); ok && within(d.dir, dir) {
+		return Result{}, fmt.Errorf("release: the target %s is inside %s: deploy from a directory that does not hold it", d.dir, dir)
+	}
 	root, err := os.OpenRoot(dir)
 	if err != nil {
 		return Result{}, fmt.Errorf("release: %w", err)
@@ -152,6 +157,19 @@ func (o DeployOptions) withDefaults() DeployOptions {
 		o.Grace = DefaultSkewWindow
 	}
 	return o
+}
+
+// within reports whether path inner is dir or below it, symlinks resolved.
+func within(inner, dir string) bool {
+	a, err1 := filepath.EvalSymlinks(inner)
+	b, err2 := filepath.EvalSymlinks(dir)
+	if err1 != nil || err2 != nil {
+		return false
+	}
+	a, err1 = filepath.Abs(a)
+	b, err2 = filepath.Abs(b)
+	rel, err := filepath.Rel(b, a)
+	return err1 == nil && err2 == nil && err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator))
 }
 
 // NewID returns a new release id for time t: sortable by time, then unique

@@ -594,3 +594,39 @@ func TestDeployOverDamagedCurrent(t *testing.T) {
 		t.Errorf("deploy over a damaged release: %+v, %v", res, err)
 	}
 }
+
+func TestDeployTargetInsideDir(t *testing.T) {
+	site := t.TempDir()
+	writeSite(t, site, map[string]string{"index.html": "hi"})
+	st, err := OpenDir(filepath.Join(site, "out"), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if _, err := Deploy(context.Background(), site, st, fast); err == nil || !strings.Contains(err.Error(), "is inside") {
+		t.Errorf("deploy into a target inside DIR: %v", err)
+	}
+	if _, err := Deploy(context.Background(), filepath.Join(site, "out", ".."), st, fast); err == nil {
+		t.Errorf("deploy into a target inside DIR, named with ..: succeeded")
+	}
+}
+
+func TestProgressLine(t *testing.T) {
+	tests := []struct {
+		doneFiles, files, doneBytes, total int64
+		want                               string
+	}{
+		{0, 10, 0, 1000, "[                        ]   0%  0/10 files  0 B of 1.0 kB"},
+		{5, 10, 500, 1000, "[############            ]  50%  5/10 files  500 B of 1.0 kB"},
+		{10, 10, 1200, 1000, "[########################] 100%  10/10 files  1.0 kB of 1.0 kB"},
+		{0, 0, 0, 0, "[########################] 100%  0/0 files  0 B of 0 B"},
+	}
+	for _, tt := range tests {
+		if got := progressLine(tt.doneFiles, tt.files, tt.doneBytes, tt.total); got != tt.want {
+			t.Errorf("progressLine(%d, %d, %d, %d) = %q, want %q", tt.doneFiles, tt.files, tt.doneBytes, tt.total, got, tt.want)
+		}
+		if len(tt.want) >= 80 {
+			t.Errorf("%q is 80 columns or more", tt.want)
+		}
+	}
+}

@@ -87,6 +87,9 @@ func (d *deployer) read(dirs *dirCache, name string, sum *[32]byte, compress boo
 		return nil, nil, fmt.Errorf("release: %w", err)
 	}
 	fh, err := root.Open(base)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil, d.changed(name) // removed since the walk
+	}
 	if err != nil {
 		return nil, nil, fmt.Errorf("release: %w", err)
 	}
