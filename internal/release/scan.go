@@ -54,28 +54,12 @@ func scan(root *os.Root, dir string) ([]scanned, int64, error) {
 			}
 			return nil
 		}
-		switch t := de.Type(); {
-		case t.IsDir():
+		de, why := classify(root, name, de)
+		if why != "" {
+			refuse(name, why)
 			return nil
-		case t&fs.ModeSymlink != 0:
-			fi, err := root.Stat(name)
-			switch {
-			case errors.Is(err, fs.ErrNotExist):
-				refuse(name, "a symlink to nothing (remove it)")
-				return nil
-			case err != nil:
-				refuse(name, "a symlink leading outside the directory (copy its target in instead)")
-				return nil
-			case fi.IsDir():
-				refuse(name, "a symlink to a directory (copy the directory instead)")
-				return nil
-			case !fi.Mode().IsRegular():
-				refuse(name, "a symlink to something that is not a regular file")
-				return nil
-			}
-			de = fs.FileInfoToDirEntry(fi)
-		case !t.IsRegular():
-			refuse(name, "not a regular file or a directory")
+		}
+		if de.IsDir() {
 			return nil
 		}
 		if !ValidPath(name) {
@@ -104,6 +88,30 @@ func scan(root *os.Root, dir string) ([]scanned, int64, error) {
 		return nil, 0, fmt.Errorf("release: %s: %d files, more than a release may hold (%d)", dir, len(files), MaxFiles)
 	}
 	return files, total, nil
+}
+
+// classify returns the entry to deploy for the walk's entry de at name (a
+// symlink's target), or why it is refused.
+func classify(root *os.Root, name string, de fs.DirEntry) (fs.DirEntry, string) {
+	t := de.Type()
+	switch {
+	case t.IsDir(), t.IsRegular():
+		return de, ""
+	case t&fs.ModeSymlink == 0:
+		return nil, "not a regular file or a directory"
+	}
+	fi, err := root.Stat(name)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil, "a symlink to nothing (remove it)"
+	case err != nil:
+		return nil, "a symlink leading outside the directory (copy its target in instead)"
+	case fi.IsDir():
+		return nil, "a symlink to a directory (copy the directory instead)"
+	case !fi.Mode().IsRegular():
+		return nil, "a symlink to something that is not a regular file"
+	}
+	return fs.FileInfoToDirEntry(fi), ""
 }
 
 // sameFile reports whether two stats of one file show it unchanged: the
