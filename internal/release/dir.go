@@ -36,6 +36,9 @@ type Dir struct {
 	root *os.Root
 	lock *os.File
 	mu   sync.Mutex // the lock within this process: flock is per open file
+
+	dirtyMu sync.Mutex
+	dirty   map[string]bool // directories of blobs renamed but not synced
 }
 
 // The names Dir keeps in TARGET for itself; keys never start with a dot.
@@ -176,12 +179,15 @@ func (d *Dir) Put(ctx context.Context, key string, r io.Reader, size int64, cond
 	if err != nil {
 		return Info{}, err
 	}
+	if !strings.HasPrefix(key, BlobPrefix) {
+		d.flush()
+	}
 	info, err := d.install(tmp, key, cond)
 	if err != nil {
 		d.root.Remove(tmp)
 		return Info{}, err
 	}
-	d.syncDir(path.Dir(key))
+	d.synced(key)
 	return info, nil
 }
 
@@ -286,6 +292,36 @@ func (d *Dir) acquire() (func(), error) {
 		syscall.Flock(fd, syscall.LOCK_UN)
 		d.mu.Unlock()
 	}, nil
+}
+
+// synced makes the rename of key durable. A blob's directory is synced
+// later, before the next write of any other key (see flush): a deploy of
+// many blobs syncs each directory once instead of once per blob, and a
+// blob lost in a crash before that is only missing, to be uploaded again
+// by the next deploy, since its bytes were synced before the rename.
+func (d *Dir) synced(key string) {
+	if !strings.HasPrefix(key, BlobPrefix) {
+		d.syncDir(path.Dir(key))
+		return
+	}
+	d.dirtyMu.Lock()
+	defer d.dirtyMu.Unlock()
+	if d.dirty == nil {
+		d.dirty = make(map[string]bool)
+	}
+	d.dirty[path.Dir(key)] = true
+}
+
+// flush syncs the directories of the blobs renamed so far, so that a
+// manifest or pointer written next is never durable before them.
+func (d *Dir) flush() {
+	d.dirtyMu.Lock()
+	dirs := d.dirty
+	d.dirty = nil
+	d.dirtyMu.Unlock()
+	for dir := range dirs {
+		d.syncDir(dir)
+	}
 }
 
 // syncDir makes a rename in dir durable; a failure only weakens durability
