@@ -81,16 +81,37 @@ type builder struct {
 	paths   []byte
 	typeIdx map[string]uint16
 	prev    string // the last Path added, inside paths
+
+	files, pathBytes, nvar int // the sizes claimed, for grow
 }
 
-// newBuilder starts a manifest for about nfiles files, with pathBytes bytes
-// of paths and nvar variants in all (hints only: decoded hints are capped).
-func newBuilder(h Header, nfiles, pathBytes, nvar int) *builder {
+// newBuilder starts a manifest for nfiles files, with pathBytes bytes of
+// paths and nvar variants in all. With exact set the counts are known and
+// allocated at once; otherwise (a header being decoded) they are only
+// claimed, and the builder allocates as files arrive, growing each slice
+// at most to its claimed size, so that a bad header cannot make it
+// allocate more than twice what the data justifies.
+func newBuilder(h Header, nfiles, pathBytes, nvar int, exact bool) *builder {
 	b := &builder{m: Manifest{Header: h}, typeIdx: make(map[string]uint16)}
-	b.m.entries = make([]entry, 0, nfiles)
-	b.paths = make([]byte, 0, pathBytes)
-	b.m.variants = make([]Variant, 0, nvar)
+	b.files, b.pathBytes, b.nvar = nfiles, pathBytes, nvar
+	if exact {
+		b.m.entries = make([]entry, 0, nfiles)
+		b.paths = make([]byte, 0, pathBytes)
+		b.m.variants = make([]Variant, 0, nvar)
+	}
 	return b
+}
+
+// grow returns s with room for n more elements: up to twice its capacity
+// but not past claim, which a genuine manifest reaches exactly.
+func grow[T any](s []T, n, claim int) []T {
+	if len(s)+n <= cap(s) {
+		return s
+	}
+	c := min(max(2*cap(s), 1024, len(s)+n), max(claim, len(s)+n))
+	t := make([]T, len(s), c)
+	copy(t, s)
+	return t
 }
 
 // addType adds content type t to the table and returns its index.
@@ -165,7 +186,7 @@ func (b *builder) addEntry(path string, e entry, vs []Variant) error {
 			return manifestErr(b.m.ID, "%s: %s variant of %d bytes for a file of %d", path, v.Coding, v.Size, e.size)
 		}
 		v.Coding = codings[ci] // share one string
-		b.m.variants = append(b.m.variants, v)
+		b.m.variants = append(grow(b.m.variants, 1, b.nvar), v)
 	}
 	if len(b.m.variants) > 1<<32-1 || len(b.paths)+len(path) > 1<<32-1 {
 		return manifestErr(b.m.ID, "too large")
@@ -174,9 +195,9 @@ func (b *builder) addEntry(path string, e entry, vs []Variant) error {
 	e.nvar = uint8(len(vs))
 	e.pathOff = uint32(len(b.paths))
 	e.pathLen = uint16(len(path))
-	b.paths = append(b.paths, path...)
+	b.paths = append(grow(b.paths, len(path), b.pathBytes), path...)
 	b.prev = unsafe.String(unsafe.SliceData(b.paths[e.pathOff:]), len(path))
-	b.m.entries = append(b.m.entries, e)
+	b.m.entries = append(grow(b.m.entries, 1, b.files), e)
 	b.m.bytes += e.size
 	return nil
 }

@@ -111,10 +111,24 @@ func (m *Manifest) appendLine(b []byte, i int) []byte {
 // content of a manifest (as opposed to an error reading it).
 var ErrBadManifest = errors.New("bad manifest")
 
-// decodeHint caps the allocation DecodeManifest makes from the header's
-// counts before reading the files that justify it; a variable so that the
-// fuzz test can keep it small.
-var decodeHint = 1 << 21
+// encodedSize is the number of bytes r holds, when it says (a
+// bytes.Reader, or LoadManifest's reader of an object), or -1.
+func encodedSize(r io.Reader) int64 {
+	if l, ok := r.(interface{ Len() int }); ok {
+		return int64(l.Len())
+	}
+	return -1
+}
+
+// plausible reports whether the counts of header mh are small enough for
+// an encoded manifest of size bytes to be allocated at once: a file's line
+// holds a SHA-256 that no compressor shrinks, so a genuine manifest holds
+// far fewer files than bytes, and its paths and variants stay within a
+// small multiple. A header that claims more is not trusted: the decoder
+// then allocates as the files come (see newBuilder).
+func plausible(mh manifestHeader, size int64) bool {
+	return size >= 0 && int64(mh.Files) <= size && int64(mh.PathBytes) <= 32*size && mh.Variants <= 3*mh.Files
+}
 
 // DecodeManifest reads a manifest in the format Encode writes. It is a
 // parser of bytes from storage: it never panics, allocates in proportion to
@@ -133,7 +147,7 @@ func DecodeManifest(r io.Reader) (*Manifest, error) {
 	if err != nil {
 		return nil, err
 	}
-	b := newBuilder(h, min(mh.Files, decodeHint), min(mh.PathBytes, 64*decodeHint), min(mh.Variants, 3*decodeHint))
+	b := newBuilder(h, mh.Files, mh.PathBytes, mh.Variants, plausible(mh, encodedSize(r)))
 	for _, t := range mh.Types {
 		if _, err := b.addType(t); err != nil {
 			return nil, badManifest(err)

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -197,8 +198,6 @@ func TestDecodeManifestRefuses(t *testing.T) {
 // text. It must never panic, and what it accepts must hold only valid,
 // sorted, distinct paths and survive a round trip unchanged.
 func FuzzDecodeManifest(f *testing.F) {
-	defer func(n int) { decodeHint = n }(decodeHint)
-	decodeHint = 64
 	m, err := NewManifest(testHeader, testFiles())
 	if err != nil {
 		f.Fatal(err)
@@ -245,7 +244,7 @@ func FuzzDecodeManifest(f *testing.F) {
 // millionFiles builds a manifest of n files in 1,000 directories: every
 // fourth a compressible page with three variants, the others images.
 func millionFiles(tb testing.TB, n int) *Manifest {
-	b := newBuilder(Header{ID: "big", Created: time.Now()}, n, 32*n, 3*n/4)
+	b := newBuilder(Header{ID: "big", Created: time.Now()}, n, 32*n, 3*n/4, true)
 	b.addType("text/html; charset=utf-8")
 	b.addType("image/webp")
 	var h [32]byte
@@ -340,4 +339,26 @@ func statusKiB(field string) int64 {
 		}
 	}
 	return 0
+}
+
+// TestDecodeLyingHeader: a small manifest whose header claims the most
+// files allowed is refused without allocating for them.
+func TestDecodeLyingHeader(t *testing.T) {
+	text := fmt.Sprintf(goodH, MaxFiles, 5, 1<<40, 3*MaxFiles) + "a\t" + hashA + "\t5\t0\t0\n"
+	enc := compress(t, text)
+	for _, r := range []func() io.Reader{
+		func() io.Reader { return bytes.NewReader(enc) },                 // size known
+		func() io.Reader { return io.MultiReader(bytes.NewReader(enc)) }, // size unknown
+	} {
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		_, err := DecodeManifest(r())
+		runtime.ReadMemStats(&after)
+		if err == nil || !strings.Contains(err.Error(), "truncated") {
+			t.Errorf("err = %v, want truncated", err)
+		}
+		if n := after.TotalAlloc - before.TotalAlloc; n > 16<<20 {
+			t.Errorf("decoding a %d-byte manifest allocated %d MiB", len(enc), n>>20)
+		}
+	}
 }

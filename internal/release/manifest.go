@@ -103,7 +103,7 @@ func NewManifest(h Header, files []File) (*Manifest, error) {
 		nvar += len(files[i].Variants)
 	}
 	sort.Slice(sorted, func(a, b int) bool { return files[sorted[a]].Path < files[sorted[b]].Path })
-	b := newBuilder(h, len(files), pathBytes, nvar)
+	b := newBuilder(h, len(files), pathBytes, nvar, true)
 	for _, i := range sorted {
 		if err := b.add(files[i]); err != nil {
 			return nil, err

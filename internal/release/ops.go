@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"slices"
 	"strings"
 	"time"
@@ -30,12 +31,12 @@ func LoadManifest(ctx context.Context, st Store, id string) (*Manifest, error) {
 	if !ValidID(id) {
 		return nil, fmt.Errorf("release: bad release id %q", id)
 	}
-	rc, _, err := st.Get(ctx, ManifestKey(id), 0, -1, Cond{})
+	rc, info, err := st.Get(ctx, ManifestKey(id), 0, -1, Cond{})
 	if err != nil {
 		return nil, err
 	}
 	defer rc.Close()
-	m, err := DecodeManifest(rc)
+	m, err := DecodeManifest(&sized{rc, info.Size})
 	if err != nil {
 		return nil, fmt.Errorf("release store %s: %w", st, err)
 	}
@@ -44,6 +45,16 @@ func LoadManifest(ctx context.Context, st Store, id string) (*Manifest, error) {
 	}
 	return m, nil
 }
+
+// sized is a reader of an object that knows the object's size, which
+// DecodeManifest takes as a bound on what it allocates at once.
+type sized struct {
+	io.Reader
+	n int64
+}
+
+// Len is the size of the object.
+func (s *sized) Len() int { return int(s.n) }
 
 // ReleaseInfo describes a release for `stoa releases`.
 type ReleaseInfo struct {
