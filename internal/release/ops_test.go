@@ -212,3 +212,29 @@ func golden(t *testing.T, name string, got []byte) {
 		t.Errorf("%s differs (run with -update to rewrite it):\ngot:\n%s\nwant:\n%s", name, got, want)
 	}
 }
+
+// FuzzDecodePointer: DecodePointer never panics, and a pointer it accepts
+// encodes and decodes to itself.
+func FuzzDecodePointer(f *testing.F) {
+	p := Pointer{Current: "b", Since: time.Unix(100, 5).UTC()}.Moved("c", time.Unix(200, 0).UTC())
+	b, err := EncodePointer(p)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(b)
+	f.Add([]byte(`{"stoa-pointer":1,"current":"a","since":"2026-01-01T00:00:00Z","history":[]}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		p, err := DecodePointer(b)
+		if err != nil || len(p.History) > MaxHistory {
+			return
+		}
+		b2, err := EncodePointer(p)
+		if err != nil {
+			t.Fatalf("accepted pointer does not encode: %v", err)
+		}
+		q, err := DecodePointer(b2)
+		if err != nil || q.Current != p.Current || !q.Since.Equal(p.Since) || len(q.History) != len(p.History) {
+			t.Fatalf("round trip: %+v, %v; want %+v", q, err, p)
+		}
+	})
+}
