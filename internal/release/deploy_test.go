@@ -9,6 +9,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"runtime/pprof"
@@ -628,5 +629,100 @@ func TestProgressLine(t *testing.T) {
 		if len(tt.want) >= 80 {
 			t.Errorf("%q is 80 columns or more", tt.want)
 		}
+	}
+}
+
+// barrierStore is a Store whose pointer Puts wait until every process of
+// a test has reached its own: a file per process in dir is the barrier.
+type barrierStore struct {
+	Store
+	dir   string
+	me, n int
+}
+
+func (s barrierStore) Put(ctx context.Context, key string, r io.Reader, size int64, cond Cond) (Info, error) {
+	if key == PointerKey {
+		os.WriteFile(filepath.Join(s.dir, fmt.Sprintf("ready-%d", s.me)), nil, 0o644)
+		for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+			ents, _ := os.ReadDir(s.dir)
+			if len(ents) >= s.n {
+				break
+			}
+			if time.Now().After(deadline) {
+				return Info{}, errors.New("the other process never came")
+			}
+		}
+	}
+	return s.Store.Put(ctx, key, r, size, cond)
+}
+
+// TestDeployTwoProcesses runs two deploys to one target from two
+// processes, both past reading the pointer before either moves it: the
+// flock in the target lets one win, and the other reports the conflict.
+func TestDeployTwoProcesses(t *testing.T) {
+	if os.Getenv("STOA_DEPLOY_CHILD") != "" {
+		t.Skip("the child's own run")
+	}
+	target, barrier := t.TempDir(), t.TempDir()
+	var cmds []*exec.Cmd
+	var outs []*bytes.Buffer
+	for i := range 2 {
+		site := t.TempDir()
+		writeSite(t, site, map[string]string{"index.html": page(i, 2000)})
+		cmd := exec.Command(os.Args[0], "-test.run=^TestDeployChild$", "-test.count=1", "-test.v")
+		cmd.Env = append(os.Environ(), "STOA_DEPLOY_CHILD="+strings.Join([]string{site, target, barrier, strconv.Itoa(i)}, "\n"))
+		out := new(bytes.Buffer)
+		cmd.Stdout, cmd.Stderr = out, out
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		cmds, outs = append(cmds, cmd), append(outs, out)
+	}
+	var won, lost []string
+	for i, cmd := range cmds {
+		cmd.Wait()
+		out := outs[i].String()
+		switch {
+		case strings.Contains(out, "DEPLOYED "):
+			won = append(won, out[strings.Index(out, "DEPLOYED ")+9:][:23])
+		case strings.Contains(out, "CONFLICT "):
+			lost = append(lost, out)
+		default:
+			t.Fatalf("child %d: %s", i, out)
+		}
+	}
+	if len(won) != 1 || len(lost) != 1 || !strings.Contains(lost[0], "made release "+won[0]+" current meanwhile") {
+		t.Fatalf("won %q, lost %q; want one each, the loser naming the winner", won, lost)
+	}
+	st, _ := OpenDir(target, false)
+	defer st.Close()
+	if current(t, st) != won[0] {
+		t.Errorf("current %s, want %s", current(t, st), won[0])
+	}
+	if _, err := LoadManifest(context.Background(), st, won[0]); err != nil {
+		t.Error(err)
+	}
+}
+
+// TestDeployChild is one process of TestDeployTwoProcesses.
+func TestDeployChild(t *testing.T) {
+	args := strings.Split(os.Getenv("STOA_DEPLOY_CHILD"), "\n")
+	if len(args) != 4 {
+		t.Skip("run by TestDeployTwoProcesses")
+	}
+	me, _ := strconv.Atoi(args[3])
+	d, err := OpenDir(args[1], true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	res, err := Deploy(context.Background(), args[0], barrierStore{d, args[2], me, 2}, fast)
+	switch {
+	case err == nil:
+		fmt.Println("DEPLOYED " + res.ID)
+	case errors.Is(err, ErrConflict):
+		fmt.Println("CONFLICT " + err.Error())
+	default:
+		t.Fatal(err)
 	}
 }
