@@ -15,6 +15,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/stoahttp/stoa/internal/coding"
 )
@@ -89,6 +90,9 @@ type Result struct {
 func Deploy(ctx context.Context, dir string, st Store, opt DeployOptions) (Result, error) {
 	start := time.Now()
 	opt = opt.withDefaults()
+	if len(opt.Message) > MaxMessage || !utf8.ValidString(opt.Message) {
+		return Result{}, fmt.Errorf("release: the message is longer than %d bytes or not UTF-8", MaxMessage)
+	}
 	ptr, tag, err := ReadPointer(ctx, st)
 	if err != nil && !errors.Is(err, ErrNotExist) {
 		return Result{}, err

@@ -202,6 +202,15 @@ func TestDeployRefuses(t *testing.T) {
 			}
 		}, `pipe": not a regular file`},
 	}
+	t.Run("long message", func(t *testing.T) {
+		dir := t.TempDir()
+		writeSite(t, dir, map[string]string{"index.html": "hi"})
+		st := &counting{Store: openStore(t)}
+		_, err := Deploy(context.Background(), dir, st, DeployOptions{Message: strings.Repeat("m", MaxMessage+1)})
+		if err == nil || !strings.Contains(err.Error(), "message is longer") || len(st.puts) != 0 {
+			t.Errorf("err = %v after %d Puts, want a refusal before any", err, len(st.puts))
+		}
+	})
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := t.TempDir()
