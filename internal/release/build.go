@@ -78,40 +78,46 @@ func codingIndex(c string) int {
 // NewManifest and Decode share it so that they accept the same manifests.
 type builder struct {
 	m       Manifest
-	paths   []byte
+	paths   [][]byte // chunks of m.paths as they are filled
 	typeIdx map[string]uint16
 	prev    string // the last Path added, inside paths
 
-	files, pathBytes, nvar int // the sizes claimed, for grow
+	files, pathBytes, nvar int // the sizes claimed, for sizing chunks
 }
 
+// The manifest's memory is in chunks, never grown by copying: a decode
+// that allocates as files arrive makes no garbage, and a header claiming
+// more than its data holds costs at most one chunk of each kind.
+const (
+	entryLog   = 14 // entries per chunk: 1 MiB
+	variantLog = 14 // variants per chunk: under 1 MiB
+	pathLog    = 20 // bytes of paths per chunk: 1 MiB
+)
+
 // newBuilder starts a manifest for nfiles files, with pathBytes bytes of
-// paths and nvar variants in all. With exact set the counts are known and
-// allocated at once; otherwise (a header being decoded) they are only
-// claimed, and the builder allocates as files arrive, growing each slice
-// at most to its claimed size, so that a bad header cannot make it
-// allocate more than twice what the data justifies.
-func newBuilder(h Header, nfiles, pathBytes, nvar int, exact bool) *builder {
+// paths and nvar variants in all. The counts size the chunks (a last chunk
+// is only as large as the count says is left) but are not trusted: more or
+// fewer may come.
+func newBuilder(h Header, nfiles, pathBytes, nvar int) *builder {
 	b := &builder{m: Manifest{Header: h}, typeIdx: make(map[string]uint16)}
 	b.files, b.pathBytes, b.nvar = nfiles, pathBytes, nvar
-	if exact {
-		b.m.entries = make([]entry, 0, nfiles)
-		b.paths = make([]byte, 0, pathBytes)
-		b.m.variants = make([]Variant, 0, nvar)
-	}
 	return b
 }
 
-// grow returns s with room for n more elements: up to twice its capacity
-// but not past claim, which a genuine manifest reaches exactly.
-func grow[T any](s []T, n, claim int) []T {
-	if len(s)+n <= cap(s) {
-		return s
+// room returns chunks with room for n more elements in its last chunk, and
+// that chunk's index. A chunk holds at most 1<<log elements; a new one is
+// made no larger than left, what the caller expects still to come.
+func room[T any](chunks [][]T, n, log, left int) ([][]T, int) {
+	k := len(chunks) - 1
+	if k < 0 || len(chunks[k])+n > 1<<log {
+		return append(chunks, make([]T, 0, min(1<<log, max(n, left)))), k + 1
 	}
-	c := min(max(2*cap(s), 1024, len(s)+n), max(claim, len(s)+n))
-	t := make([]T, len(s), c)
-	copy(t, s)
-	return t
+	if c := chunks[k]; len(c)+n > cap(c) {
+		t := make([]T, len(c), 1<<log) // more came than claimed
+		copy(t, c)
+		chunks[k] = t
+	}
+	return chunks, k
 }
 
 // addType adds content type t to the table and returns its index.
@@ -147,7 +153,7 @@ func validType(t string) bool {
 
 // add appends f, which must sort after every file added before.
 func (b *builder) add(f File) error {
-	if len(b.m.entries) >= MaxFiles {
+	if b.m.n >= MaxFiles {
 		return manifestErr(b.m.ID, "more than %d files", MaxFiles)
 	}
 	ct, ok := b.typeIdx[f.ContentType]
@@ -185,19 +191,31 @@ func (b *builder) addEntry(path string, e entry, vs []Variant) error {
 		if v.Size <= 0 || v.Size >= e.size {
 			return manifestErr(b.m.ID, "%s: %s variant of %d bytes for a file of %d", path, v.Coding, v.Size, e.size)
 		}
-		v.Coding = codings[ci] // share one string
-		b.m.variants = append(grow(b.m.variants, 1, b.nvar), v)
 	}
-	if len(b.m.variants) > 1<<32-1 || len(b.paths)+len(path) > 1<<32-1 {
+	if b.m.n >= MaxFiles || len(b.paths) >= 1<<(32-pathLog) {
 		return manifestErr(b.m.ID, "too large")
 	}
-	e.varOff = uint32(len(b.m.variants) - len(vs))
+	if len(vs) > 0 {
+		var k int
+		b.m.variants, k = room(b.m.variants, len(vs), variantLog, b.nvar-b.m.nvariants)
+		e.varOff = uint32(k<<variantLog | len(b.m.variants[k]))
+		for _, v := range vs {
+			v.Coding = codings[codingIndex(v.Coding)]
+			b.m.variants[k] = append(b.m.variants[k], v)
+		}
+		b.m.nvariants += len(vs)
+	}
 	e.nvar = uint8(len(vs))
-	e.pathOff = uint32(len(b.paths))
+	var k int
+	b.paths, k = room(b.paths, len(path), pathLog, b.pathBytes-b.m.pathBytes)
+	e.pathOff = uint32(k<<pathLog | len(b.paths[k]))
 	e.pathLen = uint16(len(path))
-	b.paths = append(grow(b.paths, len(path), b.pathBytes), path...)
-	b.prev = unsafe.String(unsafe.SliceData(b.paths[e.pathOff:]), len(path))
-	b.m.entries = append(grow(b.m.entries, 1, b.files), e)
+	b.paths[k] = append(b.paths[k], path...)
+	b.prev = unsafe.String(unsafe.SliceData(b.paths[k][len(b.paths[k])-len(path):]), len(path))
+	b.m.pathBytes += len(path)
+	b.m.entries, k = room(b.m.entries, 1, entryLog, b.files-b.m.n)
+	b.m.entries[k] = append(b.m.entries[k], e)
+	b.m.n++
 	b.m.bytes += e.size
 	return nil
 }
@@ -210,7 +228,7 @@ func (b *builder) addEntry(path string, e entry, vs []Variant) error {
 // checked already, and any longer one would sort between the two.
 func (b *builder) checkOrder(path string) error {
 	prev := b.prev
-	if len(b.m.entries) > 0 && path <= prev {
+	if b.m.n > 0 && path <= prev {
 		if path == prev {
 			return manifestErr(b.m.ID, "%s: listed twice", path)
 		}
@@ -224,7 +242,7 @@ func (b *builder) checkOrder(path string) error {
 		return nil
 	}
 	dir := path[:c]
-	n := len(b.m.entries)
+	n := b.m.n
 	i := sort.Search(n, func(i int) bool { return b.pathAt(i) >= dir })
 	if i < n && b.pathAt(i) == dir {
 		return manifestErr(b.m.ID, "%s: below %s, which is a file", path, dir)
@@ -234,16 +252,18 @@ func (b *builder) checkOrder(path string) error {
 
 // pathAt is the path of the i'th entry added.
 func (b *builder) pathAt(i int) string {
-	e := &b.m.entries[i]
-	return unsafe.String(unsafe.SliceData(b.paths[e.pathOff:]), int(e.pathLen))
+	e := b.m.entry(i)
+	c := b.paths[e.pathOff>>pathLog][e.pathOff&(1<<pathLog-1):]
+	return unsafe.String(unsafe.SliceData(c), int(e.pathLen))
 }
 
-// finish returns the manifest. The paths' bytes become its string: the
+// finish returns the manifest. The paths' bytes become its strings: the
 // builder never touches them again.
 func (b *builder) finish() (*Manifest, error) {
 	m := &b.m
-	if len(b.paths) > 0 {
-		m.paths = unsafe.String(unsafe.SliceData(b.paths), len(b.paths))
+	m.paths = make([]string, len(b.paths))
+	for i, c := range b.paths {
+		m.paths[i] = unsafe.String(unsafe.SliceData(c), len(c))
 	}
 	if m.types == nil {
 		m.types = []string{}

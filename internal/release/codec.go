@@ -69,7 +69,7 @@ func (m *Manifest) encodeText(w io.Writer) error {
 	bw := bufio.NewWriterSize(w, 64<<10)
 	hdr, err := json.Marshal(manifestHeader{
 		Format: manifestFormat, ID: m.ID, Created: formatTime(m.Created), Message: m.Message, Parent: m.Parent,
-		Files: len(m.entries), Bytes: m.bytes, PathBytes: len(m.paths), Variants: len(m.variants), Types: m.types,
+		Files: m.n, Bytes: m.bytes, PathBytes: m.pathBytes, Variants: m.nvariants, Types: m.types,
 	})
 	if err != nil {
 		return err
@@ -77,7 +77,7 @@ func (m *Manifest) encodeText(w io.Writer) error {
 	bw.Write(hdr)
 	bw.WriteByte('\n')
 	var line []byte
-	for i := range m.entries {
+	for i := range m.n {
 		line = m.appendLine(line[:0], i)
 		bw.Write(line)
 	}
@@ -86,8 +86,8 @@ func (m *Manifest) encodeText(w io.Writer) error {
 
 // appendLine appends the line of the i'th file.
 func (m *Manifest) appendLine(b []byte, i int) []byte {
-	e := &m.entries[i]
-	b = append(b, m.path(i)...)
+	e := m.entry(i)
+	b = append(b, m.pathOf(e)...)
 	b = append(b, '\t')
 	b = hex.AppendEncode(b, e.hash[:])
 	b = append(b, '\t')
@@ -96,7 +96,7 @@ func (m *Manifest) appendLine(b []byte, i int) []byte {
 	b = strconv.AppendInt(b, e.mtime, 10)
 	b = append(b, '\t')
 	b = strconv.AppendUint(b, uint64(e.ctype), 10)
-	for _, v := range m.variants[e.varOff : e.varOff+uint32(e.nvar)] {
+	for _, v := range m.variantsOf(e) {
 		b = append(b, '\t')
 		b = append(b, v.Coding...)
 		b = append(b, '\t')
@@ -110,25 +110,6 @@ func (m *Manifest) appendLine(b []byte, i int) []byte {
 // ErrBadManifest is wrapped by every error of DecodeManifest about the
 // content of a manifest (as opposed to an error reading it).
 var ErrBadManifest = errors.New("bad manifest")
-
-// encodedSize is the number of bytes r holds, when it says (a
-// bytes.Reader, or LoadManifest's reader of an object), or -1.
-func encodedSize(r io.Reader) int64 {
-	if l, ok := r.(interface{ Len() int }); ok {
-		return int64(l.Len())
-	}
-	return -1
-}
-
-// plausible reports whether the counts of header mh are small enough for
-// an encoded manifest of size bytes to be allocated at once: a file's line
-// holds a SHA-256 that no compressor shrinks, so a genuine manifest holds
-// far fewer files than bytes, and its paths and variants stay within a
-// small multiple. A header that claims more is not trusted: the decoder
-// then allocates as the files come (see newBuilder).
-func plausible(mh manifestHeader, size int64) bool {
-	return size >= 0 && int64(mh.Files) <= size && int64(mh.PathBytes) <= 32*size && mh.Variants <= 3*mh.Files
-}
 
 // DecodeManifest reads a manifest in the format Encode writes. It is a
 // parser of bytes from storage: it never panics, allocates in proportion to
@@ -147,7 +128,7 @@ func DecodeManifest(r io.Reader) (*Manifest, error) {
 	if err != nil {
 		return nil, err
 	}
-	b := newBuilder(h, mh.Files, mh.PathBytes, mh.Variants, plausible(mh, encodedSize(r)))
+	b := newBuilder(h, mh.Files, mh.PathBytes, mh.Variants)
 	for _, t := range mh.Types {
 		if _, err := b.addType(t); err != nil {
 			return nil, badManifest(err)
@@ -166,7 +147,7 @@ func DecodeManifest(r io.Reader) (*Manifest, error) {
 		return nil, readErr(h.ID, err)
 	}
 	m, _ := b.finish()
-	if len(m.paths) != mh.PathBytes || len(m.variants) != mh.Variants || m.bytes != mh.Bytes {
+	if m.pathBytes != mh.PathBytes || m.nvariants != mh.Variants || m.bytes != mh.Bytes {
 		return nil, badManifest(manifestErr(h.ID, "totals differ from the header's"))
 	}
 	return m, nil

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -244,7 +245,7 @@ func FuzzDecodeManifest(f *testing.F) {
 // millionFiles builds a manifest of n files in 1,000 directories: every
 // fourth a compressible page with three variants, the others images.
 func millionFiles(tb testing.TB, n int) *Manifest {
-	b := newBuilder(Header{ID: "big", Created: time.Now()}, n, 32*n, 3*n/4, true)
+	b := newBuilder(Header{ID: "big", Created: time.Now()}, n, 32*n, 3*n/4)
 	b.addType("text/html; charset=utf-8")
 	b.addType("image/webp")
 	var h [32]byte
@@ -359,6 +360,42 @@ func TestDecodeLyingHeader(t *testing.T) {
 		}
 		if n := after.TotalAlloc - before.TotalAlloc; n > 16<<20 {
 			t.Errorf("decoding a %d-byte manifest allocated %d MiB", len(enc), n>>20)
+		}
+	}
+}
+
+// TestManifestChunks: files, paths and variants spanning many chunks (and
+// variant chunks ending in gaps) read back whole, by index and by path.
+func TestManifestChunks(t *testing.T) {
+	const n = 3<<entryLog + 123
+	var fs []File
+	for i := range n {
+		name := fmt.Sprintf("dir-%03d/%s-%06d.html", i/1000, strings.Repeat("long-name-", 1+i%9), i)
+		f := File{Path: name, Hash: sum(name), Size: 1000 + int64(i), ModTime: time.Unix(int64(i), 0).UTC(), ContentType: "text/html"}
+		for k := range 1 + i%3 {
+			f.Variants = append(f.Variants, Variant{Coding: codings[k], Hash: sum(name + codings[k]), Size: int64(100 + k)})
+		}
+		fs = append(fs, f)
+	}
+	m, err := NewManifest(testHeader, fs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	slices.SortFunc(fs, func(a, b File) int { return strings.Compare(a.Path, b.Path) })
+	got, err := DecodeManifest(io.MultiReader(bytes.NewReader(encode(t, m))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got.paths) < 2 || len(got.variants) < 3 || len(got.entries) != 4 {
+		t.Fatalf("%d path chunks, %d variant chunks, %d entry chunks: the test does not span chunks", len(got.paths), len(got.variants), len(got.entries))
+	}
+	for i, f := range fs {
+		g := got.At(i)
+		if !reflect.DeepEqual(g, f) {
+			t.Fatalf("file %d: %+v, want %+v", i, g, f)
+		}
+		if l, ok := got.Lookup(f.Path); !ok || l.Hash != f.Hash {
+			t.Fatalf("Lookup(%s) = %v", f.Path, ok)
 		}
 	}
 }

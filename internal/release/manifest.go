@@ -28,11 +28,14 @@ type Header struct {
 // one contiguous run (see Dir) and a lookup is a binary search.
 type Manifest struct {
 	Header
-	entries  []entry
-	paths    string    // every Path, concatenated in order
-	variants []Variant // every file's variants, in order
-	types    []string  // the distinct content types, indexed by entry.ctype
-	bytes    int64     // the sum of the files' sizes
+	n         int         // files
+	entries   [][]entry   // the files' entries, in chunks of 1<<entryLog
+	paths     []string    // every Path, concatenated in order, in chunks
+	variants  [][]Variant // every file's variants, in order, in chunks
+	types     []string    // the distinct content types, indexed by entry.ctype
+	bytes     int64       // the sum of the files' sizes
+	pathBytes int         // the sum of the paths' lengths
+	nvariants int         // the number of variants
 }
 
 // entry is a File in 64 bytes.
@@ -103,7 +106,7 @@ func NewManifest(h Header, files []File) (*Manifest, error) {
 		nvar += len(files[i].Variants)
 	}
 	sort.Slice(sorted, func(a, b int) bool { return files[sorted[a]].Path < files[sorted[b]].Path })
-	b := newBuilder(h, len(files), pathBytes, nvar, true)
+	b := newBuilder(h, len(files), pathBytes, nvar)
 	for _, i := range sorted {
 		if err := b.add(files[i]); err != nil {
 			return nil, err
@@ -113,38 +116,52 @@ func NewManifest(h Header, files []File) (*Manifest, error) {
 }
 
 // Len is the number of files.
-func (m *Manifest) Len() int { return len(m.entries) }
+func (m *Manifest) Len() int { return m.n }
 
 // Bytes is the sum of the files' sizes.
 func (m *Manifest) Bytes() int64 { return m.bytes }
 
+// entry is the i'th file's entry.
+func (m *Manifest) entry(i int) *entry {
+	return &m.entries[i>>entryLog][i&(1<<entryLog-1)]
+}
+
+// pathOf is the path of entry e.
+func (m *Manifest) pathOf(e *entry) string {
+	o := e.pathOff & (1<<pathLog - 1)
+	return m.paths[e.pathOff>>pathLog][o : o+uint32(e.pathLen)]
+}
+
+// variantsOf is the variants of entry e, nil for none.
+func (m *Manifest) variantsOf(e *entry) []Variant {
+	if e.nvar == 0 {
+		return nil
+	}
+	o := e.varOff & (1<<variantLog - 1)
+	end := o + uint32(e.nvar)
+	return m.variants[e.varOff>>variantLog][o:end:end]
+}
+
 // At returns the i'th file in Path order.
 func (m *Manifest) At(i int) File {
-	e := &m.entries[i]
-	f := File{
-		Path:        m.paths[e.pathOff : e.pathOff+uint32(e.pathLen)],
+	e := m.entry(i)
+	return File{
+		Path:        m.pathOf(e),
 		Hash:        e.hash,
 		Size:        e.size,
 		ModTime:     time.Unix(0, e.mtime).UTC(),
 		ContentType: m.types[e.ctype],
+		Variants:    m.variantsOf(e),
 	}
-	if e.nvar > 0 {
-		end := e.varOff + uint32(e.nvar)
-		f.Variants = m.variants[e.varOff:end:end]
-	}
-	return f
 }
 
 // path is the Path of the i'th file.
-func (m *Manifest) path(i int) string {
-	e := &m.entries[i]
-	return m.paths[e.pathOff : e.pathOff+uint32(e.pathLen)]
-}
+func (m *Manifest) path(i int) string { return m.pathOf(m.entry(i)) }
 
 // Lookup returns the file at path name, if the release has one.
 func (m *Manifest) Lookup(name string) (File, bool) {
-	i := sort.Search(len(m.entries), func(i int) bool { return m.path(i) >= name })
-	if i < len(m.entries) && m.path(i) == name {
+	i := sort.Search(m.n, func(i int) bool { return m.path(i) >= name })
+	if i < m.n && m.path(i) == name {
 		return m.At(i), true
 	}
 	return File{}, false
@@ -155,11 +172,11 @@ func (m *Manifest) Lookup(name string) (File, bool) {
 // empty range means no such directory.
 func (m *Manifest) Dir(dir string) (lo, hi int) {
 	if dir == "" {
-		return 0, len(m.entries)
+		return 0, m.n
 	}
 	prefix := dir + "/"
-	lo = sort.Search(len(m.entries), func(i int) bool { return m.path(i) >= prefix })
-	hi = lo + sort.Search(len(m.entries)-lo, func(i int) bool {
+	lo = sort.Search(m.n, func(i int) bool { return m.path(i) >= prefix })
+	hi = lo + sort.Search(m.n-lo, func(i int) bool {
 		return !strings.HasPrefix(m.path(lo+i), prefix)
 	})
 	return lo, hi
@@ -168,7 +185,7 @@ func (m *Manifest) Dir(dir string) (lo, hi int) {
 // All yields every file in Path order.
 func (m *Manifest) All() iter.Seq2[int, File] {
 	return func(yield func(int, File) bool) {
-		for i := range m.entries {
+		for i := range m.n {
 			if !yield(i, m.At(i)) {
 				return
 			}

@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"slices"
 	"strings"
 	"time"
@@ -31,12 +30,12 @@ func LoadManifest(ctx context.Context, st Store, id string) (*Manifest, error) {
 	if !ValidID(id) {
 		return nil, fmt.Errorf("release: bad release id %q", id)
 	}
-	rc, info, err := st.Get(ctx, ManifestKey(id), 0, -1, Cond{})
+	rc, _, err := st.Get(ctx, ManifestKey(id), 0, -1, Cond{})
 	if err != nil {
 		return nil, err
 	}
 	defer rc.Close()
-	m, err := DecodeManifest(&sized{rc, info.Size})
+	m, err := DecodeManifest(rc)
 	if err != nil {
 		return nil, fmt.Errorf("release store %s: %w", st, err)
 	}
@@ -45,16 +44,6 @@ func LoadManifest(ctx context.Context, st Store, id string) (*Manifest, error) {
 	}
 	return m, nil
 }
-
-// sized is a reader of an object that knows the object's size, which
-// DecodeManifest takes as a bound on what it allocates at once.
-type sized struct {
-	io.Reader
-	n int64
-}
-
-// Len is the size of the object.
-func (s *sized) Len() int { return int(s.n) }
 
 // ReleaseInfo describes a release for `stoa releases`.
 type ReleaseInfo struct {
@@ -259,11 +248,11 @@ func referenced(ctx context.Context, st Store, ids []string) (map[[32]byte]bool,
 			// Deleting blobs with a release unread could break it.
 			return nil, fmt.Errorf("release: prune: %w", err)
 		}
-		for i := range m.entries {
-			used[m.entries[i].hash] = true
-		}
-		for _, v := range m.variants {
-			used[v.Hash] = true
+		for _, f := range m.All() {
+			used[f.Hash] = true
+			for _, v := range f.Variants {
+				used[v.Hash] = true
+			}
 		}
 	}
 	return used, nil
