@@ -735,3 +735,29 @@ func TestDeployChild(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// dropping is a Store that answers every blob Put with success and
+// stores nothing, as a broken gateway might.
+type dropping struct{ Store }
+
+func (d dropping) Put(ctx context.Context, key string, r io.Reader, size int64, cond Cond) (Info, error) {
+	if strings.HasPrefix(key, BlobPrefix) {
+		io.Copy(io.Discard, r)
+		return Info{Size: size, Tag: "x"}, nil
+	}
+	return d.Store.Put(ctx, key, r, size, cond)
+}
+
+// TestDeployReadsBlobsBack: a blob the store does not hold after its
+// upload fails the deploy before the pointer moves.
+func TestDeployReadsBlobsBack(t *testing.T) {
+	site := t.TempDir()
+	writeSite(t, site, map[string]string{"index.html": "hi"})
+	st := openStore(t)
+	if _, err := Deploy(context.Background(), site, dropping{st}, fast); err == nil || !strings.Contains(err.Error(), "does not read back") {
+		t.Errorf("err = %v, want a blob that does not read back", err)
+	}
+	if current(t, st) != "" {
+		t.Errorf("the pointer moved")
+	}
+}

@@ -253,6 +253,10 @@ func (d *deployer) upload(ctx context.Context, sum [32]byte, size int64, open fu
 	if _, err := d.st.Put(ctx, key, r, size, Cond{}); err != nil {
 		return fmt.Errorf("release: uploading %s: %w", key, err)
 	}
+	// Read back what the store says it holds, as every reader will.
+	if info, err := d.st.Stat(ctx, key); err != nil || info.Size != size {
+		return fmt.Errorf("release: %s does not read back after its upload (%d bytes, want %d): %v", key, info.Size, size, err)
+	}
 	d.blobs.Add(1)
 	d.uploaded.Add(size)
 	return nil
