@@ -237,6 +237,7 @@ type ConflictError struct {
 	Winner  string // the release current now
 }
 
+// Error says which release won, and to run again.
 func (e *ConflictError) Error() string {
 	return fmt.Sprintf("another deploy or rollback made release %s current meanwhile, so %s was not made current; run again", e.Winner, e.Release)
 }

@@ -150,6 +150,7 @@ type section struct {
 	f *os.File
 }
 
+// Close closes the file.
 func (s *section) Close() error { return s.f.Close() }
 
 // Stat implements Store.
@@ -224,6 +225,7 @@ type ctxReader struct {
 	r   io.Reader
 }
 
+// Read reads from the reader unless the context is done.
 func (c ctxReader) Read(p []byte) (int, error) {
 	if err := c.ctx.Err(); err != nil {
 		return 0, err

@@ -283,6 +283,8 @@ type verifier struct {
 	err  error // the error for bytes that changed
 }
 
+// Read passes on the blob's bytes, failing at the last one if they do not
+// hash to want, and on any byte past the size.
 func (v *verifier) Read(p []byte) (int, error) {
 	if v.left == 0 {
 		var one [1]byte
