@@ -41,6 +41,10 @@ func FormatReleases(w io.Writer, rels []ReleaseInfo) error {
 		if r.Current {
 			mark = "*"
 		}
+		if r.Err != nil {
+			fmt.Fprintf(tw, "%s %s\t?\t?\t?\tunreadable: %s\n", mark, r.ID, strings.Map(printable, r.Err.Error()))
+			continue
+		}
 		msg, _, _ := strings.Cut(r.Message, "\n")
 		fmt.Fprintf(tw, "%s %s\t%s\t%d\t%s\t%s\n", mark, r.ID, r.Created.UTC().Format("2006-01-02 15:04:05Z"),
 			r.Files, precompress.FormatBytes(r.Bytes), strings.Map(printable, msg))

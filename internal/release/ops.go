@@ -51,9 +51,13 @@ type ReleaseInfo struct {
 	Files   int
 	Bytes   int64
 	Current bool
+	// Err is why the manifest could not be read, for a damaged one
+	// (wrapping ErrBadManifest); only ID is known then.
+	Err error
 }
 
 // Releases lists the releases of st, newest first, marking the current one.
+// A release whose manifest is damaged is listed last, with its Err.
 func Releases(ctx context.Context, st Store) ([]ReleaseInfo, error) {
 	ptr, _, err := ReadPointer(ctx, st)
 	if err != nil && !errors.Is(err, ErrNotExist) {
@@ -72,10 +76,12 @@ func Releases(ctx context.Context, st Store) ([]ReleaseInfo, error) {
 	var out []ReleaseInfo
 	for _, id := range ids {
 		ri, err := readInfo(ctx, st, id)
-		if errors.Is(err, ErrNotExist) {
+		switch {
+		case errors.Is(err, ErrNotExist):
 			continue // deleted meanwhile
-		}
-		if err != nil {
+		case errors.Is(err, ErrBadManifest):
+			ri = ReleaseInfo{Header: Header{ID: id}, Err: err}
+		case err != nil:
 			return nil, err
 		}
 		ri.Current = id == ptr.Current
@@ -189,6 +195,12 @@ func Prune(ctx context.Context, st Store, opt PruneOptions) (PruneResult, error)
 	rels, err := Releases(ctx, st)
 	if err != nil {
 		return PruneResult{}, err
+	}
+	for _, r := range rels {
+		if r.Err != nil {
+			// Its blobs are unknown: deleting any could break it.
+			return PruneResult{}, fmt.Errorf("release: prune: %v; repair or delete %s first", r.Err, ManifestKey(r.ID))
+		}
 	}
 	protected := map[string]bool{ptr.Current: true}
 	for _, h := range ptr.History {

@@ -185,6 +185,7 @@ func TestFormatGolden(t *testing.T) {
 		{Header: Header{ID: "20261203T134501Z-3f9a2c", Created: created, Message: "fix the typo on\nthe home page"}, Files: 10000, Bytes: 20_512_345},
 		{Header: Header{ID: "20261203T120000Z-0a1b2c", Created: created.Add(-105 * time.Minute), Message: "first\tdeploy"}, Files: 9999, Bytes: 20_500_000, Current: true},
 		{Header: Header{ID: "20261202T090000Z-ffffff", Created: created.Add(-28 * time.Hour)}, Files: 1, Bytes: 5},
+		{Header: Header{ID: "20261201T000000Z-000000"}, Err: errors.New("release: manifest (unknown): truncated (bad manifest)")},
 	})
 	FormatReleases(&buf, nil)
 	golden(t, "releases.golden", buf.Bytes())
@@ -237,4 +238,24 @@ func FuzzDecodePointer(f *testing.F) {
 			t.Fatalf("round trip: %+v, %v; want %+v", q, err, p)
 		}
 	})
+}
+
+// TestDamagedManifest: a release whose manifest is damaged is listed as
+// such, the others still are, and prune refuses to guess its blobs.
+func TestDamagedManifest(t *testing.T) {
+	ctx := context.Background()
+	st := openStore(t)
+	ids := deploySeq(t, st, 2)
+	os.WriteFile(filepath.Join(st.String(), "releases", ids[0]), []byte("garbage"), 0o644)
+	rels, err := Releases(ctx, st)
+	if err != nil || len(rels) != 2 || rels[0].ID != ids[1] || !rels[0].Current || rels[1].ID != ids[0] || !errors.Is(rels[1].Err, ErrBadManifest) {
+		t.Fatalf("Releases = %+v, %v", rels, err)
+	}
+	_, err = Prune(ctx, st, PruneOptions{Keep: 1, Now: time.Now().Add(2 * time.Hour)})
+	if err == nil || !strings.Contains(err.Error(), "repair or delete releases/"+ids[0]) {
+		t.Errorf("prune with a damaged manifest: %v", err)
+	}
+	if n := blobCount(t, st); n != 9 {
+		t.Errorf("%d blobs left, want all 9", n)
+	}
 }
