@@ -45,7 +45,6 @@ import (
 	"github.com/stoahttp/stoa/internal/resolve"
 	"github.com/stoahttp/stoa/internal/respond"
 	"github.com/stoahttp/stoa/internal/rules"
-	"github.com/stoahttp/stoa/internal/source"
 )
 
 // Options are the settings a site takes from outside its [[site]] block.
@@ -298,7 +297,7 @@ func New(c *config.Site, o Options) (*Site, error) {
 	s.plain = len(s.rules) == 0 && s.any.allow == nil && s.any.deny == nil &&
 		s.any.auth == nil && s.any.cors == nil && s.trusted == nil
 
-	root, err := source.NewFolderRoot(c.Root, c.FollowSymlinks)
+	root, err := rootOf(c)
 	if err == nil {
 		s.roots = roots{
 			root:   root,

@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/stoahttp/stoa/internal/config"
 	"github.com/stoahttp/stoa/internal/content"
 	"github.com/stoahttp/stoa/internal/resolve"
 	"github.com/stoahttp/stoa/internal/respond"
@@ -113,6 +114,13 @@ const inheritLimit = 10_000
 // revalidate (every request) still looks no more often than this, from a
 // timer, never on a request.
 const minLook = 100 * time.Millisecond
+
+// rootOf returns the root c names, not opened yet. It is the one place
+// where the kind of root is chosen: a folder today; a release store or a
+// bucket is another source.Root, and every site follows it the same way.
+func rootOf(c *config.Site) (source.Root, error) {
+	return source.NewFolderRoot(c.Root, c.FollowSymlinks)
+}
 
 // open builds a view of the tree the root leads to now.
 func (s *Site) open() (*view, error) {

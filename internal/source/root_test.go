@@ -19,37 +19,41 @@ func TestFolderRootChanged(t *testing.T) {
 		deploy  func(t *testing.T, base string)
 		changed bool
 		missing bool
+		deleted bool // the tree opened before
 	}{
 		{"files change inside", false, func(t *testing.T, base string) {
 			write(t, filepath.Join(base, "site", "new.html"))
 			must(t, os.Remove(filepath.Join(base, "site", "index.html")))
-		}, false, false},
+		}, false, false, false},
 		{"symlink retargeted", true, func(t *testing.T, base string) {
 			mkdir(t, filepath.Join(base, "r2"))
 			must(t, os.Symlink(filepath.Join(base, "r2"), filepath.Join(base, "tmp")))
 			must(t, os.Rename(filepath.Join(base, "tmp"), filepath.Join(base, "current")))
-		}, true, false},
+		}, true, false, false},
 		{"symlink to a relative target retargeted", true, func(t *testing.T, base string) {
 			mkdir(t, filepath.Join(base, "r2"))
 			must(t, os.Symlink("r2", filepath.Join(base, "tmp")))
 			must(t, os.Rename(filepath.Join(base, "tmp"), filepath.Join(base, "current")))
-		}, true, false},
+		}, true, false, false},
 		{"directory renamed away and replaced", false, func(t *testing.T, base string) {
 			mkdir(t, filepath.Join(base, "new"))
 			must(t, os.Rename(filepath.Join(base, "site"), filepath.Join(base, "site.old")))
 			must(t, os.Rename(filepath.Join(base, "new"), filepath.Join(base, "site")))
 			must(t, os.RemoveAll(filepath.Join(base, "site.old")))
-		}, true, false},
+		}, true, false, true},
 		{"directory deleted and created again", false, func(t *testing.T, base string) {
 			must(t, os.RemoveAll(filepath.Join(base, "site")))
 			mkdir(t, filepath.Join(base, "site"))
-		}, true, false},
+		}, true, false, true},
+		{"directory deleted", false, func(t *testing.T, base string) {
+			must(t, os.RemoveAll(filepath.Join(base, "site")))
+		}, false, true, true},
 		{"directory missing for a moment", false, func(t *testing.T, base string) {
 			must(t, os.Rename(filepath.Join(base, "site"), filepath.Join(base, "site.old")))
-		}, false, true},
+		}, false, true, false},
 		{"symlink target missing for a moment", true, func(t *testing.T, base string) {
 			must(t, os.Rename(filepath.Join(base, "site"), filepath.Join(base, "site.old")))
-		}, false, true},
+		}, false, true, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -69,7 +73,15 @@ func TestFolderRootChanged(t *testing.T) {
 			if now, err := root.Current(); err != nil || now != id {
 				t.Fatalf("Current right after Open = %v, %v; want %v", now, err, id)
 			}
+			if tree.(Stale).Stale() {
+				t.Fatal("a tree just opened is stale")
+			}
 			tt.deploy(t, base)
+			// A deleted directory is stale, so one made again is a new
+			// tree even if it gets the deleted one's inode number.
+			if got := tree.(Stale).Stale(); got != tt.deleted {
+				t.Errorf("Stale after the deploy = %v, want %v", got, tt.deleted)
+			}
 			changed, err := Changed(root, tree, id)
 			var re *RootError
 			if tt.missing != errors.As(err, &re) {
