@@ -407,6 +407,7 @@ func swapUnderLoad(t *testing.T, srv *server, revalidate time.Duration, swaps in
 			loadClient(srv, i, stop, &res)
 		}()
 	}
+	fdsBefore := openFDs(t, srv.cmd.Process.Pid)
 	late := 0
 	for n := 2; n <= swaps+1; n++ {
 		time.Sleep(50 * time.Millisecond) // clients at work on release n-1
@@ -428,6 +429,12 @@ func swapUnderLoad(t *testing.T, srv *server, revalidate time.Duration, swaps in
 	}
 	if late > 0 {
 		t.Logf("stderr:\n%s", srv.stderrText())
+	}
+	// Each replaced tree (its directory, its large file kept open) is
+	// closed when its last request is done, not when the garbage
+	// collector gets to it: the open files do not grow with the swaps.
+	if !eventually(5*time.Second, func() bool { return openFDs(t, srv.cmd.Process.Pid) <= fdsBefore+2 }) {
+		t.Errorf("open files: %d before %d swaps, %d after; want the replaced trees closed", fdsBefore, swaps, openFDs(t, srv.cmd.Process.Pid))
 	}
 }
 
