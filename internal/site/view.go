@@ -142,7 +142,11 @@ func (s *Site) start() error {
 		return err
 	}
 	s.cur.Store(t)
+	// Under the lock tick takes: the timer may fire before AfterFunc
+	// has returned.
+	s.roots.mu.Lock()
 	s.roots.timer = time.AfterFunc(s.lookEvery(), s.tick)
+	s.roots.mu.Unlock()
 	return nil
 }
 
