@@ -33,7 +33,6 @@ const releaseBigSize = 700 << 10
 // holding two numbers mixes two releases.
 func releaseMark(n int) string { return fmt.Sprintf("release=%04d\n", n) }
 
-
 // writeRelease fills dir with release n: index.html, big.bin and a file
 // that only this release has (only-N.html).
 func writeRelease(t *testing.T, dir string, n int) {
