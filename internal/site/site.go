@@ -108,8 +108,7 @@ func (s *Site) Cache() *content.Cache { return s.cur.Load().cache }
 
 // Error fills resp with the site's error page for status.
 func (s *Site) Error(status int, method string, resp *respond.Response) {
-	s.cur.Load().core.Error(status, method, resp)
-	resp.Extra = append(resp.Extra, s.any.always...)
+	s.cur.Load().Error(status, method, resp)
 }
 
 // Serve decides the answer to req from the tree the site serves now,

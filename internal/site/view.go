@@ -41,7 +41,8 @@ func (t *view) Serve(req *respond.Request, resp *respond.Response) { t.site.serv
 
 // Error fills resp with the site's error page for status.
 func (t *view) Error(status int, method string, resp *respond.Response) {
-	t.site.Error(status, method, resp)
+	t.core.Error(status, method, resp)
+	resp.Extra = append(resp.Extra, t.site.any.always...)
 }
 
 // enter takes a lease, or reports false for a retired tree.
