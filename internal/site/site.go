@@ -296,11 +296,11 @@ func New(c *config.Site, o Options) (*Site, error) {
 	s.plain = len(s.rules) == 0 && s.any.allow == nil && s.any.deny == nil &&
 		s.any.auth == nil && s.any.cors == nil && s.trusted == nil
 
-	root, err := rootOf(c)
+	root, every, err := rootOf(c, &o)
 	if err == nil {
 		s.roots = roots{
 			root:   root,
-			every:  o.Revalidate,
+			every:  every,
 			res:    resolve.Options{Index: c.Index, Dotfiles: dot, Browse: c.Browse},
 			core:   respond.Options{Pages: pages},
 			log:    o.Log,

@@ -90,10 +90,10 @@ func (t *view) release() {
 
 // roots is how a site follows its root (source.Root): what it needs to
 // build a view of the tree the root leads to, and the state of the
-// look it takes every revalidate.
+// look it takes now and then.
 type roots struct {
 	root  source.Root
-	every time.Duration // Options.Revalidate
+	every time.Duration // how often to look (rootOf)
 	res   resolve.Options
 	cache content.Options
 	core  respond.Options
@@ -116,11 +116,14 @@ const inheritLimit = 10_000
 // timer, never on a request.
 const minLook = 100 * time.Millisecond
 
-// rootOf returns the root c names, not opened yet. It is the one place
-// where the kind of root is chosen: a folder today; a release store or a
-// bucket is another source.Root, and every site follows it the same way.
-func rootOf(c *config.Site) (source.Root, error) {
-	return source.NewFolderRoot(c.Root, c.FollowSymlinks)
+// rootOf returns the root c names, not opened yet, and how often the
+// site looks where it leads. It is the one place where the kind of root
+// is chosen: a folder today, looked at every revalidate; a release store
+// or a bucket is another source.Root with its own interval (its pointer
+// read every release_poll), and every site follows it the same way.
+func rootOf(c *config.Site, o *Options) (source.Root, time.Duration, error) {
+	r, err := source.NewFolderRoot(c.Root, c.FollowSymlinks)
+	return r, o.Revalidate, err
 }
 
 // open builds a view of the tree the root leads to now.
@@ -154,7 +157,7 @@ func (s *Site) start() error {
 func (s *Site) lookEvery() time.Duration {
 	d := s.roots.every
 	if d == 0 {
-		d = time.Second // content's default
+		d = time.Second // revalidate's default, as content takes it
 	}
 	return max(d, minLook)
 }
