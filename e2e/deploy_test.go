@@ -464,27 +464,23 @@ func TestSymlinkSwapUnderLoad(t *testing.T) {
 	})
 }
 
-// TestDirectorySwapUnderLoad deploys 12 releases by directory swap (mv
-// site site.old; mv new site) under the same load. The old directory is
-// deleted once the new one is served, as the README advises: requests
-// still being answered from it need it until then.
+// TestDirectorySwapUnderLoad deploys 12 releases by directory swap under
+// the same load, the old directory deleted at once: mv site site.old; mv
+// new site; rm -rf site.old. A request that finds its tree's files gone
+// makes stoa look at the root at once, and is answered from the new tree.
 func TestDirectorySwapUnderLoad(t *testing.T) {
 	s := newSite(t)
 	root := filepath.Join(s.base, "site")
 	writeRelease(t, root, 1)
 	const revalidate = 200 * time.Millisecond
 	srv := startWith(t, s, "serve", root, "--listen", "127.0.0.1:0", "--revalidate", revalidate.String())
-	old := ""
 	swapUnderLoad(t, srv, revalidate, 12, func(n int) {
-		if old != "" {
-			if err := os.RemoveAll(old); err != nil {
-				t.Fatal(err)
-			}
-		}
 		next := filepath.Join(s.base, fmt.Sprintf("new-%d", n))
 		writeRelease(t, next, n)
-		old = filepath.Join(s.base, fmt.Sprintf("old-%d", n-1))
-		mustRename(t, root, old)
+		mustRename(t, root, root+".old")
 		mustRename(t, next, root)
+		if err := os.RemoveAll(root + ".old"); err != nil {
+			t.Fatal(err)
+		}
 	})
 }

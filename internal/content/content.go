@@ -676,7 +676,7 @@ func (c *Cache) hashFile(name string, id source.Version) string {
 func (c *Cache) Open(r *Rep) (*Handle, error) {
 	k := handleKey{c.id, r.id}
 	if h := c.store.fds.acquire(k); h != nil {
-		if h.Check() == nil {
+		if h.current() {
 			return h, nil
 		}
 		c.store.fds.retire(h)

@@ -37,7 +37,24 @@ type view struct {
 const retired = 1 << 62
 
 // Serve decides req from this tree: the tree as the lease Enter gave.
-func (t *view) Serve(req *respond.Request, resp *respond.Response) { t.site.serve(t, req, resp) }
+// A 404 is decided again by the tree the root leads to now, when that is
+// another one (retryMiss): the request still sees one tree only.
+func (t *view) Serve(req *respond.Request, resp *respond.Response) {
+	t.site.serve(t, req, resp)
+	if resp.Status == 404 {
+		if n := t.site.retryMiss(t); n != nil && n.enter() {
+			serveAgain(n, req, resp)
+		}
+	}
+}
+
+// serveAgain decides req anew with n, entered, whose lease it gives back
+// even if Serve panics. A 404 holds nothing a Reset would leak.
+func serveAgain(n *view, req *respond.Request, resp *respond.Response) {
+	defer n.Leave()
+	resp.Reset()
+	n.site.serve(n, req, resp)
+}
 
 // Error fills resp with the site's error page for status.
 func (t *view) Error(status int, method string, resp *respond.Response) {
@@ -104,12 +121,23 @@ type roots struct {
 	closed  bool        // Close was called
 	timer   *time.Timer // the next look
 	missing string      // why the root led nowhere at the last look, said once
+
+	// lastMiss is when the last look a request made because it found
+	// nothing began (unix nanoseconds), and looking is set while any
+	// look is under way (see retryMiss).
+	lastMiss atomic.Int64
+	looking  atomic.Bool
 }
 
 // inheritLimit is the most cache entries a new tree takes over from the
 // tree it replaces (content.Cache.Inherit): each costs a stat, made when
 // the switch is made.
 const inheritLimit = 10_000
+
+// minMissLook is the shortest time between two looks at the root made
+// because a request found nothing (retryMiss): a flood of requests for
+// missing paths costs one look in this time, not one each.
+const minMissLook = 20 * time.Millisecond
 
 // minLook is the shortest time between two looks at the root: a negative
 // revalidate (every request) still looks no more often than this, from a
@@ -216,13 +244,29 @@ func (s *Site) Close() error {
 // an rm -rf and a mkdir) changes nothing: the tree served goes on serving
 // until the root leads to a tree again. The site calls it every
 // revalidate; a reload calls it at once.
-func (s *Site) Recheck() {
+func (s *Site) Recheck() { s.look(false) }
+
+// look is Recheck, or, for a request that found nothing (miss), a look
+// that is not made when another miss began one less than minMissLook ago
+// (the one the request waited for, maybe). Looks of the timer and of
+// reloads do not hold back those of misses: a deploy just after the
+// timer's look is seen by the first request that misses.
+func (s *Site) look(miss bool) {
 	r := &s.roots
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.closed {
 		return
 	}
+	if miss {
+		now := time.Now().UnixNano()
+		if now-r.lastMiss.Load() < int64(minMissLook) {
+			return
+		}
+		r.lastMiss.Store(now)
+	}
+	r.looking.Store(true)
+	defer r.looking.Store(false)
 	old := s.cur.Load()
 	changed, err := source.Changed(r.root, old.res.Source(), old.id)
 	if err == nil && changed {
@@ -249,6 +293,31 @@ func (s *Site) Recheck() {
 		r.missing = why
 		note(r.errors, "stoa: site %s: root %q leads nowhere (%s); still serving %s until it does\n", s.name, r.root.String(), why, describe(r.root, old.id))
 	}
+}
+
+// retryMiss is called when tree t answered 404, and returns the tree to
+// decide the request again with, or nil. A deploy that deletes the old
+// tree at once (mv site site.old; mv new site; rm -rf site.old) leaves
+// the files of t missing until the next look: rather than answer 404
+// meanwhile, the site looks now (once per minMissLook; a request that
+// finds a look under way waits for it) and, if the root leads to a new
+// tree, the request is decided by that one. A 404 of the current tree
+// costs two atomic loads and a clock read; a flood of them, one look per
+// minMissLook. The one gap: a deploy within minMissLook of a miss's look
+// answers 404s from the deleted tree until the window ends.
+func (s *Site) retryMiss(t *view) *view {
+	if cur := s.cur.Load(); cur != t {
+		return cur
+	}
+	r := &s.roots
+	if time.Now().UnixNano()-r.lastMiss.Load() < int64(minMissLook) && !r.looking.Load() {
+		return nil
+	}
+	s.look(true)
+	if cur := s.cur.Load(); cur != t {
+		return cur
+	}
+	return nil
 }
 
 // describe names tree id of root for a log line: the tree, and the path

@@ -178,3 +178,31 @@ func TestEnterServeAllocatesNothing(t *testing.T) {
 		t.Errorf("status %d", resp.Status)
 	}
 }
+
+// TestMissLooksAtRootAtOnce: a deploy that deletes the old tree right
+// after the swap (rm -rf of the old release) must not leave requests
+// answering 404 until the next look: a request that finds nothing makes
+// the site look at once, and is decided by the new tree if there is one.
+// A path missing from the current tree stays a 404.
+func TestMissLooksAtRootAtOnce(t *testing.T) {
+	var log lockedBuffer
+	s, base := releaseSite(t, &log, nil)
+	writeRelease(t, base, "2")
+	swapTo(t, base, "2")
+	if err := os.RemoveAll(filepath.Join(base, "1")); err != nil {
+		t.Fatal(err)
+	}
+	l := s.Enter()
+	if code, body := serveWith(t, l, "/"); code != 200 || body != "release 2" {
+		t.Errorf("/ after the old tree was deleted: %d %q, want release 2 at once", code, body)
+	}
+	l.Leave()
+	l = s.Enter()
+	defer l.Leave()
+	if code, _ := serveWith(t, l, "/only-1.txt"); code != 404 {
+		t.Errorf("a path of the old tree only: %d, want 404", code)
+	}
+	if n := strings.Count(log.String(), "now serving"); n != 1 {
+		t.Errorf("log = %q, want one switch", log.String())
+	}
+}
