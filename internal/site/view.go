@@ -185,7 +185,7 @@ func (s *Site) start() error {
 func (s *Site) lookEvery() time.Duration {
 	d := s.roots.every
 	if d == 0 {
-		d = time.Second // revalidate's default, as content takes it
+		d = config.DefaultDuration("revalidate")
 	}
 	return max(d, minLook)
 }
