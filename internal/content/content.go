@@ -189,10 +189,9 @@ type Cache struct {
 	id     uint64
 	closed atomic.Bool // Close was called: no file is listed for it again
 
-	hits, misses atomic.Int64
-	compressions atomic.Int64 // on the fly: kept variants and streams
-	held         atomic.Int64 // bytes of bodies and variants in the store
-	heldFiles    atomic.Int64 // entries with bytes in the store
+	n         *counters    // shared with the caches it succeeds (Inherit)
+	held      atomic.Int64 // bytes of bodies and variants in the store
+	heldFiles atomic.Int64 // entries with bytes in the store
 }
 
 // New returns an empty cache over the files of res.
@@ -210,8 +209,16 @@ func New(res *resolve.Resolver, opt Options) *Cache {
 		id:     store.lastID.Add(1),
 		routes: make(map[string]*route),
 		files:  make(map[string]*Entry),
+		n:      new(counters),
 	}
 	return c
+}
+
+// counters are a cache's counts of its work, which go on from one tree of
+// a site to the next (Inherit), as the counters of metrics must.
+type counters struct {
+	hits, misses atomic.Int64
+	compressions atomic.Int64 // on the fly: kept variants and streams
 }
 
 // key names e's bodies in the store.
@@ -269,11 +276,11 @@ func (c *Cache) Get(rawPath string) *Entry {
 			if e.mem.Load() > 0 {
 				c.store.bodies.GetIfPresent(c.key(e)) // counts the hit for eviction
 			}
-			c.hits.Add(1)
+			c.n.hits.Add(1)
 			return e
 		}
 	}
-	c.misses.Add(1)
+	c.n.misses.Add(1)
 	return c.refresh(rawPath, rt, now)
 }
 
@@ -288,7 +295,7 @@ type Stats struct {
 // Stats returns the cache's counters; Bytes and Files are this cache's
 // part of the store.
 func (c *Cache) Stats() Stats {
-	st := Stats{Hits: c.hits.Load(), Misses: c.misses.Load(), Bytes: c.held.Load(), Files: int(c.heldFiles.Load()), Compressions: c.compressions.Load()}
+	st := Stats{Hits: c.n.hits.Load(), Misses: c.n.misses.Load(), Bytes: c.held.Load(), Files: int(c.heldFiles.Load()), Compressions: c.n.compressions.Load()}
 	if c.opt.Store == nil {
 		// The store is the cache's own: its totals are exact at once,
 		// where the counters wait for eviction handlers to run.
@@ -669,7 +676,7 @@ func (c *Cache) hashFile(name string, id source.Version) string {
 func (c *Cache) Open(r *Rep) (*Handle, error) {
 	k := handleKey{c.id, r.id}
 	if h := c.store.fds.acquire(k); h != nil {
-		if h.Check() == nil {
+		if h.current() {
 			return h, nil
 		}
 		c.store.fds.retire(h)

@@ -32,13 +32,24 @@ func (h *Handle) Release() {
 // Check reports ErrChanged when the open file is no longer the version
 // the handle was opened for: rewritten in place, or grown or cut. A sender
 // calls it between pieces of a large body, so that a file changed under a
-// send ends the response instead of completing it with mixed bytes.
+// send ends the response instead of completing it with mixed bytes. A file
+// deleted while it is sent has not changed (source.Holds): its bytes are
+// all there, and a deploy that deletes the old release at once must not
+// cut the answers still sending it.
 func (h *Handle) Check() error {
 	info, err := h.f.Stat()
-	if err != nil || h.src.Version(info) != h.key.id {
+	if err != nil || !source.Holds(h.src, info, h.key.id) {
 		return ErrChanged
 	}
 	return nil
+}
+
+// current reports whether the open file is still, exactly, the version
+// the handle was opened for; a request about to start sending it asks
+// this, so a file deleted meanwhile is looked up again rather than sent.
+func (h *Handle) current() bool {
+	info, err := h.f.Stat()
+	return err == nil && h.src.Version(info) == h.key.id
 }
 
 // stale reports whether the handle's file was changed or removed: no

@@ -123,7 +123,7 @@ func (c *Cache) StreamRep(e *Entry, cd coding.Coding) *Rep {
 // mixed bytes.
 func (c *Cache) Encode(r *Rep, h *Handle, room *coding.Stream, w io.Writer) error {
 	defer room.Release()
-	c.compressions.Add(1)
+	c.n.compressions.Add(1)
 	zw, err := room.NewWriter(w)
 	if err != nil {
 		return err
@@ -252,7 +252,7 @@ func (c *Cache) Variant(e *Entry, cd coding.Coding) *Rep {
 // at least a twentieth: smaller gains cost the client more to decode than
 // they save on the wire.
 func (c *Cache) compress(e *Entry, cd coding.Coding) *Rep {
-	c.compressions.Add(1)
+	c.n.compressions.Add(1)
 	body, err := coding.Encode(cd, c.opt.Levels.Level(cd), e.Body)
 	if err != nil || int64(len(body)) > e.Size-e.Size/20 {
 		return nil

@@ -170,6 +170,8 @@ func (s *Server) build(cfg *config.Config, old []*builtSite) ([]*builtSite, *vho
 			Revalidate: cfg.Revalidate.Duration,
 			Store:      s.store,
 			Trusted:    trusted,
+			Log:        s.stdout,
+			Errors:     s.stderr,
 		}
 		if b := reusable(old, &c, &opts); b != nil {
 			built = append(built, b)
@@ -521,6 +523,13 @@ func (s *Server) reload() error {
 	s.sw.Store(table)
 	old := s.sites
 	s.cfg, s.sites = cfg, sites
+	// A site kept as it was looks at its root now: a deploy that swapped
+	// it is served from the reload on, not a revalidate later.
+	for _, b := range sites {
+		if contains(old, b) {
+			b.site.Recheck()
+		}
+	}
 	s.setSources()
 	// A retired site releases its root and files as soon as the requests
 	// it is deciding are done (site.Site.Close); responses still sending

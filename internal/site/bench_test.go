@@ -29,13 +29,15 @@ func BenchmarkServe(b *testing.B) {
 		{Match: "/*", TryFiles: []string{"{path}", "/many/f0001.html"}},
 	}
 	for _, bc := range []struct {
-		name  string
-		rules []config.Rule
-		path  string
+		name   string
+		rules  []config.Rule
+		path   string
+		leased bool // through Enter and Leave, as the Host switch serves
 	}{
-		{"plain", nil, "/many/f0001.html"},
-		{"11rules", benchRules, "/many/f0001.html"},
-		{"spa-fallback", spa, "/dashboard/settings"},
+		{"plain", nil, "/many/f0001.html", false},
+		{"plain-leased", nil, "/many/f0001.html", true},
+		{"11rules", benchRules, "/many/f0001.html", false},
+		{"spa-fallback", spa, "/dashboard/settings", false},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
 			c := config.Site{Root: b.TempDir(), Rules: bc.rules}
@@ -46,7 +48,13 @@ func BenchmarkServe(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
 				resp.Reset()
-				s.Serve(&req, &resp)
+				if bc.leased {
+					l := s.Enter()
+					l.Serve(&req, &resp)
+					l.Leave()
+				} else {
+					s.Serve(&req, &resp)
+				}
 			}
 			if resp.Status != 200 {
 				b.Fatalf("status %d", resp.Status)

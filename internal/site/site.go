@@ -17,15 +17,21 @@
 //
 // Everything here is a pure function of the request and the configuration,
 // like the core it wraps, so one table test runs it without a socket.
+//
+// A site's files are a tree (view.go): the tree its root leads to, with
+// the cache and core built over it. A deploy may swap the root (a symlink
+// retargeted, a directory replaced, a release pointer moved); the site
+// looks every revalidate and on a reload, and serves the new tree from
+// the next request on. Each request is decided by the one tree it entered.
 package site
 
 import (
 	"errors"
 	"fmt"
+	"io"
 	"net/netip"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -51,14 +57,18 @@ type Options struct {
 	Store   *content.Store
 	Trusted *clientip.Set // proxies whose X-Forwarded-For is believed
 	Meter   respond.Observer
+	// Log gets a line when the site starts serving another tree of its
+	// root, and Errors one when its root leads nowhere; nil drops them.
+	Log, Errors io.Writer
 }
 
 // Site answers the requests of one [[site]] block.
 type Site struct {
-	name  string
-	res   *resolve.Resolver
-	cache *content.Cache
-	core  *respond.Site
+	name string
+	// cur is the tree requests are decided by; see view.go for how it
+	// is replaced.
+	cur   atomic.Pointer[view]
+	roots roots
 
 	trusted *clientip.Set
 	meter   respond.Observer
@@ -67,16 +77,7 @@ type Site struct {
 	// plain reports a site with nothing to do around the core but its
 	// headers: the common case is kept to a few comparisons.
 	plain bool
-
-	// leases counts the requests being decided by the site, with the
-	// retired bit set once Close was called; the root and the open files
-	// are released when both say so. See Enter.
-	leases   atomic.Int64
-	released sync.Once
 }
-
-// retired is the bit of Site.leases that Close sets.
-const retired = 1 << 62
 
 // policy is what applies to a path: the site's settings with a rule's on
 // top of them.
@@ -102,71 +103,27 @@ type rule struct {
 // or "default".
 func (s *Site) Name() string { return s.name }
 
-// Cache returns the site's file cache.
-func (s *Site) Cache() *content.Cache { return s.cache }
-
-// Close retires the site: its root and the files its cache keeps open are
-// released as soon as no request is being decided by it (at once when
-// none is), and Enter refuses from now on. A response still sending a
-// file holds that file, which closes when the response is done; nothing
-// is left for the garbage collector to close.
-func (s *Site) Close() error {
-	for {
-		v := s.leases.Load()
-		if v&retired != 0 {
-			return nil // closed before
-		}
-		if s.leases.CompareAndSwap(v, v|retired) {
-			if v == 0 {
-				s.release()
-			}
-			return nil
-		}
-	}
-}
-
-// Enter takes a lease on the site for deciding one request, and reports
-// false once the site is retired: the caller then picks the site again
-// from the current table, which no longer holds this one. Leave gives the
-// lease back. Serve itself takes none, so a caller that never retires
-// sites (a test, stoa check) need not enter.
-//
-// A response outlives Serve only through what it holds of its own: the
-// open file it sends (content.Handle, counted by reference) and a stream
-// that holds its handle or directory; none of them needs the root.
-func (s *Site) Enter() bool {
-	if s.leases.Add(1)&retired != 0 {
-		s.Leave()
-		return false
-	}
-	return true
-}
-
-// Leave gives back the lease Enter took.
-func (s *Site) Leave() {
-	if s.leases.Add(-1) == retired {
-		s.release()
-	}
-}
-
-func (s *Site) release() {
-	s.released.Do(func() {
-		s.cache.Close()
-		s.res.Close()
-	})
-}
+// Cache returns the cache of the tree the site serves now.
+func (s *Site) Cache() *content.Cache { return s.cur.Load().cache }
 
 // Error fills resp with the site's error page for status.
 func (s *Site) Error(status int, method string, resp *respond.Response) {
-	s.core.Error(status, method, resp)
-	resp.Extra = append(resp.Extra, s.any.always...)
+	s.cur.Load().Error(status, method, resp)
 }
 
-// Serve decides the answer to req.
+// Serve decides the answer to req from the tree the site serves now,
+// without a lease on it: for callers that never retire the site nor swap
+// its root (a test, stoa check). The Host switch enters the site instead
+// (Enter), and serves with the lease.
 func (s *Site) Serve(req *respond.Request, resp *respond.Response) {
+	s.serve(s.cur.Load(), req, resp)
+}
+
+// serve decides the answer to req from tree t.
+func (s *Site) serve(t *view, req *respond.Request, resp *respond.Response) {
 	resp.Observer = s.meter
 	if s.plain {
-		s.core.Serve(req, resp)
+		t.core.Serve(req, resp)
 		s.finish(req, resp, &s.any)
 		return
 	}
@@ -190,7 +147,7 @@ func (s *Site) Serve(req *respond.Request, resp *respond.Response) {
 		}
 	}
 	if !p.admits(client) {
-		s.refuse(403, req, resp, p)
+		s.refuse(t, 403, req, resp, p)
 		return
 	}
 	if p.cors != nil && cors.IsPreflight(req.Method, req.Origin, req.ACRequestMethod) {
@@ -200,7 +157,7 @@ func (s *Site) Serve(req *respond.Request, resp *respond.Response) {
 		return
 	}
 	if p.auth != nil && !p.auth.Check(req.Authorization) {
-		s.refuse(401, req, resp, p)
+		s.refuse(t, 401, req, resp, p)
 		resp.Extra = append(resp.Extra, "WWW-Authenticate: "...)
 		resp.Extra = append(resp.Extra, p.auth.Challenge()...)
 		resp.Extra = append(resp.Extra, "\r\n"...)
@@ -208,15 +165,15 @@ func (s *Site) Serve(req *respond.Request, resp *respond.Response) {
 	}
 	switch {
 	case r == nil:
-		s.core.Serve(req, resp)
+		t.core.Serve(req, resp)
 	case r.redirect != nil:
-		s.redirect(req, resp, r, clean, caps)
+		redirect(t, req, resp, r, clean, caps)
 	case r.rewrite != nil:
-		s.serveAs(req, resp, r.rewrite, clean, caps)
+		serveAs(t, req, resp, r.rewrite, clean, caps)
 	case r.try != nil:
-		s.tryFiles(req, resp, r, clean, caps)
+		tryFiles(t, req, resp, r, clean, caps)
 	default:
-		s.core.Serve(req, resp)
+		t.core.Serve(req, resp)
 	}
 	s.finish(req, resp, p)
 }
@@ -231,8 +188,8 @@ func (p *policy) admits(client netip.Addr) bool {
 	return p.allow == nil || (client.IsValid() && p.allow.Contains(client))
 }
 
-func (s *Site) refuse(status int, req *respond.Request, resp *respond.Response, p *policy) {
-	s.core.Error(status, req.Method, resp)
+func (s *Site) refuse(t *view, status int, req *respond.Request, resp *respond.Response, p *policy) {
+	t.core.Error(status, req.Method, resp)
 	resp.Extra = append(resp.Extra, p.always...)
 	if p.cors != nil && req.Origin != "" {
 		resp.Extra = p.cors.Actual(resp.Extra, req.Origin)
@@ -250,7 +207,7 @@ func (s *Site) finish(req *respond.Request, resp *respond.Response, p *policy) {
 	resp.Extra = append(resp.Extra, p.always...)
 }
 
-func (s *Site) redirect(req *respond.Request, resp *respond.Response, r *rule, clean string, caps []string) {
+func redirect(t *view, req *respond.Request, resp *respond.Response, r *rule, clean string, caps []string) {
 	v := rules.Values{Path: clean, Query: req.Query, Host: req.Host, Caps: caps}
 	loc := r.redirect.AppendEscaped(make([]byte, 0, 128), &v)
 	// The request's query goes along unless the target says otherwise,
@@ -259,11 +216,11 @@ func (s *Site) redirect(req *respond.Request, resp *respond.Response, r *rule, c
 		loc = append(loc, '?')
 		loc = append(loc, req.Query...)
 	}
-	s.core.Redirect(r.status, loc, req.Method, resp)
+	t.core.Redirect(r.status, loc, req.Method, resp)
 }
 
 // serveAs answers req as if it had asked for the expansion of t.
-func (s *Site) serveAs(req *respond.Request, resp *respond.Response, t *rules.Template, clean string, caps []string) {
+func serveAs(tr *view, req *respond.Request, resp *respond.Response, t *rules.Template, clean string, caps []string) {
 	v := rules.Values{Path: clean, Query: req.Query, Host: req.Host, Caps: caps}
 	target := string(t.AppendEscaped(make([]byte, 0, 128), &v))
 	r2 := *req
@@ -271,29 +228,29 @@ func (s *Site) serveAs(req *respond.Request, resp *respond.Response, t *rules.Te
 	if i := strings.IndexByte(target, '?'); i >= 0 {
 		r2.Path, r2.Query, r2.HasQuery = target[:i], target[i+1:], true
 	}
-	s.core.Serve(&r2, resp)
+	tr.core.Serve(&r2, resp)
 }
 
 // tryFiles serves the first candidate that exists (a file, or a directory
 // that answers with its index, a listing or the redirect to its slash
 // form), else the last one, as nginx's try_files does.
-func (s *Site) tryFiles(req *respond.Request, resp *respond.Response, r *rule, clean string, caps []string) {
+func tryFiles(tr *view, req *respond.Request, resp *respond.Response, r *rule, clean string, caps []string) {
 	v := rules.Values{Path: clean, Query: req.Query, Host: req.Host, Caps: caps}
 	var buf [256]byte
 	for i, t := range r.try {
 		last := i == len(r.try)-1 && r.tryCode == 0
 		if last {
-			s.serveAs(req, resp, t, clean, caps)
+			serveAs(tr, req, resp, t, clean, caps)
 			return
 		}
 		cand := t.AppendEscaped(buf[:0], &v)
-		switch s.cache.Get(string(cand)).Kind {
+		switch tr.cache.Get(string(cand)).Kind {
 		case resolve.File, resolve.Listing, resolve.Redirect:
-			s.serveAs(req, resp, t, clean, caps)
+			serveAs(tr, req, resp, t, clean, caps)
 			return
 		}
 	}
-	s.core.Error(r.tryCode, req.Method, resp)
+	tr.core.Error(r.tryCode, req.Method, resp)
 }
 
 // New builds the site described by c, opening its root.
@@ -339,7 +296,27 @@ func New(c *config.Site, o Options) (*Site, error) {
 	s.plain = len(s.rules) == 0 && s.any.allow == nil && s.any.deny == nil &&
 		s.any.auth == nil && s.any.cors == nil && s.trusted == nil
 
-	res, err := resolve.New(c.Root, resolve.Options{Index: c.Index, Dotfiles: dot, FollowSymlinks: c.FollowSymlinks, Browse: c.Browse})
+	root, every, err := rootOf(c, &o)
+	if err == nil {
+		s.roots = roots{
+			root:   root,
+			every:  every,
+			res:    resolve.Options{Index: c.Index, Dotfiles: dot, Browse: c.Browse},
+			core:   respond.Options{Pages: pages},
+			log:    o.Log,
+			errors: o.Errors,
+			cache: content.Options{
+				CacheControl:       c.CacheControl,
+				Revalidate:         o.Revalidate,
+				DisableCompression: !c.Compress,
+				DisableSidecars:    !c.Precompressed,
+				CompressMinSize:    max(c.CompressMinSize, 1),
+				Levels:             levels,
+				Store:              o.Store,
+			},
+		}
+		err = s.start()
+	}
 	if err != nil {
 		var re *resolve.RootError
 		if errors.As(err, &re) {
@@ -347,17 +324,6 @@ func New(c *config.Site, o Options) (*Site, error) {
 		}
 		return nil, fail(c.Pos, key+".root", "%v", err)
 	}
-	s.res = res
-	s.cache = content.New(res, content.Options{
-		CacheControl:       c.CacheControl,
-		Revalidate:         o.Revalidate,
-		DisableCompression: !c.Compress,
-		DisableSidecars:    !c.Precompressed,
-		CompressMinSize:    max(c.CompressMinSize, 1),
-		Levels:             levels,
-		Store:              o.Store,
-	})
-	s.core = respond.New(s.cache, respond.Options{Pages: pages})
 	return s, nil
 }
 

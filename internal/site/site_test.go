@@ -396,18 +396,19 @@ func TestRuleErrorsNamePosition(t *testing.T) {
 // one leaves; a request that enters after Close is turned away.
 func TestCloseWaitsForLeases(t *testing.T) {
 	s := newSite(t, config.Site{})
-	if !s.Enter() {
+	lease := s.Enter()
+	if lease == nil {
 		t.Fatal("Enter refused on a live site")
 	}
 	s.Close()
 	if a := get(t, s, respond.Request{Path: "/admin/a.txt"}); a.status != 200 {
 		t.Errorf("a request in the site when it was closed: status %d, want 200 (its root must stay open)", a.status)
 	}
-	if s.Enter() {
+	if s.Enter() != nil {
 		t.Error("Enter let a request into a closed site")
 	}
-	s.Leave()
-	if _, err := s.res.Stat("admin/a.txt"); err == nil {
+	lease.Leave()
+	if _, err := s.cur.Load().res.Stat("admin/a.txt"); err == nil {
 		t.Error("the root is still open after the last request left a closed site")
 	}
 }

@@ -206,3 +206,23 @@ func (f *Folder) describe(dir string, e fs.DirEntry) (fs.FileInfo, bool) {
 	}
 	return info, true
 }
+
+// Holds reports whether info, a fresh look at an open file of src, still
+// describes version was: the same Version, or, for a folder's file that
+// lost its last name since it was opened (a deploy deleting the old
+// release while its file is being sent), the same size, modification
+// time, device and inode. Unlinking moves the change time alone, and a
+// file no name leads to cannot be opened to be rewritten; a rewrite by
+// whoever had it open already moves its modification time.
+func Holds(src Source, info fs.FileInfo, was Version) bool {
+	v := src.Version(info)
+	if v == was {
+		return true
+	}
+	if _, ok := src.(*Folder); !ok {
+		return false
+	}
+	st, ok := info.Sys().(*syscall.Stat_t)
+	return ok && st.Nlink == 0 && v.Size == was.Size && v.ModTime == was.ModTime &&
+		v.Key[0] == was.Key[0] && v.Key[1] == was.Key[1]
+}

@@ -24,6 +24,11 @@
 // the object's version (If-Match on its ETag, so a replaced object fails
 // the read rather than mixing versions), takes Version.Key from the version
 // id or ETag, and reports a full-object SHA-256 checksum as known.
+//
+// A Source is one tree, fixed. A Root (root.go) is what a site is
+// configured with: a path or a release pointer that a deploy moves from
+// one tree to the next; it names the tree it leads to now (TreeID) and
+// opens it, and the site follows it (package site).
 package source
 
 import (

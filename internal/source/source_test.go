@@ -185,3 +185,48 @@ func TestMemKnownHash(t *testing.T) {
 		t.Errorf("Hash(unknown) is known")
 	}
 }
+
+// TestHoldsUnlinkedFile: a folder's file deleted while open holds the
+// bytes of the version it was opened as (unlinking moves its change time
+// only); one rewritten in place does not.
+func TestHoldsUnlinkedFile(t *testing.T) {
+	dir := t.TempDir()
+	name := filepath.Join(dir, "big.bin")
+	if err := os.WriteFile(name, []byte("release 1"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f, err := NewFolder(dir, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	file, err := f.Open("big.bin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer file.Close()
+	info, _ := file.Stat()
+	was := f.Version(info)
+	time.Sleep(10 * time.Millisecond) // so the change time moves visibly
+	if err := os.Remove(name); err != nil {
+		t.Fatal(err)
+	}
+	info, _ = file.Stat()
+	if !Holds(f, info, was) {
+		t.Errorf("Holds = false for a file unlinked while open, want true")
+	}
+	rw, err := os.OpenFile(filepath.Join(dir, "x"), os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rw.Close()
+	rw.WriteString("release 1")
+	info, _ = rw.Stat()
+	was = f.Version(info)
+	time.Sleep(10 * time.Millisecond)
+	rw.WriteAt([]byte("RELEASE 2"), 0)
+	info, _ = rw.Stat()
+	if Holds(f, info, was) {
+		t.Errorf("Holds = true for a file rewritten in place, want false")
+	}
+}

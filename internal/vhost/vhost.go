@@ -123,14 +123,14 @@ func (s *Switch) Store(t *Table) *Table { return s.cur.Swap(t) }
 // Load returns the current table.
 func (s *Switch) Load() *Table { return s.cur.Load() }
 
-// Leased is a site that a reload can retire (package site's *Site): the
-// Switch holds a lease on it while it decides a request, so that it
-// releases its root and files as soon as the last such request is done.
+// Leased is a site that a reload can retire, and whose tree a deploy can
+// swap (package site's *Site): the Switch takes a lease on what decides
+// the request, the site's tree of the moment, so that a request is
+// decided by one tree from start to end and a retired tree is released as
+// soon as the last such request is done.
 type Leased interface {
-	// Enter takes a lease, or reports false for a retired site.
-	Enter() bool
-	// Leave gives the lease back.
-	Leave()
+	// Enter takes a lease and returns it, or nil for a retired site.
+	Enter() respond.Lease
 }
 
 // Serve answers req with the site its Host names. A site retired between
@@ -145,8 +145,8 @@ func (s *Switch) Serve(req *respond.Request, resp *respond.Response) {
 			h.Serve(req, resp)
 			return
 		}
-		if l.Enter() {
-			serveLeased(h, l, req, resp)
+		if lease := l.Enter(); lease != nil {
+			serveLeased(lease, req, resp)
 			return
 		}
 	}
@@ -155,9 +155,9 @@ func (s *Switch) Serve(req *respond.Request, resp *respond.Response) {
 
 // serveLeased serves with the lease taken; the lease is given back even
 // if Serve panics, or the site would never be released.
-func serveLeased(h Handler, l Leased, req *respond.Request, resp *respond.Response) {
+func serveLeased(l respond.Lease, req *respond.Request, resp *respond.Response) {
 	defer l.Leave()
-	h.Serve(req, resp)
+	l.Serve(req, resp)
 }
 
 // Error answers a request that could not be parsed, so has no trustworthy

@@ -93,15 +93,15 @@ type leased struct {
 	onEnter func()
 }
 
-func (l *leased) Enter() bool {
+func (l *leased) Enter() respond.Lease {
 	if l.onEnter != nil {
 		l.onEnter()
 	}
 	if l.retired {
-		return false
+		return nil
 	}
 	l.leases++
-	return true
+	return l
 }
 
 func (l *leased) Leave() { l.leases-- }
