@@ -35,6 +35,7 @@ import (
 	"github.com/maypok86/otter/v2"
 
 	"github.com/stoahttp/stoa/internal/coding"
+	"github.com/stoahttp/stoa/internal/config"
 	"github.com/stoahttp/stoa/internal/header"
 	"github.com/stoahttp/stoa/internal/httpdate"
 	"github.com/stoahttp/stoa/internal/mimetype"
@@ -69,7 +70,8 @@ type Options struct {
 	DisableSidecars bool
 	// DisableCompression turns off compressing on the fly.
 	DisableCompression bool
-	// CompressMinSize is the smallest file compressed on the fly. Default 256.
+	// CompressMinSize is the smallest file compressed on the fly; 0 means
+	// the compress_min_size default of package config.
 	CompressMinSize int64
 	// Levels are the compression levels for on-the-fly variants, made
 	// once per file version. Zero means coding.DefaultLevels.
@@ -87,10 +89,10 @@ func (o *Options) fill() {
 		o.MaxEntries = 100_000
 	}
 	if o.Revalidate == 0 {
-		o.Revalidate = time.Second
+		o.Revalidate = config.DefaultDuration("revalidate")
 	}
 	if o.CompressMinSize == 0 {
-		o.CompressMinSize = 256
+		o.CompressMinSize = config.DefaultSize("compress_min_size")
 	}
 	if o.Levels == (coding.Levels{}) {
 		o.Levels = coding.DefaultLevels
