@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/stoahttp/stoa/internal/coding"
+	"github.com/stoahttp/stoa/internal/progress"
 )
 
 // Format writes s for a person reading a terminal or a CI log: the files
@@ -23,14 +24,14 @@ func (s Summary) Format(w io.Writer) {
 	}
 	compressible := s.Files - s.Skipped
 	fmt.Fprintf(w, "%s: %d compressible (%s), %d skipped\n",
-		plural(s.Files, "file"), compressible, FormatBytes(s.BytesIn), s.Skipped)
+		plural(s.Files, "file"), compressible, progress.FormatBytes(s.BytesIn), s.Skipped)
 
 	written := "written"
 	if s.dryRun {
 		written = "would be written"
 	}
 	fmt.Fprintf(w, "%s %s (%s), %d fresh, %d not kept (under 5%% smaller)\n",
-		plural(s.Compressed, "sidecar"), written, FormatBytes(s.BytesOut), s.Fresh, s.NotSmaller)
+		plural(s.Compressed, "sidecar"), written, progress.FormatBytes(s.BytesOut), s.Fresh, s.NotSmaller)
 
 	if len(s.PerCoding) > 0 {
 		if s.dryRun {
@@ -44,7 +45,7 @@ func (s Summary) Format(w io.Writer) {
 			if !ok {
 				continue
 			}
-			fmt.Fprintf(w, "%s%s %s", sep, c.Token(), FormatBytes(saved))
+			fmt.Fprintf(w, "%s%s %s", sep, c.Token(), progress.FormatBytes(saved))
 			if s.BytesIn > 0 {
 				fmt.Fprintf(w, " (%.1f%%)", 100*float64(saved)/float64(s.BytesIn))
 			}
@@ -68,20 +69,4 @@ func plural(n int, noun string) string {
 		return "1 " + noun
 	}
 	return fmt.Sprintf("%d %ss", n, noun)
-}
-
-// FormatBytes returns n in decimal (SI) units with one decimal, as
-// "512 B", "1.5 kB" or "12.3 MB".
-func FormatBytes(n int64) string {
-	if -1000 < n && n < 1000 {
-		return fmt.Sprintf("%d B", n)
-	}
-	const units = "kMGTPE"
-	f := float64(n) / 1000
-	i := 0
-	for (f >= 999.95 || f <= -999.95) && i < len(units)-1 {
-		f /= 1000
-		i++
-	}
-	return fmt.Sprintf("%.1f %cB", f, units[i])
 }

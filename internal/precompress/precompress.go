@@ -29,6 +29,7 @@ import (
 
 	"github.com/stoahttp/stoa/internal/coding"
 	"github.com/stoahttp/stoa/internal/mimetype"
+	"github.com/stoahttp/stoa/internal/progress"
 )
 
 // DefaultMinSize is the size below which a file is not compressed when
@@ -141,7 +142,7 @@ func Run(ctx context.Context, dir string, opt Options) (Summary, error) {
 	}
 	r := &runner{
 		opt:  opt,
-		prog: newProgress(opt.Progress),
+		prog: progress.New(opt.Progress, "sidecars"),
 		sum: Summary{
 			PerCoding: make(map[coding.Coding]int64, len(opt.Codings)),
 			dryRun:    opt.DryRun,
@@ -150,13 +151,13 @@ func Run(ctx context.Context, dir string, opt Options) (Summary, error) {
 	for _, c := range opt.Codings {
 		r.sum.PerCoding[c] = 0
 	}
-	defer r.prog.stop()
+	defer r.prog.Stop()
 
 	jobs, err := r.plan(ctx, dir)
 	if err == nil {
 		err = r.work(ctx, jobs)
 	}
-	r.prog.stop() // erase the line before the caller prints the summary
+	r.prog.Stop() // erase the line before the caller prints the summary
 	slices.SortFunc(r.sum.Errors, func(a, b error) int { return strings.Compare(a.Error(), b.Error()) })
 	r.sum.Elapsed = time.Since(start)
 	return r.sum, err
@@ -265,7 +266,7 @@ type job struct {
 // runner holds the state of one Run.
 type runner struct {
 	opt  Options
-	prog *progress
+	prog *progress.Bar
 	mu   sync.Mutex // guards sum once the workers start
 	sum  Summary
 }
@@ -312,7 +313,7 @@ func (r *runner) plan(ctx context.Context, dir string) ([]job, error) {
 			return nil // a sidecar of another file: output, not input
 		}
 		r.sum.Files++
-		r.prog.scanned.Add(1)
+		r.prog.Scanned.Add(1)
 		if encoded || mimetype.ContentEncoding(name) != "" || !mimetype.Compressible(mimetype.ByName(name)) {
 			r.sum.Skipped++
 			return nil
@@ -410,7 +411,7 @@ func (r *runner) work(ctx context.Context, jobs []job) error {
 	for _, j := range jobs {
 		total += j.size
 	}
-	r.prog.start(len(jobs), total)
+	r.prog.Start(len(jobs), total)
 
 	next := make(chan job)
 	var finished atomic.Int64
@@ -513,7 +514,7 @@ func (w *worker) encode(ctx context.Context, j job) (n, saved int64, err error) 
 	if err != nil {
 		return 0, 0, err
 	}
-	in := &ctxReader{ctx: ctx, r: f, done: &w.prog.doneBytes}
+	in := &ctxReader{ctx: ctx, r: f, done: &w.prog.DoneBytes}
 	_, err = io.Copy(enc, in)
 	if err == nil {
 		err = enc.Close()
@@ -523,8 +524,8 @@ func (w *worker) encode(ctx context.Context, j job) (n, saved int64, err error) 
 	// encode all the input it holds, which at high levels is the bulk of the
 	// work (Brotli defers a metablock's final encoding until it is full), and
 	// would delay the return of a cancelled Run by seconds.
-	w.prog.doneJobs.Add(1)
-	w.prog.doneBytes.Add(max(0, size-in.n)) // the rest, if stopped early
+	w.prog.DoneItems.Add(1)
+	w.prog.DoneBytes.Add(max(0, size-in.n)) // the rest, if stopped early
 	if out.reached {
 		// Whatever the encoder made of the writer's refusal.
 		return 0, 0, errNotSmaller

@@ -11,7 +11,6 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -856,74 +855,6 @@ func TestRunProgress(t *testing.T) {
 	}
 }
 
-func TestIsTerminal(t *testing.T) {
-	regular, err := os.Create(filepath.Join(t.TempDir(), "f"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer regular.Close()
-	pr, pw, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pr.Close()
-	defer pw.Close()
-	tests := []struct {
-		name string
-		w    io.Writer
-		want bool
-	}{
-		{"nil", nil, false},
-		{"buffer", &bytes.Buffer{}, false},
-		{"regular file", regular, false},
-		{"pipe", pw, false},
-		{"nil *os.File", (*os.File)(nil), false},
-		{"character device", &fakeTerminal{}, true},
-	}
-	if runtime.GOOS != "windows" {
-		null, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer null.Close()
-		// A character device too: drawing there is harmless.
-		tests = append(tests, struct {
-			name string
-			w    io.Writer
-			want bool
-		}{"/dev/null", null, true})
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			if got := isTerminal(tt.w); got != tt.want {
-				t.Errorf("isTerminal = %v, want %v", got, tt.want)
-			}
-		})
-	}
-}
-
-func TestProgressLine(t *testing.T) {
-	tests := []struct {
-		doneJobs, jobs, doneBytes, total int64
-		want                             string
-	}{
-		{0, 30, 0, 12_000_000, "[                        ]   0%  0/30 sidecars  0 B of 12.0 MB"},
-		{10, 30, 6_000_000, 12_000_000, "[############            ]  50%  10/30 sidecars  6.0 MB of 12.0 MB"},
-		{30, 30, 12_000_000, 12_000_000, "[########################] 100%  30/30 sidecars  12.0 MB of 12.0 MB"},
-		{31, 30, 13_000_000, 12_000_000, "[########################] 100%  30/30 sidecars  12.0 MB of 12.0 MB"}, // a file grew
-		{0, 0, 0, 0, "[########################] 100%  0/0 sidecars  0 B of 0 B"},
-	}
-	for _, tt := range tests {
-		got := progressLine(tt.doneJobs, tt.jobs, tt.doneBytes, tt.total)
-		if got != tt.want {
-			t.Errorf("progressLine(%d, %d, %d, %d) =\n%q, want\n%q", tt.doneJobs, tt.jobs, tt.doneBytes, tt.total, got, tt.want)
-		}
-		if len(got) >= 80 {
-			t.Errorf("progressLine is %d columns, want under 80 so it cannot wrap", len(got))
-		}
-	}
-}
-
 func TestFormat(t *testing.T) {
 	full := Summary{
 		Files: 1234, Compressed: 2100, Fresh: 300, Skipped: 422, NotSmaller: 36,
@@ -979,29 +910,6 @@ done in 0s
 				t.Errorf("Format =\n%s\nwant\n%s", got, tt.want)
 			}
 		})
-	}
-}
-
-func TestFormatBytes(t *testing.T) {
-	tests := []struct {
-		n    int64
-		want string
-	}{
-		{0, "0 B"},
-		{999, "999 B"},
-		{1000, "1.0 kB"},
-		{1549, "1.5 kB"},
-		{999_949, "999.9 kB"},
-		{999_950, "1.0 MB"},
-		{12_345_678, "12.3 MB"},
-		{5_000_000_000, "5.0 GB"},
-		{-2500, "-2.5 kB"}, // a fresh sidecar larger than its original
-		{1 << 62, "4.6 EB"},
-	}
-	for _, tt := range tests {
-		if got := FormatBytes(tt.n); got != tt.want {
-			t.Errorf("FormatBytes(%d) = %q, want %q", tt.n, got, tt.want)
-		}
 	}
 }
 

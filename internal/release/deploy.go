@@ -18,6 +18,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/stoahttp/stoa/internal/coding"
+	"github.com/stoahttp/stoa/internal/progress"
 )
 
 // DeployLevels are the compression levels of a deploy's variants: the
@@ -114,13 +115,13 @@ func Deploy(ctx context.Context, dir string, st Store, opt DeployOptions) (Resul
 		return Result{}, fmt.Errorf("release: %w", err)
 	}
 	defer root.Close()
-	prog := newProgress(opt.Progress)
-	defer prog.stop()
+	prog := progress.New(opt.Progress, "files")
+	defer prog.Stop()
 	found, total, err := scan(root, dir)
 	if err != nil {
 		return Result{}, err
 	}
-	prog.start(len(found), total)
+	prog.Start(len(found), total)
 	d := &deployer{st: st, root: root, dir: dir, opt: opt, parent: parent, prog: prog,
 		files: make([]File, len(found)), claims: make(map[[32]byte]*claim)}
 	if err := d.run(ctx, found); err != nil {
@@ -142,7 +143,7 @@ func Deploy(ctx context.Context, dir string, st Store, opt DeployOptions) (Resul
 		}
 		return Result{}, err
 	}
-	prog.stop()
+	prog.Stop()
 	return Result{ID: id, Parent: ptr.Current, Files: m.Len(), Bytes: m.Bytes(), Blobs: int(d.blobs.Load()),
 		Uploaded: d.uploaded.Load(), ManifestBytes: mbytes, Elapsed: time.Since(start)}, nil
 }
@@ -252,7 +253,7 @@ type deployer struct {
 	dir    string
 	opt    DeployOptions
 	parent *Manifest
-	prog   *progress
+	prog   *progress.Bar
 	files  []File // by index in the scan, each written by one worker
 
 	cancel  context.CancelCauseFunc // stops the deploy with the first error

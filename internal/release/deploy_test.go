@@ -621,34 +621,6 @@ func TestDeployTargetInsideDir(t *testing.T) {
 	}
 }
 
-func TestProgressLine(t *testing.T) {
-	tests := []struct {
-		doneFiles, files, doneBytes, total int64
-		want                               string
-	}{
-		{0, 10, 0, 1000, "[                        ]   0%  0/10 files  0 B of 1.0 kB"},
-		{5, 10, 500, 1000, "[############            ]  50%  5/10 files  500 B of 1.0 kB"},
-		{10, 10, 1200, 1000, "[########################] 100%  10/10 files  1.0 kB of 1.0 kB"},
-		{0, 0, 0, 0, "[########################] 100%  0/0 files  0 B of 0 B"},
-	}
-	for _, tt := range tests {
-		if got := progressLine(tt.doneFiles, tt.files, tt.doneBytes, tt.total); got != tt.want {
-			t.Errorf("progressLine(%d, %d, %d, %d) = %q, want %q", tt.doneFiles, tt.files, tt.doneBytes, tt.total, got, tt.want)
-		}
-		if len(tt.want) >= 80 {
-			t.Errorf("%q is 80 columns or more", tt.want)
-		}
-	}
-}
-
-// barrierStore is a Store whose pointer Puts wait until every process of
-// a test has reached its own: a file per process in dir is the barrier.
-type barrierStore struct {
-	Store
-	dir   string
-	me, n int
-}
-
 func (s barrierStore) Put(ctx context.Context, key string, r io.Reader, size int64, cond Cond) (Info, error) {
 	if key == PointerKey {
 		os.WriteFile(filepath.Join(s.dir, fmt.Sprintf("ready-%d", s.me)), nil, 0o644)
@@ -760,4 +732,12 @@ func TestDeployReadsBlobsBack(t *testing.T) {
 	if current(t, st) != "" {
 		t.Errorf("the pointer moved")
 	}
+}
+
+// barrierStore is a Store whose pointer Puts wait until every process of
+// a test has reached its own: a file per process in dir is the barrier.
+type barrierStore struct {
+	Store
+	dir   string
+	me, n int
 }

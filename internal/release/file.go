@@ -34,7 +34,7 @@ func (d *deployer) file(ctx context.Context, dirs *dirCache, i int, sf scanned) 
 	}
 	f.Size, f.ModTime = fi.Size(), fi.ModTime()
 	compress = compress && f.Size >= precompress.DefaultMinSize && f.Size <= MaxCompressSize
-	defer func() { d.prog.fileDone(f.Size) }()
+	defer func() { d.prog.Done(f.Size) }()
 
 	// Content the current release holds under this path needs nothing: its
 	// blob and variants stay as long as that release is current or within

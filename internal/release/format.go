@@ -8,7 +8,7 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/stoahttp/stoa/internal/precompress"
+	"github.com/stoahttp/stoa/internal/progress"
 )
 
 // Format writes r for a person reading a terminal or a CI log, as in:
@@ -22,8 +22,8 @@ func (r Result) Format(w io.Writer) {
 	}
 	fmt.Fprintf(w, "release %s is current (%s)\n", r.ID, was)
 	fmt.Fprintf(w, "%s (%s): uploaded %s (%s) and the manifest (%s) in %s\n",
-		plural(r.Files, "file"), precompress.FormatBytes(r.Bytes), plural(r.Blobs, "blob"),
-		precompress.FormatBytes(r.Uploaded), precompress.FormatBytes(r.ManifestBytes), r.Elapsed.Round(time.Millisecond))
+		plural(r.Files, "file"), progress.FormatBytes(r.Bytes), plural(r.Blobs, "blob"),
+		progress.FormatBytes(r.Uploaded), progress.FormatBytes(r.ManifestBytes), r.Elapsed.Round(time.Millisecond))
 }
 
 // FormatReleases writes the releases as a table, newest first, the current
@@ -47,7 +47,7 @@ func FormatReleases(w io.Writer, rels []ReleaseInfo) error {
 		}
 		msg, _, _ := strings.Cut(r.Message, "\n")
 		fmt.Fprintf(tw, "%s %s\t%s\t%d\t%s\t%s\n", mark, r.ID, r.Created.UTC().Format("2006-01-02 15:04:05Z"),
-			r.Files, precompress.FormatBytes(r.Bytes), strings.Map(printable, msg))
+			r.Files, progress.FormatBytes(r.Bytes), strings.Map(printable, msg))
 	}
 	tw.Flush()
 	// The padding of a cell before an empty message is not wanted.
@@ -64,7 +64,7 @@ func FormatReleases(w io.Writer, rels []ReleaseInfo) error {
 //	deleted 2 releases and 8 blobs (1.2 MB)
 //	releases deleted: 20261203T120000Z-0a1b2c 20261202T090000Z-ffffff
 func (r PruneResult) Format(w io.Writer) {
-	fmt.Fprintf(w, "deleted %s and %s (%s)\n", plural(len(r.Releases), "release"), plural(r.Blobs, "blob"), precompress.FormatBytes(r.Bytes))
+	fmt.Fprintf(w, "deleted %s and %s (%s)\n", plural(len(r.Releases), "release"), plural(r.Blobs, "blob"), progress.FormatBytes(r.Bytes))
 	if len(r.Releases) > 0 {
 		fmt.Fprintf(w, "releases deleted: %s\n", strings.Join(r.Releases, " "))
 	}
