@@ -19,15 +19,15 @@ import (
 type fault int
 
 const (
-	faultNone      fault = iota
-	faultStall           // never answer; wait for the client to give up
-	faultStallBody       // send the headers and half the body, then wait
-	faultShort           // announce the whole length, send half, close
-	faultShortChunked    // chunked body with fewer bytes than Content-Range says
-	fault500             // 500 InternalError
-	fault403             // 403 AccessDenied
-	faultNoBucket        // 404 NoSuchBucket
-	faultIgnoreConds     // conditions are ignored, as by a server without them
+	faultNone         fault = iota
+	faultStall              // never answer; wait for the client to give up
+	faultStallBody          // send the headers and half the body, then wait
+	faultShort              // announce the whole length, send half, close
+	faultShortChunked       // chunked body with fewer bytes than Content-Range says
+	fault500                // 500 InternalError
+	fault403                // 403 AccessDenied
+	faultNoBucket           // 404 NoSuchBucket
+	faultIgnoreConds        // conditions are ignored, as by a server without them
 )
 
 // fakeS3 is an in-process S3 server with one bucket, path-style, for

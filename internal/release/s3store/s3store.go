@@ -73,7 +73,7 @@ func ParseTarget(target string) (bucket, prefix string, err error) {
 	if bucket == "" {
 		return "", "", fmt.Errorf("release store %q: no bucket (write s3://BUCKET/PREFIX)", target)
 	}
-	prefix = strings.Trim(prefix, "/")
+	prefix = strings.TrimSuffix(prefix, "/")
 	for seg := range strings.SplitSeq(prefix, "/") {
 		if prefix != "" && (seg == "" || seg == "." || seg == "..") {
 			return "", "", fmt.Errorf("release store %q: the prefix has an empty, . or .. segment", target)
