@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -17,15 +18,22 @@ import (
 	"github.com/stoahttp/stoa/internal/release/s3store/s3test"
 )
 
-// seaweed starts SeaweedFS and opens a store under prefix in its bucket
-// through the standard AWS environment, as stoa deploy does.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	s3test.StopShared()
+	os.Exit(code)
+}
+
+// seaweed gives the package's SeaweedFS, and opens stores in its bucket
+// through the standard AWS environment, as stoa deploy does, under
+// prefixes that start with the test's name.
 func seaweed(t *testing.T) (*s3test.Server, func(prefix string) *Store) {
 	t.Helper()
-	srv := s3test.Seaweed(t)
+	srv := s3test.Shared(t)
 	srv.Setenv(t)
 	return srv, func(prefix string) *Store {
 		t.Helper()
-		st, err := Open(context.Background(), "s3://"+srv.Bucket+"/"+prefix)
+		st, err := Open(context.Background(), "s3://"+srv.Bucket+"/"+t.Name()+"/"+prefix)
 		if err != nil {
 			t.Fatal(err)
 		}

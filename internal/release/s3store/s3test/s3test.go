@@ -7,6 +7,8 @@
 //	srv.Setenv(t) // AWS_ENDPOINT_URL, keys, region for this process
 //	cmd.Env = append(os.Environ(), srv.Env()...) // or for a child
 //
+// Starting weed takes seconds; Shared starts one per test binary instead.
+//
 // The weed binary is found through STOA_WEED; without it the test is
 // skipped. `.ci/seaweedfs` builds it once into a cache and prints its path.
 package s3test
@@ -22,6 +24,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -51,37 +54,106 @@ type Server struct {
 	Bucket    string // created before Seaweed returns
 	Dir       string // weed's data directory and its log, weed.log
 	PID       int
+
+	cmd    *exec.Cmd
+	exited chan struct{} // closed when weed has exited
 }
 
-// Seaweed starts `weed mini` in a temporary directory, bound to 127.0.0.1
-// on free ports, creates a bucket, and stops the process in t.Cleanup. It
-// skips t when STOA_WEED is not set.
+// Seaweed starts SeaweedFS (see Start) with the weed binary named by
+// STOA_WEED, and stops it in t.Cleanup. It skips t when STOA_WEED is not
+// set.
 func Seaweed(t testing.TB) *Server {
 	t.Helper()
 	weed := os.Getenv(WeedEnv)
 	if weed == "" {
-		t.Skipf("no SeaweedFS: set %s to a weed binary (.ci/seaweedfs builds one and prints its path)", WeedEnv)
+		t.Skip(SkipMessage)
 	}
+	dir, err := os.MkdirTemp("", "stoa-seaweed-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	s, err := Start(weed, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := s.Stop(); err != nil {
+			t.Log(err)
+		}
+	})
+	return s
+}
+
+// shared is the server of Shared, started once per test binary.
+var shared struct {
+	once sync.Once
+	srv  *Server
+	dir  string
+	err  error
+}
+
+// Shared is Seaweed for a whole test binary: the first call starts the
+// server, later ones share it (tests then keep to prefixes of their own).
+// The package's TestMain must call StopShared after m.Run.
+func Shared(t testing.TB) *Server {
+	t.Helper()
+	weed := os.Getenv(WeedEnv)
+	if weed == "" {
+		t.Skip(SkipMessage)
+	}
+	shared.once.Do(func() {
+		shared.dir, shared.err = os.MkdirTemp("", "stoa-seaweed-")
+		if shared.err == nil {
+			shared.srv, shared.err = Start(weed, shared.dir)
+		}
+	})
+	if shared.err != nil {
+		t.Fatal(shared.err)
+	}
+	return shared.srv
+}
+
+// StopShared stops the server of Shared, if one was started.
+func StopShared() {
+	if shared.srv != nil {
+		shared.srv.Stop()
+	}
+	if shared.dir != "" {
+		os.RemoveAll(shared.dir)
+	}
+}
+
+// SkipMessage says why a test that needs SeaweedFS did not run.
+const SkipMessage = "no SeaweedFS: set " + WeedEnv + " to a weed binary (.ci/seaweedfs builds one and prints its path)"
+
+// Start starts `weed mini` with its data in dir, bound to 127.0.0.1 on free
+// ports, with one identity whose keys every request must be signed with,
+// and returns once the bucket is created. Stop ends it.
+func Start(weed, dir string) (*Server, error) {
 	if _, err := os.Stat(weed); err != nil {
-		t.Fatalf("%s=%s: %v (.ci/seaweedfs builds weed and prints its path)", WeedEnv, weed, err)
+		return nil, fmt.Errorf("%s=%s: %v (.ci/seaweedfs builds weed and prints its path)", WeedEnv, weed, err)
 	}
 	s := &Server{
 		Region:    "us-east-1",
 		AccessKey: "stoatestkey",
 		SecretKey: "stoa-test-secret-0123456789",
 		Bucket:    "stoa-test",
-		Dir:       t.TempDir(),
+		Dir:       dir,
 	}
 	conf := filepath.Join(s.Dir, "s3.json")
 	identity := fmt.Sprintf(`{"identities":[{"name":"stoa","credentials":[{"accessKey":%q,"secretKey":%q}],"actions":["Admin","Read","Write","List","Tagging"]}]}`, s.AccessKey, s.SecretKey)
 	if err := os.WriteFile(conf, []byte(identity), 0o600); err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	data := filepath.Join(s.Dir, "data")
 	if err := os.Mkdir(data, 0o755); err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
-	ports := freePorts(t, 10)
+	ports, err := freePorts(10)
+	if err != nil {
+		return nil, err
+	}
 	s.Endpoint = "http://127.0.0.1:" + strconv.Itoa(ports[6])
 	args := []string{"mini", "-dir", data, "-ip", "127.0.0.1", "-ip.bind", "127.0.0.1",
 		"-master.telemetry=false", "-webdav=false", "-s3.autoCreateBucket=false", "-s3.config", conf,
@@ -96,7 +168,7 @@ func Seaweed(t testing.TB) *Server {
 	}
 	log, err := os.Create(filepath.Join(s.Dir, "weed.log"))
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	cmd := exec.Command(weed, args...)
 	cmd.Stdout, cmd.Stderr = log, log
@@ -104,33 +176,35 @@ func Seaweed(t testing.TB) *Server {
 	cmd.SysProcAttr = procAttr()
 	if err := cmd.Start(); err != nil {
 		log.Close()
-		t.Fatalf("starting %s: %v", weed, err)
+		return nil, fmt.Errorf("starting %s: %v", weed, err)
 	}
 	s.PID = cmd.Process.Pid
-	exited := make(chan struct{})
-	go func() { cmd.Wait(); log.Close(); close(exited) }()
-	t.Cleanup(func() { stop(t, cmd, exited) })
-	if err := s.waitReady(exited); err != nil {
-		t.Fatalf("SeaweedFS at %s: %v\n%s", s.Endpoint, err, tail(filepath.Join(s.Dir, "weed.log")))
+	s.cmd = cmd
+	s.exited = make(chan struct{})
+	go func() { cmd.Wait(); log.Close(); close(s.exited) }()
+	if err := s.waitReady(); err != nil {
+		s.Stop()
+		return nil, fmt.Errorf("SeaweedFS at %s: %v\n%s", s.Endpoint, err, tail(filepath.Join(s.Dir, "weed.log")))
 	}
-	return s
+	return s, nil
 }
 
-// stop ends weed by its PID: SIGTERM, then SIGKILL after stopTimeout.
-func stop(t testing.TB, cmd *exec.Cmd, exited <-chan struct{}) {
-	cmd.Process.Signal(syscall.SIGTERM)
+// Stop ends weed by its PID: SIGTERM, then SIGKILL after stopTimeout.
+func (s *Server) Stop() error {
+	s.cmd.Process.Signal(syscall.SIGTERM)
 	select {
-	case <-exited:
+	case <-s.exited:
+		return nil
 	case <-time.After(stopTimeout):
-		t.Logf("weed (pid %d) ignored SIGTERM for %v: killed", cmd.Process.Pid, stopTimeout)
-		cmd.Process.Kill()
-		<-exited
+		s.cmd.Process.Kill()
+		<-s.exited
+		return fmt.Errorf("weed (pid %d) ignored SIGTERM for %v: killed", s.PID, stopTimeout)
 	}
 }
 
 // waitReady creates the bucket, retrying until weed answers a signed
 // request or startTimeout passes.
-func (s *Server) waitReady(exited <-chan struct{}) error {
+func (s *Server) waitReady() error {
 	ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
 	defer cancel()
 	client := s.Client()
@@ -142,7 +216,7 @@ func (s *Server) waitReady(exited <-chan struct{}) error {
 		}
 		last = err
 		select {
-		case <-exited:
+		case <-s.exited:
 			return errors.New("weed exited")
 		case <-ctx.Done():
 			return fmt.Errorf("not ready after %v: %v", startTimeout, last)
@@ -211,8 +285,7 @@ func Setenv(t testing.TB, env []string) {
 
 // freePorts has the kernel pick n free loopback ports. They are free when
 // returned, not reserved: weed takes ports by number only.
-func freePorts(t testing.TB, n int) []int {
-	t.Helper()
+func freePorts(n int) ([]int, error) {
 	ports := make([]int, 0, n)
 	var ls []net.Listener
 	defer func() {
@@ -223,12 +296,12 @@ func freePorts(t testing.TB, n int) []int {
 	for range n {
 		l, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
-			t.Fatal(err)
+			return nil, err
 		}
 		ls = append(ls, l)
 		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
 	}
-	return ports
+	return ports, nil
 }
 
 // tail is the end of weed's log, for a failure message.
