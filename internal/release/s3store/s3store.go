@@ -280,6 +280,8 @@ func (r *exactReader) Close() error { return r.rc.Close() }
 // If-Match or If-None-Match: *, which AWS S3, R2, MinIO and SeaweedFS
 // honour: of two writers racing with the same If-Match, one gets
 // ErrConflict. A server that ignores the headers overwrites instead.
+// Conditional writes are not retried (see below); others are, by the SDK's
+// standard retryer (AWS_MAX_ATTEMPTS, 3 by default).
 //
 // The request is signed over its payload, which is read twice unless r is
 // an io.ReadSeeker (an *os.File or *bytes.Reader is): any other reader is
@@ -293,6 +295,13 @@ func (s *Store) Put(ctx context.Context, key string, r io.Reader, size int64, co
 		in.IfNoneMatch = aws.String("*")
 	}
 	var opts []func(*s3.Options)
+	if cond != (release.Cond{}) {
+		// A conditional write is not idempotent: had an attempt whose
+		// answer was lost moved the pointer, its retry would be refused
+		// as a conflict with itself. One attempt, and the caller sees
+		// the failure as it is.
+		opts = append(opts, func(o *s3.Options) { o.RetryMaxAttempts = 1 })
+	}
 	if _, ok := r.(io.ReadSeeker); !ok {
 		opts = append(opts, unsignedPayload)
 	}

@@ -277,3 +277,26 @@ func TestFakeIgnoredIfMatch(t *testing.T) {
 		t.Errorf("Get(IfMatch stale) from a server ignoring it = %q, %v; want ErrConflict", got, err)
 	}
 }
+
+// TestFakeConditionalPutNotRetried: a conditional Put is sent once even on
+// a 5xx, since a retry of a write that landed would fail as a conflict with
+// itself; an unconditional one is retried.
+func TestFakeConditionalPutNotRetried(t *testing.T) {
+	f := newFakeS3(t)
+	st := openFake(t, f)
+	f.set(fault500)
+	for _, c := range []struct {
+		cond     release.Cond
+		requests int64
+	}{
+		{release.Cond{}, 2},
+		{release.Cond{IfMatch: `"abc"`}, 1},
+		{release.Cond{IfNoneMatch: true}, 1},
+	} {
+		before := f.requests.Load()
+		_, err := st.Put(testCtx(t), "current", strings.NewReader("x"), 1, c.cond)
+		if n := f.requests.Load() - before; err == nil || n != c.requests {
+			t.Errorf("Put(%+v) on a failing server: %d requests, %v; want %d and an error", c.cond, n, err, c.requests)
+		}
+	}
+}
