@@ -115,7 +115,7 @@ func (s *Store) fail(op, key string, err error) error {
 	case failRange:
 		return fmt.Errorf("%s: %s: the range starts past the end of the object", name, op)
 	case failServer:
-		return fmt.Errorf("%s: %s: %s failed%s after retries: try again later", name, op, s.endpointOf(), detail)
+		return fmt.Errorf("%s: %s: %s failed%s: try again later", name, op, s.endpointOf(), detail)
 	case failUnreachable:
 		return fmt.Errorf("%s: %s: cannot reach %s: check AWS_ENDPOINT_URL and that the server runs (%v)", name, op, s.endpointOf(), rootCause(err))
 	}

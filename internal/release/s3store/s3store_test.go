@@ -220,8 +220,8 @@ func TestFakeErrors(t *testing.T) {
 		want     string
 		requests int64
 	}{
-		{fault500, "get", "blob", nil, "failed (InternalError) after retries: try again later", 2},
-		{fault500, "stat", "blob", nil, "failed (InternalServerError) after retries: try again later", 2},
+		{fault500, "get", "blob", nil, "failed (InternalError): try again later", 2},
+		{fault500, "stat", "blob", nil, "failed (InternalServerError): try again later", 2},
 		{fault403, "get", "blob", nil, "access denied (AccessDenied): check the credentials", 1},
 		{fault403, "stat", "blob", nil, "access denied (Forbidden): check the credentials", 1},
 		{faultNoBucket, "get", "blob", nil, `no bucket "bucket" at 127.0.0.1:`, 1},
