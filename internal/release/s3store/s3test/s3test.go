@@ -22,6 +22,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -150,21 +151,24 @@ func Start(weed, dir string) (*Server, error) {
 	if err := os.Mkdir(data, 0o755); err != nil {
 		return nil, err
 	}
-	ports, err := freePorts(10)
+	// Each component of weed mini has an HTTP port (ports[2i]) and a
+	// gRPC one (ports[2i+1]).
+	components := []string{"master", "volume", "filer", "s3", "admin"}
+	ports, err := freePorts(2 * len(components))
 	if err != nil {
 		return nil, err
 	}
-	s.Endpoint = "http://127.0.0.1:" + strconv.Itoa(ports[6])
-	args := []string{"mini", "-dir", data, "-ip", "127.0.0.1", "-ip.bind", "127.0.0.1",
+	s.Endpoint = "http://127.0.0.1:" + strconv.Itoa(ports[2*slices.Index(components, "s3")])
+	// -logdir: glog's files would go to /tmp.
+	args := []string{"-logdir", s.Dir, "mini", "-dir", data, "-ip", "127.0.0.1", "-ip.bind", "127.0.0.1",
 		"-master.telemetry=false", "-webdav=false", "-s3.autoCreateBucket=false", "-s3.config", conf,
 		"-master.volumeSizeLimitMB", "64",
 		"-s3.port.iceberg", "0", "-s3.port.lance", "0", "-admin.port.legacy", "0",
 		"-filer.localSocket", filepath.Join(s.Dir, "filer.sock"),
 		"-s3.localSocket", filepath.Join(s.Dir, "s3.sock"),
 	}
-	for i, flag := range []string{"master.port", "master.port.grpc", "volume.port", "volume.port.grpc",
-		"filer.port", "filer.port.grpc", "s3.port", "s3.port.grpc", "admin.port", "admin.port.grpc"} {
-		args = append(args, "-"+flag, strconv.Itoa(ports[i]))
+	for i, c := range components {
+		args = append(args, "-"+c+".port", strconv.Itoa(ports[2*i]), "-"+c+".port.grpc", strconv.Itoa(ports[2*i+1]))
 	}
 	log, err := os.Create(filepath.Join(s.Dir, "weed.log"))
 	if err != nil {
@@ -181,7 +185,15 @@ func Start(weed, dir string) (*Server, error) {
 	s.PID = cmd.Process.Pid
 	s.cmd = cmd
 	s.exited = make(chan struct{})
-	go func() { cmd.Wait(); log.Close(); close(s.exited) }()
+	go func() {
+		cmd.Wait()
+		log.Close()
+		// weed mini puts its gRPC sockets in /tmp whatever the flags.
+		for i, c := range components {
+			os.Remove(fmt.Sprintf("/tmp/seaweedfs-%s-grpc-%d.sock", c, ports[2*i+1]))
+		}
+		close(s.exited)
+	}()
 	if err := s.waitReady(); err != nil {
 		s.Stop()
 		return nil, fmt.Errorf("SeaweedFS at %s: %v\n%s", s.Endpoint, err, tail(filepath.Join(s.Dir, "weed.log")))
