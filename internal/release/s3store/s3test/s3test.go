@@ -39,10 +39,12 @@ import (
 const WeedEnv = "STOA_WEED"
 
 // Limits of the harness: how long weed may take to answer its first S3
-// request, and to stop after SIGTERM before it is killed.
+// request, and to stop after SIGTERM before it is killed, and how many
+// times it is started when it exits at once.
 const (
-	startTimeout = 90 * time.Second
-	stopTimeout  = 15 * time.Second
+	startTimeout  = 90 * time.Second
+	stopTimeout   = 15 * time.Second
+	startAttempts = 3
 )
 
 // Server is a running S3-compatible server and what a client needs to
@@ -135,6 +137,25 @@ func Start(weed, dir string) (*Server, error) {
 	if _, err := os.Stat(weed); err != nil {
 		return nil, fmt.Errorf("%s=%s: %v (.ci/seaweedfs builds weed and prints its path)", WeedEnv, weed, err)
 	}
+	// A free port can be taken by another process before weed binds it;
+	// weed then exits, and a new set of ports is tried.
+	var err error
+	for attempt := 1; attempt <= startAttempts; attempt++ {
+		var s *Server
+		s, err = start(weed, filepath.Join(dir, strconv.Itoa(attempt)))
+		if !errors.Is(err, errExited) {
+			return s, err
+		}
+	}
+	return nil, err
+}
+
+var errExited = errors.New("weed exited")
+
+func start(weed, dir string) (*Server, error) {
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		return nil, err
+	}
 	s := &Server{
 		Region:    "us-east-1",
 		AccessKey: "stoatestkey",
@@ -196,7 +217,7 @@ func Start(weed, dir string) (*Server, error) {
 	}()
 	if err := s.waitReady(); err != nil {
 		s.Stop()
-		return nil, fmt.Errorf("SeaweedFS at %s: %v\n%s", s.Endpoint, err, tail(filepath.Join(s.Dir, "weed.log")))
+		return nil, fmt.Errorf("SeaweedFS at %s: %w\n%s", s.Endpoint, err, tail(filepath.Join(s.Dir, "weed.log")))
 	}
 	return s, nil
 }
@@ -229,7 +250,7 @@ func (s *Server) waitReady() error {
 		last = err
 		select {
 		case <-s.exited:
-			return errors.New("weed exited")
+			return errExited
 		case <-ctx.Done():
 			return fmt.Errorf("not ready after %v: %v", startTimeout, last)
 		case <-time.After(200 * time.Millisecond):
