@@ -283,6 +283,8 @@ func (r *exactReader) Close() error { return r.rc.Close() }
 // Conditional writes are not retried (see below); others are, by the SDK's
 // standard retryer (AWS_MAX_ATTEMPTS, 3 by default).
 //
+// The Info's ModTime is this machine's clock: PutObject answers with none.
+//
 // The request is signed over its payload, which is read twice unless r is
 // an io.ReadSeeker (an *os.File or *bytes.Reader is): any other reader is
 // sent unsigned-payload, checked by S3's transport checksum only.
@@ -306,6 +308,11 @@ func (s *Store) Put(ctx context.Context, key string, r io.Reader, size int64, co
 		opts = append(opts, unsignedPayload)
 	}
 	out, err := s.client.PutObject(ctx, in, opts...)
+	if err != nil && cond.IfMatch != "" && classify(err) == failNotExist {
+		// AWS answers If-Match on a missing key with 404 NoSuchKey:
+		// to the caller, the object changed since it read the tag.
+		return release.Info{}, fmt.Errorf("%s%s: put: %w", s.where, key, release.ErrConflict)
+	}
 	if err != nil {
 		return release.Info{}, s.fail("put", key, err)
 	}

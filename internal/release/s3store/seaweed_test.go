@@ -130,6 +130,15 @@ func TestSeaweedContract(t *testing.T) {
 	if _, _, err := get(t, st, "current", 0, 0, release.Cond{IfMatch: next.Tag}); !errors.Is(err, release.ErrConflict) {
 		t.Errorf("Get(n=0, IfMatch stale tag) = %v, want ErrConflict", err)
 	}
+	if _, err := st.Put(ctx, "nothing-here", strings.NewReader("x"), 1, release.Cond{IfMatch: next.Tag}); !errors.Is(err, release.ErrConflict) {
+		t.Errorf("Put(IfMatch) of a missing object = %v, want ErrConflict", err)
+	}
+	if _, err := st.Stat(ctx, "nothing-here"); !errors.Is(err, release.ErrNotExist) {
+		t.Errorf("a refused Put(IfMatch) made the object: Stat = %v", err)
+	}
+	if _, err := st.Put(ctx, "short", strings.NewReader("abc"), 5, release.Cond{}); err == nil {
+		t.Errorf("Put of 3 bytes announced as 5: no error")
+	}
 	if got, _, _ := get(t, st, "current", 0, -1, release.Cond{}); got != "two" {
 		t.Errorf("pointer = %q after a refused move, want %q", got, "two")
 	}
