@@ -24,21 +24,25 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// seaweed gives the package's SeaweedFS, and opens stores in its bucket
-// through the standard AWS environment, as stoa deploy does, under
-// prefixes that start with the test's name.
-func seaweed(t *testing.T) (*s3test.Server, func(prefix string) *Store) {
+// seaweed gives the package's SeaweedFS, with the standard AWS environment
+// pointing at it for the test's duration.
+func seaweed(t *testing.T) *s3test.Server {
 	t.Helper()
 	srv := s3test.Shared(t)
 	srv.Setenv(t)
-	return srv, func(prefix string) *Store {
-		t.Helper()
-		st, err := Open(context.Background(), "s3://"+srv.Bucket+"/"+t.Name()+"/"+prefix)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return st
+	return srv
+}
+
+// openStore opens a store in srv's bucket through the standard AWS
+// environment, as stoa deploy does, under a prefix that starts with the
+// test's name, so that tests sharing the server never meet.
+func openStore(t *testing.T, srv *s3test.Server, prefix string) *Store {
+	t.Helper()
+	st, err := Open(context.Background(), "s3://"+srv.Bucket+"/"+t.Name()+"/"+prefix)
+	if err != nil {
+		t.Fatal(err)
 	}
+	return st
 }
 
 func testCtx(t *testing.T) context.Context {
@@ -70,8 +74,7 @@ func get(t *testing.T, st release.Store, key string, off, n int64, cond release.
 // TestSeaweedContract runs the Store contract against SeaweedFS through the
 // real SDK, every request signed and checked.
 func TestSeaweedContract(t *testing.T) {
-	_, open := seaweed(t)
-	st := open("site/one")
+	st := openStore(t, seaweed(t), "site/one")
 	ctx := testCtx(t)
 
 	if _, err := st.Stat(ctx, "missing"); !errors.Is(err, release.ErrNotExist) {
@@ -176,8 +179,8 @@ func TestSeaweedContract(t *testing.T) {
 // TestSeaweedList pages through ListObjectsV2 two keys at a time, sees only
 // its own prefix, and stops when told.
 func TestSeaweedList(t *testing.T) {
-	_, open := seaweed(t)
-	st, other := open("site"), open("site2")
+	srv := seaweed(t)
+	st, other := openStore(t, srv, "site"), openStore(t, srv, "site2")
 	st.pageSize = 2
 	var want []string
 	for i := range 7 {
@@ -211,8 +214,7 @@ func TestSeaweedList(t *testing.T) {
 // writers at once, many times: exactly one must win each round, the other
 // must get ErrConflict, and the pointer must hold the winner's bytes.
 func TestSeaweedPointerRace(t *testing.T) {
-	_, open := seaweed(t)
-	st := open("race")
+	st := openStore(t, seaweed(t), "race")
 	base := put(t, st, release.PointerKey, "round 0", release.Cond{IfNoneMatch: true})
 	for round := 1; round <= 20; round++ {
 		var wg sync.WaitGroup
@@ -250,7 +252,7 @@ func TestSeaweedPointerRace(t *testing.T) {
 // TestSeaweedErrors: a wrong secret and a missing bucket each give one line
 // that names the object and what to do, not ErrNotExist.
 func TestSeaweedErrors(t *testing.T) {
-	srv, open := seaweed(t)
+	srv := seaweed(t)
 	ctx := testCtx(t)
 	for _, c := range []struct {
 		name, target string
@@ -276,5 +278,4 @@ func TestSeaweedErrors(t *testing.T) {
 			}
 		})
 	}
-	_ = open
 }
