@@ -4,11 +4,27 @@
 // endpoint, region and credentials come from where users already keep them:
 // AWS_ENDPOINT_URL (or AWS_ENDPOINT_URL_S3), AWS_REGION, AWS_ACCESS_KEY_ID
 // and AWS_SECRET_ACCESS_KEY, AWS_PROFILE and the shared config and
-// credentials files. It works with AWS S3, R2, MinIO, Garage and SeaweedFS.
+// credentials files. Its tests run against SeaweedFS; it asks nothing of
+// the server but plain S3, so AWS S3, R2, MinIO and Garage are meant to
+// work alike. (Over HTTPS the SDK sends its CRC32 checksums as an
+// aws-chunked trailer; a server too old for that is served by
+// AWS_REQUEST_CHECKSUM_CALCULATION=when_required.)
 //
-// Conditional writes (If-Match, If-None-Match: *) are sent as S3 defines
-// them; a server that ignores them makes the pointer's move last-writer-wins
-// (see Store.Put).
+// Requests are path-style (http://host/BUCKET/KEY) when an endpoint URL is
+// configured, virtual-hosted (BUCKET.s3.REGION.amazonaws.com) otherwise.
+//
+// The pointer moves by a conditional PutObject (If-Match, or If-None-Match: *
+// for the first release), so of two deploys racing one wins and the other
+// gets release.ErrConflict. What each backend guarantees:
+//   - AWS S3, Cloudflare R2 and MinIO document conditional writes.
+//   - SeaweedFS (4.53, the version .ci/seaweedfs builds) checks them under
+//     the filer's per-path lock: its tests race two writers twenty times,
+//     and one wins each time.
+//   - A server that ignores the headers overwrites: the pointer is then
+//     last-writer-wins, and deploys to one target must not run at once.
+//
+// Reads with If-Match are checked against the answer's ETag here as well,
+// so that no server can make a reader mix two versions of one key.
 package s3store
 
 import (
