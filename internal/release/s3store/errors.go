@@ -41,7 +41,8 @@ func classify(err error) failure {
 		return failCanceled
 	}
 	var se *v4.SigningError
-	if errors.As(err, &se) {
+	var ne *noCredentialsError
+	if errors.As(err, &se) || errors.As(err, &ne) {
 		return failNoCredentials
 	}
 	code, status := "", 0
@@ -140,3 +141,20 @@ func unsignedPayload(o *s3.Options) {
 	o.APIOptions = append(o.APIOptions, v4.SwapComputePayloadSHA256ForUnsignedPayloadMiddleware)
 	o.RequestChecksumCalculation = aws.RequestChecksumCalculationWhenRequired
 }
+
+// credentialsOf marks the failures of the credential chain, which the SDK
+// reports as plain text ("get identity: ..."), so that classify knows them.
+type credentialsOf struct{ aws.CredentialsProvider }
+
+func (c credentialsOf) Retrieve(ctx context.Context) (aws.Credentials, error) {
+	creds, err := c.CredentialsProvider.Retrieve(ctx)
+	if err != nil {
+		return creds, &noCredentialsError{err}
+	}
+	return creds, nil
+}
+
+type noCredentialsError struct{ err error }
+
+func (e *noCredentialsError) Error() string { return e.err.Error() }
+func (e *noCredentialsError) Unwrap() error { return e.err }

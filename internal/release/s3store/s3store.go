@@ -112,6 +112,17 @@ func Open(ctx context.Context, target string) (*Store, error) {
 	return New(cfg, target)
 }
 
+// OpenTarget is Open as a release.Opener, for release.RegisterScheme. A
+// first deploy needs nothing created in S3 but the bucket, which it does
+// not make, so create is not looked at.
+func OpenTarget(ctx context.Context, target string, create bool) (release.Store, error) {
+	st, err := Open(ctx, target)
+	if err != nil {
+		return nil, err
+	}
+	return st, nil
+}
+
 // New makes the store at target, s3://BUCKET/PREFIX, with the given
 // configuration. Addressing is path-style when an endpoint URL is
 // configured (see pathStyle).
@@ -128,6 +139,9 @@ func New(cfg aws.Config, target string) (*Store, error) {
 		cfg.HTTPClient = b.
 			WithDialerOptions(func(d *net.Dialer) { d.Timeout = dialTimeout }).
 			WithTransportOptions(func(t *http.Transport) { t.ResponseHeaderTimeout = responseHeaderTimeout })
+	}
+	if cfg.Credentials != nil {
+		cfg.Credentials = aws.NewCredentialsCache(credentialsOf{cfg.Credentials})
 	}
 	client := s3.NewFromConfig(cfg, func(o *s3.Options) {
 		// o.BaseEndpoint is resolved by now from AWS_ENDPOINT_URL_S3,

@@ -300,3 +300,23 @@ func TestFakeConditionalPutNotRetried(t *testing.T) {
 		}
 	}
 }
+
+// TestNoCredentials: with no credentials anywhere in the standard chain, a
+// request fails in one line that says where to put them, not with the
+// chain's own account of every source it tried.
+func TestNoCredentials(t *testing.T) {
+	f := newFakeS3(t)
+	s3test.Setenv(t, []string{"AWS_ENDPOINT_URL=" + f.srv.URL, "AWS_CONFIG_FILE=/nonexistent", "AWS_SHARED_CREDENTIALS_FILE=/nonexistent", "AWS_EC2_METADATA_DISABLED=true"})
+	st, err := Open(context.Background(), "s3://bucket/site")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = st.Stat(testCtx(t), "current")
+	want := "s3://bucket/site/current: stat: no AWS credentials found: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE"
+	if err == nil || err.Error() != want {
+		t.Errorf("Stat without credentials = %v, want %q", err, want)
+	}
+	if n := f.requests.Load(); n != 0 {
+		t.Errorf("%d requests sent without credentials, want 0", n)
+	}
+}
