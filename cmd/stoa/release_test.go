@@ -61,7 +61,7 @@ func TestReleaseCommands(t *testing.T) {
 	}{
 		{[]string{"deploy", site}, exitUsage, "stoa deploy DIR TARGET"},
 		{[]string{"deploy", filepath.Join(dir, "missing"), target}, exitRuntime, "missing"},
-		{[]string{"deploy", site, "s3://bucket/prefix"}, exitRuntime, "not supported yet"},
+		{[]string{"deploy", site, "s3:///prefix"}, exitRuntime, "no bucket (write s3://BUCKET/PREFIX)"},
 		{[]string{"releases", filepath.Join(dir, "nope")}, exitRuntime, "no such directory"},
 		{[]string{"rollback", target, "20200101T000000Z-000000"}, exitRuntime, "no release 20200101T000000Z-000000"},
 		{[]string{"prune", target}, exitUsage, "--keep N"},

@@ -105,6 +105,9 @@ func ParseTarget(target string) (bucket, prefix string, err error) {
 // region and credentials of the standard AWS configuration. It sends no
 // request: a wrong bucket or credentials show at the first operation.
 func Open(ctx context.Context, target string) (*Store, error) {
+	if _, _, err := ParseTarget(target); err != nil {
+		return nil, err
+	}
 	cfg, err := config.LoadDefaultConfig(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("release store %s: reading the AWS configuration: %v (check AWS_PROFILE, AWS_CONFIG_FILE and AWS_SHARED_CREDENTIALS_FILE)", target, err)
