@@ -18,8 +18,9 @@
 // gets release.ErrConflict. What each backend guarantees:
 //   - AWS S3, Cloudflare R2 and MinIO document conditional writes.
 //   - SeaweedFS (4.53, the version .ci/seaweedfs builds) checks them under
-//     the filer's per-path lock: its tests race two writers twenty times,
-//     and one wins each time.
+//     the filer's per-path lock: the conformance suite races eight
+//     writers, TestSeaweedPointerRace two writers twenty times, and one
+//     wins each time.
 //   - A server that ignores the headers overwrites: the pointer is then
 //     last-writer-wins, and deploys to one target must not run at once.
 //
