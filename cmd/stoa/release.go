@@ -20,7 +20,9 @@ const releaseUsage = `Usage:
   stoa rollback TARGET [ID]             make release ID current (default: the previous one)
   stoa prune TARGET --keep N            delete releases beyond the newest N, and unused blobs
 
-TARGET is a directory (created by the first deploy). A deploy uploads only
+TARGET is a directory (created by the first deploy) or s3://BUCKET/PREFIX,
+reached with the standard AWS settings (AWS_ENDPOINT_URL, AWS_REGION,
+AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_PROFILE). A deploy uploads only
 the files TARGET lacks, with their br/zstd/gzip variants, writes the release's
 manifest and only then switches to it, in one atomic write; two deploys at
 once: one wins, the other fails and says so. Prune never deletes the current
