@@ -227,3 +227,66 @@ func TestSeaweedErrors(t *testing.T) {
 		})
 	}
 }
+
+// pointerBarrier holds every move of the pointer until n movers have
+// reached it, so that racing deploys all move it from the same release.
+type pointerBarrier struct {
+	release.Store
+	n       int
+	mu      sync.Mutex
+	arrived int
+	all     chan struct{}
+}
+
+func (b *pointerBarrier) Put(ctx context.Context, key string, r io.Reader, size int64, cond release.Cond) (release.Info, error) {
+	if key == release.PointerKey {
+		b.mu.Lock()
+		if b.arrived++; b.arrived == b.n {
+			close(b.all)
+		}
+		b.mu.Unlock()
+		select {
+		case <-b.all:
+		case <-ctx.Done():
+			return release.Info{}, ctx.Err()
+		}
+	}
+	return b.Store.Put(ctx, key, r, size, cond)
+}
+
+// TestSeaweedConcurrentDeploys: two deploys to one S3 target that both
+// read the pointer before either moves it, on an empty target and then on
+// one with a release: one wins, the other fails with ErrConflict naming
+// the winner, and the pointer names the winner.
+func TestSeaweedConcurrentDeploys(t *testing.T) {
+	st := openStore(t, seaweed(t), "site")
+	for round := range 2 {
+		b := &pointerBarrier{Store: st, n: 2, all: make(chan struct{})}
+		var wg sync.WaitGroup
+		var results [2]release.Result
+		var errs [2]error
+		for i := range 2 {
+			dir := t.TempDir()
+			page := fmt.Sprintf("<h1>round %d deploy %d</h1>", round, i)
+			if err := os.WriteFile(dir+"/index.html", []byte(page), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			wg.Go(func() { results[i], errs[i] = release.Deploy(testCtx(t), dir, b, release.DeployOptions{}) })
+		}
+		wg.Wait()
+		won, lost := 0, 1
+		if errs[0] != nil {
+			won, lost = 1, 0
+		}
+		if errs[won] != nil || !errors.Is(errs[lost], release.ErrConflict) || !strings.Contains(errs[lost].Error(), results[won].ID) {
+			t.Fatalf("round %d: deploys returned %v and %v; want one to win and the other to name it in a conflict", round, errs[0], errs[1])
+		}
+		p, _, err := release.ReadPointer(testCtx(t), st)
+		if err != nil || p.Current != results[won].ID {
+			t.Errorf("round %d: pointer %+v, %v; want the winner %s current", round, p, err, results[won].ID)
+		}
+		if _, err := release.LoadManifest(testCtx(t), st, results[won].ID); err != nil {
+			t.Errorf("round %d: the winner's manifest: %v", round, err)
+		}
+	}
+}
