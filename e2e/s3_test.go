@@ -18,8 +18,9 @@ import (
 // TestDeployS3 deploys to s3://BUCKET/PREFIX on SeaweedFS, with the
 // endpoint and keys taken from the standard AWS environment as a user sets
 // them: stoa releases lists the release as current, a second deploy uploads
-// only the changed file, rollback moves the pointer back, and a wrong
-// secret fails in one line that says what to check.
+// only the changed file, rollback moves the pointer back and forth, prune
+// deletes the old release and its blob, and a wrong secret fails in one
+// line that says what to check.
 func TestDeployS3(t *testing.T) {
 	srv := s3test.Seaweed(t)
 	srv.Setenv(t)
@@ -66,6 +67,12 @@ func TestDeployS3(t *testing.T) {
 	if out := stoa("rollback", target); !strings.HasPrefix(out, "release "+first+" is current") {
 		t.Errorf("rollback printed %q", out)
 	}
+	if out := stoa("rollback", target, second); !strings.HasPrefix(out, "release "+second+" is current") {
+		t.Errorf("rollback ID printed %q", out)
+	}
+	if out := stoa("prune", target, "--keep", "1", "--window", "0s"); !strings.Contains(out, "deleted 1 release and 1 blob (12 B)") {
+		t.Errorf("prune printed %q", out)
+	}
 
 	// The objects are where the layout says, under the prefix.
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -85,8 +92,8 @@ func TestDeployS3(t *testing.T) {
 			pointer++
 		}
 	}
-	if blobs != 3 || manifests != 2 || pointer != 1 {
-		t.Errorf("bucket holds %d blobs, %d manifests, %d pointers; want 3, 2, 1", blobs, manifests, pointer)
+	if blobs != 2 || manifests != 1 || pointer != 1 {
+		t.Errorf("bucket holds %d blobs, %d manifests, %d pointers after the prune; want 2, 1, 1", blobs, manifests, pointer)
 	}
 
 	s3test.Setenv(t, s3test.Env(srv.Endpoint, srv.Region, srv.AccessKey, "not-the-secret"))
