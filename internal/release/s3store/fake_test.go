@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -28,6 +29,8 @@ const (
 	fault403                // 403 AccessDenied
 	faultNoBucket           // 404 NoSuchBucket
 	faultIgnoreConds        // conditions are ignored, as by a server without them
+	faultIgnoreRange        // Range is ignored: 200 and the whole object
+	faultWrongRange         // 206 with the range starting one byte early
 )
 
 // fakeS3 is an in-process S3 server with one bucket, path-style, for
@@ -154,7 +157,39 @@ func (f *fakeS3) get(w http.ResponseWriter, r *http.Request, body []byte) {
 		w.WriteHeader(http.StatusPartialContent)
 		w.Write(body[:len(body)/2])
 	default:
-		w.Header().Set("Content-Length", fmt.Sprint(len(body)))
-		w.Write(body)
+		first, last, ok := fakeRange(r.Header.Get("Range"), len(body))
+		if !ok || fault(f.fault.Load()) == faultIgnoreRange {
+			w.Header().Set("Content-Length", fmt.Sprint(len(body)))
+			w.Write(body)
+			return
+		}
+		if fault(f.fault.Load()) == faultWrongRange && first > 0 {
+			first--
+		}
+		w.Header().Set("Content-Range", fmt.Sprintf("bytes %d-%d/%d", first, last, len(body)))
+		w.Header().Set("Content-Length", fmt.Sprint(last-first+1))
+		w.WriteHeader(http.StatusPartialContent)
+		w.Write(body[first : last+1])
 	}
+}
+
+// fakeRange reads "bytes=A-B" or "bytes=A-" within size bytes.
+func fakeRange(h string, size int) (first, last int, ok bool) {
+	spec, found := strings.CutPrefix(h, "bytes=")
+	a, b, found2 := strings.Cut(spec, "-")
+	if !found || !found2 {
+		return 0, 0, false
+	}
+	first, err := strconv.Atoi(a)
+	if err != nil || first >= size {
+		return 0, 0, false
+	}
+	last = size - 1
+	if b != "" {
+		if last, err = strconv.Atoi(b); err != nil || last < first {
+			return 0, 0, false
+		}
+		last = min(last, size-1)
+	}
+	return first, last, true
 }

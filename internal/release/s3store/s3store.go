@@ -223,20 +223,50 @@ func (s *Store) Get(ctx context.Context, key string, off, n int64, cond release.
 		return nil, release.Info{}, s.fail("get", key, err)
 	}
 	info := release.Info{Size: aws.ToInt64(out.ContentLength), ModTime: aws.ToTime(out.LastModified), Tag: aws.ToString(out.ETag)}
-	want := int64(-1) // the body's length, when announced
-	if out.ContentLength != nil {
-		want = *out.ContentLength
-	}
-	if first, last, total, ok := contentRange(aws.ToString(out.ContentRange)); ok {
-		info.Size, want = total, last-first+1
-	}
 	if cond.IfMatch != "" && info.Tag != cond.IfMatch {
 		// A server that ignores If-Match on GET must not make a reader
 		// mix two versions of one key.
 		out.Body.Close()
 		return nil, release.Info{}, fmt.Errorf("%s%s: get: %w", s.where, key, release.ErrConflict)
 	}
-	return &exactReader{rc: out.Body, left: want, name: s.where + key}, info, nil
+	body, err := s.body(out, key, off, n, in.Range != nil, &info)
+	if err != nil {
+		out.Body.Close()
+		return nil, release.Info{}, err
+	}
+	return body, info, nil
+}
+
+// body is the reader of the bytes Get was asked for, from the answer to a
+// GET with a Range (ranged) or without. It sets info.Size to the whole
+// object's size.
+func (s *Store) body(out *s3.GetObjectOutput, key string, off, n int64, ranged bool, info *release.Info) (io.ReadCloser, error) {
+	r := &exactReader{rc: out.Body, left: -1, name: s.where + key}
+	if out.ContentLength != nil {
+		r.left = *out.ContentLength
+	}
+	first, last, total, ok := contentRange(aws.ToString(out.ContentRange))
+	switch {
+	case ok && first != off:
+		return nil, fmt.Errorf("%s%s: get: asked for bytes from %d, the server sent them from %d", s.where, key, off, first)
+	case ok:
+		info.Size, r.left = total, last-first+1
+		return r, nil
+	case !ranged || off == 0 && n < 0:
+		return r, nil
+	}
+	// A 200 to a ranged GET is the whole object (RFC 9110 section 14.2
+	// lets a server ignore Range): skip to off, stop after n.
+	if _, err := io.CopyN(io.Discard, r, off); err != nil {
+		return nil, fmt.Errorf("%s%s: get: skipping to %d in an answer that ignored Range: %w", s.where, key, off, err)
+	}
+	if n < 0 {
+		return r, nil
+	}
+	return struct {
+		io.Reader
+		io.Closer
+	}{io.LimitReader(r, n), r}, nil
 }
 
 // head is Stat with If-Match, for the empty Get.

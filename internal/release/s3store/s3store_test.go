@@ -320,3 +320,28 @@ func TestNoCredentials(t *testing.T) {
 		t.Errorf("%d requests sent without credentials, want 0", n)
 	}
 }
+
+// TestFakeRanges: the bytes asked for come back from a server that honours
+// Range, and from one that ignores it (200 and the whole object); a 206
+// that starts elsewhere than asked is refused, never served as those bytes.
+func TestFakeRanges(t *testing.T) {
+	f := newFakeS3(t)
+	st := openFake(t, f)
+	put(t, st, "blob", "0123456789", release.Cond{})
+	for _, x := range []fault{faultNone, faultIgnoreRange} {
+		f.set(x)
+		for _, c := range []struct {
+			off, n int64
+			want   string
+		}{{0, -1, "0123456789"}, {2, 3, "234"}, {7, -1, "789"}, {0, 4, "0123"}, {9, 5, "9"}} {
+			got, info, err := get(t, st, "blob", c.off, c.n, release.Cond{})
+			if err != nil || got != c.want || info.Size != 10 {
+				t.Errorf("fault %d: Get(off=%d, n=%d) = %q, size %d, %v; want %q, size 10", x, c.off, c.n, got, info.Size, err, c.want)
+			}
+		}
+	}
+	f.set(faultWrongRange)
+	if got, _, err := get(t, st, "blob", 2, 3, release.Cond{}); err == nil || !strings.Contains(err.Error(), "asked for bytes from 2, the server sent them from 1") {
+		t.Errorf("Get of a 206 from the wrong offset = %q, %v; want an error", got, err)
+	}
+}
