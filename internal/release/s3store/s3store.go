@@ -154,7 +154,7 @@ func New(cfg aws.Config, target string) (*Store, error) {
 		// Else every GET of a server that sends no checksum (most
 		// besides AWS) logs a line to stderr.
 		o.DisableLogOutputChecksumValidationSkipped = true
-		if o.Region == "" && o.BaseEndpoint != nil {
+		if o.Region == "" && pathStyle(o.BaseEndpoint) {
 			o.Region = DefaultRegion
 		}
 	})
