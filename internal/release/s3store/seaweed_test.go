@@ -290,3 +290,34 @@ func TestSeaweedConcurrentDeploys(t *testing.T) {
 		}
 	}
 }
+
+// TestSeaweedIncrementalDeploy: a deploy to S3 of a site with one file
+// changed uploads that file's blob and nothing else of the site.
+func TestSeaweedIncrementalDeploy(t *testing.T) {
+	st := openStore(t, seaweed(t), "site")
+	site := t.TempDir()
+	const files = 500
+	for i := range files {
+		dir := fmt.Sprintf("%s/d%02d", site, i/100)
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		// Under 256 bytes: no compressed variants.
+		if err := os.WriteFile(fmt.Sprintf("%s/p%03d.html", dir, i), fmt.Appendf(nil, "<p>page %d</p>", i), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	first, err := release.Deploy(testCtx(t), site, st, release.DeployOptions{})
+	if err != nil || first.Files != files || first.Blobs != files {
+		t.Fatalf("first deploy: %+v, %v; want %d files and blobs", first, err, files)
+	}
+	t.Logf("first deploy of %d files to SeaweedFS: %v", files, first.Elapsed)
+	if err := os.WriteFile(site+"/d03/p300.html", []byte("<p>changed</p>"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	next, err := release.Deploy(testCtx(t), site, st, release.DeployOptions{})
+	if err != nil || next.Blobs != 1 || next.Uploaded != int64(len("<p>changed</p>")) || next.Parent != first.ID {
+		t.Fatalf("deploy of one changed file: %+v, %v; want 1 blob of 14 bytes, parent %s", next, err, first.ID)
+	}
+	t.Logf("incremental deploy, one file of %d changed: %v", files, next.Elapsed)
+}
