@@ -16,9 +16,12 @@ package s3test
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -57,6 +60,7 @@ type Server struct {
 	Bucket    string // created before Seaweed returns
 	Dir       string // weed's data directory and its log, weed.log
 	PID       int
+	CABundle  string // with StartTLS: the PEM file of the endpoint's certificate
 
 	cmd    *exec.Cmd
 	exited chan struct{} // closed when weed has exited
@@ -133,7 +137,15 @@ const SkipMessage = "no SeaweedFS: set " + WeedEnv + " to a weed binary (.ci/sea
 // Start starts `weed mini` with its data in dir, bound to 127.0.0.1 on free
 // ports, with one identity whose keys every request must be signed with,
 // and returns once the bucket is created. Stop ends it.
-func Start(weed, dir string) (*Server, error) {
+func Start(weed, dir string) (*Server, error) { return startRetry(weed, dir, false) }
+
+// StartTLS is Start with the S3 endpoint on HTTPS, its certificate signed
+// for 127.0.0.1 by a CA of its own (Server.CABundle, which Env passes as
+// AWS_CA_BUNDLE). Over HTTPS the SDK sends checksums as aws-chunked
+// trailers, which plain HTTP never shows.
+func StartTLS(weed, dir string) (*Server, error) { return startRetry(weed, dir, true) }
+
+func startRetry(weed, dir string, tls bool) (*Server, error) {
 	if _, err := os.Stat(weed); err != nil {
 		return nil, fmt.Errorf("%s=%s: %v (.ci/seaweedfs builds weed and prints its path)", WeedEnv, weed, err)
 	}
@@ -142,7 +154,7 @@ func Start(weed, dir string) (*Server, error) {
 	var err error
 	for attempt := 1; attempt <= startAttempts; attempt++ {
 		var s *Server
-		s, err = start(weed, filepath.Join(dir, strconv.Itoa(attempt)))
+		s, err = start(weed, filepath.Join(dir, strconv.Itoa(attempt)), tls)
 		if !errors.Is(err, errExited) {
 			return s, err
 		}
@@ -152,7 +164,7 @@ func Start(weed, dir string) (*Server, error) {
 
 var errExited = errors.New("weed exited")
 
-func start(weed, dir string) (*Server, error) {
+func start(weed, dir string, tls bool) (*Server, error) {
 	if err := os.Mkdir(dir, 0o755); err != nil {
 		return nil, err
 	}
@@ -163,33 +175,15 @@ func start(weed, dir string) (*Server, error) {
 		Bucket:    "stoa-test",
 		Dir:       dir,
 	}
-	conf := filepath.Join(s.Dir, "s3.json")
-	identity := fmt.Sprintf(`{"identities":[{"name":"stoa","credentials":[{"accessKey":%q,"secretKey":%q}],"actions":["Admin","Read","Write","List","Tagging"]}]}`, s.AccessKey, s.SecretKey)
-	if err := os.WriteFile(conf, []byte(identity), 0o600); err != nil {
-		return nil, err
-	}
-	data := filepath.Join(s.Dir, "data")
-	if err := os.Mkdir(data, 0o755); err != nil {
-		return nil, err
-	}
 	// Each component of weed mini has an HTTP port (ports[2i]) and a
-	// gRPC one (ports[2i+1]).
-	components := []string{"master", "volume", "filer", "s3", "admin"}
-	ports, err := freePorts(2 * len(components))
+	// gRPC one (ports[2i+1]); the last is S3's HTTPS port.
+	ports, err := freePorts(2*len(components) + 1)
 	if err != nil {
 		return nil, err
 	}
-	s.Endpoint = "http://127.0.0.1:" + strconv.Itoa(ports[2*slices.Index(components, "s3")])
-	// -logdir: glog's files would go to /tmp.
-	args := []string{"-logdir", s.Dir, "mini", "-dir", data, "-ip", "127.0.0.1", "-ip.bind", "127.0.0.1",
-		"-master.telemetry=false", "-webdav=false", "-s3.autoCreateBucket=false", "-s3.config", conf,
-		"-master.volumeSizeLimitMB", "64",
-		"-s3.port.iceberg", "0", "-s3.port.lance", "0", "-admin.port.legacy", "0",
-		"-filer.localSocket", filepath.Join(s.Dir, "filer.sock"),
-		"-s3.localSocket", filepath.Join(s.Dir, "s3.sock"),
-	}
-	for i, c := range components {
-		args = append(args, "-"+c+".port", strconv.Itoa(ports[2*i]), "-"+c+".port.grpc", strconv.Itoa(ports[2*i+1]))
+	args, err := s.args(ports, tls)
+	if err != nil {
+		return nil, err
 	}
 	log, err := os.Create(filepath.Join(s.Dir, "weed.log"))
 	if err != nil {
@@ -220,6 +214,46 @@ func start(weed, dir string) (*Server, error) {
 		return nil, fmt.Errorf("SeaweedFS at %s: %w\n%s", s.Endpoint, err, tail(filepath.Join(s.Dir, "weed.log")))
 	}
 	return s, nil
+}
+
+// components are the servers of weed mini that take ports.
+var components = []string{"master", "volume", "filer", "s3", "admin"}
+
+// args writes weed's S3 identities (and with tls its certificate) into
+// s.Dir and returns its command line, setting s.Endpoint.
+func (s *Server) args(ports []int, tls bool) ([]string, error) {
+	conf := filepath.Join(s.Dir, "s3.json")
+	identity := fmt.Sprintf(`{"identities":[{"name":"stoa","credentials":[{"accessKey":%q,"secretKey":%q}],"actions":["Admin","Read","Write","List","Tagging"]}]}`, s.AccessKey, s.SecretKey)
+	if err := os.WriteFile(conf, []byte(identity), 0o600); err != nil {
+		return nil, err
+	}
+	data := filepath.Join(s.Dir, "data")
+	if err := os.Mkdir(data, 0o755); err != nil {
+		return nil, err
+	}
+	s.Endpoint = "http://127.0.0.1:" + strconv.Itoa(ports[2*slices.Index(components, "s3")])
+	// -logdir: glog's files would go to /tmp.
+	args := []string{"-logdir", s.Dir, "mini", "-dir", data, "-ip", "127.0.0.1", "-ip.bind", "127.0.0.1",
+		"-master.telemetry=false", "-webdav=false", "-s3.autoCreateBucket=false", "-s3.config", conf,
+		"-master.volumeSizeLimitMB", "64",
+		"-s3.port.iceberg", "0", "-s3.port.lance", "0", "-admin.port.legacy", "0",
+		"-filer.localSocket", filepath.Join(s.Dir, "filer.sock"),
+		"-s3.localSocket", filepath.Join(s.Dir, "s3.sock"),
+	}
+	for i, c := range components {
+		args = append(args, "-"+c+".port", strconv.Itoa(ports[2*i]), "-"+c+".port.grpc", strconv.Itoa(ports[2*i+1]))
+	}
+	if tls {
+		cert, key, err := selfSigned(s.Dir)
+		if err != nil {
+			return nil, err
+		}
+		s.CABundle = cert
+		https := strconv.Itoa(ports[len(ports)-1])
+		s.Endpoint = "https://127.0.0.1:" + https
+		args = append(args, "-s3.port.https", https, "-s3.cert.file", cert, "-s3.key.file", key)
+	}
+	return args, nil
 }
 
 // Stop ends weed by its PID: SIGTERM, then SIGKILL after stopTimeout.
@@ -261,13 +295,21 @@ func (s *Server) waitReady() error {
 // Client is an S3 client of the server, path-style, signed with its keys,
 // without retries so that a test sees each failure.
 func (s *Server) Client() *s3.Client {
-	return s3.New(s3.Options{
+	o := s3.Options{
 		BaseEndpoint:     aws.String(s.Endpoint),
 		Region:           s.Region,
 		Credentials:      credentials.NewStaticCredentialsProvider(s.AccessKey, s.SecretKey, ""),
 		UsePathStyle:     true,
 		RetryMaxAttempts: 1,
-	})
+	}
+	if s.CABundle != "" {
+		pool := x509.NewCertPool()
+		if pem, err := os.ReadFile(s.CABundle); err == nil {
+			pool.AppendCertsFromPEM(pem)
+		}
+		o.HTTPClient = &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	}
+	return s3.New(o)
 }
 
 // Env is the environment that points the standard AWS configuration at the
@@ -275,7 +317,11 @@ func (s *Server) Client() *s3.Client {
 // region and keys, and no shared config, credentials files or EC2
 // metadata, so nothing of the machine's own AWS setup is read.
 func (s *Server) Env() []string {
-	return Env(s.Endpoint, s.Region, s.AccessKey, s.SecretKey)
+	env := Env(s.Endpoint, s.Region, s.AccessKey, s.SecretKey)
+	if s.CABundle != "" {
+		env = append(env, "AWS_CA_BUNDLE="+s.CABundle)
+	}
+	return env
 }
 
 // Setenv sets Env in this process for the test's duration, and unsets every
