@@ -370,6 +370,9 @@ func (c *Cache) refresh(rawPath string, old *route, now int64) *Entry {
 	if e.Kind == resolve.Listing || ttl < 0 {
 		ttl = 0 // listings are read anew each time
 	}
+	if e.Kind.Transient() {
+		return e // a storage failure is no answer about the path: asked again next time
+	}
 	if old != nil && old.entry == e {
 		old.expires.Store(now + ttl)
 		return e
@@ -571,7 +574,10 @@ func (c *Cache) loadOnce(res resolve.Result) (*Entry, error) {
 // old, half new.
 func (c *Cache) readAll(f source.File, id source.Version) ([]byte, error) {
 	body := make([]byte, id.Size)
-	if n, _ := f.ReadAt(body, 0); n < len(body) {
+	if n, err := f.ReadAt(body, 0); n < len(body) {
+		if resolve.KindOf(err).Transient() {
+			return nil, err // the storage failed: not a changed file, not to be read again now
+		}
 		return nil, ErrChanged
 	}
 	// One more byte means the file grew while we read it.

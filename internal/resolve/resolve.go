@@ -22,6 +22,8 @@ const (
 	NotFound               // nothing servable there, or hidden: 404
 	Forbidden              // exists, but the server may not read it: 403
 	BadRequest             // the path itself is malformed: 400
+	Unavailable            // the file's bytes cannot be had now (source.ErrUnavailable): 503
+	BadGateway             // the storage's bytes are not the file (source.ErrCorrupt): 502
 )
 
 // Dotfiles is the policy for names that start with a dot.
@@ -164,14 +166,24 @@ func (r *Resolver) Resolve(rawPath string) Result {
 }
 
 // KindOf maps a file system error to the refusal it earns. Only permission
-// problems are told apart; everything else, including a link that leaves
-// the root, looks like a missing file so nothing is revealed.
+// problems and a remote storage's failures are told apart; everything
+// else, including a link that leaves the root, looks like a missing file so
+// nothing is revealed.
 func KindOf(err error) Kind {
-	if errors.Is(err, fs.ErrPermission) || errors.Is(err, syscall.EACCES) {
+	switch {
+	case errors.Is(err, fs.ErrPermission) || errors.Is(err, syscall.EACCES):
 		return Forbidden
+	case errors.Is(err, source.ErrUnavailable):
+		return Unavailable
+	case errors.Is(err, source.ErrCorrupt):
+		return BadGateway
 	}
 	return NotFound
 }
+
+// Transient reports whether k is a failure of the storage rather than an
+// answer about the path: it must not be remembered.
+func (k Kind) Transient() bool { return k == Unavailable || k == BadGateway }
 
 // Stat describes the named file, as the source reaches it.
 func (r *Resolver) Stat(name string) (fs.FileInfo, error) { return r.src.Stat(name) }

@@ -327,12 +327,31 @@ func (s *Site) Serve(req *Request, resp *Response) {
 		s.redirect(req, resp, e)
 	case resolve.Listing:
 		s.listing(req, resp, e)
-	case resolve.Forbidden:
-		s.Error(403, req.Method, resp)
-	case resolve.BadRequest:
-		s.Error(400, req.Method, resp)
 	default:
-		s.Error(404, req.Method, resp)
+		s.refuse(e.Kind, req.Method, resp)
+	}
+}
+
+// RetryAfter is the Retry-After of a 503 answered because the site's
+// storage failed (RFC 9110 §10.2.3): soon, since the fetch goes on.
+const RetryAfter = "5"
+
+// refuse answers a path that resolved to no file: a refusal, or a failure
+// of the storage (503 with Retry-After, or 502 for bytes that are not the
+// file, which are never sent).
+func (s *Site) refuse(k resolve.Kind, method string, resp *Response) {
+	switch k {
+	case resolve.Forbidden:
+		s.Error(403, method, resp)
+	case resolve.BadRequest:
+		s.Error(400, method, resp)
+	case resolve.Unavailable:
+		s.Error(503, method, resp)
+		resp.Extra = appendField(resp.Extra, "Retry-After", RetryAfter)
+	case resolve.BadGateway:
+		s.Error(502, method, resp)
+	default:
+		s.Error(404, method, resp)
 	}
 }
 
@@ -356,14 +375,9 @@ func (s *Site) Error(status int, method string, resp *Response) {
 func (s *Site) options(req *Request, resp *Response) {
 	if req.Path != "*" {
 		switch e := s.cache.Get(req.Path); e.Kind {
-		case resolve.NotFound:
-			s.Error(404, req.Method, resp)
-			return
-		case resolve.Forbidden:
-			s.Error(403, req.Method, resp)
-			return
-		case resolve.BadRequest:
-			s.Error(400, req.Method, resp)
+		case resolve.File, resolve.Listing, resolve.Redirect:
+		default:
+			s.refuse(e.Kind, req.Method, resp)
 			return
 		}
 	}
@@ -508,7 +522,7 @@ func (s *Site) startStream(req *Request, resp *Response, e *content.Entry, rep *
 			s.file(req, resp, e2)
 			return
 		}
-		s.Error(404, req.Method, resp)
+		s.refuse(resolve.KindOf(err), req.Method, resp)
 		return
 	}
 	resp.Handle = &streamLease{h, room}
@@ -564,7 +578,7 @@ func (s *Site) openFile(req *Request, resp *Response, rep *content.Rep) bool {
 	}
 	if err != nil {
 		resp.Reset()
-		s.Error(404, req.Method, resp)
+		s.refuse(resolve.KindOf(err), req.Method, resp)
 		return false
 	}
 	resp.File, resp.Handle = f.File(), f

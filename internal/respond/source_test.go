@@ -3,8 +3,12 @@ package respond
 import (
 	"crypto/sha256"
 	"encoding/base64"
+	"fmt"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/stoahttp/stoa/internal/content"
 	"github.com/stoahttp/stoa/internal/resolve"
@@ -65,5 +69,75 @@ func TestServeFromMemSource(t *testing.T) {
 	js := do(t, s, Request{Method: "GET", Path: "/docs/", Accept: "application/json"}).body
 	if !strings.Contains(js, `"guide.txt"`) || strings.Contains(js, "secret") {
 		t.Errorf("listing of /docs/ = %s; want guide.txt and no hidden name", js)
+	}
+}
+
+// failing is a Mem whose Open fails with err for the names in fail, as a
+// release store does when its storage is down or returns corrupt bytes.
+type failing struct {
+	*source.Mem
+	mu   sync.Mutex
+	fail map[string]error
+}
+
+func (f *failing) set(name string, err error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.fail[name] = err
+}
+
+func (f *failing) Open(name string) (source.File, error) {
+	f.mu.Lock()
+	err := f.fail[name]
+	f.mu.Unlock()
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", name, err)
+	}
+	return f.Mem.Open(name)
+}
+
+// TestStorageFailureStatus: a file whose storage fails is answered 503
+// with Retry-After (unavailable) or 502 (corrupt bytes), never 404, and
+// the failure is not remembered: the next request after the storage
+// recovers is answered 200 (and then kept: a file read once is served from
+// memory or its open handle whatever the storage does). Before, both were a 404 kept for Revalidate.
+func TestStorageFailureStatus(t *testing.T) {
+	big := strings.Repeat("0123456789", 40000)
+	src := &failing{Mem: source.NewMem(), fail: map[string]error{}}
+	for _, code := range []string{"503", "502"} {
+		src.Put("small"+code+".txt", []byte("small"), modTime, true)
+		src.Put("big"+code+".bin", []byte(big), modTime, true)
+	}
+	res := resolve.Over(src, resolve.Options{})
+	s := New(content.New(res, content.Options{Revalidate: time.Hour}), Options{})
+
+	for _, tt := range []struct {
+		err    error
+		status int
+		retry  string
+	}{
+		{source.ErrUnavailable, 503, RetryAfter},
+		{source.ErrCorrupt, 502, ""},
+	} {
+		code := strconv.Itoa(tt.status)
+		for _, name := range []string{"small" + code + ".txt", "big" + code + ".bin"} {
+			if strings.HasPrefix(name, "big") {
+				// Loaded while the storage worked: the body's
+				// open fails.
+				src.set(name, nil)
+				if got := do(t, s, Request{Method: "HEAD", Path: "/" + name}); got.status != 200 {
+					t.Fatalf("HEAD /%s: status %d, want 200", name, got.status)
+				}
+			}
+			src.set(name, tt.err)
+			got := do(t, s, Request{Method: "GET", Path: "/" + name})
+			if got.status != tt.status || got.header["Retry-After"] != tt.retry {
+				t.Errorf("%v: GET /%s: status %d, Retry-After %q; want %d, %q", tt.err, name, got.status, got.header["Retry-After"], tt.status, tt.retry)
+			}
+			src.set(name, nil)
+			if got := do(t, s, Request{Method: "GET", Path: "/" + name}); got.status != 200 {
+				t.Errorf("%v: GET /%s after recovery: status %d, want 200", tt.err, name, got.status)
+			}
+		}
 	}
 }

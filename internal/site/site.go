@@ -245,7 +245,9 @@ func tryFiles(tr *view, req *respond.Request, resp *respond.Response, r *rule, c
 		}
 		cand := t.AppendEscaped(buf[:0], &v)
 		switch tr.cache.Get(string(cand)).Kind {
-		case resolve.File, resolve.Listing, resolve.Redirect:
+		case resolve.File, resolve.Listing, resolve.Redirect, resolve.Unavailable, resolve.BadGateway:
+			// A file whose storage fails is there: its 503 or 502,
+			// not the fallback, answers for it.
 			serveAs(tr, req, resp, t, clean, caps)
 			return
 		}

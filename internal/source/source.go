@@ -32,9 +32,23 @@
 package source
 
 import (
+	"errors"
 	"io"
 	"io/fs"
 	"os"
+)
+
+// Errors of a source whose files live elsewhere (a release store, a
+// bucket): the file exists, but its bytes cannot be had now. They are
+// answered 503 and 502, never 404, and never remembered as an answer.
+var (
+	// ErrUnavailable is a storage that did not answer in time or failed:
+	// the same request may succeed later (503 with Retry-After).
+	ErrUnavailable = errors.New("source: storage unavailable")
+	// ErrCorrupt is a storage that answered with bytes that are not the
+	// file (their hash differs, or the object is missing): they are never
+	// served (502).
+	ErrCorrupt = errors.New("source: storage returned bytes that do not match the file")
 )
 
 // Source is the read-only tree a site is served from. It is safe for
