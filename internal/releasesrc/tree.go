@@ -1,0 +1,343 @@
+// Package releasesrc serves a site from a release store (package release):
+// the files of its current release, described by the release's manifest and
+// read from content-addressed blobs, as a source.Source.
+//
+// Everything a request needs to know about a file comes from the manifest,
+// which is held in memory: Stat, directory listings (never a LIST call),
+// the version of a file (its content hash, so every replica gives the same
+// ETag and nothing is hashed at start), and the encodings made at deploy
+// time, offered as precompressed sidecars ("app.js.br") so the server never
+// compresses. Only a file's bytes come from the store, fetched whole and
+// verified into a bounded disk cache (Blobs, Disk), from which they are
+// sent with sendfile; small bodies are then kept by the content cache like
+// any folder's.
+//
+// A Tree is one position of the store's pointer: the current release and
+// the releases current within the skew window before it. A path the
+// current release lacks is answered from the newest of those that has it
+// (skew protection), so a page loaded before a deploy still gets its
+// fingerprinted assets; HTML documents are left out unless configured. A
+// Follower reads the pointer, loads the manifests a Tree needs, and makes
+// a new Tree when the pointer moves; a Tree never changes.
+package releasesrc
+
+import (
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/stoahttp/stoa/internal/release"
+	"github.com/stoahttp/stoa/internal/source"
+)
+
+// Files is what a Tree reads of a release's manifest (*release.Manifest):
+// its files in Path order, a lookup by path, and the run of files under a
+// directory.
+type Files interface {
+	Len() int
+	At(i int) release.File
+	Lookup(name string) (release.File, bool)
+	// Dir returns the range [lo, hi) of the files under dir ("" for the
+	// top) at any depth.
+	Dir(dir string) (lo, hi int)
+}
+
+// Release is one loaded release: its id and its files.
+type Release struct {
+	ID    string
+	Files Files
+}
+
+// Tree is the source of one position of a store's pointer: Current's files,
+// and, for a path Current lacks, those of Older (the releases current
+// within the skew window, newest first). It never changes, and is safe for
+// concurrent use.
+type Tree struct {
+	Current *Release
+	Older   []*Release
+	blobs   *Blobs
+	opt     TreeOptions
+}
+
+// TreeOptions say how a Tree answers.
+type TreeOptions struct {
+	// SkewHTML answers HTML documents from the older releases too; off,
+	// a page removed from the site is gone at once.
+	SkewHTML bool
+}
+
+// NewTree returns the tree of current, with older (newest first) to fall
+// back on, reading blobs through blobs.
+func NewTree(current *Release, older []*Release, blobs *Blobs, opt TreeOptions) *Tree {
+	return &Tree{Current: current, Older: older, blobs: blobs, opt: opt}
+}
+
+var _ interface {
+	source.Source
+	source.Hasher
+	source.Siblings
+} = (*Tree)(nil)
+
+// find returns the file name of the tree: Current's, else the newest older
+// release's that may answer for it.
+func (t *Tree) find(name string) (release.File, *Release, bool) {
+	if f, ok := t.Current.Files.Lookup(name); ok {
+		return f, t.Current, true
+	}
+	for _, r := range t.Older {
+		if f, ok := r.Files.Lookup(name); ok {
+			if !t.opt.SkewHTML && isHTML(f.ContentType) {
+				// A page is never answered from an older
+				// release: it would link the old release's
+				// world.
+				return release.File{}, nil, false
+			}
+			return f, r, true
+		}
+	}
+	return release.File{}, nil, false
+}
+
+func isHTML(contentType string) bool {
+	return strings.HasPrefix(contentType, "text/html") || strings.HasPrefix(contentType, "application/xhtml+xml")
+}
+
+// isDir reports whether name is a directory of Current: the top, or a
+// prefix of its paths. Directories of older releases are not seen, so a
+// listing, an index or a redirect to a slash is always Current's.
+func (t *Tree) isDir(name string) bool {
+	if name == "." {
+		return true
+	}
+	lo, hi := t.Current.Files.Dir(name)
+	return lo < hi
+}
+
+// Stat describes the named file or directory.
+func (t *Tree) Stat(name string) (fs.FileInfo, error) {
+	if f, r, ok := t.find(name); ok {
+		return newFileInfo(f.Path, f.Hash, f.Size, f.ModTime, r), nil
+	}
+	if t.isDir(name) {
+		return &fileInfo{name: path.Base(name), dir: true}, nil
+	}
+	return nil, fs.ErrNotExist
+}
+
+// codingOf maps a sidecar suffix to the manifest's name of its coding.
+func codingOf(suffix string) string {
+	switch suffix {
+	case ".br":
+		return "br"
+	case ".zst":
+		return "zstd"
+	case ".gz":
+		return "gzip"
+	}
+	return ""
+}
+
+// variant describes the encoded form of a file that name+suffix names as
+// a sidecar would, if the deploy made one.
+func (t *Tree) variant(name, suffix string) (*fileInfo, bool) {
+	cd := codingOf(suffix)
+	if cd == "" {
+		return nil, false
+	}
+	f, r, ok := t.find(name)
+	if !ok {
+		return nil, false
+	}
+	for _, v := range f.Variants {
+		if v.Coding == cd {
+			return newFileInfo(f.Path+suffix, v.Hash, v.Size, f.ModTime, r), true
+		}
+	}
+	return nil, false
+}
+
+// StatSiblings describes the deploy-made encodings of name as its sidecars
+// ("name.br" for the br variant), so that the content cache offers them
+// as it offers a folder's precompressed files.
+func (t *Tree) StatSiblings(name string, suffixes []string) []fs.FileInfo {
+	out := make([]fs.FileInfo, len(suffixes))
+	for i, suf := range suffixes {
+		if info, ok := t.variant(name, suf); ok {
+			out[i] = info
+		}
+	}
+	return out
+}
+
+// describe finds what Open and Hash read for name: a file of the tree, or
+// the variant a sidecar name stands for.
+func (t *Tree) describe(name string) (*fileInfo, bool) {
+	if f, r, ok := t.find(name); ok {
+		return newFileInfo(f.Path, f.Hash, f.Size, f.ModTime, r), true
+	}
+	ext := path.Ext(name)
+	return t.variant(strings.TrimSuffix(name, ext), ext)
+}
+
+// Open opens the named file or variant: its blob, verified, from the disk
+// cache, fetched first if need be. Its errors wrap source.ErrUnavailable
+// and source.ErrCorrupt when the store fails.
+func (t *Tree) Open(name string) (source.File, error) {
+	info, ok := t.describe(name)
+	if !ok {
+		if t.isDir(name) {
+			return nil, fs.ErrInvalid
+		}
+		return nil, fs.ErrNotExist
+	}
+	f, err := t.blobs.Open(info.hash, info.size)
+	if err != nil {
+		return nil, &fs.PathError{Op: "open", Path: name, Err: err}
+	}
+	return &blobFile{File: f, info: info}, nil
+}
+
+// Version is the identity of the file info describes: its size,
+// modification time and content hash, the same on every replica.
+func (t *Tree) Version(info fs.FileInfo) source.Version {
+	fi, ok := info.(*fileInfo)
+	if !ok || fi.dir {
+		return source.Version{Size: info.Size(), ModTime: info.ModTime().UnixNano()}
+	}
+	return fi.version()
+}
+
+// Hash returns the SHA-256 of version v of name, from the manifest.
+func (t *Tree) Hash(name string, v source.Version) ([32]byte, bool) {
+	info, ok := t.describe(name)
+	if !ok || info.version() != v {
+		return [32]byte{}, false
+	}
+	return info.hash, true
+}
+
+// ReleaseOf returns the id of the release the file info describes was
+// found in, or "".
+func ReleaseOf(info fs.FileInfo) string {
+	if fi, ok := info.(*fileInfo); ok && fi.rel != nil {
+		return fi.rel.ID
+	}
+	return ""
+}
+
+// Close does nothing: the blobs and the disk cache outlive a tree.
+func (t *Tree) Close() error { return nil }
+
+// OpenDir opens the named directory of Current for a listing, its entries
+// sorted by name.
+func (t *Tree) OpenDir(name string) (source.Dir, error) {
+	dir := name
+	if name == "." {
+		dir = ""
+	}
+	files := t.Current.Files
+	lo, hi := files.Dir(dir)
+	if lo == hi && dir != "" {
+		if _, ok := files.Lookup(name); ok {
+			return nil, fs.ErrInvalid
+		}
+		return nil, fs.ErrNotExist
+	}
+	prefix := ""
+	if dir != "" {
+		prefix = dir + "/"
+	}
+	var infos []fs.FileInfo
+	lastDir := ""
+	for i := lo; i < hi; i++ {
+		f := files.At(i)
+		rest := f.Path[len(prefix):]
+		child, _, deeper := strings.Cut(rest, "/")
+		if deeper {
+			// A subdirectory's files are one contiguous run.
+			if child != lastDir {
+				infos = append(infos, &fileInfo{name: child, dir: true})
+				lastDir = child
+			}
+			continue
+		}
+		infos = append(infos, newFileInfo(f.Path, f.Hash, f.Size, f.ModTime, t.Current))
+	}
+	slices.SortFunc(infos, func(a, b fs.FileInfo) int { return strings.Compare(a.Name(), b.Name()) })
+	return &dirList{infos: infos}, nil
+}
+
+// dirList is an open directory: its entries, read at OpenDir.
+type dirList struct{ infos []fs.FileInfo }
+
+func (d *dirList) ReadDir(n int) ([]fs.FileInfo, error) {
+	if n <= 0 {
+		out := d.infos
+		d.infos = nil
+		return out, nil
+	}
+	if len(d.infos) == 0 {
+		return nil, io.EOF
+	}
+	k := min(n, len(d.infos))
+	out := d.infos[:k:k]
+	d.infos = d.infos[k:]
+	return out, nil
+}
+
+func (d *dirList) Close() error { return nil }
+
+// blobFile is an open file of a Tree: its verified blob, a file of this
+// system (source.Local), so that it goes out with sendfile.
+type blobFile struct {
+	*os.File
+	info *fileInfo
+}
+
+// Stat describes the file as the manifest does: a blob never changes.
+func (f *blobFile) Stat() (fs.FileInfo, error) { return f.info, nil }
+
+// OSFile returns the open blob, for sendfile.
+func (f *blobFile) OSFile() *os.File { return f.File }
+
+// fileInfo describes a file, a variant or a directory of a Tree.
+type fileInfo struct {
+	name string
+	size int64
+	mod  time.Time
+	hash [32]byte
+	rel  *Release
+	dir  bool
+}
+
+func newFileInfo(p string, sum [32]byte, size int64, mod time.Time, r *Release) *fileInfo {
+	return &fileInfo{name: path.Base(p), size: size, mod: mod, hash: sum, rel: r}
+}
+
+// version puts the content hash in the Key: two files with the same bytes
+// are the same version wherever they are served from.
+func (i *fileInfo) version() source.Version {
+	v := source.Version{Size: i.size, ModTime: i.mod.UnixNano()}
+	for k := range v.Key {
+		for _, c := range i.hash[k*8 : k*8+8] {
+			v.Key[k] = v.Key[k]<<8 | uint64(c)
+		}
+	}
+	return v
+}
+
+func (i *fileInfo) Name() string       { return i.name }
+func (i *fileInfo) Size() int64        { return i.size }
+func (i *fileInfo) ModTime() time.Time { return i.mod }
+func (i *fileInfo) IsDir() bool        { return i.dir }
+func (i *fileInfo) Sys() any           { return nil }
+func (i *fileInfo) Mode() fs.FileMode {
+	if i.dir {
+		return fs.ModeDir | 0o555
+	}
+	return 0o444
+}
