@@ -198,12 +198,29 @@ func (b *Blobs) fetchVerified(sum [32]byte, size int64) (*os.File, error) {
 func (b *Blobs) fetchOnce(sum [32]byte, size int64) (*os.File, error) {
 	ctx, cancel := context.WithCancel(b.ctx)
 	defer cancel()
-	dog := time.AfterFunc(b.timeout, cancel)
+	// The watchdog closes the body as well as cancelling: a store whose
+	// reads do not heed the context must not hold the fetch for good.
+	var mu sync.Mutex
+	var body io.Closer
+	dog := time.AfterFunc(b.timeout, func() {
+		cancel()
+		mu.Lock()
+		defer mu.Unlock()
+		if body != nil {
+			body.Close()
+		}
+	})
 	defer dog.Stop()
 	rc, _, err := b.store.Get(ctx, release.BlobKey(sum), 0, -1, release.Cond{})
 	if err != nil {
 		return nil, stalled(ctx, err, b.timeout)
 	}
+	mu.Lock()
+	body = rc
+	if ctx.Err() != nil {
+		rc.Close()
+	}
+	mu.Unlock()
 	defer rc.Close()
 	tmp, err := b.disk.Temp()
 	if err != nil {

@@ -46,7 +46,7 @@ func readAll(t *testing.T, tr *Tree, name string) string {
 // store is never listed (fakeStore.List panics).
 func TestTreeFromManifest(t *testing.T) {
 	s := newFakeStore()
-	tr := NewTree(site(s, "r1"), nil, newBlobs(t, s, time.Second), TreeOptions{})
+	tr := NewTree(site(s, "r1"), nil, newBlobs(t, s, 10*time.Second), TreeOptions{})
 
 	for _, tt := range []struct {
 		name string
@@ -113,7 +113,7 @@ func TestTreeFromManifest(t *testing.T) {
 	}
 	// The same bytes on another replica, or in another release, are the
 	// same version: the key is the content hash.
-	tr2 := NewTree(site(s, "r2"), nil, newBlobs(t, s, time.Second), TreeOptions{})
+	tr2 := NewTree(site(s, "r2"), nil, newBlobs(t, s, 10*time.Second), TreeOptions{})
 	info2, _ := tr2.Stat("assets/app.js")
 	info1, _ := tr.Stat("assets/app.js")
 	if tr.Version(info1) != tr2.Version(info2) || tr.Version(info1) == v {
@@ -130,7 +130,7 @@ func TestTreeFromManifest(t *testing.T) {
 // as sidecars, and opening one reads the variant's blob.
 func TestTreeVariantsAsSidecars(t *testing.T) {
 	s := newFakeStore()
-	tr := NewTree(site(s, "r1"), nil, newBlobs(t, s, time.Second), TreeOptions{})
+	tr := NewTree(site(s, "r1"), nil, newBlobs(t, s, 10*time.Second), TreeOptions{})
 	infos := source.StatSiblings(tr, "assets/app.js", []string{".br", ".zst", ".gz"})
 	if infos[0] == nil || infos[1] != nil || infos[2] == nil {
 		t.Fatalf("StatSiblings = %v, want br and gz only", infos)
@@ -163,7 +163,7 @@ func TestTreeSkew(t *testing.T) {
 	r2 := site(s, "r2", s.file("assets/app.2.js", "text/javascript", []byte("two")),
 		s.file("assets/app.1.js", "text/javascript", []byte("one from r2")))
 	r3 := site(s, "r3", s.file("assets/app.3.js", "text/javascript", []byte("three")))
-	blobs := newBlobs(t, s, time.Second)
+	blobs := newBlobs(t, s, 10*time.Second)
 	tr := NewTree(r3, []*Release{r2, r1}, blobs, TreeOptions{})
 
 	for _, tt := range []struct{ name, body, rel string }{
