@@ -196,48 +196,26 @@ func (b *Blobs) fetchVerified(sum [32]byte, size int64) (*os.File, error) {
 // hashing it on the way, and adds it to the cache if it is the blob. A
 // transfer that makes no progress for b.timeout is abandoned.
 func (b *Blobs) fetchOnce(sum [32]byte, size int64) (*os.File, error) {
-	ctx, cancel := context.WithCancel(b.ctx)
-	defer cancel()
-	// The watchdog closes the body as well as cancelling: a store whose
-	// reads do not heed the context must not hold the fetch for good.
-	var mu sync.Mutex
-	var body io.Closer
-	dog := time.AfterFunc(b.timeout, func() {
-		cancel()
-		mu.Lock()
-		defer mu.Unlock()
-		if body != nil {
-			body.Close()
-		}
-	})
-	defer dog.Stop()
-	rc, _, err := b.store.Get(ctx, release.BlobKey(sum), 0, -1, release.Cond{})
-	if err != nil {
-		return nil, stalled(ctx, err, b.timeout)
-	}
-	mu.Lock()
-	body = rc
-	if ctx.Err() != nil {
-		rc.Close()
-	}
-	mu.Unlock()
-	defer rc.Close()
 	tmp, err := b.disk.Temp()
 	if err != nil {
 		return nil, err
 	}
-	h := sha256.New()
-	// One byte past size tells a longer object apart.
-	src := &watched{r: io.LimitReader(rc, size+1), dog: dog, d: b.timeout}
-	n, err := io.Copy(io.MultiWriter(tmp, h), src)
-	if err == nil && n != size {
-		err = fmt.Errorf("%w: %d bytes, want %d", errMismatch, n, size)
-	}
-	if err == nil && [32]byte(h.Sum(nil)) != sum {
-		err = errMismatch
-	}
+	err = readObject(b.ctx, b.store, release.BlobKey(sum), b.timeout, func(r io.Reader) error {
+		h := sha256.New()
+		// One byte past size tells a longer object apart.
+		n, err := io.Copy(io.MultiWriter(tmp, h), io.LimitReader(r, size+1))
+		switch {
+		case err != nil:
+			return err
+		case n != size:
+			return fmt.Errorf("%w: %d bytes, want %d", errMismatch, n, size)
+		case [32]byte(h.Sum(nil)) != sum:
+			return errMismatch
+		}
+		return nil
+	})
 	if err != nil {
-		return nil, b.disk.discard(tmp, stalled(ctx, err, b.timeout))
+		return nil, b.disk.discard(tmp, err)
 	}
 	return b.disk.Add(sum, tmp)
 }

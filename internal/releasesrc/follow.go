@@ -1,0 +1,242 @@
+package releasesrc
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/stoahttp/stoa/internal/release"
+	"github.com/stoahttp/stoa/internal/source"
+)
+
+// Follower follows the pointer of a release store: it holds the Tree of the
+// pointer's current position, and makes a new one when the pointer moves
+// or a release leaves the skew window. A pointer or a manifest that cannot
+// be read whole never changes the tree: the one in use goes on serving.
+type Follower struct {
+	store release.Store
+	blobs *Blobs
+	opt   FollowOptions
+
+	tree atomic.Pointer[Tree]
+
+	mu     sync.Mutex          // one Check at a time
+	loaded map[string]*Release // the manifests of the tree, by id
+	failed atomic.Int64        // checks that could not read the store
+}
+
+// FollowOptions say how a Follower reads its store.
+type FollowOptions struct {
+	// Timeout bounds each read of the pointer and of a manifest: one that
+	// receives nothing for this long is abandoned (origin_timeout).
+	Timeout time.Duration
+	// Window is how long a release that is no longer current still
+	// answers the paths the current one lacks (skew_window); 0 turns
+	// skew protection off.
+	Window time.Duration
+	// SkewHTML lets HTML documents be answered from older releases.
+	SkewHTML bool
+	// DecodePointer and DecodeManifest read the store's objects
+	// (release.DecodePointer, release.DecodeManifest).
+	DecodePointer  func([]byte) (release.Pointer, error)
+	DecodeManifest func(io.Reader) (Files, error)
+	// Now tells the time the window is measured by; nil means time.Now.
+	Now func() time.Time
+}
+
+// maxPointerBytes bounds a pointer object read by a server.
+const maxPointerBytes = 1 << 20
+
+// Follow reads store's pointer and the manifests it names, and returns a
+// follower holding their tree. The error says in one line why nothing can
+// be served.
+func Follow(ctx context.Context, store release.Store, blobs *Blobs, opt FollowOptions) (*Follower, error) {
+	if opt.Now == nil {
+		opt.Now = time.Now
+	}
+	f := &Follower{store: store, blobs: blobs, opt: opt, loaded: map[string]*Release{}}
+	if _, err := f.Check(ctx); err != nil {
+		if errors.Is(err, release.ErrNotExist) {
+			return nil, fmt.Errorf("release store %s: no current release (deploy one: stoa deploy DIR %s)", store, store)
+		}
+		return nil, fmt.Errorf("release store %s: %v", store, err)
+	}
+	return f, nil
+}
+
+// Tree returns the tree of the pointer's position last read.
+func (f *Follower) Tree() *Tree { return f.tree.Load() }
+
+// Store returns the store followed.
+func (f *Follower) Store() release.Store { return f.store }
+
+// Failed counts the checks that could not read the store.
+func (f *Follower) Failed() int64 { return f.failed.Load() }
+
+// Check reads the pointer now and reports whether the tree changed: the
+// pointer moved, or the releases within the window are others. On an error
+// the tree is left as it was.
+func (f *Follower) Check(ctx context.Context) (bool, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	changed, err := f.check(ctx)
+	if err != nil {
+		f.failed.Add(1)
+	}
+	return changed, err
+}
+
+func (f *Follower) check(ctx context.Context) (bool, error) {
+	var p release.Pointer
+	err := readObject(ctx, f.store, release.PointerKey, f.opt.Timeout, func(r io.Reader) error {
+		b, err := io.ReadAll(io.LimitReader(r, maxPointerBytes+1))
+		if err != nil {
+			return err
+		}
+		if len(b) > maxPointerBytes {
+			return fmt.Errorf("pointer larger than %d bytes", maxPointerBytes)
+		}
+		p, err = f.opt.DecodePointer(b)
+		return err
+	})
+	if err != nil {
+		return false, fmt.Errorf("read pointer: %w", err)
+	}
+	ids := f.window(p)
+	if cur := f.tree.Load(); cur != nil && slices.Equal(ids, treeIDs(cur)) {
+		return false, nil
+	}
+	next := make(map[string]*Release, len(ids))
+	for _, id := range ids {
+		r := f.loaded[id]
+		if r == nil {
+			if r, err = f.loadManifest(ctx, id); err != nil {
+				return false, err
+			}
+		}
+		next[id] = r
+	}
+	older := make([]*Release, 0, len(ids)-1)
+	for _, id := range ids[1:] {
+		older = append(older, next[id])
+	}
+	f.tree.Store(NewTree(next[ids[0]], older, f.blobs, TreeOptions{SkewHTML: f.opt.SkewHTML}))
+	f.loaded = next // manifests that left the window are dropped
+	return true, nil
+}
+
+// window returns the ids of p's current release and of the releases that
+// were current within the window, newest first, each once.
+func (f *Follower) window(p release.Pointer) []string {
+	ids := []string{p.Current}
+	if f.opt.Window <= 0 {
+		return ids
+	}
+	since := f.opt.Now().Add(-f.opt.Window)
+	for _, h := range p.History {
+		if h.Until.After(since) && !slices.Contains(ids, h.Release) {
+			ids = append(ids, h.Release)
+		}
+	}
+	return ids
+}
+
+func treeIDs(t *Tree) []string {
+	ids := []string{t.Current.ID}
+	for _, r := range t.Older {
+		ids = append(ids, r.ID)
+	}
+	return ids
+}
+
+func (f *Follower) loadManifest(ctx context.Context, id string) (*Release, error) {
+	var files Files
+	err := readObject(ctx, f.store, release.ManifestKey(id), f.opt.Timeout, func(r io.Reader) error {
+		var err error
+		files, err = f.opt.DecodeManifest(r)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read manifest of release %s: %w", id, err)
+	}
+	return &Release{ID: id, Files: files}, nil
+}
+
+// Run checks the pointer every poll interval and whenever kick receives,
+// until ctx ends, telling onChange of each new tree and onError of each
+// failed check; a failure never stops it.
+func (f *Follower) Run(ctx context.Context, every time.Duration, kick <-chan struct{}, onChange func(*Tree), onError func(error)) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		case <-kick:
+		}
+		changed, err := f.Check(ctx)
+		switch {
+		case err != nil && onError != nil:
+			onError(err)
+		case changed && onChange != nil:
+			onChange(f.Tree())
+		}
+	}
+}
+
+// readObject reads the object at key with fn, abandoning the read when
+// nothing arrives for timeout: the context is cancelled and the body
+// closed, so a store whose reads do not heed the context cannot hold it.
+func readObject(ctx context.Context, store release.Store, key string, timeout time.Duration, fn func(io.Reader) error) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var mu sync.Mutex
+	var body io.Closer
+	dog := time.AfterFunc(timeout, func() {
+		cancel()
+		mu.Lock()
+		defer mu.Unlock()
+		if body != nil {
+			body.Close()
+		}
+	})
+	defer dog.Stop()
+	rc, _, err := store.Get(ctx, key, 0, -1, release.Cond{})
+	if err != nil {
+		return stalled(ctx, err, timeout)
+	}
+	mu.Lock()
+	body = rc
+	if ctx.Err() != nil {
+		rc.Close()
+	}
+	mu.Unlock()
+	defer rc.Close()
+	return stalled(ctx, fn(&watched{r: rc, dog: dog, d: timeout}), timeout)
+}
+
+// Source returns a source that reads, for each call, the tree current at
+// that moment. It stands for a site whose tree cannot be switched per
+// request: a request may see two positions of the pointer, which the
+// content cache tells apart by version as it does a folder's rewritten
+// files.
+func (f *Follower) Source() source.Source { return live{f} }
+
+type live struct{ f *Follower }
+
+func (l live) Stat(name string) (fs.FileInfo, error)            { return l.f.Tree().Stat(name) }
+func (l live) Open(name string) (source.File, error)            { return l.f.Tree().Open(name) }
+func (l live) OpenDir(name string) (source.Dir, error)          { return l.f.Tree().OpenDir(name) }
+func (l live) Version(info fs.FileInfo) source.Version          { return l.f.Tree().Version(info) }
+func (l live) Close() error                                     { return nil }
+func (l live) Hash(n string, v source.Version) ([32]byte, bool) { return l.f.Tree().Hash(n, v) }
+func (l live) StatSiblings(name string, suffixes []string) []fs.FileInfo {
+	return l.f.Tree().StatSiblings(name, suffixes)
+}

@@ -1,0 +1,205 @@
+package releasesrc
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"io/fs"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stoahttp/stoa/internal/release"
+)
+
+// The tests' own encodings of pointers and manifests (JSON), so that the
+// follower is tested apart from package release's codec.
+func testDecodePointer(b []byte) (release.Pointer, error) {
+	var p release.Pointer
+	err := json.Unmarshal(b, &p)
+	if err == nil && p.Current == "" {
+		err = errors.New("no current release")
+	}
+	return p, err
+}
+
+func testDecodeManifest(r io.Reader) (Files, error) {
+	var files []release.File
+	if err := json.NewDecoder(r).Decode(&files); err != nil {
+		return nil, err
+	}
+	return newFileList(files...), nil
+}
+
+// clock is a time tests move on.
+type clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
+func (c *clock) add(d time.Duration) {
+	c.mu.Lock()
+	c.now = c.now.Add(d)
+	c.mu.Unlock()
+}
+
+// deployer writes releases and moves the pointer of a fakeStore.
+type deployer struct {
+	s   *fakeStore
+	clk *clock
+	p   release.Pointer
+}
+
+func (d *deployer) put(key string, v any) {
+	b, _ := json.Marshal(v)
+	d.s.Put(context.Background(), key, bytes.NewReader(b), int64(len(b)), release.Cond{})
+}
+
+// deploy writes release id of files and makes it current.
+func (d *deployer) deploy(id string, files ...release.File) {
+	d.put(release.ManifestKey(id), files)
+	now := d.clk.Now()
+	if d.p.Current != "" {
+		d.p.History = append([]release.Position{{Release: d.p.Current, Since: d.p.Since, Until: now}}, d.p.History...)
+	}
+	d.p.Current, d.p.Since = id, now
+	d.put(release.PointerKey, d.p)
+}
+
+func newFollower(t *testing.T, s *fakeStore, clk *clock, window time.Duration) (*Follower, error) {
+	return Follow(context.Background(), s, newBlobs(t, s, 10*time.Second), FollowOptions{
+		Timeout: 2 * time.Second, Window: window,
+		DecodePointer: testDecodePointer, DecodeManifest: testDecodeManifest, Now: clk.Now,
+	})
+}
+
+// TestFollowNothingToServe: a store without a pointer fails at start with
+// one line that names it and says what to do.
+func TestFollowNothingToServe(t *testing.T) {
+	s := newFakeStore()
+	_, err := newFollower(t, s, &clock{now: modTime}, time.Hour)
+	if err == nil || strings.Contains(err.Error(), "\n") || !strings.Contains(err.Error(), "fake://store: no current release (deploy one: stoa deploy DIR") {
+		t.Errorf("start on an empty store: %v", err)
+	}
+}
+
+// TestFollowSwitch: a moved pointer gives a new tree at the next check; a
+// pointer or manifest that cannot be read whole changes nothing; the
+// previous release answers the paths the current one lacks within the
+// window, HTML excluded, and no longer once the window is past.
+func TestFollowSwitch(t *testing.T) {
+	s := newFakeStore()
+	clk := &clock{now: modTime}
+	d := &deployer{s: s, clk: clk}
+	page := func(n string) release.File {
+		return s.file("index.html", "text/html; charset=utf-8", []byte(`<script src="/assets/app.`+n+`.js">`))
+	}
+	d.deploy("r1", page("1"), s.file("assets/app.1.js", "text/javascript", []byte("js 1")),
+		s.file("about.html", "text/html; charset=utf-8", []byte("about")))
+	f, err := newFollower(t, s, clk, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr1 := f.Tree()
+	if tr1.Current.ID != "r1" || len(tr1.Older) != 0 {
+		t.Fatalf("tree at start: %v", treeIDs(tr1))
+	}
+	if changed, err := f.Check(context.Background()); changed || err != nil {
+		t.Errorf("check of an unmoved pointer: changed %v, %v", changed, err)
+	}
+
+	clk.add(time.Minute)
+	d.deploy("r2", page("2"), s.file("assets/app.2.js", "text/javascript", []byte("js 2")))
+	if changed, err := f.Check(context.Background()); !changed || err != nil {
+		t.Fatalf("check after a deploy: changed %v, %v", changed, err)
+	}
+	tr2 := f.Tree()
+	if got := strings.Join(treeIDs(tr2), " "); got != "r2 r1" {
+		t.Errorf("tree after the deploy: %s, want r2 r1", got)
+	}
+	// The tree a request began on is unchanged: it finishes on r1.
+	if got := readAll(t, tr1, "index.html"); !strings.Contains(got, "app.1.js") {
+		t.Errorf("the old tree changed under its request: %q", got)
+	}
+	// A page of r1, loaded before the switch, asks for its script.
+	if got := readAll(t, tr2, "assets/app.1.js"); got != "js 1" {
+		t.Errorf("skew: /assets/app.1.js = %q, want r1's", got)
+	}
+	if _, err := tr2.Stat("about.html"); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("a page removed in r2: %v, want not exist at once", err)
+	}
+
+	// r3's manifest cannot be read: the pointer naming it changes nothing.
+	clk.add(time.Minute)
+	d.deploy("r3", page("3"))
+	s.Delete(context.Background(), release.ManifestKey("r3"))
+	if changed, err := f.Check(context.Background()); changed || err == nil || f.Tree() != tr2 {
+		t.Errorf("pointer to a missing manifest: changed %v, err %v; the tree must stay", changed, err)
+	}
+	d.put(release.ManifestKey("r3"), "not a manifest")
+	if changed, err := f.Check(context.Background()); changed || err == nil || f.Tree() != tr2 {
+		t.Errorf("pointer to a corrupt manifest: changed %v, err %v; the tree must stay", changed, err)
+	}
+	s.setFault(func(string) (io.ReadCloser, error) { return nil, errors.New("connection refused") })
+	d.put(release.ManifestKey("r3"), []release.File{page("3")})
+	if changed, err := f.Check(context.Background()); changed || err == nil || f.Tree() != tr2 {
+		t.Errorf("store down: changed %v, err %v; the tree must stay", changed, err)
+	}
+	if f.Failed() != 3 {
+		t.Errorf("Failed = %d, want 3", f.Failed())
+	}
+	s.setFault(nil)
+	if changed, err := f.Check(context.Background()); !changed || err != nil {
+		t.Fatalf("store back: changed %v, %v", changed, err)
+	}
+	if got := strings.Join(treeIDs(f.Tree()), " "); got != "r3 r2 r1" {
+		t.Errorf("tree: %s, want r3 r2 r1", got)
+	}
+
+	// Past the window, r1 and r2 leave: their paths are gone.
+	clk.add(time.Hour + time.Minute)
+	if changed, err := f.Check(context.Background()); !changed || err != nil {
+		t.Fatalf("window past: changed %v, %v", changed, err)
+	}
+	if got := strings.Join(treeIDs(f.Tree()), " "); got != "r3" {
+		t.Errorf("tree after the window: %s, want r3", got)
+	}
+	if _, err := f.Tree().Stat("assets/app.1.js"); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("after the window: %v, want not exist", err)
+	}
+	if len(f.loaded) != 1 {
+		t.Errorf("%d manifests kept after the window, want 1", len(f.loaded))
+	}
+}
+
+// TestFollowRun: a kick (SIGHUP, POST /reload) makes Run check at once and
+// report the new tree.
+func TestFollowRun(t *testing.T) {
+	s := newFakeStore()
+	clk := &clock{now: modTime}
+	d := &deployer{s: s, clk: clk}
+	d.deploy("r1", s.file("a.txt", "text/plain", []byte("1")))
+	f, err := newFollower(t, s, clk, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	kick := make(chan struct{})
+	trees := make(chan *Tree, 1)
+	go f.Run(ctx, time.Hour, kick, func(t *Tree) { trees <- t }, nil)
+	d.deploy("r2", s.file("a.txt", "text/plain", []byte("2")))
+	kick <- struct{}{}
+	select {
+	case tr := <-trees:
+		if tr.Current.ID != "r2" {
+			t.Errorf("new tree %s, want r2", tr.Current.ID)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no new tree after a kick")
+	}
+}
