@@ -19,6 +19,12 @@
 //	stoa_config_reloads_total                            counter    result               Registry.Reloaded
 //	stoa_config_last_reload_success_timestamp_seconds    gauge      -                    Registry.Reloaded
 //	stoa_tls_handshakes_total                            counter    -                    Registry.TLSHandshake
+//	stoa_release_info                                    gauge      site, release        Sources.Releases
+//	stoa_release_reads_total                             counter    site, tier           Sources.Releases
+//	stoa_blob_fetches_total                              counter    site, outcome        Sources.Releases
+//	stoa_blob_fetch_bytes_total                          counter    site                 Sources.Releases
+//	stoa_blob_fetch_seconds_total                        counter    site                 Sources.Releases
+//	stoa_release_pointer_errors_total                    counter    site                 Sources.Releases
 //
 // Label values: site is the site's name (its first host, or "default");
 // method is GET, HEAD, OPTIONS or "other" (any other method, so a client

@@ -426,6 +426,29 @@ func TestSources(t *testing.T) {
 			not:   []string{"stoa_open_connections"},
 		},
 		{
+			name: "release store",
+			src: Sources{Releases: func() []ReleaseStats {
+				return []ReleaseStats{{Site: "a", Release: "r7", MemoryHits: 9, DiskHits: 4, Fetched: 2, Bytes: 300,
+					Seconds: 0.5, Corrupt: 1, Missing: 1, Failed: 3, Unavailable: 5, PointerErrors: 6}}
+			}},
+			lines: []string{
+				`stoa_release_info{release="r7",site="a"} 1`,
+				`stoa_release_reads_total{site="a",tier="memory"} 9`,
+				`stoa_release_reads_total{site="a",tier="disk"} 4`,
+				`stoa_release_reads_total{site="a",tier="origin"} 2`,
+				`stoa_blob_fetches_total{outcome="ok",site="a"} 2`,
+				`stoa_blob_fetches_total{outcome="corrupt",site="a"} 1`,
+				`stoa_blob_fetches_total{outcome="missing",site="a"} 1`,
+				`stoa_blob_fetches_total{outcome="error",site="a"} 3`,
+				`stoa_blob_fetches_total{outcome="unavailable",site="a"} 5`,
+				`stoa_blob_fetch_bytes_total{site="a"} 300`,
+				`stoa_blob_fetch_seconds_total{site="a"} 0.5`,
+				`stoa_release_pointer_errors_total{site="a"} 6`,
+				`# TYPE stoa_release_info gauge`,
+			},
+			not: []string{"stoa_cache_"},
+		},
+		{
 			name: "bad site name reported, scrape survives",
 			src: Sources{
 				Cache:     func() []CacheStats { return []CacheStats{{Site: "\xff"}} },

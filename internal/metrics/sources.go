@@ -14,6 +14,25 @@ type CacheStats struct {
 	Files        int    // files held
 }
 
+// ReleaseStats are the numbers of one site served from a release store
+// (package releasesrc), read at scrape time. Release is the release it
+// serves now; the counters only grow while the site lives.
+type ReleaseStats struct {
+	Site    string
+	Release string
+	// Reads of a file's bytes by where they were found: the content
+	// cache's memory, the disk cache of blobs, or the store (Fetched).
+	MemoryHits, DiskHits int64
+	Fetched              int64   // blobs fetched whole and verified
+	Bytes                int64   // bytes of those blobs
+	Seconds              float64 // time spent fetching them
+	Corrupt              int64   // fetches whose bytes did not match the hash
+	Missing              int64   // blobs the store did not hold
+	Failed               int64   // fetches that failed or stalled
+	Unavailable          int64   // requests answered 503 waiting for a blob
+	PointerErrors        int64   // reads of the pointer or a manifest that failed
+}
+
 // Sources are the functions Prometheus's scrapes read gauges and counters
 // from, so that the parts that own those numbers pay nothing per request for
 // exporting them. A nil function leaves its metrics out of the scrape.
@@ -27,6 +46,8 @@ type Sources struct {
 	OpenConns func() int
 	// Panics returns the number of panics recovered while answering.
 	Panics func() int64
+	// Releases returns one entry per site served from a release store.
+	Releases func() []ReleaseStats
 }
 
 // SetSources sets the functions scrapes read from, replacing any set
@@ -50,6 +71,18 @@ var (
 		"Client connections open now.", nil, nil)
 	descPanics = prometheus.NewDesc("stoa_panics_total",
 		"Panics recovered while deciding or sending an answer, on every protocol.", nil, nil)
+	descReleaseInfo = prometheus.NewDesc("stoa_release_info",
+		"The release a site served from a release store serves now (always 1).", []string{"site", "release"}, nil)
+	descReleaseReads = prometheus.NewDesc("stoa_release_reads_total",
+		"Reads of a release's file bytes, by the tier that had them: memory, disk or origin.", []string{"site", "tier"}, nil)
+	descBlobFetches = prometheus.NewDesc("stoa_blob_fetches_total",
+		"Blob fetches from a release store, by outcome: ok, corrupt, missing, error; unavailable counts requests answered 503 while waiting.", []string{"site", "outcome"}, nil)
+	descBlobBytes = prometheus.NewDesc("stoa_blob_fetch_bytes_total",
+		"Bytes of the blobs fetched and verified.", []string{"site"}, nil)
+	descBlobSeconds = prometheus.NewDesc("stoa_blob_fetch_seconds_total",
+		"Time spent fetching the blobs fetched and verified (divide by the ok fetches for the mean).", []string{"site"}, nil)
+	descPointerErrors = prometheus.NewDesc("stoa_release_pointer_errors_total",
+		"Reads of a release store's pointer or of a manifest that failed (the release served stays).", []string{"site"}, nil)
 )
 
 // sourceCollector turns the registry's Sources into const metrics at each
@@ -61,6 +94,7 @@ func (c sourceCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{
 		descCacheHits, descCacheMisses, descCacheBytes, descCacheFiles,
 		descCompressions, descOpenConns, descPanics,
+		descReleaseInfo, descReleaseReads, descBlobFetches, descBlobBytes, descBlobSeconds, descPointerErrors,
 	} {
 		ch <- d
 	}
@@ -77,6 +111,9 @@ func (c sourceCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	if s.Panics != nil {
 		send(ch, descPanics, prometheus.CounterValue, float64(s.Panics()))
+	}
+	if s.Releases != nil {
+		collectReleases(ch, s.Releases())
 	}
 	if s.Cache == nil {
 		return
@@ -119,4 +156,30 @@ func send(ch chan<- prometheus.Metric, d *prometheus.Desc, t prometheus.ValueTyp
 		m = prometheus.NewInvalidMetric(d, err)
 	}
 	ch <- m
+}
+
+// collectReleases sends the metrics of the sites served from release
+// stores; a site listed twice (never, but a scrape must not fail) keeps
+// its first entry.
+func collectReleases(ch chan<- prometheus.Metric, stats []ReleaseStats) {
+	seen := make(map[string]bool, len(stats))
+	for _, st := range stats {
+		if seen[st.Site] {
+			continue
+		}
+		seen[st.Site] = true
+		send(ch, descReleaseInfo, prometheus.GaugeValue, 1, st.Site, st.Release)
+		send(ch, descReleaseReads, prometheus.CounterValue, float64(st.MemoryHits), st.Site, "memory")
+		send(ch, descReleaseReads, prometheus.CounterValue, float64(st.DiskHits), st.Site, "disk")
+		send(ch, descReleaseReads, prometheus.CounterValue, float64(st.Fetched), st.Site, "origin")
+		for _, o := range []struct {
+			name string
+			n    int64
+		}{{"ok", st.Fetched}, {"corrupt", st.Corrupt}, {"missing", st.Missing}, {"error", st.Failed}, {"unavailable", st.Unavailable}} {
+			send(ch, descBlobFetches, prometheus.CounterValue, float64(o.n), st.Site, o.name)
+		}
+		send(ch, descBlobBytes, prometheus.CounterValue, float64(st.Bytes), st.Site)
+		send(ch, descBlobSeconds, prometheus.CounterValue, st.Seconds, st.Site)
+		send(ch, descPointerErrors, prometheus.CounterValue, float64(st.PointerErrors), st.Site)
+	}
 }
