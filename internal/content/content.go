@@ -127,6 +127,7 @@ type Entry struct {
 	// in advance), when it has no sidecar for them.
 	StreamCodings coding.Set
 
+	fields   string // the source's own header lines (source.Fielder)
 	sidecars [codingCount]sidecar
 	variants [codingCount]atomic.Pointer[Rep]
 	mem      atomic.Int64 // bytes of bodies held: identity and variants
@@ -551,6 +552,9 @@ func (c *Cache) loadOnce(res resolve.Result) (*Entry, error) {
 		owner:       c,
 	}
 	e.LastModified = string(httpdate.Append(nil, e.ModTime))
+	if fd, ok := c.src.(source.Fielder); ok {
+		e.fields = fd.Fields(info)
+	}
 	if e.Size <= c.opt.MaxFileInMemory && e.Size <= c.store.budget.Load() {
 		body, err := c.readAll(f, id)
 		if err != nil {
@@ -718,6 +722,7 @@ func (e *Entry) prepare(r *Rep, cacheControl string) {
 		common = appendField(common, "Vary", "Accept-Encoding")
 	}
 	common = appendField(common, "X-Content-Type-Options", "nosniff")
+	common = append(common, e.fields...)
 	if r.Coding != coding.Identity {
 		// Content-Encoding describes every response of this
 		// representation, 206 included (RFC 9110 §8.4).

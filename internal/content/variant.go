@@ -102,6 +102,7 @@ func (c *Cache) StreamRep(e *Entry, cd coding.Coding) *Rep {
 	}
 	h = appendField(h, "Vary", "Accept-Encoding")
 	h = appendField(h, "X-Content-Type-Options", "nosniff")
+	h = append(h, e.fields...)
 	h = appendField(h, "Content-Encoding", cd.Token())
 	r.Head = header.New(h)
 	var h304 []byte

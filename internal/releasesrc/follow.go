@@ -42,6 +42,8 @@ type FollowOptions struct {
 	Window time.Duration
 	// SkewHTML lets HTML documents be answered from older releases.
 	SkewHTML bool
+	// ReleaseHeader names the release that answered (TreeOptions).
+	ReleaseHeader bool
 	// DecodePointer and DecodeManifest read the store's objects
 	// (release.DecodePointer, release.DecodeManifest).
 	DecodePointer  func([]byte) (release.Pointer, error)
@@ -126,7 +128,7 @@ func (f *Follower) check(ctx context.Context) (bool, error) {
 	for _, id := range ids[1:] {
 		older = append(older, next[id])
 	}
-	f.tree.Store(NewTree(next[ids[0]], older, f.blobs, TreeOptions{SkewHTML: f.opt.SkewHTML}))
+	f.tree.Store(NewTree(next[ids[0]], older, f.blobs, TreeOptions{SkewHTML: f.opt.SkewHTML, ReleaseHeader: f.opt.ReleaseHeader}))
 	f.loaded = next // manifests that left the window are dropped
 	return true, nil
 }
@@ -237,6 +239,7 @@ func (l live) OpenDir(name string) (source.Dir, error)          { return l.f.Tre
 func (l live) Version(info fs.FileInfo) source.Version          { return l.f.Tree().Version(info) }
 func (l live) Close() error                                     { return nil }
 func (l live) Hash(n string, v source.Version) ([32]byte, bool) { return l.f.Tree().Hash(n, v) }
+func (l live) Fields(info fs.FileInfo) string                   { return l.f.Tree().Fields(info) }
 func (l live) StatSiblings(name string, suffixes []string) []fs.FileInfo {
 	return l.f.Tree().StatSiblings(name, suffixes)
 }

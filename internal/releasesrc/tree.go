@@ -22,6 +22,7 @@
 package releasesrc
 
 import (
+	"hash/fnv"
 	"io"
 	"io/fs"
 	"os"
@@ -68,6 +69,12 @@ type TreeOptions struct {
 	// SkewHTML answers HTML documents from the older releases too; off,
 	// a page removed from the site is gone at once.
 	SkewHTML bool
+	// ReleaseHeader names the release that answered in a Stoa-Release
+	// field. A file is then a version of its release, not of its bytes
+	// alone, so that an answer never names a release it did not come
+	// from: after a switch the content cache reads the new release's
+	// files again (from the disk cache).
+	ReleaseHeader bool
 }
 
 // NewTree returns the tree of current, with older (newest first) to fall
@@ -120,7 +127,7 @@ func (t *Tree) isDir(name string) bool {
 // Stat describes the named file or directory.
 func (t *Tree) Stat(name string) (fs.FileInfo, error) {
 	if f, r, ok := t.find(name); ok {
-		return newFileInfo(f.Path, f.Hash, f.Size, f.ModTime, r), nil
+		return t.info(f.Path, f.Hash, f.Size, f.ModTime, r), nil
 	}
 	if t.isDir(name) {
 		return &fileInfo{name: path.Base(name), dir: true}, nil
@@ -154,7 +161,7 @@ func (t *Tree) variant(name, suffix string) (*fileInfo, bool) {
 	}
 	for _, v := range f.Variants {
 		if v.Coding == cd {
-			return newFileInfo(f.Path+suffix, v.Hash, v.Size, f.ModTime, r), true
+			return t.info(f.Path+suffix, v.Hash, v.Size, f.ModTime, r), true
 		}
 	}
 	return nil, false
@@ -177,7 +184,7 @@ func (t *Tree) StatSiblings(name string, suffixes []string) []fs.FileInfo {
 // the variant a sidecar name stands for.
 func (t *Tree) describe(name string) (*fileInfo, bool) {
 	if f, r, ok := t.find(name); ok {
-		return newFileInfo(f.Path, f.Hash, f.Size, f.ModTime, r), true
+		return t.info(f.Path, f.Hash, f.Size, f.ModTime, r), true
 	}
 	ext := path.Ext(name)
 	return t.variant(strings.TrimSuffix(name, ext), ext)
@@ -229,6 +236,17 @@ func ReleaseOf(info fs.FileInfo) string {
 	return ""
 }
 
+// Fields names the release that answered, with ReleaseHeader.
+func (t *Tree) Fields(info fs.FileInfo) string {
+	if !t.opt.ReleaseHeader {
+		return ""
+	}
+	if id := ReleaseOf(info); id != "" {
+		return "Stoa-Release: " + id + "\r\n"
+	}
+	return ""
+}
+
 // Close does nothing: the blobs and the disk cache outlive a tree.
 func (t *Tree) Close() error { return nil }
 
@@ -265,7 +283,7 @@ func (t *Tree) OpenDir(name string) (source.Dir, error) {
 			}
 			continue
 		}
-		infos = append(infos, newFileInfo(f.Path, f.Hash, f.Size, f.ModTime, t.Current))
+		infos = append(infos, t.info(f.Path, f.Hash, f.Size, f.ModTime, t.Current))
 	}
 	slices.SortFunc(infos, func(a, b fs.FileInfo) int { return strings.Compare(a.Name(), b.Name()) })
 	return &dirList{infos: infos}, nil
@@ -312,10 +330,17 @@ type fileInfo struct {
 	hash [32]byte
 	rel  *Release
 	dir  bool
+	salt uint64 // mixed into the version: the release's, with ReleaseHeader
 }
 
-func newFileInfo(p string, sum [32]byte, size int64, mod time.Time, r *Release) *fileInfo {
-	return &fileInfo{name: path.Base(p), size: size, mod: mod, hash: sum, rel: r}
+func (t *Tree) info(p string, sum [32]byte, size int64, mod time.Time, r *Release) *fileInfo {
+	fi := &fileInfo{name: path.Base(p), size: size, mod: mod, hash: sum, rel: r}
+	if t.opt.ReleaseHeader {
+		h := fnv.New64a()
+		h.Write([]byte(r.ID))
+		fi.salt = h.Sum64()
+	}
+	return fi
 }
 
 // version puts the content hash in the Key: two files with the same bytes
@@ -327,6 +352,7 @@ func (i *fileInfo) version() source.Version {
 			v.Key[k] = v.Key[k]<<8 | uint64(c)
 		}
 	}
+	v.Key[2] ^= i.salt
 	return v
 }
 

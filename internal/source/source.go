@@ -154,6 +154,15 @@ func Removed(f File) bool {
 	return ok && r.Removed()
 }
 
+// A Fielder source has header fields of its own to send with a file: a
+// release store names the release that answered (Stoa-Release).
+type Fielder interface {
+	// Fields returns complete header lines ("Name: value\r\n") for the
+	// file info describes, or "". Files that need other fields must be
+	// other Versions, since the fields are kept with the file's entry.
+	Fields(info fs.FileInfo) string
+}
+
 // A Siblings source describes several names of one directory at once more
 // cheaply than one Stat each (the folder opens the directory once).
 type Siblings interface {
