@@ -44,8 +44,8 @@ type FollowOptions struct {
 	SkewHTML bool
 	// ReleaseHeader names the release that answered (TreeOptions).
 	ReleaseHeader bool
-	// DecodePointer and DecodeManifest read the store's objects
-	// (release.DecodePointer, release.DecodeManifest).
+	// DecodePointer and DecodeManifest read the store's objects; nil
+	// means release.DecodePointer and release.DecodeManifest.
 	DecodePointer  func([]byte) (release.Pointer, error)
 	DecodeManifest func(io.Reader) (Files, error)
 	// Now tells the time the window is measured by; nil means time.Now.
@@ -61,6 +61,12 @@ const maxPointerBytes = 1 << 20
 func Follow(ctx context.Context, store release.Store, blobs *Blobs, opt FollowOptions) (*Follower, error) {
 	if opt.Now == nil {
 		opt.Now = time.Now
+	}
+	if opt.DecodePointer == nil {
+		opt.DecodePointer = release.DecodePointer
+	}
+	if opt.DecodeManifest == nil {
+		opt.DecodeManifest = func(r io.Reader) (Files, error) { return release.DecodeManifest(r) }
 	}
 	f := &Follower{store: store, blobs: blobs, opt: opt, loaded: map[string]*Release{}}
 	if _, err := f.Check(ctx); err != nil {

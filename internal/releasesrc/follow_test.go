@@ -203,3 +203,34 @@ func TestFollowRun(t *testing.T) {
 		t.Fatal("no new tree after a kick")
 	}
 }
+
+// TestFollowReleaseCodec follows a store written with package release's
+// own encodings of the manifest and the pointer (the defaults).
+func TestFollowReleaseCodec(t *testing.T) {
+	s := newFakeStore()
+	m, err := release.NewManifest(release.Header{ID: "20261203T134501Z-000001", Created: modTime}, []release.File{
+		s.file("index.html", "text/html; charset=utf-8", []byte("home")),
+		s.file("a/b.txt", "text/plain; charset=utf-8", []byte("bbbbbbbb"), s.variant("gzip", []byte("gz"))),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := m.Encode(&buf); err != nil {
+		t.Fatal(err)
+	}
+	s.Put(context.Background(), release.ManifestKey(m.ID), &buf, int64(buf.Len()), release.Cond{})
+	p, err := release.EncodePointer(release.Pointer{}.Moved(m.ID, modTime))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Put(context.Background(), release.PointerKey, bytes.NewReader(p), int64(len(p)), release.Cond{})
+	f, err := Follow(context.Background(), s, newBlobs(t, s, 10*time.Second), FollowOptions{Timeout: 10 * time.Second, Window: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := f.Tree()
+	if tr.Current.ID != m.ID || readAll(t, tr, "a/b.txt") != "bbbbbbbb" || readAll(t, tr, "a/b.txt.gz") != "gz" {
+		t.Errorf("tree of %s: not the release written", tr.Current.ID)
+	}
+}

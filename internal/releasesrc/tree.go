@@ -47,6 +47,8 @@ type Files interface {
 	Dir(dir string) (lo, hi int)
 }
 
+var _ Files = (*release.Manifest)(nil)
+
 // Release is one loaded release: its id and its files.
 type Release struct {
 	ID    string
