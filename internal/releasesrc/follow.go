@@ -28,6 +28,7 @@ type Follower struct {
 
 	mu     sync.Mutex          // one Check at a time
 	loaded map[string]*Release // the manifests of the tree, by id
+	serial uint64              // trees made so far
 	failed atomic.Int64        // checks that could not read the store
 }
 
@@ -134,7 +135,10 @@ func (f *Follower) check(ctx context.Context) (bool, error) {
 	for _, id := range ids[1:] {
 		older = append(older, next[id])
 	}
-	f.tree.Store(NewTree(next[ids[0]], older, f.blobs, TreeOptions{SkewHTML: f.opt.SkewHTML, ReleaseHeader: f.opt.ReleaseHeader}))
+	t := NewTree(next[ids[0]], older, f.blobs, TreeOptions{SkewHTML: f.opt.SkewHTML, ReleaseHeader: f.opt.ReleaseHeader})
+	f.serial++
+	t.serial = f.serial
+	f.tree.Store(t)
 	f.loaded = next // manifests that left the window are dropped
 	return true, nil
 }

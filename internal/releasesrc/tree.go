@@ -64,6 +64,7 @@ type Tree struct {
 	Older   []*Release
 	blobs   *Blobs
 	opt     TreeOptions
+	serial  uint64 // the follower's count of trees, for the tree's identity
 }
 
 // TreeOptions say how a Tree answers.

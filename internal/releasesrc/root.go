@@ -1,0 +1,175 @@
+package releasesrc
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/stoahttp/stoa/internal/release"
+	"github.com/stoahttp/stoa/internal/source"
+)
+
+// IsTarget reports whether a site's root names a release store rather than
+// a folder: s3://BUCKET/PREFIX, or a directory holding a release store's
+// pointer and releases (TARGET/current, TARGET/releases/).
+func IsTarget(root string) bool {
+	if strings.HasPrefix(root, "s3://") {
+		return true
+	}
+	p, err := os.Stat(filepath.Join(root, release.PointerKey))
+	if err != nil || !p.Mode().IsRegular() {
+		return false
+	}
+	r, err := os.Stat(filepath.Join(root, strings.TrimSuffix(release.ManifestPrefix, "/")))
+	return err == nil && r.IsDir()
+}
+
+// RootOptions say how a release store is served.
+type RootOptions struct {
+	Timeout       time.Duration // origin_timeout: see Blobs and FollowOptions
+	Poll          time.Duration // release_poll: how often the pointer is read
+	Window        time.Duration // skew_window
+	SkewHTML      bool          // skew_html
+	ReleaseHeader bool          // release_header
+}
+
+// Root is a release store served as a site's root (source.Root): the tree
+// is the Follower's, a new one each time the pointer moves, and its
+// identity is the current release with the tree's serial number. Its
+// pointer is read every Poll and whenever the root is opened again (a
+// config reload, SIGHUP, POST /reload).
+type Root struct {
+	roots  *Roots
+	key    string
+	target string
+	f      *Follower
+	blobs  *Blobs
+	stop   context.CancelFunc
+	refs   int // guarded by roots.mu
+}
+
+var _ source.Root = (*Root)(nil)
+
+// Current returns the identity of the tree of the pointer's last position
+// read; it reads nothing (the pointer is polled apart).
+func (r *Root) Current() (source.TreeID, error) { return treeID(r.f.Tree()), nil }
+
+// Open returns the tree of the pointer's last position read.
+func (r *Root) Open() (source.Source, source.TreeID, error) {
+	t := r.f.Tree()
+	return t, treeID(t), nil
+}
+
+func treeID(t *Tree) source.TreeID {
+	return source.TreeID{Name: t.Current.ID, Key: [2]uint64{t.serial}}
+}
+
+// String names the store: its directory or s3://BUCKET/PREFIX.
+func (r *Root) String() string { return r.target }
+
+// Follower returns the follower of the store's pointer.
+func (r *Root) Follower() *Follower { return r.f }
+
+// Blobs returns the store's blob fetcher, for its counters.
+func (r *Root) Blobs() *Blobs { return r.blobs }
+
+// Close gives the root back; the last user stops its polling.
+func (r *Root) Close() error {
+	rs := r.roots
+	rs.mu.Lock()
+	defer rs.mu.Unlock()
+	if r.refs--; r.refs == 0 {
+		delete(rs.open, r.key)
+		r.stop()
+		r.blobs.Close()
+	}
+	return nil
+}
+
+// Roots are the release stores a process serves, one Root per target and
+// options, shared by the sites that name it and kept across reloads while
+// a site uses it, so that a reload reads the pointer again but no manifest
+// it holds. Their blobs share one Disk.
+type Roots struct {
+	disk *Disk
+	// openStore opens a target's store (release.Open).
+	openStore func(ctx context.Context, target string) (release.Store, error)
+	// logf reports a failed pointer read.
+	logf func(format string, args ...any)
+	// follow is Follow; tests replace it.
+	follow func(context.Context, release.Store, *Blobs, FollowOptions) (*Follower, error)
+
+	mu   sync.Mutex
+	open map[string]*Root
+}
+
+// NewRoots returns the roots of a process, keeping blobs in disk, opening
+// stores with openStore, and reporting store failures with logf.
+func NewRoots(disk *Disk, openStore func(ctx context.Context, target string) (release.Store, error), logf func(string, ...any)) *Roots {
+	return &Roots{disk: disk, openStore: openStore, logf: logf, follow: Follow, open: map[string]*Root{}}
+}
+
+// Open returns the root of target, reading its pointer now: a root open
+// already is shared, and its pointer read again (a reload is a check). The
+// error says in one line why the store cannot be served.
+func (rs *Roots) Open(ctx context.Context, target string, opt RootOptions) (*Root, error) {
+	key := fmt.Sprintf("%s\x00%+v", target, opt)
+	rs.mu.Lock()
+	r := rs.open[key]
+	if r != nil {
+		r.refs++
+	}
+	rs.mu.Unlock()
+	if r != nil {
+		if _, err := r.f.Check(ctx); err != nil {
+			rs.logf("release store %s: %v; serving release %s still", target, err, r.f.Tree().Current.ID)
+		}
+		return r, nil
+	}
+	store, err := rs.openStore(ctx, target)
+	if err != nil {
+		return nil, err
+	}
+	blobs := NewBlobs(store, rs.disk, opt.Timeout)
+	f, err := rs.follow(ctx, store, blobs, FollowOptions{
+		Timeout: opt.Timeout, Window: opt.Window, SkewHTML: opt.SkewHTML, ReleaseHeader: opt.ReleaseHeader,
+	})
+	if err != nil {
+		blobs.Close()
+		return nil, err
+	}
+	runCtx, stop := context.WithCancel(context.Background())
+	r = &Root{roots: rs, key: key, target: target, f: f, blobs: blobs, stop: stop, refs: 1}
+	rs.mu.Lock()
+	if old := rs.open[key]; old != nil {
+		// Another site opened it meanwhile: share that one.
+		old.refs++
+		rs.mu.Unlock()
+		stop()
+		blobs.Close()
+		return old, nil
+	}
+	rs.open[key] = r
+	rs.mu.Unlock()
+	go f.Run(runCtx, opt.Poll, nil, nil, rs.reporter(target, f))
+	return r, nil
+}
+
+// reporter returns the error handler of f's polling: a failure is told
+// when it is not the one told last, not at every poll.
+func (rs *Roots) reporter(target string, f *Follower) func(error) {
+	var last string
+	var mu sync.Mutex
+	return func(err error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if msg := err.Error(); msg != last {
+			last = msg
+			rs.logf("release store %s: %v; serving release %s still", target, err, f.Tree().Current.ID)
+		}
+	}
+}
