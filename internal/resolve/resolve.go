@@ -16,14 +16,14 @@ type Kind uint8
 
 // The kinds of resolution, each answered differently by the server.
 const (
-	File       Kind = iota // a regular file: serve it
-	Listing                // a directory without an index file, browsing on: list it
-	Redirect               // a directory named without its trailing slash: 301 to Location
-	NotFound               // nothing servable there, or hidden: 404
-	Forbidden              // exists, but the server may not read it: 403
-	BadRequest             // the path itself is malformed: 400
-	Unavailable            // the file's bytes cannot be had now (source.ErrUnavailable): 503
-	BadGateway             // the storage's bytes are not the file (source.ErrCorrupt): 502
+	File        Kind = iota // a regular file: serve it
+	Listing                 // a directory without an index file, browsing on: list it
+	Redirect                // a directory named without its trailing slash: 301 to Location
+	NotFound                // nothing servable there, or hidden: 404
+	Forbidden               // exists, but the server may not read it: 403
+	BadRequest              // the path itself is malformed: 400
+	Unavailable             // the file's bytes cannot be had now (source.ErrUnavailable): 503
+	BadGateway              // the storage's bytes are not the file (source.ErrCorrupt): 502
 )
 
 // Dotfiles is the policy for names that start with a dot.
