@@ -3,8 +3,10 @@ package releasesrc
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"strings"
@@ -205,12 +207,32 @@ func TestFollowRun(t *testing.T) {
 }
 
 // TestFollowReleaseCodec follows a store written with package release's
-// own encodings of the manifest and the pointer (the defaults).
+// own encodings of the manifest and the pointer (the defaults), in memory
+// and in a local directory (release.Dir).
 func TestFollowReleaseCodec(t *testing.T) {
-	s := newFakeStore()
+	dir, err := release.OpenDir(t.TempDir(), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dir.Close()
+	for _, st := range []release.Store{newFakeStore(), dir} {
+		t.Run(fmt.Sprintf("%T", st), func(t *testing.T) { testFollowReleaseCodec(t, st) })
+	}
+}
+
+func testFollowReleaseCodec(t *testing.T, st release.Store) {
+	ctx := context.Background()
+	put := func(data []byte) [32]byte {
+		sum := sha256.Sum256(data)
+		if _, err := st.Put(ctx, release.BlobKey(sum), bytes.NewReader(data), int64(len(data)), release.Cond{}); err != nil {
+			t.Fatal(err)
+		}
+		return sum
+	}
 	m, err := release.NewManifest(release.Header{ID: "20261203T134501Z-000001", Created: modTime}, []release.File{
-		s.file("index.html", "text/html; charset=utf-8", []byte("home")),
-		s.file("a/b.txt", "text/plain; charset=utf-8", []byte("bbbbbbbb"), s.variant("gzip", []byte("gz"))),
+		{Path: "index.html", Hash: put([]byte("home")), Size: 4, ModTime: modTime, ContentType: "text/html; charset=utf-8"},
+		{Path: "a/b.txt", Hash: put([]byte("bbbbbbbb")), Size: 8, ModTime: modTime, ContentType: "text/plain; charset=utf-8",
+			Variants: []release.Variant{{Coding: "gzip", Hash: put([]byte("gz")), Size: 2}}},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -219,18 +241,22 @@ func TestFollowReleaseCodec(t *testing.T) {
 	if err := m.Encode(&buf); err != nil {
 		t.Fatal(err)
 	}
-	s.Put(context.Background(), release.ManifestKey(m.ID), &buf, int64(buf.Len()), release.Cond{})
+	if _, err := st.Put(ctx, release.ManifestKey(m.ID), &buf, int64(buf.Len()), release.Cond{}); err != nil {
+		t.Fatal(err)
+	}
 	p, err := release.EncodePointer(release.Pointer{}.Moved(m.ID, modTime))
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.Put(context.Background(), release.PointerKey, bytes.NewReader(p), int64(len(p)), release.Cond{})
-	f, err := Follow(context.Background(), s, newBlobs(t, s, 10*time.Second), FollowOptions{Timeout: 10 * time.Second, Window: time.Hour})
+	if _, err := st.Put(ctx, release.PointerKey, bytes.NewReader(p), int64(len(p)), release.Cond{}); err != nil {
+		t.Fatal(err)
+	}
+	f, err := Follow(ctx, st, newBlobs(t, st, 10*time.Second), FollowOptions{Timeout: 10 * time.Second, Window: time.Hour})
 	if err != nil {
 		t.Fatal(err)
 	}
 	tr := f.Tree()
-	if tr.Current.ID != m.ID || readAll(t, tr, "a/b.txt") != "bbbbbbbb" || readAll(t, tr, "a/b.txt.gz") != "gz" {
+	if tr.Current.ID != m.ID || readAll(t, tr, "a/b.txt") != "bbbbbbbb" || readAll(t, tr, "a/b.txt.gz") != "gz" || readAll(t, tr, "index.html") != "home" {
 		t.Errorf("tree of %s: not the release written", tr.Current.ID)
 	}
 }
