@@ -37,9 +37,12 @@ func loadConfig(file string, o *serveOptions) (*config.Config, error) {
 	}
 	httpsDefaults(cfg, o, file != "")
 	if set("root") {
-		root, err := filepath.Abs(o.root)
-		if err != nil {
-			return nil, err
+		root := o.root
+		if !config.IsStoreURL(root) {
+			var err error
+			if root, err = filepath.Abs(root); err != nil {
+				return nil, err
+			}
 		}
 		cfg.Sites[defaultSite(cfg)].Root = root
 	}

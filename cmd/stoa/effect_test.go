@@ -38,6 +38,11 @@ var notCovered = map[string]string{
 	"site.tls_key":         "needs a TLS listener: the https tests of internal/server and e2e",
 	"site.acme":            "needs an ACME CA: the acme tests of internal/server and e2e",
 	"site.compress_levels": "a level changes the bytes, not what a client can tell apart: internal/site's tests",
+	"site.origin_timeout":  "needs a release store root: internal/releasesrc's tests and e2e/release_test.go",
+	"site.release_poll":    "needs a release store root: internal/releasesrc's tests and e2e/release_test.go",
+	"site.skew_window":     "needs a release store root: internal/releasesrc's tests and e2e/release_test.go",
+	"site.skew_html":       "needs a release store root: internal/releasesrc's tests and e2e/release_test.go",
+	"site.release_header":  "needs a release store root: internal/releasesrc's tests and e2e/release_test.go",
 }
 
 func hasHeader(name, want string) func(*http.Response, string) string {

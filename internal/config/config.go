@@ -38,6 +38,8 @@ type Config struct {
 	MaxConns          int
 	CacheSize         Size
 	MaxOpenFiles      int
+	CacheDir          string // blobs of release stores, kept across restarts; "" = a temporary folder
+	CacheDirSize      Size
 	TrustedProxies    []netip.Prefix // parsed; a bare IP becomes a /32 or /128
 	ProxyProtocol     bool
 
@@ -91,6 +93,14 @@ type Site struct {
 	SecurityHeaders string // basic, strict or off
 	TLSCert, TLSKey string // a certificate for the site's hosts, absolute like Root
 	ACME            bool   // obtain certificates for the site's hosts by ACME
+
+	// For a Root that is a release store (a directory holding one, or
+	// s3://BUCKET/PREFIX), kept as written when it is a URL.
+	OriginTimeout Duration // a blob or pointer read that makes no progress this long fails
+	ReleasePoll   Duration // how often the store's pointer is read
+	SkewWindow    Duration // how long a release no longer current answers what the current lacks; 0 = never
+	SkewHTML      bool     // HTML documents too
+	ReleaseHeader bool     // Stoa-Release names the release that answered
 
 	Allow, Deny []netip.Prefix
 	Headers     []HeaderOp

@@ -41,6 +41,7 @@ func TestFull(t *testing.T) {
 		MaxConns:          500,
 		CacheSize:         64 << 20,
 		MaxOpenFiles:      128,
+		CacheDirSize:      1 << 30,
 		HTTP3:             true,
 		TrustedProxies:    prefixes("10.0.0.0/8", "::1/128"),
 		ProxyProtocol:     true,
@@ -58,6 +59,9 @@ func TestFull(t *testing.T) {
 				CacheControl:    "public, max-age=60",
 				ErrorPages:      filepath.Join(dir, "errors"),
 				SecurityHeaders: "strict",
+				OriginTimeout:   releaseDefaults.OriginTimeout,
+				ReleasePoll:     releaseDefaults.ReleasePoll,
+				SkewWindow:      releaseDefaults.SkewWindow,
 				Allow:           prefixes("192.0.2.0/24", "2001:db8::/32"),
 				Deny:            prefixes("192.0.2.66/32"),
 				Headers: []HeaderOp{
@@ -105,6 +109,9 @@ func TestFull(t *testing.T) {
 				Precompressed:   true,
 				CompressMinSize: 256,
 				SecurityHeaders: "basic",
+				OriginTimeout:   releaseDefaults.OriginTimeout,
+				ReleasePoll:     releaseDefaults.ReleasePoll,
+				SkewWindow:      releaseDefaults.SkewWindow,
 				Set:             setOf("default", "root"),
 			},
 		},
@@ -124,6 +131,11 @@ func TestFull(t *testing.T) {
 			}
 		}
 	}
+}
+
+// releaseDefaults are the defaults of the settings of a release store root.
+var releaseDefaults = Site{
+	OriginTimeout: Duration{10 * time.Second}, ReleasePoll: Duration{2 * time.Second}, SkewWindow: Duration{time.Hour},
 }
 
 func setOf(keys ...string) map[string]bool {
@@ -177,6 +189,7 @@ func TestSiteDefaults(t *testing.T) {
 	want := Site{
 		Pos: Pos{1, 1}, Root: "/etc/stoa/www", Index: []string{"index.html"}, Dotfiles: "hide",
 		Compress: true, Precompressed: true, CompressMinSize: 256, SecurityHeaders: "basic",
+		OriginTimeout: releaseDefaults.OriginTimeout, ReleasePoll: releaseDefaults.ReleasePoll, SkewWindow: releaseDefaults.SkewWindow,
 		CORS:      &CORS{Origins: []string{"*"}, Methods: []string{"GET", "HEAD"}},
 		BasicAuth: &BasicAuth{Realm: "restricted", Users: []User{{"a", "$2a$04$abcdefghijklmnopqrstuuABCDEFGHIJKLMNOPQRSTUVWXYZ01234"}}},
 		Set:       setOf("root", "cors", "basic_auth"),

@@ -80,6 +80,9 @@ type Setting struct {
 	unique bool
 	// zeroOK lets a duration be zero ("0s": not sent).
 	zeroOK bool
+	// store lets a path be a release store's URL (IsStoreURL), kept as
+	// written.
+	store bool
 	// sample is a value other than the default for tests, as a flag
 	// writes it, where Sample cannot make one up from the kind.
 	sample string
@@ -106,6 +109,10 @@ type Setting struct {
 	cors   func(*CORS) any
 	auth   func(*BasicAuth) any
 }
+
+// IsStoreURL reports whether a root names a release store by URL
+// (s3://BUCKET/PREFIX) rather than by a path.
+func IsStoreURL(root string) bool { return strings.HasPrefix(root, "s3://") }
 
 // Placeholder is how help writes the setting's value: its Arg, or its
 // choices ("hide|deny|allow"); "" for a switch.
@@ -409,8 +416,8 @@ func (d *decoder) decodeSetting(r reader, s *Setting) (v any, at *value) {
 		return p, at
 	case KindPath:
 		str, at := r.str(s.Key, s.Example)
-		if at == nil || str == "" {
-			return "", at
+		if at == nil || str == "" || s.store && IsStoreURL(str) {
+			return str, at
 		}
 		n := len(d.errs)
 		if p := d.dirPath(at, r.key(s.Key), str); len(d.errs) == n {
