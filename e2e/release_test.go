@@ -117,7 +117,6 @@ func gunzip(r *response) []byte {
 // to the same bytes (the store's encodings are made at deploy time, the
 // folder's on the fly).
 func TestReleaseServedLikeFolder(t *testing.T) {
-	t.Skip("until sites take a release store as their root")
 	t.Parallel()
 	s := newSite(t)
 	s.write("style.css", strings.Repeat("body { color: #333; }\n", 40))
@@ -143,7 +142,15 @@ func TestReleaseServedLikeFolder(t *testing.T) {
 	folder := startWith(t, s, "serve", "--config", conf(s.root))
 	store := startWith(t, s, "serve", "--config", conf(target))
 
-	etag := folder.get("/big.bin").get("ETag")
+	// The folder hashes a large file in the background; the store knows
+	// its hash from the manifest at once.
+	var etag string
+	if !eventually(5*time.Second, func() bool { etag = folder.get("/big.bin").get("ETag"); return etag != "" }) {
+		t.Fatal("the folder's /big.bin has no ETag yet")
+	}
+	if got := store.get("/big.bin").get("ETag"); got != etag {
+		t.Errorf("/big.bin: ETag %q from the store at once, %q from the folder", got, etag)
+	}
 	reqs := []struct {
 		name   string
 		target string
@@ -179,6 +186,9 @@ func TestReleaseServedLikeFolder(t *testing.T) {
 		for _, f := range fields {
 			if f == "ETag" && want.get("Content-Encoding") != "" {
 				continue // each encoding's own bytes
+			}
+			if f == "Content-Type" && strings.HasPrefix(want.get(f), "multipart/byteranges") {
+				continue // each server's own boundary
 			}
 			if g, w := got.get(f), want.get(f); g != w {
 				t.Errorf("%s: %s %q from the store, %q from the folder", rq.name, f, g, w)

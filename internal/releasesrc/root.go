@@ -3,6 +3,7 @@ package releasesrc
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -86,8 +87,16 @@ func (r *Root) Close() error {
 		delete(rs.open, r.key)
 		r.stop()
 		r.blobs.Close()
+		closeStore(r.f.Store())
 	}
 	return nil
+}
+
+// closeStore releases what a store holds, if it holds anything.
+func closeStore(st release.Store) {
+	if c, ok := st.(io.Closer); ok {
+		c.Close()
+	}
 }
 
 // Roots are the release stores a process serves, one Root per target and
@@ -95,7 +104,9 @@ func (r *Root) Close() error {
 // a site uses it, so that a reload reads the pointer again but no manifest
 // it holds. Their blobs share one Disk.
 type Roots struct {
-	disk *Disk
+	cacheDir  string
+	cacheSize int64
+	disk      *Disk // opened with the first root
 	// openStore opens a target's store (release.Open).
 	openStore func(ctx context.Context, target string) (release.Store, error)
 	// logf reports a failed pointer read.
@@ -107,10 +118,72 @@ type Roots struct {
 	open map[string]*Root
 }
 
-// NewRoots returns the roots of a process, keeping blobs in disk, opening
-// stores with openStore, and reporting store failures with logf.
-func NewRoots(disk *Disk, openStore func(ctx context.Context, target string) (release.Store, error), logf func(string, ...any)) *Roots {
-	return &Roots{disk: disk, openStore: openStore, logf: logf, follow: Follow, open: map[string]*Root{}}
+// NewRoots returns the roots of a process, keeping blobs in a Disk cache
+// in cacheDir bounded to cacheSize bytes (opened with the first root, so a
+// process serving folders only makes none), opening stores with openStore
+// (nil: OpenStore), and reporting store failures with logf.
+func NewRoots(cacheDir string, cacheSize int64, openStore func(ctx context.Context, target string) (release.Store, error), logf func(string, ...any)) *Roots {
+	if openStore == nil {
+		openStore = OpenStore
+	}
+	return &Roots{cacheDir: cacheDir, cacheSize: cacheSize, openStore: openStore, logf: logf, follow: Follow, open: map[string]*Root{}}
+}
+
+// OpenStore opens the release store target names: a local directory.
+func OpenStore(ctx context.Context, target string) (release.Store, error) {
+	if strings.HasPrefix(target, "s3://") {
+		return nil, fmt.Errorf("release store %s: s3:// is not supported by this build; serve a local release store", target)
+	}
+	return release.OpenDir(target, false)
+}
+
+// Close removes the disk cache when it is a temporary folder; the roots
+// must all be closed.
+func (rs *Roots) Close() error {
+	rs.mu.Lock()
+	defer rs.mu.Unlock()
+	if rs.disk == nil {
+		return nil
+	}
+	return rs.disk.Close()
+}
+
+// CheckAll reads the pointer of every open root now (a reload).
+func (rs *Roots) CheckAll(ctx context.Context) {
+	rs.mu.Lock()
+	roots := make([]*Root, 0, len(rs.open))
+	for _, r := range rs.open {
+		roots = append(roots, r)
+	}
+	rs.mu.Unlock()
+	for _, r := range roots {
+		if _, err := r.f.Check(ctx); err != nil {
+			rs.logf("release store %s: %v; serving release %s still", r.target, err, r.f.Tree().Current.ID)
+		}
+	}
+}
+
+// Each calls fn with every open root.
+func (rs *Roots) Each(fn func(*Root)) {
+	rs.mu.Lock()
+	defer rs.mu.Unlock()
+	for _, r := range rs.open {
+		fn(r)
+	}
+}
+
+// diskCache returns the disk cache, opening it on first use.
+func (rs *Roots) diskCache() (*Disk, error) {
+	rs.mu.Lock()
+	defer rs.mu.Unlock()
+	if rs.disk == nil {
+		d, err := OpenDisk(rs.cacheDir, rs.cacheSize)
+		if err != nil {
+			return nil, err
+		}
+		rs.disk = d
+	}
+	return rs.disk, nil
 }
 
 // Open returns the root of target, reading its pointer now: a root open
@@ -130,16 +203,21 @@ func (rs *Roots) Open(ctx context.Context, target string, opt RootOptions) (*Roo
 		}
 		return r, nil
 	}
+	disk, err := rs.diskCache()
+	if err != nil {
+		return nil, err
+	}
 	store, err := rs.openStore(ctx, target)
 	if err != nil {
 		return nil, err
 	}
-	blobs := NewBlobs(store, rs.disk, opt.Timeout)
+	blobs := NewBlobs(store, disk, opt.Timeout)
 	f, err := rs.follow(ctx, store, blobs, FollowOptions{
 		Timeout: opt.Timeout, Window: opt.Window, SkewHTML: opt.SkewHTML, ReleaseHeader: opt.ReleaseHeader,
 	})
 	if err != nil {
 		blobs.Close()
+		closeStore(store)
 		return nil, err
 	}
 	runCtx, stop := context.WithCancel(context.Background())
@@ -151,6 +229,7 @@ func (rs *Roots) Open(ctx context.Context, target string, opt RootOptions) (*Roo
 		rs.mu.Unlock()
 		stop()
 		blobs.Close()
+		closeStore(store)
 		return old, nil
 	}
 	rs.open[key] = r

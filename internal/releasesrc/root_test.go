@@ -42,13 +42,9 @@ func TestRoots(t *testing.T) {
 	clk := &clock{now: modTime}
 	d := &deployer{s: s, clk: clk}
 	d.deploy("20260101T000000Z-000001", s.file("a.txt", "text/plain", []byte("1")))
-	disk, err := OpenDisk(t.TempDir(), 1<<20)
-	if err != nil {
-		t.Fatal(err)
-	}
 	opened := 0
 	var logged []string
-	rs := NewRoots(disk, func(ctx context.Context, target string) (release.Store, error) {
+	rs := NewRoots(t.TempDir(), 1<<20, func(ctx context.Context, target string) (release.Store, error) {
 		opened++
 		return s, nil
 	}, func(f string, a ...any) { logged = append(logged, fmt.Sprintf(f, a...)) })

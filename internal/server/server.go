@@ -31,6 +31,7 @@ import (
 	"github.com/stoahttp/stoa/internal/engine"
 	"github.com/stoahttp/stoa/internal/guard"
 	"github.com/stoahttp/stoa/internal/metrics"
+	"github.com/stoahttp/stoa/internal/releasesrc"
 	"github.com/stoahttp/stoa/internal/site"
 	"github.com/stoahttp/stoa/internal/stdhttp"
 	"github.com/stoahttp/stoa/internal/vhost"
@@ -58,7 +59,8 @@ type Server struct {
 	first     *config.Config // at start: restart-only settings come from it
 	cfg       *config.Config
 	sites     []*builtSite
-	store     *content.Store // bodies and open files of every site, kept across reloads
+	store     *content.Store    // bodies and open files of every site, kept across reloads
+	releases  *releasesrc.Roots // the release stores sites serve, and their disk cache
 	listeners []*listener
 	certs     atomic.Pointer[certSource]
 	adminSrv  *http.Server
@@ -89,12 +91,16 @@ func Start(load Loader, stdout, stderr io.Writer) (*Server, error) {
 	}
 	s := &Server{load: load, stdout: stdout, stderr: stderr, logger: logger,
 		panics: guard.New(stderr), errc: make(chan error, 16), store: content.NewStore(storeOptions(cfg))}
+	s.releases = releasesrc.NewRoots(cfg.CacheDir, int64(cfg.CacheDirSize), nil, func(format string, args ...any) {
+		fmt.Fprintf(stderr, "stoa: "+format+"\n", args...)
+	})
 	if cfg.Admin != "" {
 		s.reg = metrics.New()
 	}
 	sites, table, err := s.build(cfg, nil)
 	if err != nil {
 		logger.Close()
+		s.releases.Close()
 		return nil, err
 	}
 	s.sw = vhost.NewSwitch(table)
@@ -172,6 +178,7 @@ func (s *Server) build(cfg *config.Config, old []*builtSite) ([]*builtSite, *vho
 			Trusted:    trusted,
 			Log:        s.stdout,
 			Errors:     s.stderr,
+			Releases:   s.releases,
 		}
 		if b := reusable(old, &c, &opts); b != nil {
 			built = append(built, b)
@@ -279,7 +286,28 @@ func (s *Server) setSources() {
 		},
 		OpenConns: s.eng.OpenConns,
 		Panics:    s.panics.Count,
+		Releases: func() []metrics.ReleaseStats {
+			var out []metrics.ReleaseStats
+			for _, b := range sites {
+				if r := b.site.Release(); r != nil {
+					out = append(out, releaseStats(b.site, r))
+				}
+			}
+			return out
+		},
 	})
+}
+
+// releaseStats are the numbers of site st, served from release store r.
+func releaseStats(st *site.Site, r *releasesrc.Root) metrics.ReleaseStats {
+	b := r.Blobs().Stats()
+	return metrics.ReleaseStats{
+		Site: st.Name(), Release: r.Follower().Tree().Current.ID,
+		MemoryHits: st.Cache().Stats().Hits, DiskHits: b.DiskHits.Load(), Fetched: b.Fetches.Load(),
+		Bytes: b.Bytes.Load(), Seconds: time.Duration(b.Nanos.Load()).Seconds(),
+		Corrupt: b.Corrupt.Load(), Missing: b.Missing.Load(), Failed: b.Failed.Load(),
+		Unavailable: b.Unavailable.Load(), PointerErrors: r.Follower().Failed(),
+	}
 }
 
 // openListeners opens the listeners of cfg that are not open yet and
@@ -520,6 +548,9 @@ func (s *Server) reload() error {
 	if err := s.startAdmin(cfg.Admin); err != nil {
 		fmt.Fprintln(s.stderr, "stoa: reload:", err)
 	}
+	// A reload reads the pointers of the release stores served now, so
+	// a deploy is served from the reload on, not a poll later.
+	s.releases.CheckAll(context.Background())
 	s.sw.Store(table)
 	old := s.sites
 	s.cfg, s.sites = cfg, sites
@@ -599,6 +630,7 @@ func (s *Server) closeAll() {
 	for _, b := range s.sites {
 		b.site.Close()
 	}
+	s.releases.Close()
 	s.logger.Close()
 }
 
@@ -626,9 +658,11 @@ func urlOf(l net.Listener, kind string) string {
 func Check(cfg *config.Config) error {
 	var errs config.Errors
 	store := content.NewStore(content.StoreOptions{MemoryBudget: 1 << 20, MaxOpenFiles: -1})
+	releases := releasesrc.NewRoots("", int64(cfg.CacheDirSize), nil, func(string, ...any) {})
+	defer releases.Close()
 	for i := range cfg.Sites {
 		c := cfg.Sites[i]
-		st, err := site.New(&c, site.Options{File: cfg.File, Index: i + 1, Revalidate: time.Second, Store: store})
+		st, err := site.New(&c, site.Options{File: cfg.File, Index: i + 1, Revalidate: time.Second, Store: store, Releases: releases})
 		if err != nil {
 			var ce *config.Error
 			if errors.As(err, &ce) {

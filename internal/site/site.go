@@ -42,6 +42,7 @@ import (
 	"github.com/stoahttp/stoa/internal/content"
 	"github.com/stoahttp/stoa/internal/cors"
 	"github.com/stoahttp/stoa/internal/errpage"
+	"github.com/stoahttp/stoa/internal/releasesrc"
 	"github.com/stoahttp/stoa/internal/resolve"
 	"github.com/stoahttp/stoa/internal/respond"
 	"github.com/stoahttp/stoa/internal/rules"
@@ -60,6 +61,9 @@ type Options struct {
 	// Log gets a line when the site starts serving another tree of its
 	// root, and Errors one when its root leads nowhere; nil drops them.
 	Log, Errors io.Writer
+	// Releases opens a root that is a release store, shared with the
+	// other sites; nil gives the site roots of its own.
+	Releases *releasesrc.Roots
 }
 
 // Site answers the requests of one [[site]] block.
@@ -69,6 +73,10 @@ type Site struct {
 	// is replaced.
 	cur   atomic.Pointer[view]
 	roots roots
+	// rel is the release store the site serves, nil for a folder, and
+	// ownRoots the roots it was opened through when Options had none.
+	rel      *releasesrc.Root
+	ownRoots *releasesrc.Roots
 
 	trusted *clientip.Set
 	meter   respond.Observer
@@ -298,7 +306,7 @@ func New(c *config.Site, o Options) (*Site, error) {
 	s.plain = len(s.rules) == 0 && s.any.allow == nil && s.any.deny == nil &&
 		s.any.auth == nil && s.any.cors == nil && s.trusted == nil
 
-	root, every, err := rootOf(c, &o)
+	root, every, err := s.rootOf(c, &o)
 	if err == nil {
 		s.roots = roots{
 			root:   root,
@@ -308,9 +316,11 @@ func New(c *config.Site, o Options) (*Site, error) {
 			log:    o.Log,
 			errors: o.Errors,
 			cache: content.Options{
-				CacheControl:       c.CacheControl,
-				Revalidate:         o.Revalidate,
-				DisableCompression: !c.Compress,
+				CacheControl: c.CacheControl,
+				Revalidate:   o.Revalidate,
+				// A release's encodings are made at deploy time:
+				// its server never compresses.
+				DisableCompression: !c.Compress || s.rel != nil,
 				DisableSidecars:    !c.Precompressed,
 				CompressMinSize:    max(c.CompressMinSize, 1),
 				Levels:             levels,

@@ -1,6 +1,7 @@
 package site
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/stoahttp/stoa/internal/config"
 	"github.com/stoahttp/stoa/internal/content"
+	"github.com/stoahttp/stoa/internal/releasesrc"
 	"github.com/stoahttp/stoa/internal/resolve"
 	"github.com/stoahttp/stoa/internal/respond"
 	"github.com/stoahttp/stoa/internal/source"
@@ -149,10 +151,39 @@ const minLook = 100 * time.Millisecond
 // is chosen: a folder today, looked at every revalidate; a release store
 // or a bucket is another source.Root with its own interval (its pointer
 // read every release_poll), and every site follows it the same way.
-func rootOf(c *config.Site, o *Options) (source.Root, time.Duration, error) {
+func (s *Site) rootOf(c *config.Site, o *Options) (source.Root, time.Duration, error) {
+	if releasesrc.IsTarget(c.Root) {
+		err := s.openRelease(c, o)
+		return s.rel, c.ReleasePoll.Duration, err
+	}
 	r, err := source.NewFolderRoot(c.Root, c.FollowSymlinks)
 	return r, o.Revalidate, err
 }
+
+// openRelease opens the release store c's root names, through the roots
+// of o (or roots of its own, with a temporary disk cache).
+func (s *Site) openRelease(c *config.Site, o *Options) error {
+	rs := o.Releases
+	if rs == nil {
+		s.ownRoots = releasesrc.NewRoots("", int64(config.Default().CacheDirSize), nil, func(string, ...any) {})
+		rs = s.ownRoots
+	}
+	r, err := rs.Open(context.Background(), c.Root, releasesrc.RootOptions{
+		Timeout: c.OriginTimeout.Duration, Poll: c.ReleasePoll.Duration, Window: c.SkewWindow.Duration,
+		SkewHTML: c.SkewHTML, ReleaseHeader: c.ReleaseHeader,
+	})
+	if err != nil {
+		if s.ownRoots != nil {
+			s.ownRoots.Close()
+		}
+		return err
+	}
+	s.rel = r
+	return nil
+}
+
+// Release returns the release store the site serves, or nil for a folder.
+func (s *Site) Release() *releasesrc.Root { return s.rel }
 
 // open builds a view of the tree the root leads to now.
 func (s *Site) open() (*view, error) {
@@ -232,6 +263,14 @@ func (s *Site) Close() error {
 	r.closed = true
 	r.timer.Stop()
 	s.cur.Load().retire()
+	if s.rel != nil {
+		// Its trees hold nothing the root gives back: a request
+		// still deciding reads blobs from the disk cache.
+		s.rel.Close()
+	}
+	if s.ownRoots != nil {
+		s.ownRoots.Close()
+	}
 	return nil
 }
 
