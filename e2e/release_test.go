@@ -9,9 +9,11 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -233,4 +235,124 @@ func listedNames(t *testing.T, body []byte) []string {
 func quoteTOML(s string) string {
 	b, _ := json.Marshal(s)
 	return string(b)
+}
+
+// deployFiles writes the files of one release into a fresh site folder and
+// deploys it to target as id.
+func deployFiles(t *testing.T, target, id string, files map[string]string) {
+	t.Helper()
+	s := newSite(t)
+	os.Remove(s.path("index.html"))
+	for name, body := range files {
+		s.write(name, body)
+	}
+	deployTo(t, s, target, id)
+}
+
+// TestReleaseDeploySkew follows deploys of a local release store: the
+// pointer is read on SIGHUP (the poll is an hour); a page of release 1,
+// loaded before the switch to release 2, still gets its script (skew
+// protection), named by Stoa-Release; a page removed by release 2 is gone
+// at once; and the store's blob that is corrupt is answered 502, never
+// served.
+func TestReleaseDeploySkew(t *testing.T) {
+	t.Parallel()
+	target := filepath.Join(t.TempDir(), "store")
+	deployFiles(t, target, "20260101T000000Z-000001", map[string]string{
+		"index.html":      `<script src="/assets/app.1.js"></script>`,
+		"assets/app.1.js": "console.log(1)",
+		"about.html":      "<p>about</p>",
+	})
+	s := newSite(t)
+	srv := startWith(t, s, "serve", target, "--listen", "127.0.0.1:0", "--release-poll", "1h", "--release-header")
+	page := srv.get("/")
+	if !checkStatus(t, "GET / (release 1)", page, 200) || page.get("Stoa-Release") != "20260101T000000Z-000001" {
+		t.Fatalf("GET /: %s", page)
+	}
+
+	deployFiles(t, target, "20260101T000000Z-000002", map[string]string{
+		"index.html":      `<script src="/assets/app.2.js"></script>`,
+		"assets/app.2.js": "console.log(2)",
+	})
+	srv.signal(syscall.SIGHUP)
+	if !eventually(5*time.Second, func() bool { return strings.Contains(string(srv.get("/").Body), "app.2.js") }) {
+		t.Fatalf("release 2 not served after SIGHUP; stderr:\n%s", srv.stderrText())
+	}
+	old := srv.get("/assets/app.1.js")
+	if checkStatus(t, "GET /assets/app.1.js after the switch", old, 200) {
+		checkBody(t, "GET /assets/app.1.js after the switch", old, []byte("console.log(1)"))
+		checkField(t, "GET /assets/app.1.js after the switch", old, "Stoa-Release", "20260101T000000Z-000001")
+	}
+	checkStatus(t, "GET /about.html, removed by release 2", srv.get("/about.html"), 404)
+	checkStatus(t, "GET /assets/app.3.js, in no release", srv.get("/assets/app.3.js"), 404)
+
+	// A blob damaged in the store is fetched twice, then refused.
+	sum := sha256.Sum256([]byte("console.log(2)"))
+	blob := filepath.Join(target, filepath.FromSlash(release.BlobKey(sum)))
+	if err := os.WriteFile(blob, []byte("console.log(666)"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// app.2.js may be cached already by the GET of /: ask for it under a
+	// name only a fresh fetch reaches, a new release holding the same
+	// damaged blob.
+	deployBlobAs(t, target, "20260101T000000Z-000003", "assets/app.2.js", sum, 14)
+	srv.signal(syscall.SIGHUP)
+	if !eventually(5*time.Second, func() bool { return srv.get("/").Status == 404 }) {
+		t.Fatalf("release 3 not served after SIGHUP")
+	}
+	checkStatus(t, "GET /assets/app.2.js with its blob corrupt", srv.get("/assets/app.2.js"), 502)
+}
+
+// deployBlobAs makes release id of one file name, whose bytes are the blob
+// sum already in target (of size bytes), without writing the blob.
+func deployBlobAs(t *testing.T, target, id, name string, sum [32]byte, size int64) {
+	t.Helper()
+	ctx := context.Background()
+	st, err := release.OpenDir(target, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	m, err := release.NewManifest(release.Header{ID: id, Created: time.Now()},
+		[]release.File{{Path: name, Hash: sum, Size: size, ModTime: fixedModTime, ContentType: mimetype.ByName(name)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	m.Encode(&buf)
+	if _, err := st.Put(ctx, release.ManifestKey(id), &buf, int64(buf.Len()), release.Cond{}); err != nil {
+		t.Fatal(err)
+	}
+	rc, _, err := st.Get(ctx, release.PointerKey, 0, -1, release.Cond{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(rc)
+	rc.Close()
+	p, err := release.DecodePointer(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ = release.EncodePointer(p.Moved(id, time.Now()))
+	if _, err := st.Put(ctx, release.PointerKey, bytes.NewReader(b), int64(len(b)), release.Cond{}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestReleaseStoreUnreadable: a store whose pointer cannot be read is
+// refused at start with one line naming it.
+func TestReleaseStoreUnreadable(t *testing.T) {
+	t.Parallel()
+	target := filepath.Join(t.TempDir(), "store")
+	os.MkdirAll(filepath.Join(target, "releases"), 0o755)
+	os.WriteFile(filepath.Join(target, "current"), []byte("not a pointer"), 0o644)
+	cmd := exec.Command(stoaBin, "serve", target, "--listen", "127.0.0.1:0")
+	out, err := cmd.CombinedOutput()
+	if err == nil {
+		t.Fatalf("stoa served a store with a bad pointer:\n%s", out)
+	}
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	if len(lines) != 1 || !strings.Contains(lines[0], target) || !strings.Contains(lines[0], "pointer") {
+		t.Errorf("start on a bad pointer: %q, want one line naming the store and its pointer", out)
+	}
 }

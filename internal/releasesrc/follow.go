@@ -74,7 +74,7 @@ func Follow(ctx context.Context, store release.Store, blobs *Blobs, opt FollowOp
 		if errors.Is(err, release.ErrNotExist) {
 			return nil, fmt.Errorf("release store %s: no current release (deploy one: stoa deploy DIR %s)", store, store)
 		}
-		return nil, fmt.Errorf("release store %s: %v", store, err)
+		return nil, fmt.Errorf("release store %s: %v (check that the store is reachable, or deploy again: stoa deploy DIR %s)", store, err, store)
 	}
 	return f, nil
 }
