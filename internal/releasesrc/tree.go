@@ -98,6 +98,11 @@ func (t *Tree) find(name string) (release.File, *Release, bool) {
 	if f, ok := t.Current.Files.Lookup(name); ok {
 		return f, t.Current, true
 	}
+	if len(t.Older) == 0 || t.isDir(name) {
+		// A directory of the current release is never shadowed by a
+		// file of an older one.
+		return release.File{}, nil, false
+	}
 	for _, r := range t.Older {
 		if f, ok := r.Files.Lookup(name); ok {
 			if !t.opt.SkewHTML && isHTML(f.ContentType) {

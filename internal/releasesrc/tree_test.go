@@ -158,6 +158,7 @@ func TestTreeVariantsAsSidecars(t *testing.T) {
 func TestTreeSkew(t *testing.T) {
 	s := newFakeStore()
 	r1 := site(s, "r1", s.file("assets/app.1.js", "text/javascript", []byte("one")),
+		s.file("docs", "text/plain", []byte("a file where r3 has a directory")),
 		s.file("old.html", "text/html; charset=utf-8", []byte("old page")),
 		s.file("gone/x.css", "text/css", []byte("x")))
 	r2 := site(s, "r2", s.file("assets/app.2.js", "text/javascript", []byte("two")),
@@ -187,6 +188,9 @@ func TestTreeSkew(t *testing.T) {
 	}
 	if _, err := tr.Stat("old.html"); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("a page removed in the current release: %v, want not exist", err)
+	}
+	if info, err := tr.Stat("docs"); err != nil || !info.IsDir() {
+		t.Errorf("a directory of the current release, a file in an older one: %v, %v; want the directory", info, err)
 	}
 	if _, err := tr.Stat("gone"); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("a directory of an older release only: %v, want not exist", err)
