@@ -15,18 +15,20 @@ import (
 )
 
 // IsTarget reports whether a site's root names a release store rather than
-// a folder: s3://BUCKET/PREFIX, or a directory holding a release store's
-// pointer and releases (TARGET/current, TARGET/releases/).
+// a folder: s3://BUCKET/PREFIX, or a directory laid out as one: its
+// releases (TARGET/releases/) beside its pointer (TARGET/current) or its
+// blobs (TARGET/blobs/, before a first deploy completed). Such a directory
+// is never served as a folder, which would show its manifests and blobs.
 func IsTarget(root string) bool {
 	if strings.HasPrefix(root, "s3://") {
 		return true
 	}
-	p, err := os.Stat(filepath.Join(root, release.PointerKey))
-	if err != nil || !p.Mode().IsRegular() {
-		return false
+	is := func(name string, dir bool) bool {
+		info, err := os.Stat(filepath.Join(root, name))
+		return err == nil && info.IsDir() == dir
 	}
-	r, err := os.Stat(filepath.Join(root, strings.TrimSuffix(release.ManifestPrefix, "/")))
-	return err == nil && r.IsDir()
+	top := func(prefix string) string { return strings.TrimSuffix(strings.SplitAfter(prefix, "/")[0], "/") }
+	return is(top(release.ManifestPrefix), true) && (is(release.PointerKey, false) || is(top(release.BlobPrefix), true))
 }
 
 // RootOptions say how a release store is served.

@@ -16,6 +16,9 @@ func TestIsTarget(t *testing.T) {
 	store := t.TempDir()
 	os.WriteFile(filepath.Join(store, "current"), []byte("{}"), 0o644)
 	os.Mkdir(filepath.Join(store, "releases"), 0o755)
+	fresh := t.TempDir()
+	os.MkdirAll(filepath.Join(fresh, "blobs", "sha256"), 0o755)
+	os.Mkdir(filepath.Join(fresh, "releases"), 0o755)
 	folder := t.TempDir()
 	os.WriteFile(filepath.Join(folder, "current"), []byte("a page named current"), 0o644)
 	for _, tt := range []struct {
@@ -24,6 +27,7 @@ func TestIsTarget(t *testing.T) {
 	}{
 		{"s3://bucket/site", true},
 		{store, true},
+		{fresh, true}, // no release yet: refused, not served as a folder
 		{folder, false},
 		{filepath.Join(folder, "nope"), false},
 	} {
