@@ -6,13 +6,16 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/json"
+	"fmt"
 	"io"
 	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -355,4 +358,82 @@ func TestReleaseStoreUnreadable(t *testing.T) {
 	if len(lines) != 1 || !strings.Contains(lines[0], target) || !strings.Contains(lines[0], "pointer") {
 		t.Errorf("start on a bad pointer: %q, want one line naming the store and its pointer", out)
 	}
+}
+
+// TestReleaseDeploysUnderLoad deploys 20 releases to a local release store
+// while clients load the page and then the script it names: every page
+// and every script is whole and of one release (the script of the page's
+// own), and no script of a page loaded before a switch fails (skew
+// protection), so a page never white-screens across a deploy.
+func TestReleaseDeploysUnderLoad(t *testing.T) {
+	t.Parallel()
+	target := filepath.Join(t.TempDir(), "store")
+	files := func(n int) map[string]string {
+		return map[string]string{
+			"index.html":                       fmt.Sprintf(`<p>release %d</p><script src="/assets/app.%d.js"></script>`, n, n),
+			fmt.Sprintf("assets/app.%d.js", n): fmt.Sprintf("console.log('release %d')", n) + strings.Repeat(";", n*100),
+		}
+	}
+	deployFiles(t, target, fmt.Sprintf("20260101T000000Z-%06d", 1), files(1))
+	s := newSite(t)
+	srv := startWith(t, s, "serve", target, "--listen", "127.0.0.1:0", "--release-poll", "20ms")
+
+	pageRE := regexp.MustCompile(`^<p>release (\d+)</p><script src="(/assets/app\.(\d+)\.js)"></script>$`)
+	done := make(chan struct{})
+	var mu sync.Mutex
+	var pages, failures int
+	var problems []string
+	fail := func(format string, args ...any) {
+		mu.Lock()
+		defer mu.Unlock()
+		failures++
+		if len(problems) < 10 {
+			problems = append(problems, fmt.Sprintf(format, args...))
+		}
+	}
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			// One connection each, kept alive, as a browser does.
+			c := srv.dial()
+			for i := 0; i < 10_000; i++ {
+				select {
+				case <-done:
+					return
+				default:
+				}
+				page := c.do(request("GET", "/"))
+				m := pageRE.FindStringSubmatch(string(page.Body))
+				if page.Status != 200 || m == nil || m[1] != m[3] {
+					fail("GET /: %d %q", page.Status, clip(page.Body, 100))
+					continue
+				}
+				js := c.do(request("GET", m[2]))
+				want := fmt.Sprintf("console.log('release %s')", m[1])
+				if js.Status != 200 || !strings.HasPrefix(string(js.Body), want) || strings.Count(string(js.Body), ";") != atoi(m[1])*100 {
+					fail("GET %s after a page of release %s: %d %q", m[2], m[1], js.Status, clip(js.Body, 60))
+				}
+				mu.Lock()
+				pages++
+				mu.Unlock()
+			}
+		})
+	}
+	for n := 2; n <= 20; n++ {
+		deployFiles(t, target, fmt.Sprintf("20260101T000000Z-%06d", n), files(n))
+		time.Sleep(30 * time.Millisecond) // let clients load pages of each release
+	}
+	last := fmt.Sprintf("<p>release %d</p>", 20)
+	if !eventually(5*time.Second, func() bool { return strings.HasPrefix(string(srv.get("/").Body), last) }) {
+		srv.signal(syscall.SIGQUIT)
+		time.Sleep(time.Second)
+		os.WriteFile("/tmp/relsource-dump.txt", []byte(srv.stderrText()), 0o644)
+		t.Errorf("release 20 not served")
+	}
+	close(done)
+	wg.Wait()
+	if failures > 0 || pages == 0 {
+		t.Errorf("%d failures in %d page loads across 19 deploys: %v", failures, pages, problems)
+	}
+	t.Logf("%d page loads, each with its script, across 19 deploys", pages)
 }

@@ -280,7 +280,7 @@ func (s *Setting) parse(raw string) (any, string) {
 		if err != nil {
 			return nil, err.Error()
 		}
-		if d <= 0 {
+		if d < 0 || d == 0 && !s.zeroOK {
 			return nil, fmt.Sprintf("%q is not more than zero; write a duration such as %s", raw, s.Example)
 		}
 		return d, ""

@@ -244,3 +244,22 @@ func TestEverySettingInFile(t *testing.T) {
 		check(s, "rule", &st.Rules[i])
 	}
 }
+
+// TestParseFlagZeroDuration: a duration that may be zero in the file
+// (skew_window = "0s", off) may be zero as a flag too; others may not.
+func TestParseFlagZeroDuration(t *testing.T) {
+	for _, tt := range []struct {
+		flag, raw string
+		ok        bool
+	}{
+		{"skew-window", "0s", true},
+		{"skew-window", "-1s", false},
+		{"release-poll", "0s", false},
+		{"revalidate", "0s", false},
+	} {
+		_, err := Lookup(tt.flag).ParseFlag([]string{tt.raw})
+		if (err == nil) != tt.ok {
+			t.Errorf("--%s %s: %v, want ok %v", tt.flag, tt.raw, err, tt.ok)
+		}
+	}
+}
