@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -267,7 +268,12 @@ func TestReleaseDeploySkew(t *testing.T) {
 		"about.html":      "<p>about</p>",
 	})
 	s := newSite(t)
-	srv := startWith(t, s, "serve", target, "--listen", "127.0.0.1:0", "--release-poll", "1h", "--release-header")
+	srv := startWith(t, s, "serve", target, "--listen", "127.0.0.1:0", "--release-poll", "1h", "--release-header", "--admin", "127.0.0.1:0")
+	line, ok := srv.nextLine("admin at http://", 5*time.Second)
+	if !ok {
+		t.Fatalf("no admin line on stdout")
+	}
+	admin := strings.TrimSuffix(strings.Fields(line[strings.Index(line, "http://"):])[0], "/")
 	page := srv.get("/")
 	if !checkStatus(t, "GET / (release 1)", page, 200) || page.get("Stoa-Release") != "20260101T000000Z-000001" {
 		t.Fatalf("GET /: %s", page)
@@ -304,6 +310,22 @@ func TestReleaseDeploySkew(t *testing.T) {
 		t.Fatalf("release 3 not served after SIGHUP")
 	}
 	checkStatus(t, "GET /assets/app.2.js with its blob corrupt", srv.get("/assets/app.2.js"), 502)
+
+	resp, err := http.Get(admin + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	metrics, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{
+		`stoa_release_info{release="20260101T000000Z-000003",site="default"} 1`,
+		`stoa_blob_fetches_total{outcome="corrupt",site="default"} 2`,
+		`stoa_release_reads_total{site="default",tier="origin"}`,
+	} {
+		if !strings.Contains(string(metrics), want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
 }
 
 // deployBlobAs makes release id of one file name, whose bytes are the blob
