@@ -131,12 +131,10 @@ func NewRoots(cacheDir string, cacheSize int64, openStore func(ctx context.Conte
 	return &Roots{cacheDir: cacheDir, cacheSize: cacheSize, openStore: openStore, logf: logf, follow: Follow, open: map[string]*Root{}}
 }
 
-// OpenStore opens the release store target names: a local directory.
+// OpenStore opens the existing release store target names, a local
+// directory or a URL (release.Open).
 func OpenStore(ctx context.Context, target string) (release.Store, error) {
-	if strings.HasPrefix(target, "s3://") {
-		return nil, fmt.Errorf("release store %s: s3:// is not supported by this build; serve a local release store", target)
-	}
-	return release.OpenDir(target, false)
+	return release.Open(ctx, target, false)
 }
 
 // Close removes the disk cache when it is a temporary folder; the roots
