@@ -21,6 +21,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/andybalholm/brotli"
+
 	"github.com/stoahttp/stoa/internal/mimetype"
 	"github.com/stoahttp/stoa/internal/release"
 )
@@ -103,21 +105,28 @@ func deployTo(t *testing.T, s *site, target, id string) {
 	}
 }
 
-// gunzip returns the decoded body of a gzip response, or the body.
+// gunzip returns the decoded body of a gzip or br response, or the body.
 func gunzip(r *response) []byte {
-	if r.get("Content-Encoding") != "gzip" {
+	var zr io.Reader
+	switch r.get("Content-Encoding") {
+	case "gzip":
+		gr, err := gzip.NewReader(bytes.NewReader(r.Body))
+		if err != nil {
+			return nil
+		}
+		zr = gr
+	case "br":
+		zr = brotli.NewReader(bytes.NewReader(r.Body))
+	default:
 		return r.Body
-	}
-	zr, err := gzip.NewReader(bytes.NewReader(r.Body))
-	if err != nil {
-		return nil
 	}
 	b, _ := io.ReadAll(zr)
 	return b
 }
 
 // TestReleaseServedLikeFolder serves one site from its folder and from a
-// local release store made of it, and asks both the same requests: the
+// local release store made of it by stoa deploy, and asks both the same
+// requests: the
 // answers agree on status, validators, ranges, redirects, listings, index
 // files, try_files and bodies; what is compressed is, when asked, decoded
 // to the same bytes (the store's encodings are made at deploy time, the
@@ -135,7 +144,9 @@ func TestReleaseServedLikeFolder(t *testing.T) {
 		s.setModTime(n, fixedModTime)
 	}
 	target := filepath.Join(s.base, "store")
-	deployTo(t, s, target, "20260101T000000Z-000001")
+	if out, err := exec.Command(stoaBin, "deploy", s.root, target).CombinedOutput(); err != nil {
+		t.Fatalf("stoa deploy: %v\n%s", err, out)
+	}
 	conf := func(root string) string {
 		p := filepath.Join(t.TempDir(), "stoa.toml")
 		body := "listen = [\"127.0.0.1:0\"]\n[[site]]\nroot = " + quoteTOML(root) + "\nbrowse = true\n" +
@@ -171,6 +182,7 @@ func TestReleaseServedLikeFolder(t *testing.T) {
 		{"try_files hit", "/app/index.html", nil},
 		{"try_files fallback", "/app/some/route", nil},
 		{"gzip negotiated", "/style.css", []string{"Accept-Encoding: gzip"}},
+		{"br preferred", "/style.css", []string{"Accept-Encoding: gzip, br"}},
 		{"identity", "/style.css", []string{"Accept-Encoding: identity"}},
 		{"large", "/big.bin", nil},
 		{"range", "/big.bin", []string{"Range: bytes=100-199"}},
