@@ -5,14 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/stoahttp/stoa/internal/release"
-	"github.com/stoahttp/stoa/internal/source"
 )
 
 // Follower follows the pointer of a release store: it holds the Tree of the
@@ -180,29 +178,6 @@ func (f *Follower) loadManifest(ctx context.Context, id string) (*Release, error
 	return &Release{ID: id, Files: files}, nil
 }
 
-// Run checks the pointer every poll interval and whenever kick receives,
-// until ctx ends, telling onChange of each new tree and onError of each
-// failed check; a failure never stops it.
-func (f *Follower) Run(ctx context.Context, every time.Duration, kick <-chan struct{}, onChange func(*Tree), onError func(error)) {
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		case <-kick:
-		}
-		changed, err := f.Check(ctx)
-		switch {
-		case err != nil && onError != nil:
-			onError(err)
-		case changed && onChange != nil:
-			onChange(f.Tree())
-		}
-	}
-}
-
 // readObject reads the object at key with fn, abandoning the read when
 // nothing arrives for timeout: the context is cancelled and the body
 // closed, so a store whose reads do not heed the context cannot hold it.
@@ -232,24 +207,4 @@ func readObject(ctx context.Context, store release.Store, key string, timeout ti
 	mu.Unlock()
 	defer rc.Close()
 	return stalled(ctx, fn(&watched{r: rc, dog: dog, d: timeout}), timeout)
-}
-
-// Source returns a source that reads, for each call, the tree current at
-// that moment. It stands for a site whose tree cannot be switched per
-// request: a request may see two positions of the pointer, which the
-// content cache tells apart by version as it does a folder's rewritten
-// files.
-func (f *Follower) Source() source.Source { return live{f} }
-
-type live struct{ f *Follower }
-
-func (l live) Stat(name string) (fs.FileInfo, error)            { return l.f.Tree().Stat(name) }
-func (l live) Open(name string) (source.File, error)            { return l.f.Tree().Open(name) }
-func (l live) OpenDir(name string) (source.Dir, error)          { return l.f.Tree().OpenDir(name) }
-func (l live) Version(info fs.FileInfo) source.Version          { return l.f.Tree().Version(info) }
-func (l live) Close() error                                     { return nil }
-func (l live) Hash(n string, v source.Version) ([32]byte, bool) { return l.f.Tree().Hash(n, v) }
-func (l live) Fields(info fs.FileInfo) string                   { return l.f.Tree().Fields(info) }
-func (l live) StatSiblings(name string, suffixes []string) []fs.FileInfo {
-	return l.f.Tree().StatSiblings(name, suffixes)
 }

@@ -178,34 +178,6 @@ func TestFollowSwitch(t *testing.T) {
 	}
 }
 
-// TestFollowRun: a kick (SIGHUP, POST /reload) makes Run check at once and
-// report the new tree.
-func TestFollowRun(t *testing.T) {
-	s := newFakeStore()
-	clk := &clock{now: modTime}
-	d := &deployer{s: s, clk: clk}
-	d.deploy("r1", s.file("a.txt", "text/plain", []byte("1")))
-	f, err := newFollower(t, s, clk, time.Hour)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	kick := make(chan struct{})
-	trees := make(chan *Tree, 1)
-	go f.Run(ctx, time.Hour, kick, func(t *Tree) { trees <- t }, nil)
-	d.deploy("r2", s.file("a.txt", "text/plain", []byte("2")))
-	kick <- struct{}{}
-	select {
-	case tr := <-trees:
-		if tr.Current.ID != "r2" {
-			t.Errorf("new tree %s, want r2", tr.Current.ID)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("no new tree after a kick")
-	}
-}
-
 // TestFollowReleaseCodec follows a store written with package release's
 // own encodings of the manifest and the pointer (the defaults), in memory
 // and in a local directory (release.Dir).

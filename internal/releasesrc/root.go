@@ -34,7 +34,6 @@ func IsTarget(root string) bool {
 // RootOptions say how a release store is served.
 type RootOptions struct {
 	Timeout       time.Duration // origin_timeout: see Blobs and FollowOptions
-	Poll          time.Duration // release_poll: how often the pointer is read
 	Window        time.Duration // skew_window
 	SkewHTML      bool          // skew_html
 	ReleaseHeader bool          // release_header
@@ -43,23 +42,30 @@ type RootOptions struct {
 // Root is a release store served as a site's root (source.Root): the tree
 // is the Follower's, a new one each time the pointer moves, and its
 // identity is the current release with the tree's serial number. Its
-// pointer is read every Poll and whenever the root is opened again (a
-// config reload, SIGHUP, POST /reload).
+// pointer is read by Current, which the site calls every release_poll and
+// on a reload (SIGHUP, POST /reload), and whenever the root is opened
+// again.
 type Root struct {
 	roots  *Roots
 	key    string
 	target string
 	f      *Follower
 	blobs  *Blobs
-	stop   context.CancelFunc
 	refs   int // guarded by roots.mu
 }
 
 var _ source.Root = (*Root)(nil)
 
-// Current returns the identity of the tree of the pointer's last position
-// read; it reads nothing (the pointer is polled apart).
-func (r *Root) Current() (source.TreeID, error) { return treeID(r.f.Tree()), nil }
+// Current reads the pointer (and the manifests of a new position) and
+// returns the identity of the tree it leads to. The site calls it every
+// release_poll and on a reload; while the store cannot be read it fails,
+// and the site goes on serving the tree it has.
+func (r *Root) Current() (source.TreeID, error) {
+	if _, err := r.f.Check(context.Background()); err != nil {
+		return source.TreeID{}, fmt.Errorf("release store %s: %w; serving release %s still", r.target, err, r.f.Tree().Current.ID)
+	}
+	return treeID(r.f.Tree()), nil
+}
 
 // Open returns the tree of the pointer's last position read.
 func (r *Root) Open() (source.Source, source.TreeID, error) {
@@ -87,7 +93,6 @@ func (r *Root) Close() error {
 	defer rs.mu.Unlock()
 	if r.refs--; r.refs == 0 {
 		delete(rs.open, r.key)
-		r.stop()
 		r.blobs.Close()
 		closeStore(r.f.Store())
 	}
@@ -111,7 +116,7 @@ type Roots struct {
 	disk      *Disk // opened with the first root
 	// openStore opens a target's store (release.Open).
 	openStore func(ctx context.Context, target string) (release.Store, error)
-	// logf reports a failed pointer read.
+	// logf reports a failed read of the pointer of a root opened again.
 	logf func(format string, args ...any)
 	// follow is Follow; tests replace it.
 	follow func(context.Context, release.Store, *Blobs, FollowOptions) (*Follower, error)
@@ -146,21 +151,6 @@ func (rs *Roots) Close() error {
 		return nil
 	}
 	return rs.disk.Close()
-}
-
-// CheckAll reads the pointer of every open root now (a reload).
-func (rs *Roots) CheckAll(ctx context.Context) {
-	rs.mu.Lock()
-	roots := make([]*Root, 0, len(rs.open))
-	for _, r := range rs.open {
-		roots = append(roots, r)
-	}
-	rs.mu.Unlock()
-	for _, r := range roots {
-		if _, err := r.f.Check(ctx); err != nil {
-			rs.logf("release store %s: %v; serving release %s still", r.target, err, r.f.Tree().Current.ID)
-		}
-	}
 }
 
 // Each calls fn with every open root.
@@ -220,35 +210,17 @@ func (rs *Roots) Open(ctx context.Context, target string, opt RootOptions) (*Roo
 		closeStore(store)
 		return nil, err
 	}
-	runCtx, stop := context.WithCancel(context.Background())
-	r = &Root{roots: rs, key: key, target: target, f: f, blobs: blobs, stop: stop, refs: 1}
+	r = &Root{roots: rs, key: key, target: target, f: f, blobs: blobs, refs: 1}
 	rs.mu.Lock()
 	if old := rs.open[key]; old != nil {
 		// Another site opened it meanwhile: share that one.
 		old.refs++
 		rs.mu.Unlock()
-		stop()
 		blobs.Close()
 		closeStore(store)
 		return old, nil
 	}
 	rs.open[key] = r
 	rs.mu.Unlock()
-	go f.Run(runCtx, opt.Poll, nil, nil, rs.reporter(target, f))
 	return r, nil
-}
-
-// reporter returns the error handler of f's polling: a failure is told
-// when it is not the one told last, not at every poll.
-func (rs *Roots) reporter(target string, f *Follower) func(error) {
-	var last string
-	var mu sync.Mutex
-	return func(err error) {
-		mu.Lock()
-		defer mu.Unlock()
-		if msg := err.Error(); msg != last {
-			last = msg
-			rs.logf("release store %s: %v; serving release %s still", target, err, f.Tree().Current.ID)
-		}
-	}
 }

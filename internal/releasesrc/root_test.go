@@ -2,9 +2,12 @@ package releasesrc
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -55,25 +58,32 @@ func TestRoots(t *testing.T) {
 	// The fake's pointer and manifests are JSON: swap the decoders in
 	// through a follower made the way Roots makes it.
 	ctx := context.Background()
-	opt := RootOptions{Timeout: 10 * time.Second, Poll: time.Hour, Window: time.Hour}
+	opt := RootOptions{Timeout: 10 * time.Second, Window: time.Hour}
 	r1 := openTestRoot(t, rs, ctx, "fake://store", opt)
-	tree1, id1, _ := r1.Open()
+	_, id1, _ := r1.Open()
 	if id1.Name != "20260101T000000Z-000001" {
 		t.Errorf("tree id %v", id1)
 	}
 	d.deploy("20260101T000000Z-000002", s.file("a.txt", "text/plain", []byte("2")))
-	if changed, _ := source.Changed(r1, tree1, id1); changed {
-		t.Errorf("changed before the pointer was read again")
-	}
 	r2 := openTestRoot(t, rs, ctx, "fake://store", opt)
 	if r2 != r1 || opened != 1 {
 		t.Fatalf("a second open made another root (%d stores opened)", opened)
 	}
-	if changed, _ := source.Changed(r1, tree1, id1); !changed {
-		t.Errorf("the reopen (a reload) did not read the moved pointer")
+	if _, id, _ := r1.Open(); id == id1 {
+		t.Errorf("the reopen (a new site of a reload) did not read the moved pointer")
 	}
-	if _, id2, _ := r1.Open(); id2.Name != "20260101T000000Z-000002" {
-		t.Errorf("tree after the reload: %v", id2)
+	d.deploy("20260101T000000Z-000003", s.file("a.txt", "text/plain", []byte("3")))
+	tree2, id2, _ := r1.Open()
+	if changed, err := source.Changed(r1, tree2, id2); !changed || err != nil {
+		t.Errorf("Current (the site's look) did not read the moved pointer: %v, %v", changed, err)
+	}
+	s.setFault(func(string) (io.ReadCloser, error) { return nil, errors.New("connection refused") })
+	if _, err := r1.Current(); err == nil || !strings.Contains(err.Error(), "serving release 20260101T000000Z-000003 still") {
+		t.Errorf("Current with the store down: %v", err)
+	}
+	s.setFault(nil)
+	if _, id, _ := r1.Open(); id.Name != "20260101T000000Z-000003" {
+		t.Errorf("tree after the looks: %v", id)
 	}
 	r2.Close()
 	r1.Close()

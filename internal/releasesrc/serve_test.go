@@ -79,7 +79,8 @@ func TestServeRelease(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	core, cache := newCore(f.Source())
+	// Each tree is served by a cache and core of its own, as a site does.
+	core, cache := newCore(f.Tree())
 	get := func(path string, mod ...func(*respond.Request)) answer {
 		req := respond.Request{Method: "GET", Path: path}
 		for _, m := range mod {
@@ -126,6 +127,7 @@ func TestServeRelease(t *testing.T) {
 	if changed, err := f.Check(context.Background()); !changed || err != nil {
 		t.Fatalf("Check: %v, %v", changed, err)
 	}
+	core, _ = newCore(f.Tree())
 	for _, tt := range []struct {
 		path, body, rel string
 		status          int
@@ -144,6 +146,7 @@ func TestServeRelease(t *testing.T) {
 	if changed, err := f.Check(context.Background()); !changed || err != nil {
 		t.Fatalf("Check: %v, %v", changed, err)
 	}
+	core, _ = newCore(f.Tree())
 	if a := get("/assets/app.js"); a.status != 404 {
 		t.Errorf("after the window, GET /assets/app.js = %d, want 404", a.status)
 	}
@@ -166,7 +169,7 @@ func TestServeStoreDown(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	core, _ := newCore(f.Source())
+	core, _ := newCore(f.Tree())
 	get := func(path string) answer { return serve(t, core, respond.Request{Method: "GET", Path: path}) }
 	for _, p := range []string{"/cached.txt", "/big.bin"} {
 		if a := get(p); a.status != 200 {

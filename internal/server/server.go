@@ -548,9 +548,6 @@ func (s *Server) reload() error {
 	if err := s.startAdmin(cfg.Admin); err != nil {
 		fmt.Fprintln(s.stderr, "stoa: reload:", err)
 	}
-	// A reload reads the pointers of the release stores served now, so
-	// a deploy is served from the reload on, not a poll later.
-	s.releases.CheckAll(context.Background())
 	s.sw.Store(table)
 	old := s.sites
 	s.cfg, s.sites = cfg, sites

@@ -169,7 +169,7 @@ func (s *Site) openRelease(c *config.Site, o *Options) error {
 		rs = s.ownRoots
 	}
 	r, err := rs.Open(context.Background(), c.Root, releasesrc.RootOptions{
-		Timeout: c.OriginTimeout.Duration, Poll: c.ReleasePoll.Duration, Window: c.SkewWindow.Duration,
+		Timeout: c.OriginTimeout.Duration, Window: c.SkewWindow.Duration,
 		SkewHTML: c.SkewHTML, ReleaseHeader: c.ReleaseHeader,
 	})
 	if err != nil {
