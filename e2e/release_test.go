@@ -25,6 +25,7 @@ import (
 
 	"github.com/stoahttp/stoa/internal/mimetype"
 	"github.com/stoahttp/stoa/internal/release"
+	"github.com/stoahttp/stoa/internal/release/s3store/s3test"
 )
 
 // deployTo makes the files of s's root release id of the local release
@@ -467,4 +468,47 @@ func TestReleaseDeploysUnderLoad(t *testing.T) {
 		t.Errorf("%d failures in %d page loads across 19 deploys: %v", failures, pages, problems)
 	}
 	t.Logf("%d page loads, each with its script, across 19 deploys", pages)
+}
+
+// TestReleaseServedFromS3 deploys a site to s3://BUCKET/PREFIX on SeaweedFS
+// and serves it from there, endpoint and keys from the standard AWS
+// environment: pages, the deploy's br variant, a range of a large file, a
+// listing from the manifest; then a second deploy is served after a
+// reload (POST /reload's twin, SIGHUP).
+func TestReleaseServedFromS3(t *testing.T) {
+	srv := s3test.Seaweed(t)
+	srv.Setenv(t)
+	s := newSite(t)
+	s.write("style.css", strings.Repeat("body { color: #333; }\n", 40))
+	s.write("docs/a.txt", "alpha\n")
+	s.write("big.bin", string(patterned(300_000)))
+	target := "s3://" + srv.Bucket + "/sites/e2e"
+	deploy := func() {
+		t.Helper()
+		if code, _, stderr := runStoa(t, "deploy", s.root, target); code != 0 {
+			t.Fatalf("stoa deploy: exit %d: %s", code, stderr)
+		}
+	}
+	deploy()
+	st := startWith(t, s, "serve", target, "--listen", "127.0.0.1:0", "--browse", "--release-poll", "1h")
+	checkBody(t, "GET / from S3", st.get("/"), []byte(indexHTML))
+	css := st.get("/style.css", "Accept-Encoding: br")
+	checkField(t, "GET /style.css from S3", css, "Content-Encoding", "br")
+	if got := gunzip(css); string(got) != strings.Repeat("body { color: #333; }\n", 40) {
+		t.Errorf("GET /style.css from S3: decoded %q", clip(got, 80))
+	}
+	r := st.get("/big.bin", "Range: bytes=1000-1009")
+	if checkStatus(t, "GET /big.bin range from S3", r, 206) {
+		checkBody(t, "GET /big.bin range from S3", r, patterned(300_000)[1000:1010])
+	}
+	if l := st.get("/docs/", "Accept: application/json"); !slices.Equal(listedNames(t, l.Body), []string{"a.txt"}) {
+		t.Errorf("listing of /docs/ from S3: %q", clip(l.Body, 200))
+	}
+
+	s.write("index.html", "<h1>second</h1>")
+	deploy()
+	st.signal(syscall.SIGHUP)
+	if !eventually(10*time.Second, func() bool { return string(st.get("/").Body) == "<h1>second</h1>" }) {
+		t.Errorf("second deploy not served after SIGHUP; stderr:\n%s", st.stderrText())
+	}
 }
