@@ -20,8 +20,9 @@ type CacheStats struct {
 type ReleaseStats struct {
 	Site    string
 	Release string
-	// Reads of a file's bytes by where they were found: the content
-	// cache's memory, the disk cache of blobs, or the store (Fetched).
+	// Where files were found: lookups the content cache answered from
+	// memory, blobs opened from the disk cache, and (Fetched) blobs
+	// fetched from the store.
 	MemoryHits, DiskHits int64
 	Fetched              int64   // blobs fetched whole and verified
 	Bytes                int64   // bytes of those blobs
@@ -74,7 +75,7 @@ var (
 	descReleaseInfo = prometheus.NewDesc("stoa_release_info",
 		"The release a site served from a release store serves now (always 1).", []string{"site", "release"}, nil)
 	descReleaseReads = prometheus.NewDesc("stoa_release_reads_total",
-		"Reads of a release's file bytes, by the tier that had them: memory, disk or origin.", []string{"site", "tier"}, nil)
+		"Where a release's files were found: memory (lookups the content cache answered), disk (blobs opened from the disk cache) or origin (blobs fetched from the store).", []string{"site", "tier"}, nil)
 	descBlobFetches = prometheus.NewDesc("stoa_blob_fetches_total",
 		"Blob fetches from a release store, by outcome: ok, corrupt, missing, error; unavailable counts requests answered 503 while waiting.", []string{"site", "outcome"}, nil)
 	descBlobBytes = prometheus.NewDesc("stoa_blob_fetch_bytes_total",
