@@ -23,11 +23,9 @@ package releasesrc
 
 import (
 	"hash/fnv"
-	"io"
 	"io/fs"
 	"os"
 	"path"
-	"slices"
 	"strings"
 	"time"
 
@@ -293,29 +291,8 @@ func (t *Tree) OpenDir(name string) (source.Dir, error) {
 		}
 		infos = append(infos, t.info(f.Path, f.Hash, f.Size, f.ModTime, t.Current))
 	}
-	slices.SortFunc(infos, func(a, b fs.FileInfo) int { return strings.Compare(a.Name(), b.Name()) })
-	return &dirList{infos: infos}, nil
+	return source.NewDirList(infos), nil
 }
-
-// dirList is an open directory: its entries, read at OpenDir.
-type dirList struct{ infos []fs.FileInfo }
-
-func (d *dirList) ReadDir(n int) ([]fs.FileInfo, error) {
-	if n <= 0 {
-		out := d.infos
-		d.infos = nil
-		return out, nil
-	}
-	if len(d.infos) == 0 {
-		return nil, io.EOF
-	}
-	k := min(n, len(d.infos))
-	out := d.infos[:k:k]
-	d.infos = d.infos[k:]
-	return out, nil
-}
-
-func (d *dirList) Close() error { return nil }
 
 // blobFile is an open file of a Tree: its verified blob, a file of this
 // system (source.Local), so that it goes out with sendfile.

@@ -5,7 +5,6 @@ import (
 	"io"
 	"io/fs"
 	"path"
-	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -152,28 +151,8 @@ func (m *Mem) OpenDir(name string) (Dir, error) {
 		seen[child] = true
 	}
 	m.mu.RUnlock()
-	slices.SortFunc(infos, func(a, b fs.FileInfo) int { return strings.Compare(a.Name(), b.Name()) })
-	return &memDir{infos: infos}, nil
+	return NewDirList(infos), nil
 }
-
-type memDir struct{ infos []fs.FileInfo }
-
-func (d *memDir) ReadDir(n int) ([]fs.FileInfo, error) {
-	if n <= 0 {
-		out := d.infos
-		d.infos = nil
-		return out, nil
-	}
-	if len(d.infos) == 0 {
-		return nil, io.EOF
-	}
-	k := min(n, len(d.infos))
-	out := d.infos[:k:k]
-	d.infos = d.infos[k:]
-	return out, nil
-}
-
-func (d *memDir) Close() error { return nil }
 
 // memFile is an open file of a Mem.
 type memFile struct {

@@ -36,6 +36,8 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"slices"
+	"strings"
 )
 
 // Errors of a source whose files live elsewhere (a release store, a
@@ -200,3 +202,30 @@ func ReadDirUpTo(d Dir, n int) ([]fs.FileInfo, error) {
 	}
 	return out, nil
 }
+
+// NewDirList returns a Dir of entries a source already holds in memory (a
+// tree in memory, a release's manifest), sorted by name.
+func NewDirList(infos []fs.FileInfo) Dir {
+	slices.SortFunc(infos, func(a, b fs.FileInfo) int { return strings.Compare(a.Name(), b.Name()) })
+	return &dirList{infos: infos}
+}
+
+// dirList is a Dir read from memory.
+type dirList struct{ infos []fs.FileInfo }
+
+func (d *dirList) ReadDir(n int) ([]fs.FileInfo, error) {
+	if n <= 0 {
+		out := d.infos
+		d.infos = nil
+		return out, nil
+	}
+	if len(d.infos) == 0 {
+		return nil, io.EOF
+	}
+	k := min(n, len(d.infos))
+	out := d.infos[:k:k]
+	d.infos = d.infos[k:]
+	return out, nil
+}
+
+func (d *dirList) Close() error { return nil }
