@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"slices"
@@ -336,4 +337,104 @@ func procStatusMiB(t *testing.T, pid int, field string) float64 {
 	}
 	t.Fatalf("no %s in /proc/%d/status", field, pid)
 	return 0
+}
+
+// TestScaleIncrementalDeploy measures issue 11's "an incremental deploy of
+// one changed file onto a release of a million files": it writes a tree of
+// STOA_SCALE_FILES files (default a million, see scaleGenerate), makes it
+// the current release of a local store by writing that release's manifest
+// directly (the files' real hashes, each page with three variants; no blobs,
+// since a deploy relies on the current release for content it holds), changes
+// one file and times `stoa deploy DIR TARGET`, which hashes every file and
+// uploads only the changed one and its variants.
+//
+// It creates a million files (a few GiB of blocks, about two minutes to
+// create and as much to remove here), so it runs only when asked for:
+//
+//	STOA_SCALE=1 go test -count=1 -run TestScaleIncrementalDeploy -v ./e2e -timeout 30m
+func TestScaleIncrementalDeploy(t *testing.T) {
+	if os.Getenv("STOA_SCALE") != "1" {
+		t.Skip("creates a million files: set STOA_SCALE=1 to run it")
+	}
+	if raceBuild {
+		t.Skip("timings under the race detector say nothing about stoa")
+	}
+	n := scaleDefaultFiles
+	if v := os.Getenv("STOA_SCALE_FILES"); v != "" {
+		var err error
+		if n, err = strconv.Atoi(v); err != nil || n < 10 || n > scaleMaxFiles {
+			t.Fatalf("STOA_SCALE_FILES=%q: want a number of files from 10 to %d", v, scaleMaxFiles)
+		}
+	}
+	base := t.TempDir()
+	if err := scaleCheckDisk(base, n); err != nil {
+		t.Skip(err)
+	}
+	dir, target := filepath.Join(base, "site"), filepath.Join(base, "store")
+	t0 := time.Now()
+	if _, err := scaleGenerate(dir, n); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("created %d files in %v", n, time.Since(t0).Round(time.Millisecond))
+	t.Cleanup(func() {
+		t0 := time.Now()
+		if err := scaleRemove(dir, n); err != nil {
+			t.Error(err)
+		}
+		t.Logf("removed %d files in %v", n, time.Since(t0).Round(time.Millisecond))
+	})
+
+	t0 = time.Now()
+	files := make([]release.File, n)
+	buf := make([]byte, 0, scaleMaxSize)
+	for i := range files {
+		buf = scalePage(buf, i)
+		h := sha256.Sum256(buf)
+		v := h
+		v[31] ^= 1 // stands for a variant's hash: never fetched
+		files[i] = release.File{Path: scaleName(i), Hash: h, Size: int64(len(buf)), ModTime: fixedModTime,
+			ContentType: "text/html; charset=utf-8",
+			Variants:    []release.Variant{{Coding: "br", Hash: v, Size: 300}, {Coding: "zstd", Hash: v, Size: 310}, {Coding: "gzip", Hash: v, Size: 320}}}
+	}
+	st, err := release.OpenDir(target, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	m, err := release.NewManifest(release.Header{ID: switchIDA, Created: time.Now()}, files)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var enc bytes.Buffer
+	if err := m.Encode(&enc); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Put(context.Background(), release.ManifestKey(switchIDA), &enc, int64(enc.Len()), release.Cond{}); err != nil {
+		t.Fatal(err)
+	}
+	switchPoint(t, st, release.Pointer{}, switchIDA)
+	t.Logf("wrote the current release's manifest in %v", time.Since(t0).Round(time.Millisecond))
+
+	changed := filepath.Join(dir, filepath.FromSlash(scaleName(n/2)))
+	if err := os.WriteFile(changed, []byte("<!doctype html>\n<title>changed</title>\n"+strings.Repeat("<p>changed</p>\n", 60)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t0 = time.Now()
+	out, err := exec.Command(stoaBin, "deploy", dir, target).CombinedOutput()
+	took := time.Since(t0)
+	if err != nil {
+		t.Fatalf("stoa deploy: %v\n%s", err, out)
+	}
+	t.Logf("stoa deploy of %d files, one changed: %v\n%s", n, took.Round(time.Millisecond), out)
+	p, _, err := release.ReadPointer(context.Background(), st)
+	if err != nil || p.Current == switchIDA {
+		t.Fatalf("the pointer still names %s after the deploy (%v)", switchIDA, err)
+	}
+	next, err := release.LoadManifest(context.Background(), st, p.Current)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f, ok := next.Lookup(scaleName(n / 2)); !ok || f.Hash == files[n/2].Hash || next.Len() != n {
+		t.Errorf("the new release has %d files and the changed one %v, want %d files and the new content", next.Len(), ok, n)
+	}
 }
