@@ -22,15 +22,15 @@ import (
 // Shape and bounds of TestScaleReleaseSwitch.
 const (
 	switchFiles    = 1_000_000
-	switchHot      = 4                     // files the clients ask for, the only ones with blobs
-	switchConns    = 8                     // persistent client connections
-	switchSteady   = 3 * time.Second       // of load before the first switch and after the last
-	switchEvery    = 3 * time.Second       // between pointer moves
-	switchMoves    = 4                     // A→B, B→A, A→B, B→A
-	switchAround   = time.Second           // a request this near a move is "across" it
-	switchPoll     = 50 * time.Millisecond // --release-poll
-	switchMaxReqs  = 2_000_000             // per connection: a bound if the clock misbehaves
-	switchSettleBy = 30 * time.Second      // for a new release to be served
+	switchHot      = 4                      // files the clients ask for, the only ones with blobs
+	switchConns    = 8                      // persistent client connections
+	switchSteady   = 3 * time.Second        // of load before the first switch and after the last
+	switchEvery    = 3 * time.Second        // between pointer moves
+	switchMoves    = 4                      // A→B, B→A, A→B, B→A
+	switchAround   = time.Second            // a request this near a move is "across" it
+	switchPoll     = 100 * time.Millisecond // --release-poll: the shortest a site heeds (internal/site minLook)
+	switchMaxReqs  = 2_000_000              // per connection: a bound if the clock misbehaves
+	switchSettleBy = 30 * time.Second       // for a new release to be served
 	switchIDA      = "20260101T000000Z-00000a"
 	switchIDB      = "20260101T000000Z-00000b"
 )
