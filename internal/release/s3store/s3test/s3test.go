@@ -62,8 +62,11 @@ type Server struct {
 	PID       int
 	CABundle  string // with StartTLS: the PEM file of the endpoint's certificate
 
-	cmd    *exec.Cmd
-	exited chan struct{} // closed when weed has exited
+	weed    string // the binary and its command line, for Restart
+	cmdline []string
+	ports   []int // all of weed's ports, ports[2i+1] gRPC
+	cmd     *exec.Cmd
+	exited  chan struct{} // closed when weed has exited
 }
 
 // Seaweed starts SeaweedFS (see Start) with the weed binary named by
@@ -185,35 +188,58 @@ func start(weed, dir string, tls bool) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	log, err := os.Create(filepath.Join(s.Dir, "weed.log"))
-	if err != nil {
+	s.weed, s.cmdline, s.ports = weed, args, ports
+	if err := s.run(os.O_CREATE | os.O_TRUNC); err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(weed, args...)
+	return s, nil
+}
+
+// Restart starts weed again after Stop, on the same data directory and
+// ports, as a server that comes back after an outage: what was stored is
+// there again. It returns once the server answers.
+func (s *Server) Restart() error {
+	select {
+	case <-s.exited:
+	default:
+		return fmt.Errorf("weed (pid %d) is running: Stop it first", s.PID)
+	}
+	return s.run(os.O_APPEND)
+}
+
+// run starts weed with s's command line and waits until it answers,
+// its output going to weed.log, opened with flag.
+func (s *Server) run(flag int) error {
+	log, err := os.OpenFile(filepath.Join(s.Dir, "weed.log"), os.O_WRONLY|flag, 0o644)
+	if err != nil {
+		return err
+	}
+	cmd := exec.Command(s.weed, s.cmdline...)
 	cmd.Stdout, cmd.Stderr = log, log
 	cmd.Dir = s.Dir
 	cmd.SysProcAttr = procAttr()
 	if err := cmd.Start(); err != nil {
 		log.Close()
-		return nil, fmt.Errorf("starting %s: %v", weed, err)
+		return fmt.Errorf("starting %s: %v", s.weed, err)
 	}
 	s.PID = cmd.Process.Pid
 	s.cmd = cmd
-	s.exited = make(chan struct{})
+	exited := make(chan struct{})
+	s.exited = exited
 	go func() {
 		cmd.Wait()
 		log.Close()
 		// weed mini puts its gRPC sockets in /tmp whatever the flags.
 		for i, c := range components {
-			os.Remove(fmt.Sprintf("/tmp/seaweedfs-%s-grpc-%d.sock", c, ports[2*i+1]))
+			os.Remove(fmt.Sprintf("/tmp/seaweedfs-%s-grpc-%d.sock", c, s.ports[2*i+1]))
 		}
-		close(s.exited)
+		close(exited)
 	}()
 	if err := s.waitReady(); err != nil {
 		s.Stop()
-		return nil, fmt.Errorf("SeaweedFS at %s: %w\n%s", s.Endpoint, err, tail(filepath.Join(s.Dir, "weed.log")))
+		return fmt.Errorf("SeaweedFS at %s: %w\n%s", s.Endpoint, err, tail(filepath.Join(s.Dir, "weed.log")))
 	}
-	return s, nil
+	return nil
 }
 
 // components are the servers of weed mini that take ports.

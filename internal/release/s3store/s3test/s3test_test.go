@@ -1,11 +1,15 @@
 package s3test
 
 import (
+	"context"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 )
 
 // TestStartExited: a weed that exits at once (as on a port taken between
@@ -31,5 +35,37 @@ func TestStartExited(t *testing.T) {
 	}
 	if want := "address already in use"; !strings.Contains(err.Error(), want) {
 		t.Errorf("Start = %v, want weed's output %q in it", err, want)
+	}
+}
+
+// TestRestart: a server stopped and started again on its directory and
+// ports answers at the same endpoint with what was stored before.
+func TestRestart(t *testing.T) {
+	srv := Seaweed(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*startTimeout)
+	defer cancel()
+	key := "outage/kept"
+	if _, err := srv.Client().PutObject(ctx, &s3.PutObjectInput{Bucket: &srv.Bucket, Key: &key, Body: strings.NewReader("kept")}); err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Restart(); err == nil {
+		t.Fatal("Restart of a running server succeeded")
+	}
+	if err := srv.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := srv.Client().HeadBucket(ctx, &s3.HeadBucketInput{Bucket: &srv.Bucket}); err == nil {
+		t.Fatal("the stopped server still answers")
+	}
+	if err := srv.Restart(); err != nil {
+		t.Fatal(err)
+	}
+	out, err := srv.Client().GetObject(ctx, &s3.GetObjectInput{Bucket: &srv.Bucket, Key: &key})
+	if err != nil {
+		t.Fatalf("after Restart: %v", err)
+	}
+	defer out.Body.Close()
+	if b, _ := io.ReadAll(out.Body); string(b) != "kept" {
+		t.Errorf("after Restart: %q, want %q", b, "kept")
 	}
 }
