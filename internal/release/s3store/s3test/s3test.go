@@ -189,7 +189,7 @@ func start(weed, dir string, tls bool) (*Server, error) {
 		return nil, err
 	}
 	s.weed, s.cmdline, s.ports = weed, args, ports
-	if err := s.run(os.O_CREATE | os.O_TRUNC); err != nil {
+	if err := s.run(false); err != nil {
 		return nil, err
 	}
 	return s, nil
@@ -197,19 +197,23 @@ func start(weed, dir string, tls bool) (*Server, error) {
 
 // Restart starts weed again after Stop, on the same data directory and
 // ports, as a server that comes back after an outage: what was stored is
-// there again. It returns once the server answers.
+// there again. It returns once the server takes writes.
 func (s *Server) Restart() error {
 	select {
 	case <-s.exited:
 	default:
 		return fmt.Errorf("weed (pid %d) is running: Stop it first", s.PID)
 	}
-	return s.run(os.O_APPEND)
+	return s.run(true)
 }
 
-// run starts weed with s's command line and waits until it answers,
-// its output going to weed.log, opened with flag.
-func (s *Server) run(flag int) error {
+// run starts weed with s's command line and waits until it answers, its
+// output going to weed.log (appended to on a restart).
+func (s *Server) run(restart bool) error {
+	flag := os.O_CREATE | os.O_TRUNC
+	if restart {
+		flag = os.O_APPEND
+	}
 	log, err := os.OpenFile(filepath.Join(s.Dir, "weed.log"), os.O_WRONLY|flag, 0o644)
 	if err != nil {
 		return err
@@ -235,7 +239,7 @@ func (s *Server) run(flag int) error {
 		}
 		close(exited)
 	}()
-	if err := s.waitReady(); err != nil {
+	if err := s.waitReady(restart); err != nil {
 		s.Stop()
 		return fmt.Errorf("SeaweedFS at %s: %w\n%s", s.Endpoint, err, tail(filepath.Join(s.Dir, "weed.log")))
 	}
@@ -295,15 +299,24 @@ func (s *Server) Stop() error {
 	}
 }
 
-// waitReady creates the bucket, retrying until weed answers a signed
-// request or startTimeout passes.
-func (s *Server) waitReady() error {
+// waitReady creates the bucket (on a restart: writes and deletes an
+// object in it), retrying until weed answers a signed request or
+// startTimeout passes.
+func (s *Server) waitReady(restart bool) error {
 	ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
 	defer cancel()
 	client := s.Client()
 	var last error
 	for {
-		_, err := client.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: &s.Bucket})
+		var err error
+		if restart {
+			// CreateBucket may say BucketAlreadyExists then, as of a bucket
+			// someone else owns; and reads work some seconds before writes
+			// do, until the volume server has joined the master again.
+			err = s.probeWrite(ctx, client)
+		} else {
+			_, err = client.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: &s.Bucket})
+		}
 		if err == nil || strings.Contains(err.Error(), "BucketAlreadyOwnedByYou") {
 			return nil
 		}
@@ -316,6 +329,16 @@ func (s *Server) waitReady() error {
 		case <-time.After(200 * time.Millisecond):
 		}
 	}
+}
+
+// probeWrite stores an object in the bucket and deletes it.
+func (s *Server) probeWrite(ctx context.Context, client *s3.Client) error {
+	key := ".s3test-ready"
+	if _, err := client.PutObject(ctx, &s3.PutObjectInput{Bucket: &s.Bucket, Key: &key, Body: strings.NewReader("ready")}); err != nil {
+		return err
+	}
+	_, err := client.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: &s.Bucket, Key: &key})
+	return err
 }
 
 // Client is an S3 client of the server, path-style, signed with its keys,

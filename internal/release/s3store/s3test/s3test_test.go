@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 )
@@ -39,7 +40,8 @@ func TestStartExited(t *testing.T) {
 }
 
 // TestRestart: a server stopped and started again on its directory and
-// ports answers at the same endpoint with what was stored before.
+// ports answers at the same endpoint with what was stored before, and
+// takes writes as soon as Restart returns.
 func TestRestart(t *testing.T) {
 	srv := Seaweed(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*startTimeout)
@@ -67,5 +69,12 @@ func TestRestart(t *testing.T) {
 	defer out.Body.Close()
 	if b, _ := io.ReadAll(out.Body); string(b) != "kept" {
 		t.Errorf("after Restart: %q, want %q", b, "kept")
+	}
+	// Writes work too, at once (weed's own take seconds more to).
+	wctx, wcancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer wcancel()
+	key = "outage/new"
+	if _, err := srv.Client().PutObject(wctx, &s3.PutObjectInput{Bucket: &srv.Bucket, Key: &key, Body: strings.NewReader("new")}); err != nil {
+		t.Errorf("PutObject after Restart: %v", err)
 	}
 }
