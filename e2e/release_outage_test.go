@@ -1,0 +1,167 @@
+package e2e
+
+import (
+	"bufio"
+	"net/http"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stoahttp/stoa/internal/release/s3store/s3test"
+)
+
+// deployedRE finds the release id in what stoa deploy prints.
+var deployedRE = regexp.MustCompile(`release (\d{8}T\d{6}Z-[0-9a-f]{6}) is current`)
+
+// stoaDeploy runs stoa deploy DIR TARGET and returns the id of the release
+// it made current.
+func stoaDeploy(t *testing.T, dir, target string) string {
+	t.Helper()
+	code, stdout, stderr := runStoa(t, "deploy", dir, target)
+	m := deployedRE.FindStringSubmatch(stdout)
+	if code != 0 || m == nil {
+		t.Fatalf("stoa deploy %s %s: exit %d; stdout %q; stderr %q", dir, target, code, stdout, stderr)
+	}
+	return m[1]
+}
+
+// adminAddr waits for the admin line of srv and returns its host:port.
+func adminAddr(t *testing.T, srv *server) string {
+	t.Helper()
+	line, ok := srv.nextLine("admin at http://", 5*time.Second)
+	if !ok {
+		t.Fatalf("no admin address announced")
+	}
+	return strings.TrimSuffix(strings.Fields(line[strings.Index(line, "http://")+len("http://"):])[0], "/")
+}
+
+// scrapeMetric returns the value of the series of the admin endpoint's
+// /metrics named exactly series (name and labels), and whether it is there.
+func scrapeMetric(t *testing.T, admin, series string) (float64, bool) {
+	t.Helper()
+	resp, err := (&http.Client{Timeout: ioTimeout}).Get("http://" + admin + "/metrics")
+	if err != nil {
+		t.Fatalf("GET /metrics: %v", err)
+	}
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		name, value, ok := strings.Cut(sc.Text(), " ")
+		if ok && name == series {
+			v, err := strconv.ParseFloat(value, 64)
+			if err != nil {
+				t.Fatalf("/metrics line %q: %v", sc.Text(), err)
+			}
+			return v, true
+		}
+	}
+	return 0, false
+}
+
+// TestReleaseS3Outage serves a site from SeaweedFS and then stops
+// SeaweedFS: the files already fetched are still served, whole and of the
+// same release; a file never fetched is answered 503 with Retry-After
+// within origin_timeout (plus slack), not left hanging; the pointer that
+// cannot be read switches nothing, and is counted; the process stays up.
+// When SeaweedFS comes back on the same data, the file never fetched is
+// served, and a new deploy is followed, each within release_poll (plus
+// slack), with no restart or reload of stoa.
+func TestReleaseS3Outage(t *testing.T) {
+	const (
+		originTimeout = 2 * time.Second
+		releasePoll   = 200 * time.Millisecond
+		slack         = 3 * time.Second
+	)
+	store := s3test.Seaweed(t)
+	store.Setenv(t)
+	s := newSite(t)
+	s.write("a.html", "<p>alpha</p>")
+	s.write("b.html", "<p>bravo</p>")
+	big := patterned(300_000) // above 256 KiB: more than one read of the store
+	s.write("big.bin", string(big))
+	s.write("uncached.txt", "fetched only after the outage\n")
+	target := "s3://" + store.Bucket + "/sites/outage"
+	first := stoaDeploy(t, s.root, target)
+
+	srv := startWith(t, s, "serve", target, "--listen", "127.0.0.1:0", "--admin", "127.0.0.1:0", "--release-header",
+		"--origin-timeout", originTimeout.String(), "--release-poll", releasePoll.String())
+	admin := adminAddr(t, srv)
+	cached := []struct {
+		path string
+		body []byte
+	}{
+		{"/", []byte(indexHTML)},
+		{"/a.html", []byte("<p>alpha</p>")},
+		{"/big.bin", big},
+	}
+	for _, f := range cached {
+		r := srv.get(f.path)
+		if !checkStatus(t, "GET "+f.path+" before the outage", r, 200) {
+			t.FailNow()
+		}
+		checkBody(t, "GET "+f.path+" before the outage", r, f.body)
+		checkField(t, "GET "+f.path+" before the outage", r, "Stoa-Release", first)
+	}
+	pointerErrors := `stoa_release_pointer_errors_total{site="default"}`
+	before, ok := scrapeMetric(t, admin, pointerErrors)
+	if !ok {
+		t.Fatalf("/metrics has no %s", pointerErrors)
+	}
+
+	if err := store.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	// Polls of the pointer now fail; each is counted and changes nothing.
+	if !eventually(releasePoll+originTimeout+slack, func() bool {
+		n, _ := scrapeMetric(t, admin, pointerErrors)
+		return n > before
+	}) {
+		t.Errorf("%s still %v after the store stopped, want more", pointerErrors, before)
+	}
+	for _, f := range cached {
+		what := "GET " + f.path + " during the outage"
+		if r := srv.get(f.path); checkStatus(t, what, r, 200) {
+			checkBody(t, what, r, f.body)
+			checkField(t, what, r, "Stoa-Release", first)
+		}
+	}
+	c := srv.dial()
+	c.send(request("GET", "/uncached.txt"))
+	began := time.Now()
+	r, err := c.readResponse("GET", originTimeout+slack)
+	switch {
+	case err != nil:
+		t.Errorf("GET /uncached.txt during the outage: no answer within %v (origin_timeout %v): %v", originTimeout+slack, originTimeout, err)
+	case r.Status != 503 || r.get("Retry-After") == "":
+		t.Errorf("GET /uncached.txt during the outage: want 503 with Retry-After; got:\n%s", r)
+	default:
+		t.Logf("GET /uncached.txt during the outage: 503 after %v", time.Since(began).Round(time.Millisecond))
+	}
+	select {
+	case <-srv.exited:
+		t.Fatalf("stoa exited during the outage, status %d; stderr:\n%s", srv.exitCode, srv.stderrText())
+	default:
+	}
+	if v, _ := scrapeMetric(t, admin, `stoa_release_info{release="`+first+`",site="default"}`); v != 1 {
+		t.Errorf("stoa_release_info of release %s = %v during the outage, want 1", first, v)
+	}
+
+	if err := store.Restart(); err != nil {
+		t.Fatalf("SeaweedFS did not start again on its data: %v", err)
+	}
+	var last *response
+	if !eventually(releasePoll+slack, func() bool { last = srv.get("/uncached.txt"); return last.Status == 200 }) {
+		t.Errorf("GET /uncached.txt once the store is back: not 200 within %v; last answer:\n%s", releasePoll+slack, last)
+	} else {
+		checkBody(t, "GET /uncached.txt once the store is back", last, []byte("fetched only after the outage\n"))
+	}
+	s.write("index.html", "<h1>after the outage</h1>")
+	second := stoaDeploy(t, s.root, target)
+	if !eventually(releasePoll+slack, func() bool { last = srv.get("/"); return last.get("Stoa-Release") == second }) {
+		t.Errorf("release %s deployed after the outage not served within %v; last answer:\n%s", second, releasePoll+slack, last)
+	} else {
+		checkBody(t, "GET / of the release deployed after the outage", last, []byte("<h1>after the outage</h1>"))
+	}
+}
