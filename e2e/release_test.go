@@ -403,25 +403,41 @@ func TestReleaseStoreUnreadable(t *testing.T) {
 func TestReleaseDeploysUnderLoad(t *testing.T) {
 	t.Parallel()
 	target := filepath.Join(t.TempDir(), "store")
-	files := func(n int) map[string]string {
-		return map[string]string{
-			"index.html":                       fmt.Sprintf(`<p>release %d</p><script src="/assets/app.%d.js"></script>`, n, n),
-			fmt.Sprintf("assets/app.%d.js", n): fmt.Sprintf("console.log('release %d')", n) + strings.Repeat(";", n*100),
-		}
-	}
-	deployFiles(t, target, fmt.Sprintf("20260101T000000Z-%06d", 1), files(1))
+	deployFiles(t, target, fmt.Sprintf("20260101T000000Z-%06d", 1), loadReleaseFiles(1))
 	s := newSite(t)
 	srv := startWith(t, s, "serve", target, "--listen", "127.0.0.1:0", "--release-poll", "20ms")
+	loadAcrossDeploys(t, srv, 20, func(n int) {
+		deployFiles(t, target, fmt.Sprintf("20260101T000000Z-%06d", n), loadReleaseFiles(n))
+		time.Sleep(30 * time.Millisecond) // let clients load pages of each release
+	}, 5*time.Second)
+}
 
+// loadReleaseFiles are the files of release n of a deploy under load: a
+// page naming its script, each carrying n.
+func loadReleaseFiles(n int) map[string]string {
+	return map[string]string{
+		"index.html":                       fmt.Sprintf(`<p>release %d</p><script src="/assets/app.%d.js"></script>`, n, n),
+		fmt.Sprintf("assets/app.%d.js", n): fmt.Sprintf("console.log('release %d')", n) + strings.Repeat(";", n*100),
+	}
+}
+
+// loadAcrossDeploys has clients load srv's page and then the script it
+// names, while deploy(n) makes release n (of loadReleaseFiles) current for
+// n from 2 to last; release last must then be served within settle. It
+// fails t on any answer of another release than the page it was loaded
+// with, any script of a page that fails (as across a switch without skew
+// protection), and any page that fails.
+func loadAcrossDeploys(t *testing.T, srv *server, last int, deploy func(n int), settle time.Duration) {
+	t.Helper()
 	pageRE := regexp.MustCompile(`^<p>release (\d+)</p><script src="(/assets/app\.(\d+)\.js)"></script>$`)
 	done := make(chan struct{})
 	var mu sync.Mutex
-	var pages, failures int
+	var pages, mixed, scriptFailed, pageFailed int
 	var problems []string
-	fail := func(format string, args ...any) {
+	fail := func(count *int, format string, args ...any) {
 		mu.Lock()
 		defer mu.Unlock()
-		failures++
+		*count++
 		if len(problems) < 10 {
 			problems = append(problems, fmt.Sprintf(format, args...))
 		}
@@ -439,14 +455,21 @@ func TestReleaseDeploysUnderLoad(t *testing.T) {
 				}
 				page := c.do(request("GET", "/"))
 				m := pageRE.FindStringSubmatch(string(page.Body))
-				if page.Status != 200 || m == nil || m[1] != m[3] {
-					fail("GET /: %d %q", page.Status, clip(page.Body, 100))
+				switch {
+				case page.Status == 200 && m != nil && m[1] != m[3]:
+					fail(&mixed, "GET /: a page of two releases: %q", clip(page.Body, 100))
+					continue
+				case page.Status != 200 || m == nil:
+					fail(&pageFailed, "GET /: %d %q", page.Status, clip(page.Body, 100))
 					continue
 				}
 				js := c.do(request("GET", m[2]))
 				want := fmt.Sprintf("console.log('release %s')", m[1])
-				if js.Status != 200 || !strings.HasPrefix(string(js.Body), want) || strings.Count(string(js.Body), ";") != atoi(m[1])*100 {
-					fail("GET %s after a page of release %s: %d %q", m[2], m[1], js.Status, clip(js.Body, 60))
+				switch {
+				case js.Status != 200:
+					fail(&scriptFailed, "GET %s after a page of release %s: %d %q", m[2], m[1], js.Status, clip(js.Body, 60))
+				case !strings.HasPrefix(string(js.Body), want) || strings.Count(string(js.Body), ";") != atoi(m[1])*100:
+					fail(&mixed, "GET %s after a page of release %s: %q", m[2], m[1], clip(js.Body, 60))
 				}
 				mu.Lock()
 				pages++
@@ -454,20 +477,20 @@ func TestReleaseDeploysUnderLoad(t *testing.T) {
 			}
 		})
 	}
-	for n := 2; n <= 20; n++ {
-		deployFiles(t, target, fmt.Sprintf("20260101T000000Z-%06d", n), files(n))
-		time.Sleep(30 * time.Millisecond) // let clients load pages of each release
+	for n := 2; n <= last; n++ {
+		deploy(n)
 	}
-	last := fmt.Sprintf("<p>release %d</p>", 20)
-	if !eventually(5*time.Second, func() bool { return strings.HasPrefix(string(srv.get("/").Body), last) }) {
-		t.Errorf("release 20 not served")
+	lastPage := fmt.Sprintf("<p>release %d</p>", last)
+	if !eventually(settle, func() bool { return strings.HasPrefix(string(srv.get("/").Body), lastPage) }) {
+		t.Errorf("release %d not served", last)
 	}
 	close(done)
 	wg.Wait()
-	if failures > 0 || pages == 0 {
-		t.Errorf("%d failures in %d page loads across 19 deploys: %v", failures, pages, problems)
+	if mixed+scriptFailed+pageFailed > 0 || pages == 0 {
+		t.Errorf("in %d page loads across %d deploys: %d answers of another release than their page's, %d scripts of a page failed, %d pages failed: %v",
+			pages, last-1, mixed, scriptFailed, pageFailed, problems)
 	}
-	t.Logf("%d page loads, each with its script, across 19 deploys", pages)
+	t.Logf("%d page loads, each with its script, across %d deploys", pages, last-1)
 }
 
 // TestReleaseServedFromS3 deploys a site to s3://BUCKET/PREFIX on SeaweedFS
