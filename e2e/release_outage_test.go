@@ -2,7 +2,10 @@ package e2e
 
 import (
 	"bufio"
+	"fmt"
 	"net/http"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -164,4 +167,43 @@ func TestReleaseS3Outage(t *testing.T) {
 	} else {
 		checkBody(t, "GET / of the release deployed after the outage", last, []byte("<h1>after the outage</h1>"))
 	}
+}
+
+// TestReleaseDeploysUnderLoadS3 is TestReleaseDeploysUnderLoad with the
+// store on SeaweedFS and each release made by stoa deploy: across 20
+// deploys no answer belongs to another release than its page, and no
+// script of a page loaded before a switch fails.
+func TestReleaseDeploysUnderLoadS3(t *testing.T) {
+	const (
+		releasePoll = 200 * time.Millisecond
+		slack       = 5 * time.Second
+	)
+	store := s3test.Seaweed(t)
+	store.Setenv(t)
+	target := "s3://" + store.Bucket + "/sites/load"
+	deploy := func(n int) {
+		t.Helper()
+		dir := t.TempDir()
+		for name, body := range loadReleaseFiles(n) {
+			p := filepath.Join(dir, filepath.FromSlash(name))
+			if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		stoaDeploy(t, dir, target)
+	}
+	deploy(1)
+	s := newSite(t)
+	srv := startWith(t, s, "serve", target, "--listen", "127.0.0.1:0", "--release-poll", releasePoll.String())
+	loadAcrossDeploys(t, srv, 20, func(n int) {
+		deploy(n)
+		// Clients load pages of each release before the next switch.
+		page := fmt.Sprintf("<p>release %d</p>", n)
+		if !eventually(releasePoll+slack, func() bool { return strings.HasPrefix(string(srv.get("/").Body), page) }) {
+			t.Errorf("release %d not served within %v of its deploy", n, releasePoll+slack)
+		}
+	}, 2*time.Millisecond, releasePoll+slack)
 }

@@ -409,7 +409,7 @@ func TestReleaseDeploysUnderLoad(t *testing.T) {
 	loadAcrossDeploys(t, srv, 20, func(n int) {
 		deployFiles(t, target, fmt.Sprintf("20260101T000000Z-%06d", n), loadReleaseFiles(n))
 		time.Sleep(30 * time.Millisecond) // let clients load pages of each release
-	}, 5*time.Second)
+	}, 0, 5*time.Second)
 }
 
 // loadReleaseFiles are the files of release n of a deploy under load: a
@@ -423,16 +423,17 @@ func loadReleaseFiles(n int) map[string]string {
 
 // loadAcrossDeploys has clients load srv's page and then the script it
 // names, while deploy(n) makes release n (of loadReleaseFiles) current for
-// n from 2 to last; release last must then be served within settle. It
-// fails t on any answer of another release than the page it was loaded
-// with, any script of a page that fails (as across a switch without skew
-// protection), and any page that fails.
-func loadAcrossDeploys(t *testing.T, srv *server, last int, deploy func(n int), settle time.Duration) {
+// n from 2 to last; each client pauses between page loads, and release
+// last must then be served within settle. It fails t on any answer of
+// another release than the page it was loaded with, any script of a page
+// that fails (as across a switch without skew protection), any page that
+// fails, and a client that ran out of page loads before the last deploy.
+func loadAcrossDeploys(t *testing.T, srv *server, last int, deploy func(n int), pause, settle time.Duration) {
 	t.Helper()
 	pageRE := regexp.MustCompile(`^<p>release (\d+)</p><script src="(/assets/app\.(\d+)\.js)"></script>$`)
 	done := make(chan struct{})
 	var mu sync.Mutex
-	var pages, mixed, scriptFailed, pageFailed int
+	var pages, mixed, scriptFailed, pageFailed, exhausted int
 	var problems []string
 	fail := func(count *int, format string, args ...any) {
 		mu.Lock()
@@ -447,11 +448,17 @@ func loadAcrossDeploys(t *testing.T, srv *server, last int, deploy func(n int), 
 		wg.Go(func() {
 			// One connection each, kept alive, as a browser does.
 			c := srv.dial()
-			for i := 0; i < 10_000; i++ {
+			for i := 0; ; i++ {
+				if i == 10_000 {
+					mu.Lock()
+					exhausted++
+					mu.Unlock()
+					return
+				}
 				select {
 				case <-done:
 					return
-				default:
+				case <-time.After(pause):
 				}
 				page := c.do(request("GET", "/"))
 				m := pageRE.FindStringSubmatch(string(page.Body))
@@ -489,6 +496,9 @@ func loadAcrossDeploys(t *testing.T, srv *server, last int, deploy func(n int), 
 	if mixed+scriptFailed+pageFailed > 0 || pages == 0 {
 		t.Errorf("in %d page loads across %d deploys: %d answers of another release than their page's, %d scripts of a page failed, %d pages failed: %v",
 			pages, last-1, mixed, scriptFailed, pageFailed, problems)
+	}
+	if exhausted > 0 {
+		t.Errorf("%d clients made their %d page loads before the last deploy: not every deploy was under load", exhausted, 10_000)
 	}
 	t.Logf("%d page loads, each with its script, across %d deploys", pages, last-1)
 }
