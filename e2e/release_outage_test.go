@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -63,13 +64,15 @@ func scrapeMetric(t *testing.T, admin, series string) (float64, bool) {
 	return 0, false
 }
 
-// TestReleaseS3Outage serves a site from SeaweedFS and then stops
-// SeaweedFS: the files already fetched are still served, whole and of the
-// same release; a file never fetched is answered 503 with Retry-After
-// within origin_timeout (plus slack), not left hanging; the pointer that
-// cannot be read switches nothing, and is counted; the process stays up.
-// When SeaweedFS comes back on the same data, the file never fetched is
-// served, and a new deploy is followed, each within release_poll (plus
+// TestReleaseS3Outage serves a site from SeaweedFS, then freezes
+// SeaweedFS (SIGSTOP: connections taken, nothing answered) and later stops
+// it. While the store stalls or is down, the files already fetched are
+// still served, whole and of the same release; a file never fetched is
+// answered 503 with Retry-After within origin_timeout (plus slack), never
+// left hanging; the pointer that cannot be read switches nothing, and is
+// counted; the process stays up. Once the store answers again (thawed, or
+// started again on the same data) the files never fetched are served, and
+// a new deploy is followed, within origin_timeout or release_poll (plus
 // slack), with no restart or reload of stoa.
 func TestReleaseS3Outage(t *testing.T) {
 	const (
@@ -85,6 +88,7 @@ func TestReleaseS3Outage(t *testing.T) {
 	big := patterned(300_000) // above 256 KiB: more than one read of the store
 	s.write("big.bin", string(big))
 	s.write("uncached.txt", "fetched only after the outage\n")
+	s.write("stalled.txt", "fetched only after the stall\n")
 	target := "s3://" + store.Bucket + "/sites/outage"
 	first := stoaDeploy(t, s.root, target)
 
@@ -107,12 +111,33 @@ func TestReleaseS3Outage(t *testing.T) {
 		checkBody(t, "GET "+f.path+" before the outage", r, f.body)
 		checkField(t, "GET "+f.path+" before the outage", r, "Stoa-Release", first)
 	}
+	// A store that takes requests and answers none (weed stopped by
+	// SIGSTOP) holds no request past origin_timeout either.
+	if err := syscall.Kill(store.PID, syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { syscall.Kill(store.PID, syscall.SIGCONT) })
+	checkUnavailable(t, srv, "/stalled.txt", "while the store stalls", originTimeout+slack)
+	for _, f := range cached {
+		what := "GET " + f.path + " while the store stalls"
+		if r := srv.get(f.path); checkStatus(t, what, r, 200) {
+			checkBody(t, what, r, f.body)
+			checkField(t, what, r, "Stoa-Release", first)
+		}
+	}
+	if err := syscall.Kill(store.PID, syscall.SIGCONT); err != nil {
+		t.Fatal(err)
+	}
+	var last *response
+	if !eventually(originTimeout+slack, func() bool { last = srv.get("/stalled.txt"); return last.Status == 200 }) {
+		t.Errorf("GET /stalled.txt once the store answers again: not 200 within %v; last answer:\n%s", originTimeout+slack, last)
+	}
+
 	pointerErrors := `stoa_release_pointer_errors_total{site="default"}`
 	before, ok := scrapeMetric(t, admin, pointerErrors)
 	if !ok {
 		t.Fatalf("/metrics has no %s", pointerErrors)
 	}
-
 	if err := store.Stop(); err != nil {
 		t.Fatal(err)
 	}
@@ -130,18 +155,7 @@ func TestReleaseS3Outage(t *testing.T) {
 			checkField(t, what, r, "Stoa-Release", first)
 		}
 	}
-	c := srv.dial()
-	c.send(request("GET", "/uncached.txt"))
-	began := time.Now()
-	r, err := c.readResponse("GET", originTimeout+slack)
-	switch {
-	case err != nil:
-		t.Errorf("GET /uncached.txt during the outage: no answer within %v (origin_timeout %v): %v", originTimeout+slack, originTimeout, err)
-	case r.Status != 503 || r.get("Retry-After") == "":
-		t.Errorf("GET /uncached.txt during the outage: want 503 with Retry-After; got:\n%s", r)
-	default:
-		t.Logf("GET /uncached.txt during the outage: 503 after %v", time.Since(began).Round(time.Millisecond))
-	}
+	checkUnavailable(t, srv, "/uncached.txt", "during the outage", originTimeout+slack)
 	select {
 	case <-srv.exited:
 		t.Fatalf("stoa exited during the outage, status %d; stderr:\n%s", srv.exitCode, srv.stderrText())
@@ -154,7 +168,6 @@ func TestReleaseS3Outage(t *testing.T) {
 	if err := store.Restart(); err != nil {
 		t.Fatalf("SeaweedFS did not start again on its data: %v", err)
 	}
-	var last *response
 	if !eventually(releasePoll+slack, func() bool { last = srv.get("/uncached.txt"); return last.Status == 200 }) {
 		t.Errorf("GET /uncached.txt once the store is back: not 200 within %v; last answer:\n%s", releasePoll+slack, last)
 	} else {
@@ -166,6 +179,24 @@ func TestReleaseS3Outage(t *testing.T) {
 		t.Errorf("release %s deployed after the outage not served within %v; last answer:\n%s", second, releasePoll+slack, last)
 	} else {
 		checkBody(t, "GET / of the release deployed after the outage", last, []byte("<h1>after the outage</h1>"))
+	}
+}
+
+// checkUnavailable asks srv for path, not fetched yet, and reports an
+// answer other than 503 with Retry-After, or none within limit.
+func checkUnavailable(t *testing.T, srv *server, path, when string, limit time.Duration) {
+	t.Helper()
+	c := srv.dial()
+	c.send(request("GET", path))
+	began := time.Now()
+	r, err := c.readResponse("GET", limit)
+	switch {
+	case err != nil:
+		t.Errorf("GET %s %s: no answer within %v: %v", path, when, limit, err)
+	case r.Status != 503 || r.get("Retry-After") == "":
+		t.Errorf("GET %s %s: want 503 with Retry-After; got:\n%s", path, when, r)
+	default:
+		t.Logf("GET %s %s: 503 after %v", path, when, time.Since(began).Round(time.Millisecond))
 	}
 }
 
