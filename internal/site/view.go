@@ -348,6 +348,13 @@ func (s *Site) retryMiss(t *view) *view {
 	if cur := s.cur.Load(); cur != t {
 		return cur
 	}
+	if s.rel != nil {
+		// A release store's tree moves only with its pointer, followed
+		// every release_poll; a miss says nothing of a move, and a read
+		// of the pointer per miss would make every 404 wait on the
+		// store (on one that stalls, for origin_timeout).
+		return nil
+	}
 	r := &s.roots
 	if time.Now().UnixNano()-r.lastMiss.Load() < int64(minMissLook) && !r.looking.Load() {
 		return nil

@@ -1,37 +1,22 @@
 package site
 
 import (
-	"bytes"
+	"context"
 	"io"
 	"net/netip"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
-	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/stoahttp/stoa/internal/config"
+	"github.com/stoahttp/stoa/internal/release"
 	"github.com/stoahttp/stoa/internal/respond"
+	"github.com/stoahttp/stoa/internal/syncbuf"
 )
-
-// lockedBuffer collects the site's log lines.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // releaseSite serves base/current, a symlink to base/1 holding release 1:
 // index.html and big.bin, larger than the bodies kept in memory.
@@ -97,7 +82,7 @@ func serveWith(t *testing.T, l respond.Handler, path string) (int, string) {
 // it opens that file after the switch; requests entering after the switch
 // get the new tree; the old tree is closed when its last request leaves.
 func TestRequestStaysOnItsTree(t *testing.T) {
-	var log lockedBuffer
+	var log syncbuf.Buffer
 	s, base := releaseSite(t, &log, nil)
 	before := s.Enter()
 	if before == nil {
@@ -135,7 +120,7 @@ func TestRequestStaysOnItsTree(t *testing.T) {
 // moment (renamed away before the new one is moved in) changes nothing,
 // and says so once; when it leads to a tree again, that tree is served.
 func TestRecheckKeepsServingMissingRoot(t *testing.T) {
-	var log, errs lockedBuffer
+	var log, errs syncbuf.Buffer
 	s, base := releaseSite(t, &log, &errs)
 	if err := os.Rename(filepath.Join(base, "1"), filepath.Join(base, "1.old")); err != nil {
 		t.Fatal(err)
@@ -185,7 +170,7 @@ func TestEnterServeAllocatesNothing(t *testing.T) {
 // the site look at once, and is decided by the new tree if there is one.
 // A path missing from the current tree stays a 404.
 func TestMissLooksAtRootAtOnce(t *testing.T) {
-	var log lockedBuffer
+	var log syncbuf.Buffer
 	s, base := releaseSite(t, &log, nil)
 	writeRelease(t, base, "2")
 	swapTo(t, base, "2")
@@ -204,5 +189,62 @@ func TestMissLooksAtRootAtOnce(t *testing.T) {
 	}
 	if n := strings.Count(log.String(), "now serving"); n != 1 {
 		t.Errorf("log = %q, want one switch", log.String())
+	}
+}
+
+// pointerCounter is a release store that counts the reads of its pointer.
+type pointerCounter struct {
+	release.Store
+	reads atomic.Int64
+}
+
+func (p *pointerCounter) Get(ctx context.Context, key string, off, n int64, cond release.Cond) (io.ReadCloser, release.Info, error) {
+	if key == release.PointerKey {
+		p.reads.Add(1)
+	}
+	return p.Store.Get(ctx, key, off, n, cond)
+}
+
+// TestReleaseMissReadsNoPointer: a 404 of a site served from a release
+// store does not read the store's pointer (a folder's root is looked at on
+// a miss; a release store's moves only with its pointer, polled), so a
+// flood of missing paths costs the store nothing and never waits on it.
+func TestReleaseMissReadsNoPointer(t *testing.T) {
+	src := t.TempDir()
+	if err := os.WriteFile(filepath.Join(src, "index.html"), []byte("release"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	dir, err := release.OpenDir(filepath.Join(t.TempDir(), "store"), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := release.Deploy(context.Background(), src, dir, release.DeployOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	counter := &pointerCounter{Store: dir}
+	// The scheme is this test's own: IsTarget takes s3:// as a store.
+	release.RegisterScheme("s3", func(context.Context, string, bool) (release.Store, error) { return counter, nil })
+	c := config.Site{Root: "s3://test/miss", Index: []string{"index.html"}, Dotfiles: "hide",
+		ReleasePoll: config.Duration{Duration: time.Hour}, OriginTimeout: config.Duration{Duration: time.Second}}
+	s, err := New(&c, Options{File: "stoa.toml", Index: 1, Revalidate: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if code, _ := serveWith(t, s, "/"); code != 200 {
+		t.Fatalf("GET /: %d, want 200", code)
+	}
+	before := counter.reads.Load()
+	for i := range 5 {
+		l := s.Enter() // as vhost serves it: a miss may look at the root
+		code, _ := serveWith(t, l, "/missing-"+strconv.Itoa(i))
+		l.Leave()
+		if code != 404 {
+			t.Fatalf("GET a missing path: %d, want 404", code)
+		}
+		time.Sleep(2 * minMissLook) // past the looks' own spacing
+	}
+	if n := counter.reads.Load() - before; n != 0 {
+		t.Errorf("5 misses read the pointer %d times, want 0", n)
 	}
 }
