@@ -6,6 +6,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -78,6 +79,14 @@ func deployTo(t *testing.T, s *site, target, id string) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	putManifest(t, st, id, files)
+	moveTo(t, st, id)
+}
+
+// putManifest writes files as release id's manifest into st, for tests
+// that make a release by hand rather than by stoa deploy.
+func putManifest(t testing.TB, st release.Store, id string, files []release.File) {
+	t.Helper()
 	m, err := release.NewManifest(release.Header{ID: id, Created: time.Now()}, files)
 	if err != nil {
 		t.Fatal(err)
@@ -86,16 +95,19 @@ func deployTo(t *testing.T, s *site, target, id string) {
 	if err := m.Encode(&buf); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := st.Put(ctx, release.ManifestKey(id), &buf, int64(buf.Len()), release.Cond{}); err != nil {
+	if _, err := st.Put(context.Background(), release.ManifestKey(id), &buf, int64(buf.Len()), release.Cond{}); err != nil {
 		t.Fatal(err)
 	}
-	var p release.Pointer
-	if old, _, err := st.Get(ctx, release.PointerKey, 0, -1, release.Cond{}); err == nil {
-		b, _ := io.ReadAll(old)
-		old.Close()
-		if p, err = release.DecodePointer(b); err != nil {
-			t.Fatal(err)
-		}
+}
+
+// moveTo makes release id current in st, after whatever was (a store
+// without a pointer yet starts one), as a deploy or rollback does.
+func moveTo(t testing.TB, st release.Store, id string) {
+	t.Helper()
+	ctx := context.Background()
+	p, _, err := release.ReadPointer(ctx, st)
+	if err != nil && !errors.Is(err, release.ErrNotExist) {
+		t.Fatal(err)
 	}
 	b, err := release.EncodePointer(p.Moved(id, time.Now()))
 	if err != nil {
@@ -345,36 +357,13 @@ func TestReleaseDeploySkew(t *testing.T) {
 // sum already in target (of size bytes), without writing the blob.
 func deployBlobAs(t *testing.T, target, id, name string, sum [32]byte, size int64) {
 	t.Helper()
-	ctx := context.Background()
 	st, err := release.OpenDir(target, false)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	m, err := release.NewManifest(release.Header{ID: id, Created: time.Now()},
-		[]release.File{{Path: name, Hash: sum, Size: size, ModTime: fixedModTime, ContentType: mimetype.ByName(name)}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var buf bytes.Buffer
-	m.Encode(&buf)
-	if _, err := st.Put(ctx, release.ManifestKey(id), &buf, int64(buf.Len()), release.Cond{}); err != nil {
-		t.Fatal(err)
-	}
-	rc, _, err := st.Get(ctx, release.PointerKey, 0, -1, release.Cond{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, _ := io.ReadAll(rc)
-	rc.Close()
-	p, err := release.DecodePointer(b)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, _ = release.EncodePointer(p.Moved(id, time.Now()))
-	if _, err := st.Put(ctx, release.PointerKey, bytes.NewReader(b), int64(len(b)), release.Cond{}); err != nil {
-		t.Fatal(err)
-	}
+	putManifest(t, st, id, []release.File{{Path: name, Hash: sum, Size: size, ModTime: fixedModTime, ContentType: mimetype.ByName(name)}})
+	moveTo(t, st, id)
 }
 
 // TestReleaseStoreUnreadable: a store whose pointer cannot be read is

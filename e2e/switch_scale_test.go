@@ -130,17 +130,7 @@ func switchStore(t *testing.T, target string, n int) []string {
 				t.Fatal(err)
 			}
 		}
-		m, err := release.NewManifest(release.Header{ID: id, Created: time.Now()}, files)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var buf bytes.Buffer
-		if err := m.Encode(&buf); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := st.Put(ctx, release.ManifestKey(id), &buf, int64(buf.Len()), release.Cond{}); err != nil {
-			t.Fatal(err)
-		}
+		putManifest(t, st, id, files)
 	}
 	switchPoint(t, st, release.Pointer{}, switchIDA)
 	return hot
