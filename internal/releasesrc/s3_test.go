@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"errors"
-	"os"
 	"testing"
 	"time"
 
@@ -15,11 +14,7 @@ import (
 	"github.com/stoahttp/stoa/internal/source"
 )
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	s3test.StopShared()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { s3test.Main(m) }
 
 // s3Store opens a store in the test binary's SeaweedFS (s3test.Shared,
 // skipped without STOA_WEED) under a prefix of the test's own.

@@ -19,11 +19,7 @@ import (
 	"github.com/stoahttp/stoa/internal/release/storetest"
 )
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	s3test.StopShared()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { s3test.Main(m) }
 
 // seaweed gives the package's SeaweedFS, with the standard AWS environment
 // pointing at it for the test's duration.

@@ -105,7 +105,7 @@ var shared struct {
 
 // Shared is Seaweed for a whole test binary: the first call starts the
 // server, later ones share it (tests then keep to prefixes of their own).
-// The package's TestMain must call StopShared after m.Run.
+// The package's TestMain must call StopShared after m.Run (see Main).
 func Shared(t testing.TB) *Server {
 	t.Helper()
 	weed := os.Getenv(WeedEnv)
@@ -122,6 +122,14 @@ func Shared(t testing.TB) *Server {
 		t.Fatal(shared.err)
 	}
 	return shared.srv
+}
+
+// Main runs a package's tests and stops the server of Shared after them:
+// the whole TestMain of a package that uses Shared.
+func Main(m *testing.M) {
+	code := m.Run()
+	StopShared()
+	os.Exit(code)
 }
 
 // StopShared stops the server of Shared, if one was started.
