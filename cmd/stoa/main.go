@@ -94,7 +94,9 @@ func usage(w io.Writer) {
 	fmt.Fprint(w, `stoa is a static web server.
 
 Usage:
-  stoa serve [DIR] [flags]   serve the files of DIR (default "."), or the sites of stoa.toml
+  stoa serve [DIR] [flags]   serve the files of DIR (default "."), the current release of a
+                             release store (DIR made by stoa deploy, or s3://BUCKET/PREFIX),
+                             or the sites of stoa.toml
   stoa compress DIR [flags]  write .br/.zst/.gz sidecars beside compressible files
   stoa check [FILE]          validate a stoa.toml (default ./stoa.toml) without serving
   stoa deploy DIR TARGET     make DIR a new release of TARGET and switch to it atomically
