@@ -51,6 +51,13 @@ type FollowOptions struct {
 	Now func() time.Time
 }
 
+// MaxSkewReleases bounds the older releases whose manifests a server holds
+// for skew protection, the newest within the window: each costs its
+// manifest in memory (about 135 MiB for a million files), and a site
+// deployed every few minutes would otherwise hold the pointer's whole
+// history (release.MaxHistory) of them.
+const MaxSkewReleases = 10
+
 // maxPointerBytes bounds a pointer object read by a server.
 const maxPointerBytes = 1 << 20
 
@@ -142,7 +149,8 @@ func (f *Follower) check(ctx context.Context) (bool, error) {
 }
 
 // window returns the ids of p's current release and of the releases that
-// were current within the window, newest first, each once.
+// were current within the window, newest first, each once, at most
+// MaxSkewReleases of those.
 func (f *Follower) window(p release.Pointer) []string {
 	ids := []string{p.Current}
 	if f.opt.Window <= 0 {
@@ -150,6 +158,9 @@ func (f *Follower) window(p release.Pointer) []string {
 	}
 	since := f.opt.Now().Add(-f.opt.Window)
 	for _, h := range p.History {
+		if len(ids) > MaxSkewReleases {
+			break // History is newest first: the oldest are dropped
+		}
 		if h.Until.After(since) && !slices.Contains(ids, h.Release) {
 			ids = append(ids, h.Release)
 		}

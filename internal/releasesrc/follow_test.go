@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -230,5 +232,27 @@ func testFollowReleaseCodec(t *testing.T, st release.Store) {
 	tr := f.Tree()
 	if tr.Current.ID != m.ID || readAll(t, tr, "a/b.txt") != "bbbbbbbb" || readAll(t, tr, "a/b.txt.gz") != "gz" || readAll(t, tr, "index.html") != "home" {
 		t.Errorf("tree of %s: not the release written", tr.Current.ID)
+	}
+}
+
+// TestWindowBounded: however many deploys a window holds, a server keeps
+// the manifests of the current release and of the MaxSkewReleases newest
+// before it, not the pointer's whole history.
+func TestWindowBounded(t *testing.T) {
+	now := time.Date(2026, 12, 3, 12, 0, 0, 0, time.UTC)
+	f := &Follower{opt: FollowOptions{Window: time.Hour, Now: func() time.Time { return now }}}
+	p := release.Pointer{Current: "r0"}
+	for i := 1; i <= 30; i++ { // a deploy a minute, newest first
+		p.History = append(p.History, release.Position{Release: "r" + strconv.Itoa(i), Until: now.Add(-time.Duration(i) * time.Minute)})
+	}
+	got := f.window(p)
+	want := []string{"r0", "r1", "r2", "r3", "r4", "r5", "r6", "r7", "r8", "r9", "r10"}
+	if !slices.Equal(got, want) {
+		t.Errorf("window = %v, want %v", got, want)
+	}
+	// Outside the window nothing is kept, whatever the count.
+	p.History = []release.Position{{Release: "old", Until: now.Add(-2 * time.Hour)}}
+	if got := f.window(p); !slices.Equal(got, []string{"r0"}) {
+		t.Errorf("window = %v, want [r0]", got)
 	}
 }
