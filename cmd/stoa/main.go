@@ -23,6 +23,7 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/stoahttp/stoa/internal/coding"
 	"github.com/stoahttp/stoa/internal/config"
@@ -351,17 +352,33 @@ func runServe(o *serveOptions, stdout, stderr io.Writer) error {
 // errInterrupted ends a drain cut short by a second interrupt.
 var errInterrupted = errors.New("interrupted again: closed the connections still open")
 
-// drain stops srv gracefully after sig: responses in progress may take up
-// to shutdown_timeout to finish, unless a second SIGINT (the impatient
-// Ctrl-C) comes first, which closes them at once.
+// drain stops srv gracefully after sig. /readyz answers 503 at once; the
+// server goes on serving for drain_delay, so that load balancers that
+// probe it stop sending requests first; then responses in progress may
+// take up to shutdown_timeout to finish. A second SIGINT (the impatient
+// Ctrl-C) at any point closes everything at once.
+//
+// Answers during drain_delay keep their connections open, as nginx and
+// Caddy do: a load balancer stops routing here on /readyz, and the
+// shutdown then closes idle connections and ends each busy one after its
+// response (GOAWAY for HTTP/2).
 func drain(srv *server.Server, sig os.Signal, sigs <-chan os.Signal, stdout, stderr io.Writer) error {
+	srv.Unready()
+	interrupted := false
+	if delay := srv.DrainDelay(); delay > 0 {
+		fmt.Fprintf(stdout, "stoa: %v: /readyz answers 503; serving on for %v (drain_delay) before finishing (interrupt again to stop at once)\n", sig, delay)
+		interrupted = waitDelay(delay, sigs)
+	}
 	timeout := srv.ShutdownTimeout()
-	fmt.Fprintf(stdout, "stoa: %v: finishing responses in progress (up to %v; interrupt again to stop at once)\n", sig, timeout)
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
+	if interrupted {
+		cancel()
+	} else {
+		fmt.Fprintf(stdout, "stoa: %v: finishing responses in progress (up to %v; interrupt again to stop at once)\n", sig, timeout)
+	}
 	done := make(chan error, 1)
 	go func() { done <- srv.Shutdown(ctx) }()
-	interrupted := false
 	for {
 		select {
 		case err := <-done:
@@ -371,11 +388,29 @@ func drain(srv *server.Server, sig os.Signal, sigs <-chan os.Signal, stdout, std
 			case err != nil:
 				fmt.Fprintln(stderr, "stoa: shutdown timeout passed; closed the connections still open")
 			}
+			fmt.Fprintln(stdout, "stoa: stopped")
 			return nil
 		case sig := <-sigs:
 			if sig == os.Interrupt && !interrupted {
 				interrupted = true
 				cancel()
+			}
+		}
+	}
+}
+
+// waitDelay waits out the drain delay d and reports whether a second
+// SIGINT cut it short; other signals are ignored meanwhile.
+func waitDelay(d time.Duration, sigs <-chan os.Signal) (interrupted bool) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	for {
+		select {
+		case <-t.C:
+			return false
+		case sig := <-sigs:
+			if sig == os.Interrupt {
+				return true
 			}
 		}
 	}

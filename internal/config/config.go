@@ -31,6 +31,7 @@ type Config struct {
 	AccessLog         string   // stdout, stderr, off or a file path (as written)
 	LogFormat         string   // common, combined or json
 	ShutdownTimeout   Duration
+	DrainDelay        Duration // readiness off, still serving, before the shutdown
 	ReadHeaderTimeout Duration
 	IdleTimeout       Duration
 	WriteTimeout      Duration

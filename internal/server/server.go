@@ -582,6 +582,21 @@ func (s *Server) ShutdownTimeout() time.Duration {
 	return s.cfg.ShutdownTimeout.Duration
 }
 
+// DrainDelay is how long the server goes on serving, with /readyz
+// answering 503, between a stop signal and Shutdown: drain_delay of the
+// configuration now served.
+func (s *Server) DrainDelay() time.Duration {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.cfg.DrainDelay.Duration
+}
+
+// Unready makes /readyz answer 503 from now on while every listener goes
+// on serving, new connections included: the start of a drain, so that
+// load balancers take this server out of rotation before Shutdown stops
+// accepting. Nothing makes it ready again.
+func (s *Server) Unready() { s.ready.Store(false) }
+
 // Shutdown stops accepting, lets responses in progress finish until ctx is
 // done, and closes everything.
 func (s *Server) Shutdown(ctx context.Context) error {
