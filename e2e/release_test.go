@@ -18,11 +18,13 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/andybalholm/brotli"
+	"github.com/klauspost/compress/zstd"
 
 	"github.com/stoahttp/stoa/internal/mimetype"
 	"github.com/stoahttp/stoa/internal/release"
@@ -118,7 +120,8 @@ func moveTo(t testing.TB, st release.Store, id string) {
 	}
 }
 
-// gunzip returns the decoded body of a gzip or br response, or the body.
+// gunzip returns the decoded body of a gzip, br or zstd response, or the
+// body.
 func gunzip(r *response) []byte {
 	var zr io.Reader
 	switch r.get("Content-Encoding") {
@@ -130,6 +133,13 @@ func gunzip(r *response) []byte {
 		zr = gr
 	case "br":
 		zr = brotli.NewReader(bytes.NewReader(r.Body))
+	case "zstd":
+		d, err := zstd.NewReader(bytes.NewReader(r.Body))
+		if err != nil {
+			return nil
+		}
+		defer d.Close()
+		zr = d
 	default:
 		return r.Body
 	}
@@ -398,7 +408,7 @@ func TestReleaseDeploysUnderLoad(t *testing.T) {
 	loadAcrossDeploys(t, srv, 20, func(n int) {
 		deployFiles(t, target, fmt.Sprintf("20260101T000000Z-%06d", n), loadReleaseFiles(n))
 		time.Sleep(30 * time.Millisecond) // let clients load pages of each release
-	}, 0, 5*time.Second)
+	}, 0, 5*time.Second).noneAhead(t)
 }
 
 // loadReleaseFiles are the files of release n of a deploy under load: a
@@ -415,14 +425,19 @@ func loadReleaseFiles(n int) map[string]string {
 // n from 2 to last; each client pauses between page loads, and release
 // last must then be served within settle. It fails t on any answer of
 // another release than the page it was loaded with, any script of a page
-// that fails (as across a switch without skew protection), any page that
-// fails, and a client that ran out of page loads before the last deploy.
-func loadAcrossDeploys(t *testing.T, srv *server, last int, deploy func(n int), pause, settle time.Duration) {
+// of an older release than the newest that fails (as across a switch
+// without skew protection), any page that fails, and a client that ran
+// out of page loads before the last deploy. The scripts of a page of the
+// newest release that fail (asked of a server that has not switched to it
+// yet, as a replica behind another can be) are counted apart, for the
+// caller to judge: see deployLoad.noneAhead.
+func loadAcrossDeploys(t *testing.T, srv *server, last int, deploy func(n int), pause, settle time.Duration) deployLoad {
 	t.Helper()
 	pageRE := regexp.MustCompile(`^<p>release (\d+)</p><script src="(/assets/app\.(\d+)\.js)"></script>$`)
 	done := make(chan struct{})
 	var mu sync.Mutex
 	var pages, mixed, scriptFailed, pageFailed, exhausted int
+	var ahead deployLoad
 	var problems []string
 	fail := func(count *int, format string, args ...any) {
 		mu.Lock()
@@ -432,6 +447,8 @@ func loadAcrossDeploys(t *testing.T, srv *server, last int, deploy func(n int), 
 			problems = append(problems, fmt.Sprintf(format, args...))
 		}
 	}
+	var newest atomic.Int64 // the release of the deploy under way, or of the last one
+	newest.Store(1)
 	var wg sync.WaitGroup
 	for range 4 {
 		wg.Go(func() {
@@ -462,6 +479,13 @@ func loadAcrossDeploys(t *testing.T, srv *server, last int, deploy func(n int), 
 				js := c.do(request("GET", m[2]))
 				want := fmt.Sprintf("console.log('release %s')", m[1])
 				switch {
+				case js.Status != 200 && int64(atoi(m[1])) >= newest.Load():
+					mu.Lock()
+					ahead.failed++
+					if len(ahead.problems) < 10 {
+						ahead.problems = append(ahead.problems, fmt.Sprintf("GET %s after a page of release %s: %d %q", m[2], m[1], js.Status, clip(js.Body, 60)))
+					}
+					mu.Unlock()
 				case js.Status != 200:
 					fail(&scriptFailed, "GET %s after a page of release %s: %d %q", m[2], m[1], js.Status, clip(js.Body, 60))
 				case !strings.HasPrefix(string(js.Body), want) || strings.Count(string(js.Body), ";") != atoi(m[1])*100:
@@ -474,6 +498,7 @@ func loadAcrossDeploys(t *testing.T, srv *server, last int, deploy func(n int), 
 		})
 	}
 	for n := 2; n <= last; n++ {
+		newest.Store(int64(n))
 		deploy(n)
 	}
 	lastPage := fmt.Sprintf("<p>release %d</p>", last)
@@ -483,13 +508,36 @@ func loadAcrossDeploys(t *testing.T, srv *server, last int, deploy func(n int), 
 	close(done)
 	wg.Wait()
 	if mixed+scriptFailed+pageFailed > 0 || pages == 0 {
-		t.Errorf("in %d page loads across %d deploys: %d answers of another release than their page's, %d scripts of a page failed, %d pages failed: %v",
+		t.Errorf("in %d page loads across %d deploys: %d answers of another release than their page's, %d scripts of a page of an older release failed, %d pages failed: %v",
 			pages, last-1, mixed, scriptFailed, pageFailed, problems)
 	}
 	if exhausted > 0 {
 		t.Errorf("%d clients made their %d page loads before the last deploy: not every deploy was under load", exhausted, 10_000)
 	}
-	t.Logf("%d page loads, each with its script, across %d deploys", pages, last-1)
+	t.Logf("%d page loads, each with its script, across %d deploys: %d answers of another release than their page's, %d scripts of a page of an older release failed, %d of a page of the newest, %d pages failed",
+		pages, last-1, mixed, scriptFailed, ahead.failed, pageFailed)
+	ahead.pages = pages
+	return ahead
+}
+
+// deployLoad is what loadAcrossDeploys leaves to its caller to judge.
+type deployLoad struct {
+	pages int // page loads, each with its script
+	// failed counts the scripts of a page of the newest release that
+	// failed: asked, after a page of a server that had switched, of one
+	// that had not.
+	failed   int
+	problems []string // the first ten of them
+}
+
+// noneAhead fails t if a script of a page of the newest release failed:
+// one server, or replicas that act as one, serve the assets of every page
+// they served.
+func (l deployLoad) noneAhead(t *testing.T) {
+	t.Helper()
+	if l.failed > 0 {
+		t.Errorf("in %d page loads, %d scripts of a page of the newest release failed: %v", l.pages, l.failed, l.problems)
+	}
 }
 
 // TestReleaseServedFromS3 deploys a site to s3://BUCKET/PREFIX on SeaweedFS
