@@ -725,11 +725,17 @@ defaults
 	mode http
 	log global
 	option httplog
+	# Log only what went wrong: errors, retries, redispatches.
 	option dontlog-normal
 	timeout connect 1s
 	timeout client 30s
+	# Above stoa's origin_timeout: a 503 of a replica whose store stalls is
+	# passed on, not cut off with a 504.
 	timeout server 30s
 	timeout http-keep-alive 10s
+	# A request that meets a replica going away (connection refused, or
+	# closed before an answer) is sent again, each time to another replica.
+	# Safe for a static server: every request can be replayed.
 	retries 3
 	option redispatch 1
 	retry-on conn-failure empty-response response-timeout
@@ -740,6 +746,8 @@ frontend www
 
 backend stoa
 	balance roundrobin
+	# /readyz on the admin port answers 503 from SIGTERM on; stoa serves on
+	# for drain_delay. inter × fall (200 ms) is well under drain_delay.
 	option httpchk GET /readyz
 	http-check expect status 200
 	default-server inter 100ms fall 2 rise 2
