@@ -84,9 +84,10 @@ func TestReplicas(t *testing.T) {
 		rs[i] = &replica{name: fmt.Sprintf("r%d", i)}
 		rs[i].start(t, s, target)
 	}
-	lb := startHAProxy(t, haproxyBin, rs)
+	lb := startHAProxy(t, haproxyBin, rs, "")
+	bare := startHAProxy(t, haproxyBin, rs, noRetries)
 	waitSwitched(t, rs, base, time.Now(), startTimeout)
-	env := &replicaEnv{store: store, target: target, site: s, files: files, base: base, rs: rs, lb: lb}
+	env := &replicaEnv{store: store, target: target, site: s, files: files, base: base, rs: rs, lb: lb, bare: bare}
 
 	t.Run("identical", env.identical)
 	t.Run("deploy", env.deploy)
@@ -102,7 +103,8 @@ type replicaEnv struct {
 	files  map[string]string // of release base
 	base   string            // the release each subtest starts and ends with
 	rs     []*replica
-	lb     *haproxy
+	lb     *haproxy // configured as haproxyConfig says
+	bare   *haproxy // the same but sending each request once (noRetries)
 }
 
 // identical asks every replica directly for every path in every encoding,
@@ -297,27 +299,36 @@ func waitSwitched(t *testing.T, rs []*replica, id string, since time.Time, limit
 // rollingRestart restarts the replicas one after the other, as an
 // orchestrator does (SIGTERM, wait for the exit, start again, wait until
 // haproxy has it up again, next) while clients load the site's files
-// through haproxy: no request fails. Replicas are started again on top,
-// the test that owns them (a restarted replica is stopped when it ends).
+// through haproxy, and through a second haproxy that never retries: no
+// request fails through either, the drain alone keeping them whole.
+// Replicas are started again on top, the test that owns them (a restarted
+// replica is stopped when it ends).
 func (e *replicaEnv) rollingRestart(t *testing.T, top *testing.T) {
 	want := map[string][]byte{}
 	for _, p := range []string{"index.html", "style.css", "app.js", "small.txt", "big.bin"} {
 		want["/"+p] = []byte(e.files[p])
 	}
 	retried, redispatched := e.lb.retries(t)
-	load := startLoad(t, e.lb.addr, want, 4, 2*time.Millisecond)
+	load := startLoad(t, e.lb.addr, want, 3, 2*time.Millisecond)
+	bareLoad := startLoad(t, e.bare.addr, want, 2, 2*time.Millisecond)
 	load.waitRequests(t, 100) // under load before the first SIGTERM
 	for _, r := range e.rs {
 		e.restart(t, top, r)
 	}
 	load.waitRequests(t, 100) // and after the last replica is back
-	res := load.stop()
+	res, bareRes := load.stop(), bareLoad.stop()
 	retriedAfter, redispatchedAfter := e.lb.retries(t)
 	retried, redispatched = retriedAfter-retried, redispatchedAfter-redispatched
 	res.log(t, fmt.Sprintf("rolling restart of %d replicas (drain_delay %v), through haproxy", len(e.rs), replicaDrainDelay))
 	t.Logf("haproxy retried %d requests and redispatched %d to another replica", retried, redispatched)
-	if res.failures > 0 {
-		t.Errorf("%d of %d requests failed during the rolling restart: %v\nhaproxy's log:\n%s", res.failures, res.requests, res.problems, e.lb.log.String())
+	bareRes.log(t, "the same, through a haproxy that sends each request once (retries 0)")
+	for _, c := range []struct {
+		res loadFigures
+		lb  *haproxy
+	}{{res, e.lb}, {bareRes, e.bare}} {
+		if c.res.failures > 0 {
+			t.Errorf("%d of %d requests through %s failed during the rolling restart: %v\nhaproxy's log:\n%s", c.res.failures, c.res.requests, c.lb.addr, c.res.problems, c.lb.log.String())
+		}
 	}
 }
 
@@ -342,7 +353,7 @@ func (e *replicaEnv) restart(t, top *testing.T, r *replica) {
 		if notReady == 0 && readyz(r.admin) == 503 {
 			notReady = time.Since(began)
 		}
-		if down == 0 && e.lb.status(t, r.name) != "UP" {
+		if down == 0 && e.lb.status(t, r.name) != "UP" && e.bare.status(t, r.name) != "UP" {
 			down = time.Since(began)
 		}
 	}
@@ -351,13 +362,13 @@ func (e *replicaEnv) restart(t, top *testing.T, r *replica) {
 	}
 	exited := time.Since(began)
 	r.start(top, e.site, e.target)
-	if !eventually(startTimeout, func() bool { return e.lb.status(t, r.name) == "UP" }) {
-		t.Fatalf("haproxy does not show %s up within %v of its start: %s", r.name, startTimeout, e.lb.status(t, r.name))
+	if !eventually(startTimeout, func() bool { return e.lb.status(t, r.name) == "UP" && e.bare.status(t, r.name) == "UP" }) {
+		t.Fatalf("haproxy does not show %s up within %v of its start: %q and %q", r.name, startTimeout, e.lb.status(t, r.name), e.bare.status(t, r.name))
 	}
-	t.Logf("%s: /readyz 503 after %v, down in haproxy after %v, exited after %v, up again after %v",
+	t.Logf("%s: /readyz 503 after %v, down in both haproxies after %v, exited after %v, up again after %v",
 		r.name, notReady.Round(time.Millisecond), down.Round(time.Millisecond), exited.Round(time.Millisecond), time.Since(began).Round(time.Millisecond))
 	if notReady == 0 || down == 0 || down > exited {
-		t.Errorf("%s: /readyz 503 after %v and down in haproxy after %v (0: never), want both before it exited (after %v)", r.name, notReady, down, exited)
+		t.Errorf("%s: /readyz 503 after %v and down in both haproxies after %v (0: never), want both before it exited (after %v)", r.name, notReady, down, exited)
 	}
 }
 
@@ -758,12 +769,19 @@ listen stats
 	stats uri /
 `
 
-// startHAProxy runs haproxy in front of rs, each replica checked on its
-// admin port, and waits until it shows them all up. It stops it, by its
-// PID, when the test ends.
-func startHAProxy(t *testing.T, bin string, rs []*replica) *haproxy {
+// noRetries, in the backend, overrides the retries of haproxyConfig: a
+// balancer that sends each request once, as many do, so that nothing but
+// the drain keeps a request from failing.
+const noRetries = "\tretries 0\n\tretry-on none\n\tno option redispatch\n"
+
+// startHAProxy runs haproxy configured by haproxyConfig in front of rs,
+// each replica checked on its admin port, with the backend lines backend
+// (or none) before the servers, and waits until it shows them all up. It
+// stops it, by its PID, when the test ends.
+func startHAProxy(t *testing.T, bin string, rs []*replica, backend string) *haproxy {
 	t.Helper()
 	var servers strings.Builder
+	servers.WriteString(backend)
 	for _, r := range rs {
 		_, port, _ := net.SplitHostPort(r.admin)
 		fmt.Fprintf(&servers, "\tserver %s %s check port %s\n", r.name, r.addr, port)
