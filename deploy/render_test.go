@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"sort"
 	"strings"
 	"testing"
 
@@ -178,4 +179,30 @@ spec:
 			}
 		})
 	}
+}
+
+// one returns the only object of type T, failing when there is not
+// exactly one.
+func one[T any](t *testing.T, objs []object) *T {
+	t.Helper()
+	var found []*T
+	for _, o := range objs {
+		if v, ok := o.v.(*T); ok {
+			found = append(found, v)
+		}
+	}
+	if len(found) != 1 {
+		t.Fatalf("%d objects of type %T, want 1", len(found), found)
+	}
+	return found[0]
+}
+
+// kinds lists the objects as kind/name, sorted, for messages and checks.
+func kinds(objs []object) []string {
+	var ks []string
+	for _, o := range objs {
+		ks = append(ks, o.kind+"/"+o.name)
+	}
+	sort.Strings(ks)
+	return ks
 }
