@@ -57,6 +57,11 @@ func checkSet(t *testing.T, objs []object) site {
 	if g := pod.TerminationGracePeriodSeconds; g == nil || time.Duration(*g)*time.Second <= need {
 		t.Errorf("terminationGracePeriodSeconds = %v, want more than drain_delay %v + shutdown_timeout %v", deref(g), s.drain, s.cfg.ShutdownTimeout.Duration)
 	}
+	// Endpoints drop a terminating pod at once, but a load balancer that only
+	// probes must see /readyz fail before the drain ends.
+	if r := c.ReadinessProbe; r != nil && time.Duration(r.PeriodSeconds*r.FailureThreshold)*time.Second >= s.drain {
+		t.Errorf("readiness probe: periodSeconds %d × failureThreshold %d, want less than drain_delay %v", r.PeriodSeconds, r.FailureThreshold, s.drain)
+	}
 	if c.Resources.Requests.Cpu().IsZero() || c.Resources.Requests.Memory().IsZero() || c.Resources.Limits.Memory().IsZero() {
 		t.Errorf("resources = %v, want cpu and memory requests and a memory limit", c.Resources)
 	}
