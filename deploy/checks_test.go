@@ -65,6 +65,13 @@ func checkSet(t *testing.T, objs []object) site {
 	if c.Resources.Requests.Cpu().IsZero() || c.Resources.Requests.Memory().IsZero() || c.Resources.Limits.Memory().IsZero() {
 		t.Errorf("resources = %v, want cpu and memory requests and a memory limit", c.Resources)
 	}
+	if c.Lifecycle != nil {
+		t.Errorf("lifecycle = %+v, want no preStop hook: drain_delay does its work", c.Lifecycle)
+	}
+	if pod.AutomountServiceAccountToken == nil || *pod.AutomountServiceAccountToken {
+		t.Error("automountServiceAccountToken: want false, stoa never talks to the API server")
+	}
+	checkMemLimit(t, c)
 	if dir := s.cfg.CacheDir; dir != "" && mountOf(c, dir) == nil {
 		t.Errorf("cache_dir %q is not a mounted volume (the root file system is read-only)", dir)
 	}
@@ -84,16 +91,23 @@ func checkSet(t *testing.T, objs []object) site {
 			for _, p := range v.Spec.Ports {
 				if p.TargetPort.String() == "http" {
 					siteSvc++
+					if p.Port != 80 {
+						t.Errorf("Service %s: port %d to http, want 80", v.Name, p.Port)
+					}
 				}
 			}
 		case *policyv1.PodDisruptionBudget:
 			if sel, err := metav1.LabelSelectorAsSelector(v.Spec.Selector); err != nil || !sel.Matches(podLabels) {
 				t.Errorf("PodDisruptionBudget %s selector %v does not select the pods", v.Name, v.Spec.Selector)
 			}
+			if u := v.Spec.MaxUnavailable; u == nil || u.String() != "1" || v.Spec.MinAvailable != nil {
+				t.Errorf("PodDisruptionBudget %s: maxUnavailable %v, minAvailable %v, want maxUnavailable 1", v.Name, u, v.Spec.MinAvailable)
+			}
 		case *autoscalingv2.HorizontalPodAutoscaler:
 			if ref := v.Spec.ScaleTargetRef; ref.Kind != "Deployment" || ref.Name != d.Name {
 				t.Errorf("HPA %s scales %s/%s, want Deployment/%s", v.Name, ref.Kind, ref.Name, d.Name)
 			}
+			checkHPA(t, v)
 			if d.Spec.Replicas != nil {
 				t.Errorf("Deployment has replicas %d beside an HPA: each apply would reset the HPA's count", *d.Spec.Replicas)
 			}
@@ -230,6 +244,34 @@ func checkS3Env(t *testing.T, c *corev1.Container, secret, endpoint, region stri
 	if got := env["AWS_REGION"].Value; got != region {
 		t.Errorf("AWS_REGION = %q, want %q", got, region)
 	}
+}
+
+// checkHPA checks the autoscaler's defaults: never below two replicas (one
+// could not be disrupted without an outage), up to 10, on CPU at 70%.
+func checkHPA(t *testing.T, h *autoscalingv2.HorizontalPodAutoscaler) {
+	t.Helper()
+	if deref(h.Spec.MinReplicas) != 2 || h.Spec.MaxReplicas != 10 || len(h.Spec.Metrics) != 1 {
+		t.Errorf("HPA %s: %v to %d replicas on %d metrics, want 2 to 10 on CPU", h.Name, deref(h.Spec.MinReplicas), h.Spec.MaxReplicas, len(h.Spec.Metrics))
+		return
+	}
+	m := h.Spec.Metrics[0]
+	if m.Resource == nil || m.Resource.Name != corev1.ResourceCPU || deref(m.Resource.Target.AverageUtilization) != 70 {
+		t.Errorf("HPA %s metric = %+v, want CPU at 70%% utilization", h.Name, m)
+	}
+}
+
+// checkMemLimit checks the Go runtime is told the container's memory limit.
+func checkMemLimit(t *testing.T, c *corev1.Container) {
+	t.Helper()
+	for _, e := range c.Env {
+		if e.Name == "GOMEMLIMIT" {
+			if e.ValueFrom == nil || e.ValueFrom.ResourceFieldRef == nil || e.ValueFrom.ResourceFieldRef.Resource != "limits.memory" {
+				t.Errorf("GOMEMLIMIT = %+v, want it from limits.memory", e)
+			}
+			return
+		}
+	}
+	t.Error("no GOMEMLIMIT: the Go heap would not know the container's memory limit")
 }
 
 func mountOf(c *corev1.Container, path string) *corev1.VolumeMount {
