@@ -71,6 +71,11 @@ func checkSet(t *testing.T, objs []object) site {
 	if pod.AutomountServiceAccountToken == nil || *pod.AutomountServiceAccountToken {
 		t.Error("automountServiceAccountToken: want false, stoa never talks to the API server")
 	}
+	// Kubernetes would set STOA_SERVICE_HOST, STOA_PORT... for a Service
+	// named stoa: names stoa reads settings from (STOA_*).
+	if pod.EnableServiceLinks == nil || *pod.EnableServiceLinks {
+		t.Error("enableServiceLinks: want false, so no STOA_* variable comes from a Service's name")
+	}
 	checkMemLimit(t, c)
 	if dir := s.cfg.CacheDir; dir != "" && mountOf(c, dir) == nil {
 		t.Errorf("cache_dir %q is not a mounted volume (the root file system is read-only)", dir)
