@@ -233,6 +233,9 @@ func TestHelmRefusals(t *testing.T) {
 		{"s3 root and a volume", []string{"site.root=s3://b/p", "site.volume.emptyDir.medium=Memory"}, "keep one"},
 		{"route without a gateway", []string{"httpRoute.enabled=true"}, "httpRoute.parentRefs is empty"},
 		{"no root", []string{"site.root="}, "site.root is required"},
+		// values.schema.json lists every key: a misspelt one is refused, not ignored.
+		{"misspelt value", []string{"s3.endpont=http://minio:9000"}, "'endpont' not allowed"},
+		{"misspelt top value", []string{"replicas=3"}, "'replicas' not allowed"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
