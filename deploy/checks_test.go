@@ -3,13 +3,11 @@ package deploy
 import (
 	"fmt"
 	"net"
-	"regexp"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
-	toml "github.com/pelletier/go-toml/v2"
 	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
@@ -153,31 +151,19 @@ func configOf(t *testing.T, objs []object, pod *corev1.PodSpec, c *corev1.Contai
 	return parseConfig(t, data)
 }
 
-// parseConfig parses a rendered stoa.toml as stoa would, and reads its
+// parseConfig parses a rendered stoa.toml with stoa's own parser, so an
+// unknown key or a bad value fails as it would at start, and returns its
 // drain_delay.
 func parseConfig(t *testing.T, data string) (*config.Config, time.Duration) {
 	t.Helper()
-	var keys struct {
-		DrainDelay string `toml:"drain_delay"`
-	}
-	if err := toml.Unmarshal([]byte(data), &keys); err != nil {
-		t.Fatalf("stoa.toml: %v\n%s", err, data)
-	}
-	drain, err := time.ParseDuration(keys.DrainDelay)
-	if err != nil || drain <= 0 {
-		t.Errorf("stoa.toml: drain_delay = %q, want a duration above 0 (%v)", keys.DrainDelay, err)
-	}
-	parsed := data
-	if config.Lookup("drain-delay") == nil {
-		// Until stoa knows drain_delay, its parser would refuse the key.
-		parsed = regexp.MustCompile(`(?m)^drain_delay = .*$`).ReplaceAllString(data, "")
-		t.Logf("this stoa has no drain_delay setting yet: stoa.toml checked without it")
-	}
-	cfg, err := config.Parse("stoa.toml", []byte(parsed))
+	cfg, err := config.Parse("stoa.toml", []byte(data))
 	if err != nil {
 		t.Fatalf("stoa.toml does not parse as stoa's config: %v\n%s", err, data)
 	}
-	return cfg, drain
+	if drain := cfg.DrainDelay.Duration; drain <= 0 {
+		t.Errorf("stoa.toml: drain_delay = %v, want a duration above 0", drain)
+	}
+	return cfg, cfg.DrainDelay.Duration
 }
 
 // checkSecurity checks what a restricted Pod Security Standard asks, plus
