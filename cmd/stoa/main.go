@@ -6,7 +6,7 @@
 //	stoa deploy DIR TARGET     make DIR a release of TARGET (also: releases, rollback, prune)
 //	stoa check [FILE]          validate a stoa.toml
 //	stoa hash-password         hash a password for basic_auth
-//	stoa version               print the version
+//	stoa version               print the version, commit, build date and Go version
 //	stoa help [COMMAND]        explain a command and its flags
 //
 // This file only parses flags, wires the internal packages together and runs
@@ -25,13 +25,11 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/stoahttp/stoa/internal/buildinfo"
 	"github.com/stoahttp/stoa/internal/coding"
 	"github.com/stoahttp/stoa/internal/config"
 	"github.com/stoahttp/stoa/internal/server"
 )
-
-// version is set at build time with -ldflags "-X main.version=v1.2.3".
-var version = "devel"
 
 // Exit statuses: 2 for a usage error, 1 for a failure at run time.
 const (
@@ -66,7 +64,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	case "hash-password":
 		return hashPassword(rest, os.Stdin, stdout, stderr)
 	case "version", "--version", "-version":
-		fmt.Fprintln(stdout, "stoa", version)
+		fmt.Fprintln(stdout, buildinfo.Read())
 		return 0
 	case "help", "-h", "--help", "-help":
 		if len(rest) > 0 && rest[0] == "serve" {
@@ -103,7 +101,7 @@ Usage:
   stoa deploy DIR TARGET     make DIR a new release of TARGET and switch to it atomically
   stoa releases TARGET       list TARGET's releases; also: stoa rollback, stoa prune
   stoa hash-password         print a password hash for basic_auth in stoa.toml
-  stoa version               print the version
+  stoa version               print the version, commit, build date and Go version
   stoa help [COMMAND]        show this help, or every flag of a command
 
 Run 'stoa serve --help' or 'stoa compress --help' for the flags.
