@@ -49,9 +49,9 @@ type inspected struct {
 // user, and stops it with SIGTERM.
 //
 // podman run is refused by these machines' cgroup setup, so the test is its
-// own runtime: it mounts the image read-only (podman image mount) and
-// starts the entrypoint chrooted there, with the image's user, working
-// directory and environment.
+// own runtime (runtime_test.go): it mounts the image read-only (podman image
+// mount) and starts the entrypoint chrooted there, with the image's user,
+// working directory and environment and a volume.
 func TestImage(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the container image twice")
@@ -142,24 +142,6 @@ func checkConfig(t *testing.T, c config) {
 	}
 }
 
-// inImage returns the command that runs the image's entrypoint with args
-// as a runtime would: chrooted into root, as the image's user, in its
-// working directory, with its environment.
-func inImage(t *testing.T, root string, c config, args ...string) *exec.Cmd {
-	t.Helper()
-	uid, gid, ok := strings.Cut(c.User, ":")
-	u, err1 := strconv.ParseUint(uid, 10, 32)
-	g, err2 := strconv.ParseUint(gid, 10, 32)
-	if !ok || err1 != nil || err2 != nil {
-		t.Fatalf("image user %q, want UID:GID", c.User)
-	}
-	argv := append(slices.Clone(c.Entrypoint), args...)
-	// Path is the entrypoint inside root, so no lookup on this machine.
-	return &exec.Cmd{Path: argv[0], Args: argv, Env: c.Env, Dir: c.WorkingDir,
-		SysProcAttr: &syscall.SysProcAttr{Chroot: root,
-			Credential: &syscall.Credential{Uid: uint32(u), Gid: uint32(g), Groups: []uint32{}}}}
-}
-
 // stamped is the commit and commit time the build stamps, from git; ok is
 // false outside a git checkout.
 func stamped(t *testing.T) (commit, date string, ok bool) {
@@ -185,7 +167,7 @@ var version = regexp.MustCompile(`^stoa \S+ \(commit (\S+), built \S+, go\S+\)$`
 // stamped.
 func checkVersion(t *testing.T, root string, c config) string {
 	t.Helper()
-	out, err := inImage(t, root, c, "version").Output()
+	out, err := inImage(t, root, c, nil, "version").Output()
 	if err != nil {
 		t.Fatalf("stoa version in the image: %v", err)
 	}
@@ -206,7 +188,8 @@ func checkVersion(t *testing.T, root string, c config) string {
 var served = regexp.MustCompile(`(?m)^stoa: (serving .* at|admin at) (http://127\.0\.0\.1:[0-9]+/)`)
 
 // checkServe runs the image's default command, with its listen addresses
-// moved to free loopback ports: it serves the sample site, answers /readyz
+// moved to free loopback ports and a site mounted read-only over /srv, as
+// the README's "podman run" block does: it serves the site, answers /readyz
 // and /metrics (naming commit) on the admin port, and exits 0 on SIGTERM.
 func checkServe(t *testing.T, root string, c config, commit string) {
 	t.Helper()
@@ -216,7 +199,16 @@ func checkServe(t *testing.T, root string, c config, commit string) {
 			args[i+1] = "127.0.0.1:0"
 		}
 	}
-	cmd := inImage(t, root, c, args...)
+	site := t.TempDir()
+	want := "<!doctype html><title>from the volume</title>\n"
+	if err := os.WriteFile(filepath.Join(site, "index.html"), []byte(want), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// t.TempDir is private to root; the image's user must read the volume.
+	if err := os.Chmod(site, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	cmd := inImage(t, root, c, []volume{{Source: site, Target: "/srv"}}, args...)
 	var stdout, stderr syncbuf.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Start(); err != nil {
@@ -232,13 +224,9 @@ func checkServe(t *testing.T, root string, c config, commit string) {
 		}
 	}()
 
-	site, admin := addresses(t, &stdout, &stderr, exited)
-	want, err := os.ReadFile(filepath.Join(root, "srv", "index.html"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if code, body := get(t, site); code != http.StatusOK || body != string(want) {
-		t.Errorf("GET %s: %d, %d bytes; want 200 and /srv/index.html (%d bytes)", site, code, len(body), len(want))
+	url, admin := addresses(t, &stdout, &stderr, exited)
+	if code, body := get(t, url); code != http.StatusOK || body != want {
+		t.Errorf("GET %s: %d %q; want 200 and the volume's index.html %q", url, code, body, want)
 	}
 	if code, _ := get(t, admin+"readyz"); code != http.StatusOK {
 		t.Errorf("GET %sreadyz: %d, want 200", admin, code)
