@@ -83,6 +83,7 @@ func TestImage(t *testing.T) {
 	if !errors.Is(err, syscall.EROFS) {
 		t.Fatalf("writing to the mounted image: %v, want a read-only file system", err)
 	}
+	checkWritable(t, root)
 	commit := checkVersion(t, root, second.Config)
 	checkServe(t, root, second.Config, commit)
 }
@@ -139,6 +140,24 @@ func checkConfig(t *testing.T, c config) {
 	}
 	if !slices.Contains(c.Env, "XDG_DATA_HOME=/var/lib/stoa") {
 		t.Errorf("image env = %q, want XDG_DATA_HOME=/var/lib/stoa (ACME's storage)", c.Env)
+	}
+}
+
+// checkWritable checks that the folders stoa writes to, where volumes go
+// on a read-only root, belong to the image's user alone: a named volume
+// mounted there starts as a copy of them.
+func checkWritable(t *testing.T, root string) {
+	t.Helper()
+	for _, dir := range []string{"/var/cache/stoa", "/var/lib/stoa"} {
+		fi, err := os.Stat(filepath.Join(root, dir))
+		if err != nil {
+			t.Errorf("image: %v", err)
+			continue
+		}
+		st := fi.Sys().(*syscall.Stat_t)
+		if !fi.IsDir() || fi.Mode().Perm() != 0o700 || st.Uid != 65532 || st.Gid != 65532 {
+			t.Errorf("image: %s is %v owned by %d:%d, want a folder drwx------ owned by 65532:65532", dir, fi.Mode(), st.Uid, st.Gid)
+		}
 	}
 }
 
