@@ -1,16 +1,22 @@
 package image
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
+	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
 	"syscall"
 	"testing"
+	"time"
+	"unsafe"
 )
 
 // runtimeEnv, set in the environment of this test binary, makes it a
@@ -61,8 +67,9 @@ func inImage(t *testing.T, root string, c config, volumes []volume, args ...stri
 	}
 	cmd := exec.Command(os.Args[0])
 	cmd.Env = []string{runtimeEnv + "=" + string(spec)}
-	// A mount namespace of its own: its mounts vanish with it.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Unshareflags: syscall.CLONE_NEWNS}
+	// Mount and network namespaces of its own: its mounts vanish with it,
+	// and the image's fixed ports are free there.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Unshareflags: syscall.CLONE_NEWNS | syscall.CLONE_NEWNET}
 	return cmd
 }
 
@@ -76,6 +83,9 @@ func runContainer(encoded string) error {
 	// Nothing mounted here may reach the machine's mount namespace.
 	if err := syscall.Mount("", "/", "", syscall.MS_REC|syscall.MS_PRIVATE, ""); err != nil {
 		return fmt.Errorf("make mounts private: %w", err)
+	}
+	if err := loopbackUp(); err != nil {
+		return err
 	}
 	if err := bindReadOnly(spec.Root, spec.Root); err != nil {
 		return err
@@ -101,6 +111,75 @@ func runContainer(encoded string) error {
 		return fmt.Errorf("setuid %d: %w", spec.UID, err)
 	}
 	return syscall.Exec(spec.Argv[0], spec.Argv, spec.Env)
+}
+
+// loopbackUp brings up the loopback interface of a new network namespace,
+// which starts down.
+func loopbackUp() error {
+	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_DGRAM|syscall.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("loopback: %w", err)
+	}
+	defer syscall.Close(fd)
+	// struct ifreq: the name, then the flags (a short) at offset 16.
+	var ifr [40]byte
+	copy(ifr[:], "lo")
+	if err := ioctl(fd, syscall.SIOCGIFFLAGS, &ifr); err != nil {
+		return fmt.Errorf("loopback flags: %w", err)
+	}
+	ifr[16] |= syscall.IFF_UP
+	if err := ioctl(fd, syscall.SIOCSIFFLAGS, &ifr); err != nil {
+		return fmt.Errorf("loopback up: %w", err)
+	}
+	return nil
+}
+
+func ioctl(fd int, req uintptr, ifr *[40]byte) error {
+	if _, _, errno := syscall.Syscall(syscall.SYS_IOCTL, uintptr(fd), req, uintptr(unsafe.Pointer(ifr))); errno != 0 {
+		return errno
+	}
+	return nil
+}
+
+// sysSetns is setns(2)'s number, which package syscall lacks, on the
+// architectures the test runs on (golang.org/x/sys/unix has it, as an
+// indirect dependency only).
+var sysSetns = map[string]uintptr{"amd64": 308, "arm64": 268}
+
+// inNetns returns a client whose connections are made in the network
+// namespace of process pid.
+func inNetns(pid int) *http.Client {
+	dial := func(ctx context.Context, network, addr string) (net.Conn, error) {
+		type result struct {
+			c   net.Conn
+			err error
+		}
+		done := make(chan result, 1)
+		go func() {
+			// Never unlocked: the thread, moved to another namespace,
+			// ends with this goroutine rather than serve others.
+			runtime.LockOSThread()
+			ns, err := os.Open(fmt.Sprintf("/proc/%d/ns/net", pid))
+			if err != nil {
+				done <- result{nil, err}
+				return
+			}
+			defer ns.Close()
+			if _, _, errno := syscall.Syscall(sysSetns[runtime.GOARCH], ns.Fd(), syscall.CLONE_NEWNET, 0); errno != 0 {
+				done <- result{nil, fmt.Errorf("setns: %w", errno)}
+				return
+			}
+			// The socket is made on this thread, so in that namespace,
+			// and stays there whichever thread uses it next.
+			var d net.Dialer
+			c, err := d.DialContext(ctx, network, addr)
+			done <- result{c, err}
+		}()
+		r := <-done
+		return r.c, r.err
+	}
+	return &http.Client{Timeout: 10 * time.Second,
+		Transport: &http.Transport{DialContext: dial, DisableKeepAlives: true}}
 }
 
 // bindReadOnly mounts source at target, read-only.
