@@ -7,8 +7,9 @@
 # It serves /srv (the sample site until a volume is mounted there) on
 # 0.0.0.0:8080, with the admin endpoint (/healthz, /readyz, /metrics) on
 # port 9090. stoa writes only to /var/cache/stoa (cache_dir, for sites served
-# from a release store), /var/lib/stoa (ACME's accounts and certificates) and
-# /tmp: mount volumes there when they are used on a read-only root.
+# from a release store) and /var/lib/stoa (ACME's accounts and
+# certificates), both owned by 65532: mount volumes there when they are used
+# on a read-only root.
 #
 # Without Docker, or without a registry: deploy/image/build makes the same
 # image with podman from the final stage below.
@@ -20,7 +21,10 @@ RUN go mod download
 COPY . .
 # Without git in the build context, say what to stamp:
 # docker build --build-arg VERSION=v1.2.3 --build-arg COMMIT=... --build-arg SOURCE_DATE_EPOCH=...
-ARG VERSION COMMIT DATE SOURCE_DATE_EPOCH
+ARG VERSION
+ARG COMMIT
+ARG DATE
+ARG SOURCE_DATE_EPOCH
 RUN deploy/image/rootfs /image
 
 FROM scratch
