@@ -50,9 +50,10 @@ type inspected struct {
 // user, and stops it with SIGTERM.
 //
 // podman run is refused by these machines' cgroup setup, so the test is its
-// own runtime (runtime_test.go): it mounts the image read-only (podman image
-// mount) and starts the entrypoint chrooted there, with the image's user,
-// working directory and environment and a volume.
+// own runtime (runtime_test.go): it mounts the image (podman image mount)
+// and starts the entrypoint chrooted there, in mount and network namespaces
+// of its own, with the root and a volume read-only and the image's user,
+// working directory and environment.
 func TestImage(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the container image twice")
