@@ -213,7 +213,7 @@ func printFlags(w io.Writer) {
 		if !s.Reload {
 			restart = "; a reload keeps the value read at start"
 		}
-		fmt.Fprintf(w, "  --%s%s\n    \t%s (default %s%s; or %s)\n", s.Flag, arg, s.Help, def, restart, s.EnvName())
+		fmt.Fprintf(w, "  --%s%s\n    \t%s (default %s%s; env %s)\n", s.Flag, arg, s.Help, def, restart, s.EnvName())
 	}
 }
 
