@@ -126,6 +126,9 @@ type serveOptions struct {
 	// override the config file's values; positional is the DIR argument.
 	set        map[string]bool
 	positional bool
+
+	// port is the listen address PORT asks for ("" without PORT).
+	port string
 }
 
 type listFlag struct{ vals *[]string }
@@ -183,6 +186,8 @@ per-path rules; a flag given on the command line overrides the file's value
 (for every site), and DIR sets the root of the default site. SIGHUP reloads
 the file without dropping a request; 'stoa check' validates it.
 
+`+config.EnvHelp+`
+
 Flags:
 `)
 		printFlags(fs.Output())
@@ -206,7 +211,7 @@ func printFlags(w io.Writer) {
 		if !s.Reload {
 			restart = "; a reload keeps the value read at start"
 		}
-		fmt.Fprintf(w, "  --%s%s\n    \t%s (default %s%s)\n", s.Flag, arg, s.Help, def, restart)
+		fmt.Fprintf(w, "  --%s%s\n    \t%s (default %s%s; env %s)\n", s.Flag, arg, s.Help, def, restart, s.EnvName())
 	}
 }
 
@@ -270,6 +275,9 @@ func parseServe(args []string, stderr io.Writer) (*serveOptions, error) {
 			return nil, err
 		}
 		o.values[s] = v
+	}
+	if err := applyEnv(o, os.LookupEnv); err != nil {
+		return nil, err
 	}
 	// The levels' grammar belongs to the coding package, which the
 	// server also asks when it builds a site from the file.
