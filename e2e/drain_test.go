@@ -100,6 +100,9 @@ func TestDrainDelay(t *testing.T) {
 	if code := srv.wait(time.Until(sigAt.Add(delay + timeout + slack))); code != 0 {
 		t.Errorf("exit status %d, want 0; stderr:\n%s", code, srv.stderrText())
 	}
+	if !srv.waitLine("stoa: stopped", time.Second) {
+		t.Errorf("no \"stopped\" line on stdout at exit")
+	}
 }
 
 // status returns the status of GET url, or 0 when it fails.
@@ -149,4 +152,25 @@ func readDownload(br *bufio.Reader, n int) ([]byte, error) {
 	body := make([]byte, n)
 	got, err := io.ReadFull(br, body)
 	return body[:got], err
+}
+
+// TestSecondInterruptDuringDrainDelay: a second SIGINT cuts the drain
+// delay short, as it does the wait for responses in progress, instead of
+// serving on for the rest of drain_delay.
+func TestSecondInterruptDuringDrainDelay(t *testing.T) {
+	t.Parallel()
+	s := newSite(t)
+	srv := startServer(t, s, "--drain-delay", "10m")
+	srv.signal(syscall.SIGINT)
+	if !srv.waitLine("drain_delay", 5*time.Second) {
+		t.Fatalf("no drain_delay line after the first SIGINT; stderr:\n%s", srv.stderrText())
+	}
+	checkStatus(t, "GET during drain_delay", srv.get("/index.html"), 200)
+	srv.signal(syscall.SIGINT)
+	if code := srv.wait(exitTimeout); code == 0 {
+		t.Errorf("exit status 0 after a second SIGINT cut the drain short; want non-zero")
+	}
+	if e := srv.stderrText(); !strings.Contains(e, "interrupted again") {
+		t.Errorf("stderr does not say the second interrupt stopped the drain:\n%s", e)
+	}
 }

@@ -5,6 +5,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
+	"strings"
 
 	"github.com/stoahttp/stoa/internal/config"
 	"github.com/stoahttp/stoa/internal/server"
@@ -21,7 +23,9 @@ func check(args []string, stdout, stderr io.Writer) int {
 Validates FILE (default stoa.toml): its syntax, every key and value, and what
 serving it needs (each site's root and error pages exist, every rule's
 pattern and targets parse). Each problem is printed as FILE:LINE:COL with
-what to write instead. Exit status 0 when the file is good, 1 otherwise.
+what to write instead. The STOA_* variables and PORT of the environment are
+checked too, as 'stoa serve' reads them, and those that override the file
+are listed. Exit status 0 when the file is good, 1 otherwise.
 `)
 	}
 	if err := fs.Parse(args); err != nil {
@@ -47,16 +51,39 @@ what to write instead. Exit status 0 when the file is good, 1 otherwise.
 		fmt.Fprintln(stderr, err)
 		return exitRuntime
 	}
+	env, err := config.Environ(os.LookupEnv, nil)
+	if err == nil {
+		_, err = config.PortListen(os.LookupEnv)
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "stoa check:", err)
+		return exitRuntime
+	}
 	rules := 0
 	for _, s := range cfg.Sites {
 		rules += len(s.Rules)
 	}
 	if len(cfg.Sites) == 0 {
 		fmt.Fprintf(stdout, "%s: ok (no [[site]]: 'stoa serve' serves the directory it is given with these settings)\n", file)
-		return 0
+	} else {
+		fmt.Fprintf(stdout, "%s: ok (%s, %s)\n", file, plural(len(cfg.Sites), "site"), plural(rules, "rule"))
 	}
-	fmt.Fprintf(stdout, "%s: ok (%s, %s)\n", file, plural(len(cfg.Sites), "site"), plural(rules, "rule"))
+	printEnv(stdout, file, env)
 	return 0
+}
+
+// printEnv lists the settings of the file that the environment
+// overrides, in the order of config.Settings.
+func printEnv(w io.Writer, file string, env map[*config.Setting]any) {
+	var names []string
+	for _, s := range config.Settings {
+		if _, ok := env[s]; ok {
+			names = append(names, s.EnvName())
+		}
+	}
+	if len(names) > 0 {
+		fmt.Fprintf(w, "%s: the environment sets %s, over the file\n", file, strings.Join(names, ", "))
+	}
 }
 
 func plural(n int, what string) string {

@@ -36,6 +36,7 @@ func loadConfig(file string, o *serveOptions) (*config.Config, error) {
 		set = all
 	}
 	httpsDefaults(cfg, o, file != "")
+	portDefault(cfg, o, file != "")
 	if set("root") {
 		root := o.root
 		if !config.IsStoreURL(root) {
@@ -62,7 +63,7 @@ func defaultSite(cfg *config.Config) int {
 // overlayGlobal sets the global settings whose flags set reports given.
 func overlayGlobal(cfg *config.Config, o *serveOptions, set func(string) bool) {
 	for s, v := range o.values {
-		if set(s.Flag) {
+		if set(given(s)) {
 			s.ApplyGlobal(cfg, v)
 		}
 	}
@@ -111,7 +112,7 @@ func httpsDefaults(cfg *config.Config, o *serveOptions, fromFile bool) {
 // flag applies to every site of the file.
 func overlaySite(s *config.Site, o *serveOptions, set func(string) bool) {
 	for st, v := range o.values {
-		if set(st.Flag) {
+		if set(given(st)) {
 			st.ApplySite(s, v)
 		}
 	}

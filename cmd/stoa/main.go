@@ -6,7 +6,7 @@
 //	stoa deploy DIR TARGET     make DIR a release of TARGET (also: releases, rollback, prune)
 //	stoa check [FILE]          validate a stoa.toml
 //	stoa hash-password         hash a password for basic_auth
-//	stoa version               print the version
+//	stoa version               print the version, commit, build date and Go version
 //	stoa help [COMMAND]        explain a command and its flags
 //
 // This file only parses flags, wires the internal packages together and runs
@@ -25,13 +25,11 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/stoahttp/stoa/internal/buildinfo"
 	"github.com/stoahttp/stoa/internal/coding"
 	"github.com/stoahttp/stoa/internal/config"
 	"github.com/stoahttp/stoa/internal/server"
 )
-
-// version is set at build time with -ldflags "-X main.version=v1.2.3".
-var version = "devel"
 
 // Exit statuses: 2 for a usage error, 1 for a failure at run time.
 const (
@@ -66,7 +64,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	case "hash-password":
 		return hashPassword(rest, os.Stdin, stdout, stderr)
 	case "version", "--version", "-version":
-		fmt.Fprintln(stdout, "stoa", version)
+		fmt.Fprintln(stdout, buildinfo.Read())
 		return 0
 	case "help", "-h", "--help", "-help":
 		if len(rest) > 0 && rest[0] == "serve" {
@@ -103,7 +101,7 @@ Usage:
   stoa deploy DIR TARGET     make DIR a new release of TARGET and switch to it atomically
   stoa releases TARGET       list TARGET's releases; also: stoa rollback, stoa prune
   stoa hash-password         print a password hash for basic_auth in stoa.toml
-  stoa version               print the version
+  stoa version               print the version, commit, build date and Go version
   stoa help [COMMAND]        show this help, or every flag of a command
 
 Run 'stoa serve --help' or 'stoa compress --help' for the flags.
@@ -128,6 +126,9 @@ type serveOptions struct {
 	// override the config file's values; positional is the DIR argument.
 	set        map[string]bool
 	positional bool
+
+	// port is the listen address PORT asks for ("" without PORT).
+	port string
 }
 
 type listFlag struct{ vals *[]string }
@@ -185,6 +186,8 @@ per-path rules; a flag given on the command line overrides the file's value
 (for every site), and DIR sets the root of the default site. SIGHUP reloads
 the file without dropping a request; 'stoa check' validates it.
 
+`+config.EnvHelp+`
+
 Flags:
 `)
 		printFlags(fs.Output())
@@ -208,7 +211,7 @@ func printFlags(w io.Writer) {
 		if !s.Reload {
 			restart = "; a reload keeps the value read at start"
 		}
-		fmt.Fprintf(w, "  --%s%s\n    \t%s (default %s%s)\n", s.Flag, arg, s.Help, def, restart)
+		fmt.Fprintf(w, "  --%s%s\n    \t%s (default %s%s; env %s)\n", s.Flag, arg, s.Help, def, restart, s.EnvName())
 	}
 }
 
@@ -272,6 +275,9 @@ func parseServe(args []string, stderr io.Writer) (*serveOptions, error) {
 			return nil, err
 		}
 		o.values[s] = v
+	}
+	if err := applyEnv(o, os.LookupEnv); err != nil {
+		return nil, err
 	}
 	// The levels' grammar belongs to the coding package, which the
 	// server also asks when it builds a site from the file.

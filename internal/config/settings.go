@@ -190,35 +190,46 @@ func Lookup(flag string) *Setting {
 // message says what to write instead.
 func (s *Setting) ParseFlag(raws []string) (any, error) {
 	if s.Kind == KindList {
-		var list []string
-		for _, raw := range raws {
-			if s.Sep == "" {
-				list = append(list, raw)
-				continue
-			}
-			for e := range strings.SplitSeq(raw, s.Sep) {
-				if e = strings.TrimSpace(e); e != "" {
-					list = append(list, e)
-				}
-			}
-		}
-		norms := make([]string, 0, len(list))
-		for i, e := range list {
-			norm, msg := s.checkElem(list, i, norms)
-			if msg != "" {
-				return nil, fmt.Errorf("--%s %q: %s", s.Flag, e, msg)
-			}
-			norms = append(norms, norm)
-		}
-		return norms, nil
+		return s.parseList(raws, func(e string) string { return fmt.Sprintf("--%s %q", s.Flag, e) })
 	}
 	raw := raws[len(raws)-1]
+	return s.parseOne(raw, fmt.Sprintf("--%s %q", s.Flag, raw))
+}
+
+// parseList splits each of raws at Sep and checks the elements; where
+// names an element for a message.
+func (s *Setting) parseList(raws []string, where func(e string) string) (any, error) {
+	var list []string
+	for _, raw := range raws {
+		if s.Sep == "" {
+			list = append(list, raw)
+			continue
+		}
+		for e := range strings.SplitSeq(raw, s.Sep) {
+			if e = strings.TrimSpace(e); e != "" {
+				list = append(list, e)
+			}
+		}
+	}
+	norms := make([]string, 0, len(list))
+	for i, e := range list {
+		norm, msg := s.checkElem(list, i, norms)
+		if msg != "" {
+			return nil, fmt.Errorf("%s: %s", where(e), msg)
+		}
+		norms = append(norms, norm)
+	}
+	return norms, nil
+}
+
+// parseOne parses and checks one value; where names it for a message.
+func (s *Setting) parseOne(raw, where string) (any, error) {
 	v, msg := s.parse(raw)
 	if msg == "" && s.check != nil {
 		msg = s.check(v)
 	}
 	if msg != "" {
-		return nil, fmt.Errorf("--%s %q: %s", s.Flag, raw, msg)
+		return nil, fmt.Errorf("%s: %s", where, msg)
 	}
 	return v, nil
 }

@@ -25,11 +25,15 @@
 //	stoa_blob_fetch_bytes_total                          counter    site                 Sources.Releases
 //	stoa_blob_fetch_seconds_total                        counter    site                 Sources.Releases
 //	stoa_release_pointer_errors_total                    counter    site                 Sources.Releases
+//	stoa_build_info                                      gauge      version, commit,     buildinfo.Read
+//	                                                                goversion
 //
 // Label values: site is the site's name (its first host, or "default");
 // method is GET, HEAD, OPTIONS or "other" (any other method, so a client
 // cannot mint series by inventing methods); class is the status class,
-// "1xx" to "5xx"; result is "ok" or "error".
+// "1xx" to "5xx"; result is "ok" or "error". stoa_build_info is always 1:
+// its labels say which build runs, for joins such as
+// "rate(...) * on(instance) group_left(version) stoa_build_info".
 //
 // The request path pays only for Site.Observe: a few atomic adds on numbers
 // kept per site and per P (see Site), with no label lookup and no
@@ -55,6 +59,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/stoahttp/stoa/internal/buildinfo"
 )
 
 // Registry holds stoa's metrics. Its methods are safe for concurrent use.
@@ -117,8 +123,25 @@ func New() *Registry {
 		siteCollector{r},
 		reloads, r.lastReload, r.tlsHandshakes,
 		sourceCollector{r},
+		buildInfo(buildinfo.Read()),
 	)
 	return r
+}
+
+// buildInfo is stoa_build_info for the build i: a gauge fixed at 1 whose
+// labels carry the build's facts.
+func buildInfo(i buildinfo.Info) prometheus.Collector {
+	g := prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "stoa_build_info",
+		Help: "Always 1; the labels name the running build: version, commit and Go version.",
+		ConstLabels: prometheus.Labels{
+			"version":   i.Version,
+			"commit":    i.Commit,
+			"goversion": i.GoVersion,
+		},
+	})
+	g.Set(1)
+	return g
 }
 
 // Handler returns the HTTP handler that serves the registry's metrics in the

@@ -16,6 +16,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	dto "github.com/prometheus/client_model/go"
+
+	"github.com/stoahttp/stoa/internal/buildinfo"
 )
 
 // gather returns r's metric families by name.
@@ -658,5 +660,26 @@ func BenchmarkBaselineClientGolangParallel(b *testing.B) {
 func TestShardSize(t *testing.T) {
 	if got := unsafe.Sizeof(shard{}); got%64 != 0 {
 		t.Errorf("sizeof(shard) = %d, want a multiple of 64", got)
+	}
+}
+
+// TestBuildInfo: the scrape names the running build, with the same values
+// as 'stoa version'.
+func TestBuildInfo(t *testing.T) {
+	i := buildinfo.Read()
+	want := fmt.Sprintf(`stoa_build_info{commit=%q,goversion=%q,version=%q} 1`, i.Commit, i.GoVersion, i.Version)
+	if body := scrape(t, New()); !hasLine(body, want) {
+		t.Errorf("scrape lacks line %q", want)
+	}
+	// The labels come from the Info given, not from anywhere else.
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(buildInfo(buildinfo.Info{Version: "v1.2.3", Commit: "abc123", Date: "2026-12-03T15:13:34Z", GoVersion: "go1.26.0"}))
+	const exposed = `
+# HELP stoa_build_info Always 1; the labels name the running build: version, commit and Go version.
+# TYPE stoa_build_info gauge
+stoa_build_info{commit="abc123",goversion="go1.26.0",version="v1.2.3"} 1
+`
+	if err := testutil.GatherAndCompare(reg, strings.NewReader(exposed), "stoa_build_info"); err != nil {
+		t.Error(err)
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/stoahttp/stoa/internal/config"
 	"github.com/stoahttp/stoa/internal/content"
 	"github.com/stoahttp/stoa/internal/respond"
+	"github.com/stoahttp/stoa/internal/syncbuf"
 )
 
 func parse(t *testing.T, dir, text string) *config.Config {
@@ -414,4 +415,70 @@ root = `+strconv.Quote(root)+"\n"))
 	if p.err != nil || p.status != 200 {
 		t.Errorf("GET /readyz as the admin address is announced: %d, %v; want 200", p.status, p.err)
 	}
+}
+
+// TestUnreadyKeepsServing: Unready, the start of a drain, turns /readyz
+// to 503 while the sites go on answering, and a reload meanwhile does not
+// make the server ready again. DrainDelay is the configuration's.
+func TestUnreadyKeepsServing(t *testing.T) {
+	root := t.TempDir()
+	if err := os.WriteFile(filepath.Join(root, "index.html"), []byte("hi\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.Parse("", []byte(`listen = ["127.0.0.1:0"]
+admin = "127.0.0.1:0"
+drain_delay = "7s"
+[[site]]
+root = `+strconv.Quote(root)+"\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out syncbuf.Buffer
+	s, err := Start(func() (*config.Config, error) { return cfg, nil }, &out, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	defer s.Shutdown(ctx)
+	site, admin := urlAfter(t, out.String(), root+" at http://"), urlAfter(t, out.String(), "admin at http://")
+	get := func(url string) int {
+		t.Helper()
+		resp, err := http.Get(url)
+		if err != nil {
+			t.Fatalf("GET %s: %v", url, err)
+		}
+		defer resp.Body.Close()
+		if b, _ := io.ReadAll(resp.Body); url == site && string(b) != "hi\n" {
+			t.Errorf("GET %s: %q, want the site's index", url, b)
+		}
+		return resp.StatusCode
+	}
+	if code := get(admin + "readyz"); code != 200 {
+		t.Fatalf("/readyz at start: %d, want 200", code)
+	}
+	if d := s.DrainDelay(); d != 7*time.Second {
+		t.Errorf("DrainDelay() = %v, want the file's 7s", d)
+	}
+	s.Unready()
+	if err := s.Reload(); err != nil {
+		t.Fatal(err)
+	}
+	if code := get(admin + "readyz"); code != 503 {
+		t.Errorf("/readyz after Unready and a reload: %d, want 503", code)
+	}
+	if code := get(site); code != 200 {
+		t.Errorf("GET / after Unready: %d, want 200: the site goes on serving", code)
+	}
+}
+
+// urlAfter returns the URL that follows marker in the log out, with
+// http:// and its trailing slash.
+func urlAfter(t *testing.T, out, marker string) string {
+	t.Helper()
+	i := strings.Index(out, marker)
+	if i < 0 {
+		t.Fatalf("no %q in the log:\n%s", marker, out)
+	}
+	return "http://" + strings.Fields(out[i+len(marker):])[0]
 }
