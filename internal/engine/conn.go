@@ -35,6 +35,14 @@ const (
 	// reads our answer instead of a reset (RFC 9112 §9.6).
 	lingerTime  = 2 * time.Second
 	lingerBytes = 256 << 10
+	// firstRequestGrace is how long a connection accepted just before a
+	// shutdown may take to send its first request, which is then answered:
+	// its client cannot tell a close from a refusal and would not retry,
+	// whereas one closed between requests is retried (RFC 9112 §9.3.1).
+	// A client sends its request right behind the handshake; a second
+	// covers a lost segment's retransmission. net/http likewise spares new
+	// connections in Shutdown.
+	firstRequestGrace = time.Second
 )
 
 type conn struct {
@@ -71,6 +79,8 @@ type conn struct {
 	headStart    int64 // unix ns when the current head's first byte was read
 	readDeadline int64 // unix ns of the deadline set on nc, 0 = none
 	writeDeadlin int64
+	opened       int64 // unix ns of the first read
+	started      bool  // a request head has arrived
 }
 
 // connPool recycles connections with their buffers: a client that opens a
@@ -295,6 +305,7 @@ func (c *conn) serveOne() error {
 	}
 	c.r += n
 	c.headStart = 0
+	c.started = true
 	req := &c.req
 	closing, err := c.answer(req.Close || c.s.closing.Load())
 	if err != nil {
@@ -427,6 +438,9 @@ func (c *conn) fill() error {
 		c.rbuf = nb
 	}
 	now := time.Now().UnixNano()
+	if c.opened == 0 {
+		c.opened = now
+	}
 	wasEmpty := c.w == 0
 	if wasEmpty {
 		c.setReadDeadline(now+int64(c.s.cfg.IdleTimeout), c.s.cfg.IdleTimeout)
@@ -438,10 +452,13 @@ func (c *conn) fill() error {
 	}
 	// Checked after the deadline is set: Shutdown sets the flag, then a
 	// past deadline, so one of the two always stops us.
-	if c.s.closing.Load() && c.w == 0 {
+	if c.s.closing.Load() && c.w == 0 && !c.awaitFirst(now) {
 		return errClose
 	}
 	n, err := c.nc.Read(c.rbuf[c.w:])
+	for n == 0 && c.w == 0 && isTimeout(err) && c.s.closing.Load() && c.awaitFirst(time.Now().UnixNano()) {
+		n, err = c.nc.Read(c.rbuf[c.w:])
+	}
 	c.w += n
 	if err != nil {
 		if n > 0 {
@@ -461,6 +478,24 @@ func (c *conn) fill() error {
 		c.headStart = now
 	}
 	return nil
+}
+
+// awaitFirst reports whether a shutting-down server still waits for the
+// connection's first request (firstRequestGrace), and makes the read
+// deadline the end of that wait.
+func (c *conn) awaitFirst(now int64) bool {
+	end := c.opened + int64(firstRequestGrace)
+	if c.started || now >= end {
+		return false
+	}
+	c.readDeadline = end
+	c.nc.SetReadDeadline(time.Unix(0, end))
+	return true
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
 }
 
 // setReadDeadline moves the read deadline to at, unless it is already within
