@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptrace"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -166,12 +167,12 @@ func newBinary(t *testing.T) string {
 	return newBuild.path
 }
 
-// generations are two roots whose index.html says which stoa answered:
-// the one before the restart serves the first, the new one the second.
-func generations(t *testing.T) (root1, root2 string, body map[string]int) {
+// generations are n roots whose index.html says which stoa answered:
+// roots[k] says "generation k+1", and body maps each text to its number.
+func generations(t *testing.T, n int) (roots []string, body map[string]int) {
 	base := t.TempDir()
 	body = map[string]int{}
-	for i := 1; i <= 2; i++ {
+	for i := 1; i <= n; i++ {
 		root := filepath.Join(base, fmt.Sprintf("gen%d", i))
 		text := fmt.Sprintf("generation %d\n", i)
 		if err := os.Mkdir(root, 0o755); err != nil {
@@ -181,13 +182,9 @@ func generations(t *testing.T) (root1, root2 string, body map[string]int) {
 			t.Fatal(err)
 		}
 		body[text] = i
-		if i == 1 {
-			root1 = root
-		} else {
-			root2 = root
-		}
+		roots = append(roots, root)
 	}
-	return root1, root2, body
+	return roots, body
 }
 
 func writeNext(t *testing.T, path string, words ...string) {
@@ -198,16 +195,19 @@ func writeNext(t *testing.T, path string, words ...string) {
 }
 
 // loadStats counts what the load's clients saw. A request failed when the
-// client returned an error (after net/http's Transport retried it, which
-// it does for a GET on a kept-alive connection that the server closed
-// before answering, as browsers do) or an answer other than 200 with one
-// of the generations' bodies.
+// client returned an error or an answer other than 200 with one of the
+// generations' bodies. The client is net/http's: like a browser, it sends
+// a GET again on another connection when a kept-alive one was closed by
+// the server before answering (which a graceful stop does to idle
+// connections, RFC 9112 §9.3.1); those requests count as retried, and
+// failed only if the retry failed too. A request on a new connection is
+// never retried.
 type loadStats struct {
-	ok, failed atomic.Int64
-	gen        [3]atomic.Int64 // answers of each generation
-	backwards  atomic.Int64    // an answer of generation 1 after one of 2
-	mu         sync.Mutex
-	errs       map[string]int // failures by message, for the log
+	ok, failed, retried atomic.Int64
+	gen                 []atomic.Int64 // answers of each generation
+	backwards           atomic.Int64   // an answer of a generation older than one seen before
+	mu                  sync.Mutex
+	errs                map[string]int // failures by message, for the log
 }
 
 func (s *loadStats) fail(msg string) {
@@ -222,15 +222,19 @@ func (s *loadStats) fail(msg string) {
 func (s *loadStats) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return fmt.Sprintf("%d requests answered (%d by the old stoa, %d by the new), %d failed %v",
-		s.ok.Load(), s.gen[1].Load(), s.gen[2].Load(), s.failed.Load(), s.errs)
+	gens := make([]int64, len(s.gen)-1)
+	for i := range gens {
+		gens[i] = s.gen[i+1].Load()
+	}
+	return fmt.Sprintf("%d requests answered (by each stoa in turn: %v), %d of them retried by the client after a kept-alive connection closed; %d failed %v",
+		s.ok.Load(), gens, s.retried.Load(), s.failed.Load(), s.errs)
 }
 
 // startLoad runs loadWorkers clients on kept-alive connections and as many
 // opening a connection per request, each asking for url until stop is
 // closed, loadMax requests or restartTimeout*3.
 func startLoad(url string, body map[string]int, stop <-chan struct{}) (*loadStats, *sync.WaitGroup) {
-	s := &loadStats{errs: map[string]int{}}
+	s := &loadStats{errs: map[string]int{}, gen: make([]atomic.Int64, len(body)+1)}
 	var wg sync.WaitGroup
 	keep := &http.Transport{MaxIdleConnsPerHost: loadWorkers}
 	fresh := &http.Transport{DisableKeepAlives: true}
@@ -251,7 +255,16 @@ func startLoad(url string, body map[string]int, stop <-chan struct{}) (*loadStat
 					return
 				default:
 				}
-				resp, err := c.Get(url)
+				conns := 0
+				trace := &httptrace.ClientTrace{GotConn: func(httptrace.GotConnInfo) { conns++ }}
+				req, err := http.NewRequestWithContext(httptrace.WithClientTrace(context.Background(), trace), "GET", url, nil)
+				if err != nil {
+					panic(err)
+				}
+				resp, err := c.Do(req)
+				if conns > 1 {
+					s.retried.Add(1)
+				}
 				if err != nil {
 					s.fail(kind + ": " + err.Error())
 					continue
@@ -287,10 +300,11 @@ func waitCount(t *testing.T, what string, f func() int64, n int64, s *loadStats)
 	}
 }
 
-// restartUnderLoad loads url, restarts stoa through supervisor sup with the
-// command newCmd, and returns what the clients saw from before the restart
-// until the new stoa has answered as many requests again.
-func restartUnderLoad(t *testing.T, sup *proc, url, next string, body map[string]int, newCmd ...string) *loadStats {
+// restartUnderLoad loads url and restarts stoa through supervisor sup
+// once for each of cmds, the command of the next generation (the first
+// serves generation 2), each time waiting until the new stoa has answered
+// as many requests as before. It returns what the clients saw.
+func restartUnderLoad(t *testing.T, sup *proc, url, next string, body map[string]int, cmds ...[]string) *loadStats {
 	t.Helper()
 	stop := make(chan struct{})
 	s, wg := startLoad(url, body, stop)
@@ -298,25 +312,30 @@ func restartUnderLoad(t *testing.T, sup *proc, url, next string, body map[string
 		close(stop)
 		wg.Wait()
 	}()
-	const before = 500 // answers before the restart, and after it
-	waitCount(t, "answers before the restart", s.ok.Load, before, s)
-	writeNext(t, next, newCmd...)
-	if err := sup.cmd.Process.Signal(syscall.SIGUSR1); err != nil {
-		t.Fatal(err)
-	}
-	pid := startedPID(t, sup.waitFor("supervise: started", restartTimeout))
-	waitCount(t, "answers of the new stoa", s.gen[2].Load, before, s)
-	// The answers come from the new binary, not only a new process.
-	if exe, err := os.Readlink(fmt.Sprintf("/proc/%d/exe", pid)); err != nil || exe != newCmd[0] {
-		t.Errorf("the new stoa (pid %d) runs %q, %v; want %s", pid, exe, err, newCmd[0])
+	const answers = 500 // of each generation
+	waitCount(t, "answers before the first restart", s.ok.Load, answers, s)
+	for i, cmd := range cmds {
+		gen := i + 2
+		writeNext(t, next, cmd...)
+		if err := sup.cmd.Process.Signal(syscall.SIGUSR1); err != nil {
+			t.Fatal(err)
+		}
+		pid := startedPID(t, sup.waitFor("supervise: started", restartTimeout))
+		waitCount(t, fmt.Sprintf("answers of generation %d", gen), s.gen[gen].Load, answers, s)
+		// The answers come from the binary started, not only from a
+		// new process.
+		if exe, err := os.Readlink(fmt.Sprintf("/proc/%d/exe", pid)); err != nil || exe != cmd[0] {
+			t.Errorf("generation %d (pid %d) runs %q, %v; want %s", gen, pid, exe, err, cmd[0])
+		}
 	}
 	return s
 }
 
 // TestRestartSocketActivated: stoa started by socket activation is
-// restarted with a new binary while 8 clients load it, half on kept-alive
-// connections and half on a new connection per request, and not one
-// request fails: the listening socket stays open across the restart (held
+// restarted three times, with a new binary, back to the old one (a
+// rollback) and to the new one again, while 8 clients load it, half on
+// kept-alive connections and half on a new connection per request, and not
+// one request fails: the listening socket stays open across the restart (held
 // by the supervisor, as by a .socket unit), the old stoa finishes what it
 // accepted (SIGTERM: a graceful stop), and connections made meanwhile wait
 // in the accept queue for the new stoa.
@@ -326,9 +345,9 @@ func TestRestartSocketActivated(t *testing.T) {
 		t.Skip("systemd-socket-activate is not installed (Debian: apt-get install systemd)")
 	}
 	newBin := newBinary(t)
-	root1, root2, body := generations(t)
+	roots, body := generations(t, 4)
 	next := filepath.Join(t.TempDir(), "next")
-	writeNext(t, next, stoaBin, "serve", root1)
+	writeNext(t, next, stoaBin, "serve", roots[0])
 	supervise, err := filepath.Abs("testdata/supervise.sh")
 	if err != nil {
 		t.Fatal(err)
@@ -368,13 +387,14 @@ func TestRestartSocketActivated(t *testing.T) {
 		t.Errorf("stoa says %q, want it to serve on the socket from systemd, 127.0.0.1:%s", line, port)
 	}
 
-	s := restartUnderLoad(t, sup, url, next, body, newBin, "serve", root2)
-	t.Logf("restart with socket activation: %v", s)
+	s := restartUnderLoad(t, sup, url, next, body,
+		[]string{newBin, "serve", roots[1]}, []string{stoaBin, "serve", roots[2]}, []string{newBin, "serve", roots[3]})
+	t.Logf("3 restarts with socket activation: %v", s)
 	if s.failed.Load() != 0 {
-		t.Errorf("%d requests failed during the restart, want 0: %v\noutput:\n%s", s.failed.Load(), s, sup.output())
+		t.Errorf("%d requests failed during the restarts, want 0: %v\noutput:\n%s", s.failed.Load(), s, sup.output())
 	}
 	if s.backwards.Load() != 0 {
-		t.Errorf("%d answers came from the old stoa after one from the new", s.backwards.Load())
+		t.Errorf("%d answers came from a stoa stopped before the one that gave an earlier answer", s.backwards.Load())
 	}
 	if out := sup.output(); strings.Contains(out, "exited by itself") || strings.Contains(out, "panic:") {
 		t.Errorf("output:\n%s", out)
@@ -387,17 +407,17 @@ func TestRestartSocketActivated(t *testing.T) {
 // the new one's opening it.
 func TestRestartWithoutSocketActivation(t *testing.T) {
 	newBin := newBinary(t)
-	root1, root2, body := generations(t)
+	roots, body := generations(t, 2)
 	next := filepath.Join(t.TempDir(), "next")
 	addr := "127.0.0.1:" + strconv.Itoa(freePort(t))
-	writeNext(t, next, stoaBin, "serve", root1, "--listen", addr)
+	writeNext(t, next, stoaBin, "serve", roots[0], "--listen", addr)
 	supervise, err := filepath.Abs("testdata/supervise.sh")
 	if err != nil {
 		t.Fatal(err)
 	}
 	sup := startProc(t, "/bin/bash", supervise, next)
 	sup.waitFor("stoa: serving", restartTimeout)
-	s := restartUnderLoad(t, sup, "http://"+addr+"/index.html", next, body, newBin, "serve", root2, "--listen", addr)
+	s := restartUnderLoad(t, sup, "http://"+addr+"/index.html", next, body, []string{newBin, "serve", roots[1], "--listen", addr})
 	t.Logf("restart without socket activation: %v", s)
 	if s.failed.Load() == 0 {
 		t.Errorf("no request failed during a restart without socket activation; the load did not reach the gap: %v", s)
