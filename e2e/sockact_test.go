@@ -4,6 +4,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
@@ -169,4 +170,145 @@ func TestNotifyReadyReloadStopping(t *testing.T) {
 		t.Errorf("exit status %d after SIGTERM, want 0", code)
 	}
 	next("STOPPING=1")
+}
+
+// readmeBlock returns the first ```sh block after heading in the README.
+func readmeBlock(t *testing.T, readme, heading string) string {
+	t.Helper()
+	b, err := os.ReadFile(readme)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, after, ok := strings.Cut(string(b), "\n"+heading+"\n")
+	if !ok {
+		t.Fatalf("README.md has no heading %q", heading)
+	}
+	_, block, ok := strings.Cut(after, "```sh\n")
+	if !ok {
+		t.Fatalf("README.md has no ```sh block after %q", heading)
+	}
+	block, _, _ = strings.Cut(block, "```")
+	return block
+}
+
+// TestSystemdExample checks deploy/systemd and the README block that
+// installs it: the files the block copies exist and are where the units
+// look for them; the units pass systemd-analyze verify and are sandboxed
+// (an exposure of 2.0 or less by systemd-analyze security); and the
+// example stoa.toml serves on a socket passed as stoa.socket passes it
+// (unnamed, so systemd names it after the unit), bound to the port
+// stoa.socket listens on.
+func TestSystemdExample(t *testing.T) {
+	root, err := moduleRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(root, "deploy", "systemd")
+	read := func(name string) string {
+		b, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	service, socket, toml := read("stoa.service"), read("stoa.socket"), read("stoa.toml")
+
+	block := readmeBlock(t, filepath.Join(root, "README.md"), "### A VM with systemd")
+	for _, w := range strings.Fields(block) {
+		if strings.HasPrefix(w, "deploy/systemd/") {
+			if _, err := os.Stat(filepath.Join(root, w)); err != nil {
+				t.Errorf("the README installs %s: %v", w, err)
+			}
+		}
+	}
+	for _, want := range []string{"/usr/local/bin/stoa\n", "deploy/systemd/stoa.toml /etc/stoa/stoa.toml\n", "/etc/systemd/system/\n"} {
+		if !strings.Contains(block, want) {
+			t.Errorf("the README's block does not install %q; the units expect it:\n%s", want, block)
+		}
+	}
+	if !strings.Contains(service, "\nExecStart=/usr/local/bin/stoa serve --config /etc/stoa/stoa.toml\n") {
+		t.Errorf("stoa.service does not run /usr/local/bin/stoa with /etc/stoa/stoa.toml, where the README installs them")
+	}
+
+	// stoa gives the socket its role by the address it is bound to.
+	var port string
+	for _, line := range strings.Split(socket, "\n") {
+		if p, ok := strings.CutPrefix(line, "ListenStream="); ok {
+			port = p
+		}
+	}
+	if port == "" || !strings.Contains(toml, "\nlisten = [\":"+port+"\"]\n") {
+		t.Fatalf("stoa.socket listens on %q and stoa.toml does not say listen = [\":%s\"]", port, port)
+	}
+
+	t.Run("systemd-analyze", func(t *testing.T) {
+		analyze, err := exec.LookPath("systemd-analyze")
+		if err != nil {
+			t.Skip("systemd-analyze is not installed (Debian: apt-get install systemd)")
+		}
+		// verify wants ExecStart's binary to exist: the one under test.
+		units := t.TempDir()
+		for name, text := range map[string]string{"stoa.service": service, "stoa.socket": socket} {
+			text = strings.ReplaceAll(text, "/usr/local/bin/stoa", stoaBin)
+			if err := os.WriteFile(filepath.Join(units, name), []byte(text), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		out, err := exec.Command(analyze, "verify", filepath.Join(units, "stoa.socket"), filepath.Join(units, "stoa.service")).CombinedOutput()
+		// verify exits 0 on a misspelt key, but says so.
+		if err != nil || len(out) > 0 {
+			t.Errorf("systemd-analyze verify: %v\n%s", err, out)
+		}
+		out, err = exec.Command(analyze, "security", "--offline=yes", filepath.Join(units, "stoa.service")).CombinedOutput()
+		if err != nil && !strings.Contains(string(out), "Overall exposure level") {
+			t.Skipf("systemd-analyze security --offline=yes: %v (systemd before 252?)\n%s", err, out)
+		}
+		_, level, _ := strings.Cut(string(out), "Overall exposure level for stoa.service: ")
+		f := strings.Fields(level)
+		exposure, perr := 0.0, error(nil)
+		if len(f) > 0 {
+			exposure, perr = strconv.ParseFloat(f[0], 64)
+		}
+		if len(f) == 0 || perr != nil || exposure > 2.0 {
+			t.Errorf("systemd-analyze security: exposure %q, want 2.0 or less:\n%s", strings.Join(f, " "), out)
+		}
+		t.Logf("systemd-analyze security: exposure %v", exposure)
+	})
+
+	t.Run("serves", func(t *testing.T) {
+		s := newSite(t)
+		free := strconv.Itoa(freePort(t))
+		state := t.TempDir()
+		cfg := strings.NewReplacer(
+			`listen = [":`+port+`"]`, `listen = [":`+free+`"]`,
+			`admin = "127.0.0.1:9090"`, `admin = "127.0.0.1:0"`,
+			`"/var/cache/stoa"`, strconv.Quote(filepath.Join(state, "cache")),
+			`"/var/lib/stoa/acme"`, strconv.Quote(filepath.Join(state, "acme")),
+			`"/srv/www"`, strconv.Quote(s.root),
+		).Replace(toml)
+		file := filepath.Join(t.TempDir(), "stoa.toml")
+		if err := os.WriteFile(file, []byte(cfg), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		tool, err := exec.LookPath("systemd-socket-activate")
+		if err != nil {
+			t.Skip("systemd-socket-activate is not installed (Debian: apt-get install systemd)")
+		}
+		p := startProc(t, tool, "-l", "127.0.0.1:"+free, "--fdname=stoa.socket", "--", stoaBin, "serve", "--config", file)
+		if l := p.waitFor("Listening on", restartTimeout); !strings.Contains(l, "127.0.0.1:"+free) {
+			t.Fatalf("systemd-socket-activate: %s", l)
+		}
+		resp, err := (&http.Client{Timeout: restartTimeout}).Get("http://127.0.0.1:" + free + "/index.html")
+		if err != nil {
+			t.Fatalf("GET: %v; output:\n%s", err, p.output())
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || string(b) != indexHTML {
+			t.Errorf("GET /index.html: %d %q, want 200 and the index", resp.StatusCode, b)
+		}
+		if l := p.waitFor("stoa: serving", restartTimeout); !strings.Contains(l, "(socket from systemd, fd 3)") {
+			t.Errorf("stoa says %q, want it to serve on the socket from systemd", l)
+		}
+	})
 }
