@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"crypto/tls"
 	"io"
 	"net"
 	"net/http"
@@ -12,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/quic-go/quic-go/http3"
 )
 
 // activate runs systemd-socket-activate with n listening sockets on free
@@ -311,4 +314,68 @@ func TestSystemdExample(t *testing.T) {
 			t.Errorf("stoa says %q, want it to serve on the socket from systemd", l)
 		}
 	})
+}
+
+// TestSocketActivationHTTPSAndHTTP3 passes stoa three sockets without
+// names, as a socket unit with ListenStream=P1, ListenStream=P2 and
+// ListenDatagram=P2 does: each takes the role of the address it is bound
+// to (--listen P1, --https P2, and HTTP/3 on the UDP socket of P2), and
+// stoa binds nothing itself. Two systemd-socket-activate, one inside the
+// other, pass the UDP socket and the TCP ones.
+func TestSocketActivationHTTPSAndHTTP3(t *testing.T) {
+	tool, err := exec.LookPath("systemd-socket-activate")
+	if err != nil {
+		t.Skip("systemd-socket-activate is not installed (Debian: apt-get install systemd)")
+	}
+	s := newSite(t)
+	plain, tlsPort := strconv.Itoa(freePort(t)), strconv.Itoa(freePort(t))
+	p := startProc(t, tool, "--datagram", "-l", "127.0.0.1:"+tlsPort, "--",
+		tool, "-l", "127.0.0.1:"+plain, "-l", "127.0.0.1:"+tlsPort, "--",
+		stoaBin, "serve", s.root, "--listen", "127.0.0.1:"+plain, "--https", "127.0.0.1:"+tlsPort, "--tls-self-signed", "--http3")
+	if l := p.waitFor("Listening on", restartTimeout); !strings.HasPrefix(l, "Listening on 127.0.0.1:"+tlsPort) {
+		t.Fatalf("systemd-socket-activate: %s", l)
+	}
+	// The outer one starts the inner one on a first datagram; the inner
+	// one finds it still waiting and starts stoa at once.
+	nc, err := net.Dial("udp", "127.0.0.1:"+tlsPort)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nc.Write([]byte("start"))
+	nc.Close()
+	p.waitFor("stoa: serving", restartTimeout)
+	out := p.output() + "\n" + p.waitFor("stoa: serving", restartTimeout)
+	for _, want := range []string{
+		"at https://127.0.0.1:" + tlsPort + "/ (socket from systemd, fd 5)",
+		"at http://127.0.0.1:" + plain + "/ (socket from systemd, fd 4)",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output:\n%s\nwant a line saying %q", out, want)
+		}
+	}
+	insecure := &tls.Config{InsecureSkipVerify: true}
+	for _, c := range []struct {
+		name, url, proto string
+		client           *http.Client
+	}{
+		{"plain", "http://127.0.0.1:" + plain + "/index.html", "HTTP/1.1", &http.Client{Timeout: ioTimeout}},
+		{"https", "https://127.0.0.1:" + tlsPort + "/index.html", "HTTP/1.1", &http.Client{Timeout: ioTimeout,
+			Transport: &http.Transport{TLSClientConfig: insecure}}},
+		{"http3", "https://127.0.0.1:" + tlsPort + "/index.html", "HTTP/3.0", &http.Client{Timeout: ioTimeout,
+			Transport: &http3.Transport{TLSClientConfig: insecure}}},
+	} {
+		resp, err := c.client.Get(c.url)
+		if err != nil {
+			t.Errorf("%s: %v", c.name, err)
+			continue
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || string(b) != indexHTML || resp.Proto != c.proto {
+			t.Errorf("%s: %s %d %q, want %s 200 and the index", c.name, resp.Proto, resp.StatusCode, b, c.proto)
+		}
+		if c.name == "https" && resp.Header.Get("Alt-Svc") != `h3=":`+tlsPort+`"; ma=86400` {
+			t.Errorf("https: Alt-Svc %q, want h3 on port %s", resp.Header.Get("Alt-Svc"), tlsPort)
+		}
+	}
 }
