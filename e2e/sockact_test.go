@@ -111,6 +111,25 @@ func TestSocketActivationNamedRoles(t *testing.T) {
 		nc.Close()
 		t.Errorf("stoa listens on --listen 127.0.0.1:%s too; the http socket from systemd replaces it", ownPort)
 	}
+	// A reload keeps serving on the sockets (systemctl reload stoa);
+	// systemd-socket-activate exec'd stoa, so its pid is stoa's.
+	if err := p.cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	p.waitFor("stoa: reloaded", restartTimeout)
+	for _, u := range []string{"http://127.0.0.1:" + ports[0] + "/index.html", "http://127.0.0.1:" + ports[1] + "/healthz"} {
+		resp, err := c.Get(u)
+		if err != nil {
+			t.Fatalf("GET %s after a reload: %v", u, err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			t.Errorf("GET %s after a reload: %d, want 200", u, resp.StatusCode)
+		}
+	}
+	if out := p.output(); strings.Contains(out, "stopped listening") || strings.Count(out, "stoa: serving") > 1 {
+		t.Errorf("a reload reopened the listeners:\n%s", out)
+	}
 }
 
 // TestSocketActivationUnmatchedSocket: a socket that can serve no role
