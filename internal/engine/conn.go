@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -80,7 +81,10 @@ type conn struct {
 	readDeadline int64 // unix ns of the deadline set on nc, 0 = none
 	writeDeadlin int64
 	opened       int64 // unix ns of the first read
-	started      bool  // a request head has arrived
+	// started is set once a request head has arrived, or HTTP/2 serves
+	// the connection; Shutdown reads it to spare the others for
+	// firstRequestGrace.
+	started atomic.Bool
 }
 
 // connPool recycles connections with their buffers: a client that opens a
@@ -188,6 +192,12 @@ func (c *conn) handshake() bool {
 	tc := tls.Server(&prefixConn{Conn: c.nc, pre: c.rbuf[c.r:c.w]}, c.lc.TLS)
 	c.r, c.w = 0, 0
 	tc.SetDeadline(time.Now().Add(c.s.cfg.ReadHeaderTimeout))
+	// Checked after the deadline is set, as in fill: Shutdown sets the
+	// flag, then its own deadline, so a handshake under way when it
+	// begins has firstRequestGrace at most either way.
+	if c.s.closing.Load() {
+		tc.SetDeadline(time.Now().Add(firstRequestGrace))
+	}
 	if err := tc.Handshake(); err != nil {
 		return false
 	}
@@ -205,6 +215,8 @@ func (c *conn) handshake() bool {
 // serveH2 serves the connection with HTTP/2; pre holds the bytes of it
 // already read.
 func (c *conn) serveH2(pre []byte) {
+	// HTTP/2 winds down with GOAWAY, woken by Shutdown's past deadline.
+	c.started.Store(true)
 	cfg := &c.s.cfg
 	h2.Serve(c.nc, pre, &h2.Options{
 		Handler:           c.s.h,
@@ -305,7 +317,9 @@ func (c *conn) serveOne() error {
 	}
 	c.r += n
 	c.headStart = 0
-	c.started = true
+	if !c.started.Load() {
+		c.started.Store(true)
+	}
 	req := &c.req
 	closing, err := c.answer(req.Close || c.s.closing.Load())
 	if err != nil {
@@ -485,7 +499,7 @@ func (c *conn) fill() error {
 // deadline the end of that wait.
 func (c *conn) awaitFirst(now int64) bool {
 	end := c.opened + int64(firstRequestGrace)
-	if c.started || now >= end {
+	if c.started.Load() || now >= end {
 		return false
 	}
 	c.readDeadline = end

@@ -266,9 +266,16 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	}
 	// A past read deadline wakes every connection waiting for a request;
 	// one busy writing a response finishes it, then sees closing. An
-	// HTTP/2 connection sends GOAWAY and finishes its streams.
+	// HTTP/2 connection sends GOAWAY and finishes its streams. One that
+	// has not sent its first request yet, or is in its TLS handshake, gets
+	// firstRequestGrace to do so: its client could not retry.
+	grace := time.Now().Add(firstRequestGrace)
 	for c := range s.conns {
-		c.base.SetReadDeadline(aLongTimeAgo)
+		if c.started.Load() {
+			c.base.SetReadDeadline(aLongTimeAgo)
+		} else {
+			c.base.SetReadDeadline(grace)
+		}
 	}
 	s.mu.Unlock()
 	done := make(chan struct{})
