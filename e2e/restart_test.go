@@ -3,6 +3,7 @@ package e2e
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"fmt"
 	"io"
 	"net/http"
@@ -236,15 +237,14 @@ func (s *loadStats) String() string {
 func startLoad(url string, body map[string]int, stop <-chan struct{}) (*loadStats, *sync.WaitGroup) {
 	s := &loadStats{errs: map[string]int{}, gen: make([]atomic.Int64, len(body)+1)}
 	var wg sync.WaitGroup
-	keep := &http.Transport{MaxIdleConnsPerHost: loadWorkers}
-	fresh := &http.Transport{DisableKeepAlives: true}
+	scheme, _, _ := strings.Cut(url, ":")
+	keep, fresh := restartClient(scheme, true), restartClient(scheme, false)
 	deadline := time.Now().Add(3 * restartTimeout)
 	for i := range 2 * loadWorkers {
-		tr, kind := keep, "kept-alive connection"
+		c, kind := keep, "kept-alive connection"
 		if i%2 == 1 {
-			tr, kind = fresh, "new connection"
+			c, kind = fresh, "new connection"
 		}
-		c := &http.Client{Transport: tr, Timeout: ioTimeout}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -286,6 +286,17 @@ func startLoad(url string, body map[string]int, stop <-chan struct{}) (*loadStat
 		}()
 	}
 	return s, &wg
+}
+
+// restartClient is a client of the load: on kept-alive connections or on a
+// new one for every request, over HTTP/1.1; over TLS it takes the
+// certificate each stoa makes up.
+func restartClient(scheme string, keepAlive bool) *http.Client {
+	tr := &http.Transport{MaxIdleConnsPerHost: loadWorkers, DisableKeepAlives: !keepAlive}
+	if scheme == "https" {
+		tr.TLSClientConfig = &tls.Config{InsecureSkipVerify: true}
+	}
+	return &http.Client{Transport: tr, Timeout: ioTimeout}
 }
 
 // waitCount polls until f reports at least n, or fails the test.
@@ -340,6 +351,16 @@ func restartUnderLoad(t *testing.T, sup *proc, url, next string, body map[string
 // accepted (SIGTERM: a graceful stop), and connections made meanwhile wait
 // in the accept queue for the new stoa.
 func TestRestartSocketActivated(t *testing.T) {
+	testRestartSocketActivated(t, "http")
+}
+
+// TestRestartSocketActivatedHTTPS is TestRestartSocketActivated over TLS:
+// the socket is the https address, and each stoa makes up a certificate.
+func TestRestartSocketActivatedHTTPS(t *testing.T) {
+	testRestartSocketActivated(t, "https")
+}
+
+func testRestartSocketActivated(t *testing.T, scheme string) {
 	activate, err := exec.LookPath("systemd-socket-activate")
 	if err != nil {
 		t.Skip("systemd-socket-activate is not installed (Debian: apt-get install systemd)")
@@ -347,10 +368,17 @@ func TestRestartSocketActivated(t *testing.T) {
 	newBin := newBinary(t)
 	roots, body := generations(t, 4)
 	next := filepath.Join(t.TempDir(), "next")
-	writeNext(t, next, stoaBin, "serve", roots[0])
 	supervise, err := filepath.Abs("testdata/supervise.sh")
 	if err != nil {
 		t.Fatal(err)
+	}
+	// Over TLS the socket is bound to the https address, so it serves
+	// HTTPS; stoa's own plain listener gets a port of its own.
+	cmd := func(bin, root, port string) []string {
+		if scheme == "https" {
+			return []string{bin, "serve", root, "--https", "127.0.0.1:" + port, "--tls-self-signed", "--listen", "127.0.0.1:0"}
+		}
+		return []string{bin, "serve", root}
 	}
 	var sup *proc
 	var port string
@@ -358,6 +386,7 @@ func TestRestartSocketActivated(t *testing.T) {
 	// systemd-socket-activate binds it: try another.
 	for try := 0; try < 3 && sup == nil; try++ {
 		port = strconv.Itoa(freePort(t))
+		writeNext(t, next, cmd(stoaBin, roots[0], port)...)
 		p := startProc(t, activate, "-l", "127.0.0.1:"+port, "--", "/bin/bash", supervise, next)
 		select {
 		case l := <-p.lines:
@@ -370,10 +399,10 @@ func TestRestartSocketActivated(t *testing.T) {
 	if sup == nil {
 		t.Fatal("systemd-socket-activate did not listen on a free port in 3 tries")
 	}
-	url := "http://127.0.0.1:" + port + "/index.html"
+	url := scheme + "://127.0.0.1:" + port + "/index.html"
 	// As with a socket unit, the first connection starts the service; it
 	// waits in the accept queue meanwhile.
-	resp, err := (&http.Client{Timeout: restartTimeout}).Get(url)
+	resp, err := restartClient(scheme, false).Get(url)
 	if err != nil {
 		t.Fatalf("first request: %v; output:\n%s", err, sup.output())
 	}
@@ -382,14 +411,14 @@ func TestRestartSocketActivated(t *testing.T) {
 	if body[string(b)] != 1 {
 		t.Fatalf("first request: %d %q, want generation 1", resp.StatusCode, b)
 	}
-	line := sup.waitFor("stoa: serving", restartTimeout)
-	if !strings.Contains(line, "127.0.0.1:"+port) || !strings.Contains(line, "(socket from systemd, fd 3)") {
-		t.Errorf("stoa says %q, want it to serve on the socket from systemd, 127.0.0.1:%s", line, port)
+	line := sup.waitFor(" at "+scheme+"://127.0.0.1:"+port, restartTimeout)
+	if !strings.Contains(line, "(socket from systemd, fd 3)") {
+		t.Errorf("stoa says %q, want it to serve %s on the socket from systemd, 127.0.0.1:%s", line, scheme, port)
 	}
 
 	s := restartUnderLoad(t, sup, url, next, body,
-		[]string{newBin, "serve", roots[1]}, []string{stoaBin, "serve", roots[2]}, []string{newBin, "serve", roots[3]})
-	t.Logf("3 restarts with socket activation: %v", s)
+		cmd(newBin, roots[1], port), cmd(stoaBin, roots[2], port), cmd(newBin, roots[3], port))
+	t.Logf("3 restarts with socket activation over %s: %v", scheme, s)
 	if s.failed.Load() != 0 {
 		t.Errorf("%d requests failed during the restarts, want 0: %v\noutput:\n%s", s.failed.Load(), s, sup.output())
 	}
