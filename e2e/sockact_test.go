@@ -234,7 +234,26 @@ func TestSystemdExample(t *testing.T) {
 		return string(b)
 	}
 	service, socket, toml := read("stoa.service"), read("stoa.socket"), read("stoa.toml")
+	checkInstallBlock(t, root, service)
 
+	// stoa gives the socket its role by the address it is bound to.
+	var port string
+	for _, line := range strings.Split(socket, "\n") {
+		if p, ok := strings.CutPrefix(line, "ListenStream="); ok {
+			port = p
+		}
+	}
+	if port == "" || !strings.Contains(toml, "\nlisten = [\":"+port+"\"]\n") {
+		t.Fatalf("stoa.socket listens on %q and stoa.toml does not say listen = [\":%s\"]", port, port)
+	}
+	t.Run("systemd-analyze", func(t *testing.T) { analyzeUnits(t, service, socket) })
+	t.Run("serves", func(t *testing.T) { serveExample(t, toml, port) })
+}
+
+// checkInstallBlock checks the README's block that installs deploy/systemd:
+// the files it copies exist, and go where stoa.service looks for them.
+func checkInstallBlock(t *testing.T, root, service string) {
+	t.Helper()
 	block := readmeBlock(t, filepath.Join(root, "README.md"), "### A VM with systemd")
 	for _, w := range strings.Fields(block) {
 		if strings.HasPrefix(w, "deploy/systemd/") {
@@ -251,88 +270,89 @@ func TestSystemdExample(t *testing.T) {
 	if !strings.Contains(service, "\nExecStart=/usr/local/bin/stoa serve --config /etc/stoa/stoa.toml\n") {
 		t.Errorf("stoa.service does not run /usr/local/bin/stoa with /etc/stoa/stoa.toml, where the README installs them")
 	}
+}
 
-	// stoa gives the socket its role by the address it is bound to.
-	var port string
-	for _, line := range strings.Split(socket, "\n") {
-		if p, ok := strings.CutPrefix(line, "ListenStream="); ok {
-			port = p
-		}
+// analyzeUnits runs systemd-analyze verify on the units, and security on
+// the service: its exposure must be 2.0 or less.
+func analyzeUnits(t *testing.T, service, socket string) {
+	analyze, err := exec.LookPath("systemd-analyze")
+	if err != nil {
+		t.Skip("systemd-analyze is not installed (Debian: apt-get install systemd)")
 	}
-	if port == "" || !strings.Contains(toml, "\nlisten = [\":"+port+"\"]\n") {
-		t.Fatalf("stoa.socket listens on %q and stoa.toml does not say listen = [\":%s\"]", port, port)
-	}
-
-	t.Run("systemd-analyze", func(t *testing.T) {
-		analyze, err := exec.LookPath("systemd-analyze")
-		if err != nil {
-			t.Skip("systemd-analyze is not installed (Debian: apt-get install systemd)")
-		}
-		// verify wants ExecStart's binary to exist: the one under test.
-		units := t.TempDir()
-		for name, text := range map[string]string{"stoa.service": service, "stoa.socket": socket} {
-			text = strings.ReplaceAll(text, "/usr/local/bin/stoa", stoaBin)
-			if err := os.WriteFile(filepath.Join(units, name), []byte(text), 0o644); err != nil {
-				t.Fatal(err)
-			}
-		}
-		out, err := exec.Command(analyze, "verify", filepath.Join(units, "stoa.socket"), filepath.Join(units, "stoa.service")).CombinedOutput()
-		// verify exits 0 on a misspelt key, but says so.
-		if err != nil || len(out) > 0 {
-			t.Errorf("systemd-analyze verify: %v\n%s", err, out)
-		}
-		out, err = exec.Command(analyze, "security", "--offline=yes", filepath.Join(units, "stoa.service")).CombinedOutput()
-		if err != nil && !strings.Contains(string(out), "Overall exposure level") {
-			t.Skipf("systemd-analyze security --offline=yes: %v (systemd before 252?)\n%s", err, out)
-		}
-		_, level, _ := strings.Cut(string(out), "Overall exposure level for stoa.service: ")
-		f := strings.Fields(level)
-		exposure, perr := 0.0, error(nil)
-		if len(f) > 0 {
-			exposure, perr = strconv.ParseFloat(f[0], 64)
-		}
-		if len(f) == 0 || perr != nil || exposure > 2.0 {
-			t.Errorf("systemd-analyze security: exposure %q, want 2.0 or less:\n%s", strings.Join(f, " "), out)
-		}
-		t.Logf("systemd-analyze security: exposure %v", exposure)
-	})
-
-	t.Run("serves", func(t *testing.T) {
-		s := newSite(t)
-		free := strconv.Itoa(freePort(t))
-		state := t.TempDir()
-		cfg := strings.NewReplacer(
-			`listen = [":`+port+`"]`, `listen = [":`+free+`"]`,
-			`admin = "127.0.0.1:9090"`, `admin = "127.0.0.1:0"`,
-			`"/var/cache/stoa"`, strconv.Quote(filepath.Join(state, "cache")),
-			`"/var/lib/stoa/acme"`, strconv.Quote(filepath.Join(state, "acme")),
-			`"/srv/www"`, strconv.Quote(s.root),
-		).Replace(toml)
-		file := filepath.Join(t.TempDir(), "stoa.toml")
-		if err := os.WriteFile(file, []byte(cfg), 0o644); err != nil {
+	// verify wants ExecStart's binary to exist: the one under test.
+	units := t.TempDir()
+	for name, text := range map[string]string{"stoa.service": service, "stoa.socket": socket} {
+		text = strings.ReplaceAll(text, "/usr/local/bin/stoa", stoaBin)
+		if err := os.WriteFile(filepath.Join(units, name), []byte(text), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		tool, err := exec.LookPath("systemd-socket-activate")
-		if err != nil {
-			t.Skip("systemd-socket-activate is not installed (Debian: apt-get install systemd)")
+	}
+	out, err := exec.Command(analyze, "verify", filepath.Join(units, "stoa.socket"), filepath.Join(units, "stoa.service")).CombinedOutput()
+	// verify exits 0 on a misspelt key, but says so.
+	if err != nil || len(out) > 0 {
+		t.Errorf("systemd-analyze verify: %v\n%s", err, out)
+	}
+	out, err = exec.Command(analyze, "security", "--offline=yes", filepath.Join(units, "stoa.service")).CombinedOutput()
+	if err != nil && !strings.Contains(string(out), "Overall exposure level") {
+		t.Skipf("systemd-analyze security --offline=yes: %v (systemd before 252?)\n%s", err, out)
+	}
+	_, level, _ := strings.Cut(string(out), "Overall exposure level for stoa.service: ")
+	f := strings.Fields(level)
+	exposure, perr := 0.0, error(nil)
+	if len(f) > 0 {
+		exposure, perr = strconv.ParseFloat(f[0], 64)
+	}
+	if len(f) == 0 || perr != nil || exposure > 2.0 {
+		t.Errorf("systemd-analyze security: exposure %q, want 2.0 or less:\n%s", strings.Join(f, " "), out)
+	}
+	t.Logf("systemd-analyze security: exposure %v", exposure)
+}
+
+// serveExample serves the example stoa.toml, its port made free, on a
+// socket passed as stoa.socket passes it.
+func serveExample(t *testing.T, toml, port string) {
+	s := newSite(t)
+	free := strconv.Itoa(freePort(t))
+	state := t.TempDir()
+	// What the test changes: the port, to a free one, and the paths, to
+	// its own.
+	edits := []string{
+		`listen = [":` + port + `"]`, `listen = [":` + free + `"]`,
+		`admin = "127.0.0.1:9090"`, `admin = "127.0.0.1:0"`,
+		`"/var/cache/stoa"`, strconv.Quote(filepath.Join(state, "cache")),
+		`"/var/lib/stoa/acme"`, strconv.Quote(filepath.Join(state, "acme")),
+		`"/srv/www"`, strconv.Quote(s.root),
+	}
+	for i := 0; i < len(edits); i += 2 {
+		if !strings.Contains(toml, edits[i]) {
+			t.Fatalf("stoa.toml no longer says %s; update this test", edits[i])
 		}
-		p := startProc(t, tool, "-l", "127.0.0.1:"+free, "--fdname=stoa.socket", "--", stoaBin, "serve", "--config", file)
-		if l := p.waitFor("Listening on", restartTimeout); !strings.Contains(l, "127.0.0.1:"+free) {
-			t.Fatalf("systemd-socket-activate: %s", l)
-		}
-		resp, err := (&http.Client{Timeout: restartTimeout}).Get("http://127.0.0.1:" + free + "/index.html")
-		if err != nil {
-			t.Fatalf("GET: %v; output:\n%s", err, p.output())
-		}
-		b, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode != 200 || string(b) != indexHTML {
-			t.Errorf("GET /index.html: %d %q, want 200 and the index", resp.StatusCode, b)
-		}
-		if l := p.waitFor("stoa: serving", restartTimeout); !strings.Contains(l, "(socket from systemd, fd 3)") {
-			t.Errorf("stoa says %q, want it to serve on the socket from systemd", l)
-		}
-	})
+	}
+	cfg := strings.NewReplacer(edits...).Replace(toml)
+	file := filepath.Join(t.TempDir(), "stoa.toml")
+	if err := os.WriteFile(file, []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tool, err := exec.LookPath("systemd-socket-activate")
+	if err != nil {
+		t.Skip("systemd-socket-activate is not installed (Debian: apt-get install systemd)")
+	}
+	p := startProc(t, tool, "-l", "127.0.0.1:"+free, "--fdname=stoa.socket", "--", stoaBin, "serve", "--config", file)
+	if l := p.waitFor("Listening on", restartTimeout); !strings.Contains(l, "127.0.0.1:"+free) {
+		t.Fatalf("systemd-socket-activate: %s", l)
+	}
+	resp, err := (&http.Client{Timeout: restartTimeout}).Get("http://127.0.0.1:" + free + "/index.html")
+	if err != nil {
+		t.Fatalf("GET: %v; output:\n%s", err, p.output())
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || string(b) != indexHTML {
+		t.Errorf("GET /index.html: %d %q, want 200 and the index", resp.StatusCode, b)
+	}
+	if l := p.waitFor("stoa: serving", restartTimeout); !strings.Contains(l, "(socket from systemd, fd 3)") {
+		t.Errorf("stoa says %q, want it to serve on the socket from systemd", l)
+	}
 }
 
 // TestSocketActivationHTTPSAndHTTP3 passes stoa three sockets without
