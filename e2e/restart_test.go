@@ -146,7 +146,7 @@ func newBinary(t *testing.T) string {
 			return
 		}
 		newBuild.path = filepath.Join(dir, "stoa")
-		args := []string{"build", "-o", newBuild.path, "-ldflags", "-X main.version=e2e-restarted"}
+		args := []string{"build", "-o", newBuild.path, "-ldflags", "-X github.com/stoahttp/stoa/internal/buildinfo.version=e2e-restarted"}
 		if raceBuild {
 			args = append(args, "-race")
 		}
