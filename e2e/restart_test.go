@@ -231,10 +231,10 @@ func (s *loadStats) String() string {
 		s.ok.Load(), gens, s.retried.Load(), s.failed.Load(), s.errs)
 }
 
-// startLoad runs loadWorkers clients on kept-alive connections and as many
+// startRestartLoad runs loadWorkers clients on kept-alive connections and as many
 // opening a connection per request, each asking for url until stop is
 // closed, loadMax requests or restartTimeout*3.
-func startLoad(url string, body map[string]int, stop <-chan struct{}) (*loadStats, *sync.WaitGroup) {
+func startRestartLoad(url string, body map[string]int, stop <-chan struct{}) (*loadStats, *sync.WaitGroup) {
 	s := &loadStats{errs: map[string]int{}, gen: make([]atomic.Int64, len(body)+1)}
 	var wg sync.WaitGroup
 	scheme, _, _ := strings.Cut(url, ":")
@@ -318,7 +318,7 @@ func waitCount(t *testing.T, what string, f func() int64, n int64, s *loadStats)
 func restartUnderLoad(t *testing.T, sup *proc, url, next string, body map[string]int, cmds ...[]string) *loadStats {
 	t.Helper()
 	stop := make(chan struct{})
-	s, wg := startLoad(url, body, stop)
+	s, wg := startRestartLoad(url, body, stop)
 	defer func() {
 		close(stop)
 		wg.Wait()
