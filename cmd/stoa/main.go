@@ -29,6 +29,7 @@ import (
 	"github.com/stoahttp/stoa/internal/coding"
 	"github.com/stoahttp/stoa/internal/config"
 	"github.com/stoahttp/stoa/internal/server"
+	"github.com/stoahttp/stoa/internal/systemd"
 )
 
 // Exit statuses: 2 for a usage error, 1 for a failure at run time.
@@ -324,10 +325,16 @@ func runServe(o *serveOptions, stdout, stderr io.Writer) error {
 	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGUSR1, syscall.SIGHUP)
 	defer signal.Stop(sigs)
 
-	srv, err := server.Start(load, stdout, stderr)
+	socks, err := systemd.Listeners()
 	if err != nil {
 		return err
 	}
+	notify := systemd.NewNotifier()
+	srv, err := server.Start(load, stdout, stderr, socks...)
+	if err != nil {
+		return err
+	}
+	logNotify(stderr, notify.Ready())
 	for {
 		select {
 		case err := <-srv.Errors():
@@ -343,15 +350,26 @@ func runServe(o *serveOptions, stdout, stderr io.Writer) error {
 				}
 				continue
 			case syscall.SIGHUP:
-				if err := srv.Reload(); err != nil {
+				logNotify(stderr, notify.Reloading())
+				err := srv.Reload()
+				logNotify(stderr, notify.Ready())
+				if err != nil {
 					fmt.Fprintf(stderr, "stoa: reload refused, still serving the previous configuration:\n%v\n", err)
 				} else {
 					fmt.Fprintln(stdout, "stoa: reloaded", describeSource(file))
 				}
 				continue
 			}
+			logNotify(stderr, notify.Stopping())
 			return drain(srv, sig, sigs, stdout, stderr)
 		}
+	}
+}
+
+// logNotify reports a notification systemd did not get; stoa serves on.
+func logNotify(stderr io.Writer, err error) {
+	if err != nil {
+		fmt.Fprintln(stderr, "stoa:", err)
 	}
 }
 

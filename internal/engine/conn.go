@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -35,6 +36,14 @@ const (
 	// reads our answer instead of a reset (RFC 9112 §9.6).
 	lingerTime  = 2 * time.Second
 	lingerBytes = 256 << 10
+	// firstRequestGrace is how long a connection accepted just before a
+	// shutdown may take to send its first request, which is then answered:
+	// its client cannot tell a close from a refusal and would not retry,
+	// whereas one closed between requests is retried (RFC 9112 §9.3.1).
+	// A client sends its request right behind the handshake; a second
+	// covers a lost segment's retransmission. net/http likewise spares new
+	// connections in Shutdown.
+	firstRequestGrace = time.Second
 )
 
 type conn struct {
@@ -71,6 +80,11 @@ type conn struct {
 	headStart    int64 // unix ns when the current head's first byte was read
 	readDeadline int64 // unix ns of the deadline set on nc, 0 = none
 	writeDeadlin int64
+	opened       int64 // unix ns of the first read
+	// started is set once a request head has arrived, or HTTP/2 serves
+	// the connection; Shutdown reads it to spare the others for
+	// firstRequestGrace.
+	started atomic.Bool
 }
 
 // connPool recycles connections with their buffers: a client that opens a
@@ -178,6 +192,12 @@ func (c *conn) handshake() bool {
 	tc := tls.Server(&prefixConn{Conn: c.nc, pre: c.rbuf[c.r:c.w]}, c.lc.TLS)
 	c.r, c.w = 0, 0
 	tc.SetDeadline(time.Now().Add(c.s.cfg.ReadHeaderTimeout))
+	// Checked after the deadline is set, as in fill: Shutdown sets the
+	// flag, then its own deadline, so a handshake under way when it
+	// begins has firstRequestGrace at most either way.
+	if c.s.closing.Load() {
+		tc.SetDeadline(time.Now().Add(firstRequestGrace))
+	}
 	if err := tc.Handshake(); err != nil {
 		return false
 	}
@@ -195,6 +215,8 @@ func (c *conn) handshake() bool {
 // serveH2 serves the connection with HTTP/2; pre holds the bytes of it
 // already read.
 func (c *conn) serveH2(pre []byte) {
+	// HTTP/2 winds down with GOAWAY, woken by Shutdown's past deadline.
+	c.started.Store(true)
 	cfg := &c.s.cfg
 	h2.Serve(c.nc, pre, &h2.Options{
 		Handler:           c.s.h,
@@ -295,6 +317,9 @@ func (c *conn) serveOne() error {
 	}
 	c.r += n
 	c.headStart = 0
+	if !c.started.Load() {
+		c.started.Store(true)
+	}
 	req := &c.req
 	closing, err := c.answer(req.Close || c.s.closing.Load())
 	if err != nil {
@@ -427,6 +452,9 @@ func (c *conn) fill() error {
 		c.rbuf = nb
 	}
 	now := time.Now().UnixNano()
+	if c.opened == 0 {
+		c.opened = now
+	}
 	wasEmpty := c.w == 0
 	if wasEmpty {
 		c.setReadDeadline(now+int64(c.s.cfg.IdleTimeout), c.s.cfg.IdleTimeout)
@@ -438,10 +466,13 @@ func (c *conn) fill() error {
 	}
 	// Checked after the deadline is set: Shutdown sets the flag, then a
 	// past deadline, so one of the two always stops us.
-	if c.s.closing.Load() && c.w == 0 {
+	if c.s.closing.Load() && c.w == 0 && !c.awaitFirst(now) {
 		return errClose
 	}
 	n, err := c.nc.Read(c.rbuf[c.w:])
+	for n == 0 && c.w == 0 && isTimeout(err) && c.s.closing.Load() && c.awaitFirst(time.Now().UnixNano()) {
+		n, err = c.nc.Read(c.rbuf[c.w:])
+	}
 	c.w += n
 	if err != nil {
 		if n > 0 {
@@ -461,6 +492,24 @@ func (c *conn) fill() error {
 		c.headStart = now
 	}
 	return nil
+}
+
+// awaitFirst reports whether a shutting-down server still waits for the
+// connection's first request (firstRequestGrace), and makes the read
+// deadline the end of that wait.
+func (c *conn) awaitFirst(now int64) bool {
+	end := c.opened + int64(firstRequestGrace)
+	if c.started.Load() || now >= end {
+		return false
+	}
+	c.readDeadline = end
+	c.nc.SetReadDeadline(time.Unix(0, end))
+	return true
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
 }
 
 // setReadDeadline moves the read deadline to at, unless it is already within

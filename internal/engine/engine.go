@@ -145,7 +145,11 @@ func (s *Server) ServeListener(l net.Listener, lc ListenerConfig) error {
 		return ErrServerClosed
 	}
 	s.listeners[l] = struct{}{}
+	// The accept loop counts as active, so Shutdown waits for it and
+	// a connection it accepts as Shutdown begins can still be served.
+	s.active.Add(1)
 	s.mu.Unlock()
+	defer s.active.Done()
 	var backoff time.Duration
 	for {
 		// Wait for a free slot before accepting: over the cap, clients
@@ -177,17 +181,19 @@ func (s *Server) ServeListener(l net.Listener, lc ListenerConfig) error {
 		backoff = 0
 		c := newConn(s, nc)
 		c.lc = &lc
+		// A connection accepted as Shutdown began is served like one
+		// accepted before (its first request, firstRequestGrace): closed
+		// unanswered, its client could not tell it from a refusal and
+		// would not retry, and a restart under load would lose it.
 		s.mu.Lock()
-		if s.closing.Load() {
-			s.mu.Unlock()
-			nc.Close()
-			<-s.sem
-			return ErrServerClosed
-		}
 		s.conns[c] = struct{}{}
 		s.active.Add(1)
+		closing := s.closing.Load()
 		s.mu.Unlock()
 		go c.serve()
+		if closing {
+			return ErrServerClosed
+		}
 	}
 }
 
@@ -260,9 +266,16 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	}
 	// A past read deadline wakes every connection waiting for a request;
 	// one busy writing a response finishes it, then sees closing. An
-	// HTTP/2 connection sends GOAWAY and finishes its streams.
+	// HTTP/2 connection sends GOAWAY and finishes its streams. One that
+	// has not sent its first request yet, or is in its TLS handshake, gets
+	// firstRequestGrace to do so: its client could not retry.
+	grace := time.Now().Add(firstRequestGrace)
 	for c := range s.conns {
-		c.base.SetReadDeadline(aLongTimeAgo)
+		if c.started.Load() {
+			c.base.SetReadDeadline(aLongTimeAgo)
+		} else {
+			c.base.SetReadDeadline(grace)
+		}
 	}
 	s.mu.Unlock()
 	done := make(chan struct{})

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -297,5 +298,117 @@ func TestChunkedStream(t *testing.T) {
 		t.Errorf("HTTP/1.0 stream: %v", err)
 	} else if plain, _ := io.ReadAll(zr); string(plain) != big {
 		t.Errorf("HTTP/1.0 stream decodes to %d bytes", len(plain))
+	}
+}
+
+// TestShutdownAnswersNewConnection pins a request lost on every restart
+// under load: a connection accepted just before Shutdown was closed before
+// its first request arrived, and its client, which cannot retry a request
+// on a connection the server never answered on, failed. Now the request is
+// answered (and the connection closed after it), while a new connection
+// that sends nothing is closed once time.Second has passed.
+func TestShutdownAnswersNewConnection(t *testing.T) {
+	srv, addr := startServer(t, Config{})
+	c := dial(t, addr)
+	silent := dial(t, addr)
+	deadline := time.Now().Add(5 * time.Second)
+	for srv.OpenConns() < 2 {
+		if time.Now().After(deadline) {
+			t.Fatal("the engine did not take both connections within 5s")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	done := make(chan error, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		done <- srv.Shutdown(ctx)
+	}()
+	// Shutdown has begun once the listener refuses connections.
+	for {
+		nc, err := net.Dial("tcp", addr)
+		if err != nil {
+			break
+		}
+		nc.Close()
+		if time.Now().After(deadline) {
+			t.Fatal("the listener still accepts 5s after Shutdown")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	io.WriteString(c, "GET /a.txt HTTP/1.1\r\nHost: x\r\n\r\n")
+	br := bufio.NewReader(c)
+	resp, body := readResponse(t, br, "GET")
+	if resp.StatusCode != 200 || body != "alpha" || !resp.Close {
+		t.Errorf("first request after Shutdown began: %d %q, close %v; want 200 alpha and the connection closed", resp.StatusCode, body, resp.Close)
+	}
+	silent.SetReadDeadline(time.Now().Add(firstRequestGrace + 2*time.Second))
+	if _, err := silent.Read(make([]byte, 1)); err != io.EOF {
+		t.Errorf("a new connection that sends nothing during shutdown: %v, want EOF within %v", err, firstRequestGrace)
+	}
+	if err := <-done; err != nil {
+		t.Errorf("Shutdown: %v", err)
+	}
+}
+
+// lateListener's first Accept returns only once Close was called, with a
+// connection of the listener under it: a connection accepted just as
+// Shutdown closes the listener.
+type lateListener struct {
+	net.Listener
+	waiting chan struct{} // closed when Accept waits
+	closed  chan struct{}
+	once    sync.Once
+	calls   int
+}
+
+func (l *lateListener) Accept() (net.Conn, error) {
+	if l.calls++; l.calls > 1 {
+		return nil, net.ErrClosed
+	}
+	close(l.waiting)
+	<-l.closed
+	return l.Listener.Accept()
+}
+
+func (l *lateListener) Close() error {
+	l.once.Do(func() { close(l.closed) })
+	return nil
+}
+
+// TestShutdownAnswersConnectionAcceptedLate pins the other half of the
+// loss TestShutdownAnswersNewConnection pins: a connection whose Accept
+// returned as Shutdown began was closed at once, unanswered.
+func TestShutdownAnswersConnectionAcceptedLate(t *testing.T) {
+	res, err := resolve.New(t.TempDir(), resolve.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Close()
+	srv := New(respond.New(content.New(res, content.Options{Revalidate: time.Hour}), respond.Options{}), Config{})
+	inner, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer inner.Close()
+	l := &lateListener{Listener: inner, waiting: make(chan struct{}), closed: make(chan struct{})}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(l) }()
+	c := dial(t, inner.Addr().String())
+	<-l.waiting
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- srv.Shutdown(ctx) }()
+	io.WriteString(c, "GET /missing HTTP/1.1\r\nHost: x\r\n\r\n")
+	resp, _ := readResponse(t, bufio.NewReader(c), "GET")
+	if resp.StatusCode != 404 || !resp.Close {
+		t.Errorf("request on the connection accepted as Shutdown began: %d, close %v; want 404 and the connection closed", resp.StatusCode, resp.Close)
+	}
+	if err := <-done; err != nil {
+		t.Errorf("Shutdown: %v", err)
+	}
+	if err := <-served; err != ErrServerClosed {
+		t.Errorf("Serve: %v, want ErrServerClosed", err)
 	}
 }

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"bufio"
 	"context"
 	"crypto/sha256"
 	"crypto/tls"
@@ -152,5 +153,55 @@ func TestShutdownDuringHandshakes(t *testing.T) {
 	}
 	for _, c := range conns {
 		c.Close()
+	}
+}
+
+// TestShutdownAnswersNewTLSConnection: a TLS connection accepted before
+// Shutdown whose client has not sent its hello yet still completes its
+// handshake and gets its first request answered. Shutdown used to end the
+// handshake at once, and its client, which cannot retry on a connection
+// that never answered, failed: requests lost on a restart under load.
+func TestShutdownAnswersNewTLSConnection(t *testing.T) {
+	srv, _ := startServer(t, Config{})
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.ServeListener(l, ListenerConfig{TLS: &tls.Config{Certificates: []tls.Certificate{testCert(t)}}})
+	raw := dial(t, l.Addr().String())
+	deadline := time.Now().Add(5 * time.Second)
+	for srv.OpenConns() < 1 {
+		if time.Now().After(deadline) {
+			t.Fatal("the engine did not take the connection within 5s")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	done := make(chan error, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		done <- srv.Shutdown(ctx)
+	}()
+	for {
+		nc, err := net.Dial("tcp", l.Addr().String())
+		if err != nil {
+			break
+		}
+		nc.Close()
+		if time.Now().After(deadline) {
+			t.Fatal("the listener still accepts 5s after Shutdown")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	tc := tls.Client(raw, &tls.Config{InsecureSkipVerify: true})
+	if _, err := io.WriteString(tc, "GET /a.txt HTTP/1.1\r\nHost: x\r\n\r\n"); err != nil {
+		t.Fatalf("handshake and request after Shutdown began: %v", err)
+	}
+	resp, body := readResponse(t, bufio.NewReader(tc), "GET")
+	if resp.StatusCode != 200 || body != "alpha" || !resp.Close {
+		t.Errorf("first request after Shutdown began: %d %q, close %v; want 200 alpha and the connection closed", resp.StatusCode, body, resp.Close)
+	}
+	if err := <-done; err != nil {
+		t.Errorf("Shutdown: %v", err)
 	}
 }

@@ -213,7 +213,12 @@ func httpsExtra(cfg *config.Config, port int, h3 bool) []byte {
 func (s *Server) serveHTTPS(cfg *config.Config, ln *listener) error {
 	port := ln.l.Addr().(*net.TCPAddr).Port
 	var udp net.PacketConn
-	if cfg.HTTP3 {
+	if ln.quic != nil {
+		var err error
+		if udp, err = ln.quic.PacketConn(); err != nil {
+			return fmt.Errorf("http3: %v", err)
+		}
+	} else if cfg.HTTP3 {
 		host, _, _ := net.SplitHostPort(ln.l.Addr().String())
 		var err error
 		if udp, err = net.ListenPacket("udp", net.JoinHostPort(host, strconv.Itoa(port))); err != nil {

@@ -34,6 +34,7 @@ import (
 	"github.com/stoahttp/stoa/internal/releasesrc"
 	"github.com/stoahttp/stoa/internal/site"
 	"github.com/stoahttp/stoa/internal/stdhttp"
+	"github.com/stoahttp/stoa/internal/systemd"
 	"github.com/stoahttp/stoa/internal/vhost"
 )
 
@@ -65,6 +66,9 @@ type Server struct {
 	certs     atomic.Pointer[certSource]
 	adminSrv  *http.Server
 	adminAddr string
+	// inherited are the listening sockets systemd passed (socket
+	// activation); the configuration decides their roles (systemd.Assign).
+	inherited []*systemd.Socket
 }
 
 // builtSite is a site and the configuration it was built from, so that a
@@ -75,9 +79,15 @@ type builtSite struct {
 	site *site.Site
 }
 
-// Start builds the configuration load returns and starts serving it.
-func Start(load Loader, stdout, stderr io.Writer) (*Server, error) {
+// Start builds the configuration load returns and starts serving it, on
+// the sockets inherited from systemd for the roles they take, and on
+// sockets of its own for the others.
+func Start(load Loader, stdout, stderr io.Writer, inherited ...*systemd.Socket) (*Server, error) {
 	cfg, err := load()
+	if err != nil {
+		return nil, err
+	}
+	plan, err := systemd.Assign(inherited, want(cfg))
 	if err != nil {
 		return nil, err
 	}
@@ -90,11 +100,12 @@ func Start(load Loader, stdout, stderr io.Writer) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{load: load, stdout: stdout, stderr: stderr, logger: logger,
-		panics: guard.New(stderr), errc: make(chan error, 16), store: content.NewStore(storeOptions(cfg))}
+		panics: guard.New(stderr), errc: make(chan error, 16), store: content.NewStore(storeOptions(cfg)),
+		inherited: inherited}
 	s.releases = releasesrc.NewRoots(cfg.CacheDir, int64(cfg.CacheDirSize), nil, func(format string, args ...any) {
 		fmt.Fprintf(stderr, "stoa: "+format+"\n", args...)
 	})
-	if cfg.Admin != "" {
+	if cfg.Admin != "" || plan.Admin != nil {
 		s.reg = metrics.New()
 	}
 	sites, table, err := s.build(cfg, nil)
@@ -117,7 +128,7 @@ func Start(load Loader, stdout, stderr io.Writer) (*Server, error) {
 		}
 		s.certs.Store(src)
 	}
-	if err := s.openListeners(cfg); err != nil {
+	if err := s.openListeners(cfg, plan); err != nil {
 		s.closeAll()
 		return nil, err
 	}
@@ -125,7 +136,7 @@ func Start(load Loader, stdout, stderr io.Writer) (*Server, error) {
 	// Ready before the admin address is announced: whoever reads that
 	// line may ask /readyz at once, and the listeners already serve.
 	s.ready.Store(true)
-	if err := s.startAdmin(cfg.Admin); err != nil {
+	if err := s.startAdmin(cfg.Admin, plan.Admin); err != nil {
 		s.closeAll()
 		return nil, err
 	}
@@ -310,29 +321,35 @@ func releaseStats(st *site.Site, r *releasesrc.Root) metrics.ReleaseStats {
 	}
 }
 
-// openListeners opens the listeners of cfg that are not open yet and
-// closes those it no longer names. An address may be named more than
+// want is what cfg asks to listen on, for giving the inherited sockets
+// their roles.
+func want(cfg *config.Config) systemd.Want {
+	return systemd.Want{HTTP: cfg.Listen, HTTPS: cfg.HTTPS, TLS: tlsWanted(cfg), HTTP3: cfg.HTTP3, Admin: cfg.Admin}
+}
+
+// openListeners opens the listeners of cfg and plan that are not open yet
+// and closes those they no longer name. An address may be named more than
 // once ("127.0.0.1:0" twice is two ports); each name keeps its listener.
-func (s *Server) openListeners(cfg *config.Config) error {
+func (s *Server) openListeners(cfg *config.Config, plan systemd.Plan) error {
 	have := make(map[string][]*listener)
 	for _, ln := range s.listeners {
 		have[ln.key()] = append(have[ln.key()], ln)
 	}
 	var next, opened []*listener
-	for _, w := range wanted(cfg) {
+	for _, w := range wanted(cfg, plan) {
 		if ls := have[w.key()]; len(ls) > 0 {
 			next = append(next, ls[0])
 			have[w.key()] = ls[1:]
 			continue
 		}
-		l, err := engine.Listen(w.addr)
+		l, err := listen(w.addr, w.sock)
 		if err != nil {
 			for _, o := range opened {
 				o.l.Close()
 			}
 			return err
 		}
-		ln := &listener{kind: w.kind, addr: w.addr, l: l}
+		ln := &listener{kind: w.kind, addr: w.addr, l: l, sock: w.sock, quic: w.quic}
 		opened = append(opened, ln)
 		next = append(next, ln)
 	}
@@ -373,6 +390,9 @@ func (s *Server) openListeners(cfg *config.Config) error {
 		if ln.kind == "redirect" {
 			note = " (redirects to https)"
 		}
+		if ln.sock != nil {
+			note += fmt.Sprintf(" (socket from systemd, fd %d)", ln.sock.FD)
+		}
 		fmt.Fprintf(s.stdout, "stoa: serving %s at %s%s\n", describe(cfg), urlOf(ln.l, ln.kind), note)
 	}
 	return nil
@@ -388,10 +408,20 @@ func (s *Server) httpsPort() int {
 	return 443
 }
 
+// listen opens a listener on addr, or on sock when systemd passed one.
+func listen(addr string, sock *systemd.Socket) (net.Listener, error) {
+	if sock != nil {
+		return sock.Listener()
+	}
+	return engine.Listen(addr)
+}
+
 // listener is an open listener and the address it was opened for.
 type listener struct {
 	kind  string // "http", "https" or "redirect" (plain, to https)
-	addr  string
+	addr  string // for an inherited socket, "systemd fd N"
+	sock  *systemd.Socket
+	quic  *systemd.Socket // https: the inherited UDP socket of its port, for HTTP/3
 	l     net.Listener
 	h3    *stdhttp.HTTP3Server // https: HTTP/3 on the same port, when on
 	plain *http.Server         // redirect
@@ -412,22 +442,59 @@ func (s *Server) stop(ln *listener) {
 	}
 }
 
-// wanted lists the listeners cfg asks for, in order.
-func wanted(cfg *config.Config) []listener {
+// wanted lists the listeners cfg asks for, in order: for a role with
+// inherited sockets (plan), those sockets instead of cfg's addresses.
+func wanted(cfg *config.Config, plan systemd.Plan) []listener {
 	var out []listener
 	plain := "http"
 	if cfg.RedirectHTTP && tlsWanted(cfg) {
 		plain = "redirect"
 	}
-	for _, a := range cfg.Listen {
-		out = append(out, listener{kind: plain, addr: a})
-	}
+	out = appendWanted(out, plain, cfg.Listen, plan.HTTP)
 	if tlsWanted(cfg) {
-		for _, a := range cfg.HTTPS {
-			out = append(out, listener{kind: "https", addr: a})
+		out = appendWanted(out, "https", cfg.HTTPS, plan.HTTPS)
+	}
+	// Each UDP socket goes to the first HTTPS listener of its port: one
+	// HTTP/3 server reads it.
+	for _, q := range plan.QUIC {
+		for i := range out {
+			addr := out[i].addr
+			if out[i].sock != nil {
+				addr = out[i].sock.Addr
+			}
+			if out[i].kind == "https" && cfg.HTTP3 && out[i].quic == nil && samePort(addr, q.Addr) {
+				out[i].quic = q
+				break
+			}
 		}
 	}
 	return out
+}
+
+// appendWanted adds listeners of kind: the inherited sockets when there
+// are any, else addrs.
+func appendWanted(out []listener, kind string, addrs []string, socks []*systemd.Socket) []listener {
+	if len(socks) > 0 {
+		for _, sk := range socks {
+			out = append(out, listener{kind: kind, addr: sockKey(sk), sock: sk})
+		}
+		return out
+	}
+	for _, a := range addrs {
+		out = append(out, listener{kind: kind, addr: a})
+	}
+	return out
+}
+
+// sockKey stands for an inherited socket where an address would be, so
+// that a reload keeps the listener on it.
+func sockKey(sk *systemd.Socket) string { return fmt.Sprintf("systemd fd %d", sk.FD) }
+
+// samePort reports whether the socket address have has the port of want.
+func samePort(want, have string) bool {
+	_, wp, err1 := net.SplitHostPort(want)
+	_, hp, err2 := net.SplitHostPort(have)
+	return err1 == nil && err2 == nil && wp == hp
 }
 
 // describe names what is served, default site first.
@@ -444,7 +511,12 @@ func describe(cfg *config.Config) string {
 	return fmt.Sprintf("%s (default) and %d more sites", cfg.Sites[def].Root, len(cfg.Sites)-1)
 }
 
-func (s *Server) startAdmin(addr string) error {
+// startAdmin serves the admin endpoint on addr, or on sock when systemd
+// passed one for it.
+func (s *Server) startAdmin(addr string, sock *systemd.Socket) error {
+	if sock != nil {
+		addr = sockKey(sock)
+	}
 	if addr == s.adminAddr {
 		return nil
 	}
@@ -457,7 +529,7 @@ func (s *Server) startAdmin(addr string) error {
 	if addr == "" {
 		return nil
 	}
-	l, err := engine.Listen(addr)
+	l, err := listen(addr, sock)
 	if err != nil {
 		return fmt.Errorf("admin: %v", err)
 	}
@@ -507,7 +579,11 @@ func (s *Server) reload() error {
 	if err != nil {
 		return err
 	}
-	if cfg.Admin != "" && s.reg == nil {
+	plan, err := systemd.Assign(s.inherited, want(cfg))
+	if err != nil {
+		return err
+	}
+	if (cfg.Admin != "" || plan.Admin != nil) && s.reg == nil {
 		return fmt.Errorf("admin: the admin endpoint was off at start; turning it on takes a restart")
 	}
 	sites, table, err := s.build(cfg, s.sites)
@@ -529,7 +605,7 @@ func (s *Server) reload() error {
 		}
 	}
 	oldCerts := s.certs.Swap(src)
-	if err := s.openListeners(cfg); err != nil {
+	if err := s.openListeners(cfg, plan); err != nil {
 		s.certs.Store(oldCerts)
 		if src != nil && src.fresh {
 			src.acme.Stop()
@@ -545,7 +621,7 @@ func (s *Server) reload() error {
 		oldCerts.acme.Stop()
 	}
 	s.startACME(src)
-	if err := s.startAdmin(cfg.Admin); err != nil {
+	if err := s.startAdmin(cfg.Admin, plan.Admin); err != nil {
 		fmt.Fprintln(s.stderr, "stoa: reload:", err)
 	}
 	s.sw.Store(table)
