@@ -193,6 +193,12 @@ func (f *Follower) loadManifest(ctx context.Context, id string) (*Release, error
 // nothing arrives for timeout: the context is cancelled and the body
 // closed, so a store whose reads do not heed the context cannot hold it.
 func readObject(ctx context.Context, store release.Store, key string, timeout time.Duration, fn func(io.Reader) error) error {
+	return readRange(ctx, store, key, 0, -1, release.Cond{}, timeout, fn)
+}
+
+// readRange reads n bytes of the object at key from off (n < 0: to its
+// end) under cond, as readObject reads the whole.
+func readRange(ctx context.Context, store release.Store, key string, off, n int64, cond release.Cond, timeout time.Duration, fn func(io.Reader) error) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var mu sync.Mutex
@@ -206,7 +212,7 @@ func readObject(ctx context.Context, store release.Store, key string, timeout ti
 		}
 	})
 	defer dog.Stop()
-	rc, _, err := store.Get(ctx, key, 0, -1, release.Cond{})
+	rc, _, err := store.Get(ctx, key, off, n, cond)
 	if err != nil {
 		return stalled(ctx, err, timeout)
 	}

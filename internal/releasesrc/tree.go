@@ -10,7 +10,8 @@
 // compresses. Only a file's bytes come from the store, fetched whole and
 // verified into a bounded disk cache (Blobs, Disk), from which they are
 // sent with sendfile; small bodies are then kept by the content cache like
-// any folder's.
+// any folder's. A large blob is sent while it arrives, and a Range request
+// of one not cached is a ranged GET of its part (Lazy).
 //
 // A Tree is one position of the store's pointer: the current release and
 // the releases current within the skew window before it. A path the
@@ -207,6 +208,16 @@ func (t *Tree) Open(name string) (source.File, error) {
 		}
 		return nil, fs.ErrNotExist
 	}
+	if info.size >= largeBlob {
+		f, l, err := t.blobs.OpenLarge(info.hash, info.size)
+		switch {
+		case err != nil:
+			return nil, &fs.PathError{Op: "open", Path: name, Err: err}
+		case l != nil:
+			return &lazyFile{Lazy: l, info: info}, nil
+		}
+		return &blobFile{File: f, info: info}, nil
+	}
 	f, err := t.blobs.Open(info.hash, info.size)
 	if err != nil {
 		return nil, &fs.PathError{Op: "open", Path: name, Err: err}
@@ -306,6 +317,23 @@ func (f *blobFile) Stat() (fs.FileInfo, error) { return f.info, nil }
 
 // OSFile returns the open blob, for sendfile.
 func (f *blobFile) OSFile() *os.File { return f.File }
+
+// lazyFile is an open file of a Tree whose large blob is read from the
+// store while it arrives (Lazy), a file of this system once verified.
+type lazyFile struct {
+	*Lazy
+	info *fileInfo
+}
+
+// Stat describes the file as the manifest does, until its bytes turn out
+// wrong or cannot be had: then it fails, so that whoever keeps the file
+// open drops it, and a send under way is cut.
+func (f *lazyFile) Stat() (fs.FileInfo, error) {
+	if err := f.Stale(); err != nil {
+		return nil, err
+	}
+	return f.info, nil
+}
 
 // fileInfo describes a file, a variant or a directory of a Tree.
 type fileInfo struct {

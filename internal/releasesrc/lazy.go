@@ -1,0 +1,365 @@
+package releasesrc
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/stoahttp/stoa/internal/release"
+	"github.com/stoahttp/stoa/internal/source"
+)
+
+// Lazy is a large blob opened without waiting for its bytes: they are
+// read while they arrive, from the store, and from the disk cache once
+// they are there. It is shared by the requests that send the blob (the
+// content cache keeps one open file per version), so it knows nothing of
+// requests, only of offsets:
+//
+//   - A read from the start joins the whole fetch of the blob (Blobs'
+//     fetch, shared by every request for it), and is answered from its
+//     temporary file as the bytes arrive: the first byte waits for the
+//     first bytes, not for the blob. The last bytes of the blob are given
+//     only once the whole was verified against its hash, so a wrong copy
+//     never makes a complete response: its readers get
+//     source.ErrCorrupt instead of the end, which cuts the connection,
+//     and the Lazy turns stale (Stat fails), so that the content cache
+//     drops it and the next request opens the blob anew and fetches it
+//     again. Once verified, the blob is in the disk cache, and read from
+//     there (and sent with sendfile: OSFile).
+//   - A read that the fetch under way will not reach soon (aheadOfFetch),
+//     or with no fetch under way, is a ranged GET of the store: of the
+//     bytes asked for, then of spans doubling up to maxSpan while the
+//     reads go on in sequence, so a Range request makes the store send
+//     about its part, not the blob. Those bytes cannot be checked against
+//     the blob's hash, which covers the whole. What holds instead: they
+//     are read from the object named by that hash, of the manifest's
+//     size, which the deploy verified when it stored it and which is
+//     never rewritten; and every ranged read of one Lazy is pinned with
+//     If-Match to the version of the object its Open found, so one
+//     answer never mixes two objects. A store that damages the bytes it
+//     holds is caught by the next whole fetch (a full GET), counted, and
+//     its copy never enters the cache.
+//
+// Every wait is bounded by the store's timeout: a read that gets no byte
+// for that long fails with source.ErrUnavailable.
+type Lazy struct {
+	b    *Blobs
+	sum  [32]byte
+	size int64
+	tag  string // the version of the object Open found
+
+	mu    sync.Mutex
+	ft    *fetch   // the whole fetch joined, with a reference
+	file  *os.File // the verified blob, from the disk cache; owned
+	last  span     // the bytes of the last ranged read
+	stale error    // why this Lazy can no longer be read
+}
+
+// span is bytes of the blob read by a ranged GET, from off.
+type span struct {
+	off int64
+	buf []byte
+}
+
+// Limits of the ranged reads of a large blob.
+const (
+	// aheadOfFetch is how far past the bytes a whole fetch has brought
+	// a read waits for it rather than asking the store for its part.
+	aheadOfFetch = 4 << 20
+	// maxSpan bounds a ranged GET (and the memory holding its bytes):
+	// past the first read, the store is asked for more than the read
+	// needs, doubling while reads go on in sequence, so a long range is
+	// a few GETs; a Range request ends at most this far past its end.
+	maxSpan = 1 << 20
+)
+
+// OpenLarge opens the blob sum of size bytes for reading at offsets: the
+// verified file of the disk cache (f), or, if the blob is not there, a
+// Lazy reading it from the store (l). The store is asked only whether it
+// holds the object, which bounds the wait by the timeout: its errors wrap
+// source.ErrUnavailable (no answer) or source.ErrCorrupt (no such object,
+// or one of another size).
+func (b *Blobs) OpenLarge(sum [32]byte, size int64) (f *os.File, l *Lazy, err error) {
+	if f := b.disk.Open(sum, size); f != nil {
+		b.stats.DiskHits.Add(1)
+		return f, nil, nil
+	}
+	info, err := b.statBlob(sum)
+	switch {
+	case errors.Is(err, release.ErrNotExist):
+		b.stats.Missing.Add(1)
+		return nil, nil, fmt.Errorf("blob %x: %s does not hold it: %w", sum[:6], b.store, source.ErrCorrupt)
+	case err != nil:
+		b.stats.Failed.Add(1)
+		b.stats.Unavailable.Add(1)
+		return nil, nil, fmt.Errorf("blob %x from %s: %v: %w", sum[:6], b.store, err, source.ErrUnavailable)
+	case info.Size != size:
+		b.stats.Corrupt.Add(1)
+		return nil, nil, fmt.Errorf("blob %x from %s: %d bytes, want %d: %w", sum[:6], b.store, info.Size, size, source.ErrCorrupt)
+	}
+	return nil, &Lazy{b: b, sum: sum, size: size, tag: info.Tag}, nil
+}
+
+// statBlob describes the object of blob sum, waiting at most the timeout
+// even for a store that does not heed its context.
+func (b *Blobs) statBlob(sum [32]byte) (release.Info, error) {
+	ctx, cancel := context.WithTimeout(b.ctx, b.timeout)
+	defer cancel()
+	type result struct {
+		info release.Info
+		err  error
+	}
+	ch := make(chan result, 1)
+	go func() {
+		info, err := b.store.Stat(ctx, release.BlobKey(sum))
+		ch <- result{info, err}
+	}()
+	select {
+	case r := <-ch:
+		return r.info, r.err
+	case <-ctx.Done():
+		return release.Info{}, fmt.Errorf("no answer within %v", b.timeout)
+	}
+}
+
+// ReadAt reads len(p) bytes of the blob from off.
+func (l *Lazy) ReadAt(p []byte, off int64) (int, error) {
+	if off < 0 {
+		return 0, fmt.Errorf("blob %x: negative offset %d", l.sum[:6], off)
+	}
+	if off >= l.size {
+		return 0, io.EOF
+	}
+	if len(p) == 0 {
+		return 0, nil
+	}
+	var eof error
+	if rest := l.size - off; int64(len(p)) > rest {
+		p, eof = p[:rest], io.EOF
+	}
+	f, ft, err := l.source(off)
+	var n int
+	switch {
+	case err != nil:
+	case f != nil:
+		n, err = f.ReadAt(p, off)
+	case ft != nil:
+		n, err = l.readFetch(ft, p, off)
+	default:
+		n, err = l.readRanges(p, off)
+	}
+	if err == nil {
+		err = eof
+	}
+	return n, err
+}
+
+// source says where a read from off comes from: the verified file, the
+// whole fetch, or (both nil) ranged GETs.
+func (l *Lazy) source(off int64) (*os.File, *fetch, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.stale != nil {
+		return nil, nil, l.stale
+	}
+	if l.file != nil {
+		return l.file, nil, nil
+	}
+	if l.ft != nil {
+		select {
+		case <-l.ft.done:
+			if l.ft.err != nil {
+				return nil, nil, l.fail(l.ft.err)
+			}
+			return l.ft.file, nil, nil
+		default:
+		}
+	}
+	if f := l.b.disk.Open(l.sum, l.size); f != nil {
+		// Another request's fetch brought it.
+		l.file = f
+		return f, nil, nil
+	}
+	if l.ft == nil {
+		// A read from the start joins (or starts) the whole fetch;
+		// another joins one under way that is about to bring it.
+		ft, err := l.b.join(l.sum, l.size, off == 0)
+		if err != nil {
+			return nil, nil, err
+		}
+		l.ft = ft
+	}
+	if l.ft != nil {
+		if _, written, _ := l.ft.front(); off < written+aheadOfFetch {
+			return nil, l.ft, nil
+		}
+	}
+	return nil, nil, nil
+}
+
+// fail makes the Lazy stale for err, and returns err.
+func (l *Lazy) fail(err error) error {
+	if l.stale == nil {
+		l.stale = err
+	}
+	return err
+}
+
+// readFetch reads p at off from the whole fetch ft as its bytes arrive.
+// The blob's last bytes are read only once it was verified.
+func (l *Lazy) readFetch(ft *fetch, p []byte, off int64) (int, error) {
+	end := off + int64(len(p))
+	t := time.NewTimer(l.b.timeout)
+	defer t.Stop()
+	for {
+		tmp, written, moved := ft.front()
+		if end < l.size && written >= end {
+			n, err := tmp.ReadAt(p, off)
+			if err != nil {
+				// The fetch failed and closed its file meanwhile.
+				return n, l.broken(ft, err)
+			}
+			return n, nil
+		}
+		select {
+		case <-moved:
+			t.Reset(l.b.timeout)
+		case <-ft.done:
+			if ft.err != nil {
+				return 0, l.broken(ft, ft.err)
+			}
+			return ft.file.ReadAt(p, off)
+		case <-t.C:
+			l.b.stats.Unavailable.Add(1)
+			return 0, fmt.Errorf("blob %x from %s: nothing received for %v: %w", l.sum[:6], l.b.store, l.b.timeout, source.ErrUnavailable)
+		}
+	}
+}
+
+// broken reports a read of the fetch ft that failed: ft's error once it
+// is done (a wrong copy, a stalled transfer), the Lazy turning stale.
+func (l *Lazy) broken(ft *fetch, err error) error {
+	<-ft.done
+	if ft.err != nil {
+		err = ft.err
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.fail(err)
+}
+
+// readRanges reads p at off with ranged GETs, from the bytes of the last
+// one when they hold the start of p.
+func (l *Lazy) readRanges(p []byte, off int64) (int, error) {
+	n := 0
+	for n < len(p) {
+		at := off + int64(n)
+		l.mu.Lock()
+		s := l.last
+		l.mu.Unlock()
+		if at >= s.off && at < s.off+int64(len(s.buf)) {
+			n += copy(p[n:], s.buf[at-s.off:])
+			continue
+		}
+		want := int64(len(p) - n)
+		if at == s.off+int64(len(s.buf)) {
+			// Reads in sequence: ask for more than this one needs.
+			want = max(want, min(2*int64(len(s.buf)), maxSpan))
+		}
+		buf := make([]byte, min(want, l.size-at))
+		if err := l.b.readPart(l.sum, at, buf, l.tag); err != nil {
+			if errors.Is(err, release.ErrConflict) {
+				l.mu.Lock()
+				l.fail(err)
+				l.mu.Unlock()
+			}
+			return n, err
+		}
+		l.mu.Lock()
+		l.last = span{off: at, buf: buf}
+		l.mu.Unlock()
+	}
+	return n, nil
+}
+
+// readPart reads len(buf) bytes of blob sum from off, of the version tag
+// of its object, with one ranged GET, which gets no byte for the timeout
+// at most.
+func (b *Blobs) readPart(sum [32]byte, off int64, buf []byte, tag string) error {
+	start := time.Now()
+	err := readRange(b.ctx, b.store, release.BlobKey(sum), off, int64(len(buf)), release.Cond{IfMatch: tag}, b.timeout, func(r io.Reader) error {
+		_, err := io.ReadFull(r, buf)
+		return err
+	})
+	switch {
+	case err == nil:
+		b.stats.Ranged.Add(1)
+		b.stats.Bytes.Add(int64(len(buf)))
+		b.stats.Nanos.Add(int64(time.Since(start)))
+		return nil
+	case errors.Is(err, release.ErrNotExist):
+		b.stats.Missing.Add(1)
+		return fmt.Errorf("blob %x: %s does not hold it: %w", sum[:6], b.store, source.ErrCorrupt)
+	case errors.Is(err, release.ErrConflict):
+		// Blobs are never rewritten; one was replaced (a repair):
+		// the next Open reads the new one.
+		b.stats.Failed.Add(1)
+		return fmt.Errorf("blob %x from %s: replaced while read: %w (%w)", sum[:6], b.store, source.ErrUnavailable, release.ErrConflict)
+	default:
+		b.stats.Failed.Add(1)
+		return fmt.Errorf("blob %x from %s, bytes %d-%d: %v: %w", sum[:6], b.store, off, off+int64(len(buf))-1, err, source.ErrUnavailable)
+	}
+}
+
+// OSFile returns the verified blob once it is in the disk cache, for
+// sendfile, and nil until then.
+func (l *Lazy) OSFile() *os.File {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.stale != nil {
+		return nil
+	}
+	if l.file != nil {
+		return l.file
+	}
+	if l.ft != nil {
+		select {
+		case <-l.ft.done:
+			if l.ft.err == nil {
+				return l.ft.file
+			}
+		default:
+		}
+	}
+	return nil
+}
+
+// Stale returns why the Lazy can no longer be read (its fetch brought a
+// wrong copy, or failed), or nil.
+func (l *Lazy) Stale() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.stale
+}
+
+// Close gives back the fetch joined and the verified file.
+func (l *Lazy) Close() error {
+	l.mu.Lock()
+	ft, f := l.ft, l.file
+	l.ft, l.file, l.last = nil, nil, span{}
+	if l.stale == nil {
+		l.stale = fmt.Errorf("blob %x: %w", l.sum[:6], os.ErrClosed)
+	}
+	l.mu.Unlock()
+	if ft != nil {
+		l.b.release(ft)
+	}
+	if f != nil {
+		return f.Close()
+	}
+	return nil
+}
