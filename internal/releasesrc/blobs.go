@@ -108,8 +108,9 @@ const (
 type BlobStats struct {
 	DiskHits    atomic.Int64 // blobs found in the disk cache
 	Fetches     atomic.Int64 // whole blobs fetched and verified
-	Ranged      atomic.Int64 // ranged GETs of parts of large blobs
-	Bytes       atomic.Int64 // bytes of those blobs and parts
+	Bytes       atomic.Int64 // bytes of those blobs
+	Ranged      atomic.Int64 // ranged GETs of parts of large blobs (Lazy)
+	RangedBytes atomic.Int64 // bytes of those parts, not verified
 	Nanos       atomic.Int64 // time spent fetching them
 	Corrupt     atomic.Int64 // fetched bytes that did not match the hash
 	Missing     atomic.Int64 // blobs the store did not hold

@@ -290,7 +290,6 @@ func (l *Lazy) readRanges(p []byte, off int64) (int, error) {
 // of its object, with one ranged GET, which gets no byte for the timeout
 // at most.
 func (b *Blobs) readPart(sum [32]byte, off int64, buf []byte, tag string) error {
-	start := time.Now()
 	err := readRange(b.ctx, b.store, release.BlobKey(sum), off, int64(len(buf)), release.Cond{IfMatch: tag}, b.timeout, func(r io.Reader) error {
 		_, err := io.ReadFull(r, buf)
 		return err
@@ -298,8 +297,7 @@ func (b *Blobs) readPart(sum [32]byte, off int64, buf []byte, tag string) error 
 	switch {
 	case err == nil:
 		b.stats.Ranged.Add(1)
-		b.stats.Bytes.Add(int64(len(buf)))
-		b.stats.Nanos.Add(int64(time.Since(start)))
+		b.stats.RangedBytes.Add(int64(len(buf)))
 		return nil
 	case errors.Is(err, release.ErrNotExist):
 		b.stats.Missing.Add(1)

@@ -79,8 +79,8 @@ func TestLargeRangeFetchesItsPart(t *testing.T) {
 	if st := b.disk.Stats(); st.Blobs != 0 {
 		t.Errorf("unverified parts entered the disk cache: %d blobs", st.Blobs)
 	}
-	if st := b.Stats(); st.Fetches.Load() != 0 || st.Ranged.Load() == 0 || st.Bytes.Load() != s.sent.Load() {
-		t.Errorf("stats: %d fetches, %d ranged, %d bytes (store sent %d); want 0, >0, the same", st.Fetches.Load(), st.Ranged.Load(), st.Bytes.Load(), s.sent.Load())
+	if st := b.Stats(); st.Fetches.Load() != 0 || st.Ranged.Load() == 0 || st.RangedBytes.Load() != s.sent.Load() {
+		t.Errorf("stats: %d fetches, %d ranged, %d bytes (store sent %d); want 0, >0, the same", st.Fetches.Load(), st.Ranged.Load(), st.RangedBytes.Load(), s.sent.Load())
 	}
 }
 
