@@ -37,6 +37,7 @@ type Blobs struct {
 	mu       sync.Mutex
 	inflight map[[32]byte]*fetch
 	slots    chan struct{} // bounds the fetches running at once
+	ahead    atomic.Int64  // bytes read ahead by ranged GETs and kept (Lazy)
 
 	ctx    context.Context
 	cancel context.CancelFunc

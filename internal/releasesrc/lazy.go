@@ -20,29 +20,32 @@ import (
 // requests, only of offsets:
 //
 //   - A read from the start joins the whole fetch of the blob (Blobs'
-//     fetch, shared by every request for it), and is answered from its
-//     temporary file as the bytes arrive: the first byte waits for the
-//     first bytes, not for the blob. The last bytes of the blob are given
-//     only once the whole was verified against its hash, so a wrong copy
-//     never makes a complete response: its readers get
-//     source.ErrCorrupt instead of the end, which cuts the connection,
-//     and the Lazy turns stale (Stat fails), so that the content cache
-//     drops it and the next request opens the blob anew and fetches it
-//     again. Once verified, the blob is in the disk cache, and read from
-//     there (and sent with sendfile: OSFile).
+//     fetch, shared by every request for it): a full GET does, and so
+//     does a Range request from byte 0, as a player's first ("bytes=0-")
+//     is, which reads on. It is answered from the fetch's temporary file
+//     as the bytes arrive: the first byte waits for the first bytes, not
+//     for the blob. The last bytes of the blob are given only once the
+//     whole was verified against its hash, so a wrong copy never makes a
+//     complete response: its readers get source.ErrCorrupt instead of the
+//     end, which cuts the connection, and the Lazy turns stale (Stat
+//     fails), so that the content cache drops it and the next request
+//     opens the blob anew and fetches it again. Once verified, the blob
+//     is in the disk cache, and read from there (and sent with sendfile:
+//     OSFile).
 //   - A read that the fetch under way will not reach soon (aheadOfFetch),
 //     or with no fetch under way, is a ranged GET of the store: of the
 //     bytes asked for, then of spans doubling up to maxSpan while the
-//     reads go on in sequence, so a Range request makes the store send
-//     about its part, not the blob. Those bytes cannot be checked against
-//     the blob's hash, which covers the whole. What holds instead: they
-//     are read from the object named by that hash, of the manifest's
-//     size, which the deploy verified when it stored it and which is
-//     never rewritten; and every ranged read of one Lazy is pinned with
-//     If-Match to the version of the object its Open found, so one
-//     answer never mixes two objects. A store that damages the bytes it
-//     holds is caught by the next whole fetch (a full GET), counted, and
-//     its copy never enters the cache.
+//     reads go on in sequence (within maxAhead kept for the store), so a
+//     Range request makes the store send about its part, not the blob.
+//     Those bytes cannot be checked against the blob's hash, which covers
+//     the whole. What holds instead: they are read from the object named
+//     by that hash (the deploy hashed the bytes it stored under it, and a
+//     blob is never rewritten), of the manifest's size; every ranged read
+//     of one Lazy is pinned with If-Match to the version of the object
+//     its Open found, so one answer never mixes two objects; and they are
+//     never cached. A store that damages the bytes it holds is caught by
+//     the next whole fetch (a full GET), counted, and its copy never
+//     enters the cache.
 //
 // Every wait is bounded by the store's timeout: a read that gets no byte
 // for that long fails with source.ErrUnavailable.
@@ -55,7 +58,9 @@ type Lazy struct {
 	mu    sync.Mutex
 	ft    *fetch   // the whole fetch joined, with a reference
 	file  *os.File // the verified blob, from the disk cache; owned
-	last  span     // the bytes of the last ranged read
+	ahead span     // bytes read ahead by the last ranged GET, not read yet
+	end   int64    // where the last ranged GET ended
+	asked int64    // how much it asked for
 	stale error    // why this Lazy can no longer be read
 }
 
@@ -75,6 +80,11 @@ const (
 	// needs, doubling while reads go on in sequence, so a long range is
 	// a few GETs; a Range request ends at most this far past its end.
 	maxSpan = 1 << 20
+	// maxAhead bounds the bytes read ahead and kept by the Lazy files of
+	// one store, which the content cache may keep open long after their
+	// last request: past it, a ranged GET asks for what its read needs
+	// and no more.
+	maxAhead = 64 << 20
 )
 
 // OpenLarge opens the blob sum of size bytes for reading at offsets: the
@@ -252,38 +262,64 @@ func (l *Lazy) broken(ft *fetch, err error) error {
 	return l.fail(err)
 }
 
-// readRanges reads p at off with ranged GETs, from the bytes of the last
-// one when they hold the start of p.
+// readRanges reads p at off with ranged GETs, or from the bytes the last
+// one read ahead.
 func (l *Lazy) readRanges(p []byte, off int64) (int, error) {
 	n := 0
 	for n < len(p) {
 		at := off + int64(n)
 		l.mu.Lock()
-		s := l.last
-		l.mu.Unlock()
-		if at >= s.off && at < s.off+int64(len(s.buf)) {
-			n += copy(p[n:], s.buf[at-s.off:])
+		if a := l.ahead; at >= a.off && at < a.off+int64(len(a.buf)) {
+			k := copy(p[n:], a.buf[at-a.off:])
+			if at+int64(k) == a.off+int64(len(a.buf)) {
+				l.dropAhead()
+			}
+			l.mu.Unlock()
+			n += k
 			continue
 		}
-		want := int64(len(p) - n)
-		if at == s.off+int64(len(s.buf)) {
+		need := int64(len(p) - n)
+		want := need
+		if at == l.end {
 			// Reads in sequence: ask for more than this one needs.
-			want = max(want, min(2*int64(len(s.buf)), maxSpan))
+			want = max(need, min(2*l.asked, maxSpan))
 		}
-		buf := make([]byte, min(want, l.size-at))
-		if err := l.b.readPart(l.sum, at, buf, l.tag); err != nil {
-			if errors.Is(err, release.ErrConflict) {
-				l.mu.Lock()
-				l.fail(err)
-				l.mu.Unlock()
+		l.mu.Unlock()
+		want = min(want, l.size-at)
+		if want > need && l.b.ahead.Add(want) > maxAhead {
+			l.b.ahead.Add(-want)
+			want = need
+		}
+		buf := make([]byte, want)
+		err := l.b.readPart(l.sum, at, buf, l.tag)
+		l.mu.Lock()
+		if err != nil {
+			if want > need {
+				l.b.ahead.Add(-want)
 			}
+			if errors.Is(err, release.ErrConflict) {
+				l.fail(err)
+			}
+			l.mu.Unlock()
 			return n, err
 		}
-		l.mu.Lock()
-		l.last = span{off: at, buf: buf}
+		l.dropAhead()
+		l.end, l.asked = at+want, want
+		if want > need {
+			l.ahead = span{off: at, buf: buf}
+		}
 		l.mu.Unlock()
+		n += copy(p[n:], buf)
 	}
 	return n, nil
+}
+
+// dropAhead forgets the bytes read ahead, giving back their room.
+func (l *Lazy) dropAhead() {
+	if l.ahead.buf != nil {
+		l.b.ahead.Add(-int64(len(l.ahead.buf)))
+	}
+	l.ahead = span{}
 }
 
 // readPart reads len(buf) bytes of blob sum from off, of the version tag
@@ -348,7 +384,8 @@ func (l *Lazy) Stale() error {
 func (l *Lazy) Close() error {
 	l.mu.Lock()
 	ft, f := l.ft, l.file
-	l.ft, l.file, l.last = nil, nil, span{}
+	l.ft, l.file = nil, nil
+	l.dropAhead()
 	if l.stale == nil {
 		l.stale = fmt.Errorf("blob %x: %w", l.sum[:6], os.ErrClosed)
 	}

@@ -270,3 +270,35 @@ func TestLargeOpenUnavailable(t *testing.T) {
 		t.Errorf("Open of a missing blob: %v, want ErrCorrupt", err)
 	}
 }
+
+// TestLargeReadAheadGivenBack: bytes a ranged GET read ahead are counted
+// against the store's bound while kept, and given back when read or when
+// the file closes, so a file kept open after its last request does not
+// hold the room for good.
+func TestLargeReadAheadGivenBack(t *testing.T) {
+	s := newFakeStore()
+	data := bigData(bigSize)
+	sum := s.putBlob(data)
+	_, b := largeTree(t, s, data, sum, 10*time.Second)
+	_, l, err := b.OpenLarge(sum, bigSize)
+	if err != nil || l == nil {
+		t.Fatalf("OpenLarge: %v, %v", l, err)
+	}
+	p := make([]byte, 32<<10)
+	for i := range 4 {
+		off := int64(8<<20 + i*len(p))
+		if n, err := l.ReadAt(p, off); n != len(p) || err != nil || !bytes.Equal(p, data[off:off+int64(n)]) {
+			t.Fatalf("read %d at %d: %d, %v", i, off, n, err)
+		}
+	}
+	if got := b.ahead.Load(); got <= 0 || got > maxSpan {
+		t.Errorf("after 4 reads in sequence, %d bytes kept ahead, want some, %d at most", got, maxSpan)
+	}
+	l.Close()
+	if got := b.ahead.Load(); got != 0 {
+		t.Errorf("after Close, %d bytes still counted ahead", got)
+	}
+	if _, err := l.ReadAt(p, 0); err == nil {
+		t.Errorf("read after Close: no error")
+	}
+}
