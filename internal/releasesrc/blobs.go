@@ -243,7 +243,7 @@ func (b *Blobs) fetchVerified(ft *fetch, sum [32]byte, size int64) (*os.File, er
 			if attempt == 0 && size < largeBlob {
 				continue
 			}
-			return nil, fmt.Errorf("blob %x from %s: %v, twice: %w", sum[:6], b.store, err, source.ErrCorrupt)
+			return nil, fmt.Errorf("blob %x from %s: %v (%d fetches): %w", sum[:6], b.store, err, attempt+1, source.ErrCorrupt)
 		case errors.Is(err, release.ErrNotExist):
 			b.stats.Missing.Add(1)
 			return nil, fmt.Errorf("blob %x: %s does not hold it: %w", sum[:6], b.store, source.ErrCorrupt)

@@ -158,8 +158,7 @@ func TestLargeFirstBytesBeforeWhole(t *testing.T) {
 }
 
 // TestLargeCorruptCut: a large blob whose store copy is not its bytes
-// gives its readers its first bytes, then source.ErrCorrupt instead of
-// its end (a response is cut, never completed), is counted, is never
+// gives its readers source.ErrCorrupt instead of its end (a response is cut, never completed), is counted, is never
 // cached, and its open file turns stale; once the store holds the right
 // bytes, the next open fetches them again and serves them.
 func TestLargeCorruptCut(t *testing.T) {
@@ -176,8 +175,10 @@ func TestLargeCorruptCut(t *testing.T) {
 		t.Fatalf("Open: %v", err)
 	}
 	got, err := readAllAt(f, bigSize)
-	if !errors.Is(err, source.ErrCorrupt) || len(got) >= bigSize || len(got) < bigSize/2 {
-		t.Errorf("read of a corrupt blob: %d of %d bytes, %v; want its start, then ErrCorrupt", len(got), bigSize, err)
+	// How much of the start a reader gets depends on how far it kept up
+	// with the fetch; never the end.
+	if !errors.Is(err, source.ErrCorrupt) || len(got) >= bigSize {
+		t.Errorf("read of a corrupt blob: %d of %d bytes, %v; want ErrCorrupt before the end", len(got), bigSize, err)
 	}
 	if _, err := f.Stat(); err == nil {
 		t.Errorf("the open file of a corrupt blob still Stats fine: it would be kept and sent again")
