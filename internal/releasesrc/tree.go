@@ -247,8 +247,8 @@ func (t *Tree) Hash(name string, v source.Version) ([32]byte, bool) {
 // ReleaseOf returns the id of the release the file info describes was
 // found in, or "".
 func ReleaseOf(info fs.FileInfo) string {
-	if fi, ok := info.(*fileInfo); ok && fi.rel != nil {
-		return fi.rel.ID
+	if fi, ok := info.(*fileInfo); ok {
+		return fi.rel
 	}
 	return ""
 }
@@ -341,13 +341,16 @@ type fileInfo struct {
 	size int64
 	mod  time.Time
 	hash [32]byte
-	rel  *Release
+	// rel is the id of the release the file was found in; not the
+	// *Release, whose manifest an open file would then keep in memory
+	// (150 MiB for a million files) for as long as it is sent.
+	rel  string
 	dir  bool
 	salt uint64 // mixed into the version: the release's, with ReleaseHeader
 }
 
 func (t *Tree) info(p string, sum [32]byte, size int64, mod time.Time, r *Release) *fileInfo {
-	fi := &fileInfo{name: path.Base(p), size: size, mod: mod, hash: sum, rel: r}
+	fi := &fileInfo{name: path.Base(p), size: size, mod: mod, hash: sum, rel: r.ID}
 	if t.opt.ReleaseHeader {
 		h := fnv.New64a()
 		h.Write([]byte(r.ID))
