@@ -85,6 +85,10 @@ const (
 	// last request: past it, a ranged GET asks for what its read needs
 	// and no more.
 	maxAhead = 64 << 20
+	// maxRanging bounds the ranged GETs of one store running at once, so
+	// that many Range requests of files not cached do not open as many
+	// connections to it; a request waits for its turn the timeout at most.
+	maxRanging = 64
 )
 
 // OpenLarge opens the blob sum of size bytes for reading at offsets: the
@@ -326,6 +330,15 @@ func (l *Lazy) dropAhead() {
 // of its object, with one ranged GET, which gets no byte for the timeout
 // at most.
 func (b *Blobs) readPart(sum [32]byte, off int64, buf []byte, tag string) error {
+	t := time.NewTimer(b.timeout)
+	select {
+	case b.ranging <- struct{}{}:
+		t.Stop()
+	case <-t.C:
+		b.stats.Unavailable.Add(1)
+		return fmt.Errorf("blob %x from %s: %d ranged reads waiting already for %v: %w", sum[:6], b.store, maxRanging, b.timeout, source.ErrUnavailable)
+	}
+	defer func() { <-b.ranging }()
 	err := readRange(b.ctx, b.store, release.BlobKey(sum), off, int64(len(buf)), release.Cond{IfMatch: tag}, b.timeout, func(r io.Reader) error {
 		_, err := io.ReadFull(r, buf)
 		return err

@@ -8,6 +8,7 @@ import (
 	"io"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -261,6 +262,10 @@ func TestLargeOpenUnavailable(t *testing.T) {
 	if d := time.Since(start); d > timeout+5*time.Second {
 		t.Errorf("Open returned after %v, timeout %v", d, timeout)
 	}
+	core, _ := newCore(tree)
+	if a := serve(t, core, respond.Request{Method: "GET", Path: "/big.bin"}); a.status != 503 || a.header["Retry-After"] == "" {
+		t.Errorf("GET with the store stalled: %d, Retry-After %q; want 503 with Retry-After", a.status, a.header["Retry-After"])
+	}
 	s.setFault(nil)
 	s.set(release.BlobKey(sum), data[:100])
 	if _, err := tree.Open("big.bin"); !errors.Is(err, source.ErrCorrupt) {
@@ -301,5 +306,59 @@ func TestLargeReadAheadGivenBack(t *testing.T) {
 	}
 	if _, err := l.ReadAt(p, 0); err == nil {
 		t.Errorf("read after Close: no error")
+	}
+}
+
+// TestLargeRangedGETsBounded: many reads of parts of a large uncached
+// blob at once run at most maxRanging ranged GETs of the store at a time;
+// the others wait for their turn, and every read gets its bytes.
+func TestLargeRangedGETsBounded(t *testing.T) {
+	s := newFakeStore()
+	data := bigData(largeBlob)
+	sum := s.putBlob(data)
+	_, b := largeTree(t, s, data, sum, 20*time.Second)
+	_, l, err := b.OpenLarge(sum, largeBlob)
+	if err != nil || l == nil {
+		t.Fatalf("OpenLarge: %v, %v", l, err)
+	}
+	defer l.Close()
+	gate := make(chan struct{})
+	var running, most atomic.Int64
+	s.setFault(func(string) (io.ReadCloser, error) {
+		n := running.Add(1)
+		for m := most.Load(); n > m && !most.CompareAndSwap(m, n); m = most.Load() {
+		}
+		<-gate
+		running.Add(-1)
+		return nil, nil
+	})
+	const reads = maxRanging + 16
+	var wg sync.WaitGroup
+	errs := make(chan error, reads)
+	for i := range reads {
+		wg.Go(func() {
+			off := int64(1 + i*4096) // not from the start, apart: each a GET
+			p := make([]byte, 100)
+			_, err := l.ReadAt(p, off)
+			if err == nil && !bytes.Equal(p, data[off:off+100]) {
+				err = errors.New("wrong bytes")
+			}
+			errs <- err
+		})
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for running.Load() < maxRanging && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	close(gate)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Error(err)
+		}
+	}
+	if m := most.Load(); m != maxRanging {
+		t.Errorf("%d reads at once ran %d ranged GETs at a time, want %d", reads, m, maxRanging)
 	}
 }
