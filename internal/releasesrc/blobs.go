@@ -164,6 +164,11 @@ func (b *Blobs) wait(sum [32]byte, size int64) (*os.File, error) {
 	select {
 	case <-ft.done:
 		if ft.err != nil {
+			if errors.Is(ft.err, source.ErrUnavailable) {
+				// The fetch's watchdog may cut a stalled store
+				// before this wait's timer fires: a 503 all the same.
+				b.stats.Unavailable.Add(1)
+			}
 			return nil, ft.err
 		}
 		return dup(ft.file)
