@@ -1,7 +1,9 @@
 package e2e
 
 import (
+	"bytes"
 	"crypto/sha256"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -86,5 +88,56 @@ func TestReleaseLargeFile(t *testing.T) {
 	}
 	if !eventually(5*time.Second, func() bool { return metric(bads) == 1 }) {
 		t.Errorf("a damaged large blob counted corrupt %v times, want 1", metric(bads))
+	}
+}
+
+// TestReleaseLargeFileEveryProtocol: over HTTP/1.1 (TLS), HTTP/2 and
+// HTTP/3, a 64 MiB file of a release store not cached yet comes whole and
+// right, and one whose copy in the store is damaged is cut before its end.
+func TestReleaseLargeFileEveryProtocol(t *testing.T) {
+	const size = 64 << 20
+	big := patterned(size)
+	bad := patterned(size)
+	for i := range bad[:8] {
+		bad[i] = 'X'
+	}
+	s := newSite(t)
+	s.write("big.bin", string(big))
+	s.write("bad.bin", string(bad))
+	target := filepath.Join(t.TempDir(), "store")
+	stoaDeploy(t, s.root, target)
+	sum := sha256.Sum256(bad)
+	blob := filepath.Join(target, filepath.FromSlash(release.BlobKey(sum)))
+	bad[size/2] ^= 1
+	os.Chmod(blob, 0o644)
+	if err := os.WriteFile(blob, bad, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for proto, client := range clients() {
+		client.Timeout = time.Minute // 64 MiB, under the race detector too
+		t.Run(proto, func(t *testing.T) {
+			// A server of its own: its disk cache is a new temporary
+			// folder, so nothing is cached.
+			srv := startWith(t, s, "serve", target, "--listen", "127.0.0.1:0", "--tls-self-signed", "--https", "127.0.0.1:0")
+			base := "https://" + httpsAddr(t, srv)
+			resp, err := client.Get(base + "/big.bin")
+			if err != nil {
+				t.Fatalf("GET /big.bin: %v", err)
+			}
+			got, err := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if err != nil || resp.StatusCode != 200 || !bytes.Equal(got, big) {
+				t.Errorf("GET /big.bin: %d, %d of %d bytes (right: %v), %v", resp.StatusCode, len(got), size, bytes.Equal(got, big), err)
+			}
+			resp, err = client.Get(base + "/bad.bin")
+			if err != nil {
+				return // cut before the head: cut all the same
+			}
+			got, err = io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if err == nil || len(got) >= size {
+				t.Errorf("GET /bad.bin, damaged in the store: %d, %d of %d bytes, %v; want the body cut", resp.StatusCode, len(got), size, err)
+			}
+		})
 	}
 }
