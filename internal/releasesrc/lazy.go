@@ -248,7 +248,8 @@ func (l *Lazy) readFetch(ft *fetch, p []byte, off int64) (int, error) {
 			}
 			return ft.file.ReadAt(p, off)
 		case <-t.C:
-			l.b.stats.Unavailable.Add(1)
+			// Mid-body: the response is cut, not answered 503; the
+			// fetch's own watchdog counts the stall.
 			return 0, fmt.Errorf("blob %x from %s: nothing received for %v: %w", l.sum[:6], l.b.store, l.b.timeout, source.ErrUnavailable)
 		}
 	}
