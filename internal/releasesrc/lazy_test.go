@@ -2,6 +2,7 @@ package releasesrc
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/binary"
 	"errors"
@@ -271,7 +272,7 @@ func TestLargeOpenUnavailable(t *testing.T) {
 	if _, err := tree.Open("big.bin"); !errors.Is(err, source.ErrCorrupt) {
 		t.Errorf("Open of a blob of another size: %v, want ErrCorrupt", err)
 	}
-	s.Delete(nil, release.BlobKey(sum))
+	s.Delete(context.Background(), release.BlobKey(sum))
 	if _, err := tree.Open("big.bin"); !errors.Is(err, source.ErrCorrupt) || b.Stats().Missing.Load() != 1 {
 		t.Errorf("Open of a missing blob: %v, want ErrCorrupt", err)
 	}
