@@ -363,3 +363,57 @@ func TestLargeRangedGETsBounded(t *testing.T) {
 		t.Errorf("%d reads at once ran %d ranged GETs at a time, want %d", reads, m, maxRanging)
 	}
 }
+
+// TestLargeReadsNearTheFetchJoinIt: while a full read fetches a large
+// blob, another request's read of bytes the fetch has brought, or will
+// bring soon, is answered from it, with no GET of its own; a read far
+// ahead of it is a ranged GET.
+func TestLargeReadsNearTheFetchJoinIt(t *testing.T) {
+	s := newFakeStore()
+	data := bigData(bigSize)
+	sum := s.putBlob(data)
+	const first = 1 << 20
+	stall := newStall()
+	defer stall.Close()
+	var calls atomic.Int64
+	s.setFault(func(key string) (io.ReadCloser, error) {
+		if calls.Add(1) > 1 {
+			return nil, nil
+		}
+		return struct {
+			io.Reader
+			io.Closer
+		}{io.MultiReader(bytes.NewReader(data[:first]), stall), stall}, nil
+	})
+	tree, b := largeTree(t, s, data, sum, 10*time.Second)
+	full, err := tree.Open("big.bin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer full.Close()
+	p := make([]byte, first)
+	if n, err := full.ReadAt(p, 0); n != first || err != nil {
+		t.Fatalf("full read, first MiB: %d, %v", n, err)
+	}
+	other, err := tree.Open("big.bin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	q := make([]byte, 1000)
+	for _, tt := range []struct {
+		off    int64
+		ranged int64 // ranged GETs so far
+	}{
+		{first / 2, 0},   // brought already
+		{40 << 20, 1},    // far ahead: a GET of its part
+		{first - 500, 1}, // brought already, for a reader that joined
+	} {
+		if n, err := other.ReadAt(q, tt.off); n != len(q) || err != nil || !bytes.Equal(q, data[tt.off:tt.off+1000]) {
+			t.Errorf("read at %d: %d, %v", tt.off, n, err)
+		}
+		if got := b.Stats().Ranged.Load(); got != tt.ranged {
+			t.Errorf("after a read at %d: %d ranged GETs, want %d", tt.off, got, tt.ranged)
+		}
+	}
+}
