@@ -36,9 +36,10 @@ type Blobs struct {
 
 	mu       sync.Mutex
 	inflight map[[32]byte]*fetch
-	slots    chan struct{} // bounds the fetches running at once
-	ahead    atomic.Int64  // bytes read ahead by ranged GETs and kept (Lazy)
-	ranging  chan struct{} // bounds the ranged GETs running at once
+	recent   map[[32]byte]recentStat // the store's last answers about large blobs
+	slots    chan struct{}           // bounds the fetches running at once
+	ahead    atomic.Int64            // bytes read ahead by ranged GETs and kept (Lazy)
+	ranging  chan struct{}           // bounds the ranged GETs running at once
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -126,7 +127,8 @@ func NewBlobs(store release.Store, disk *Disk, timeout time.Duration) *Blobs {
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Blobs{
 		store: store, disk: disk, timeout: timeout, stats: new(BlobStats),
-		inflight: make(map[[32]byte]*fetch), slots: make(chan struct{}, maxFetching),
+		inflight: make(map[[32]byte]*fetch), recent: make(map[[32]byte]recentStat),
+		slots:   make(chan struct{}, maxFetching),
 		ranging: make(chan struct{}, maxRanging),
 		ctx:     ctx, cancel: cancel,
 	}

@@ -58,6 +58,7 @@ type fakeStore struct {
 	// reader to serve instead, or (nil, nil) to serve the object.
 	fault func(key string) (io.ReadCloser, error)
 	gets  atomic.Int64
+	stats atomic.Int64 // calls of Stat
 	sent  atomic.Int64 // bytes read from the bodies of Get
 }
 
@@ -125,6 +126,7 @@ func (s *fakeStore) Get(ctx context.Context, key string, off, n int64, cond rele
 // Stat consults the fault as Get does: a stallReader makes it wait for
 // the context.
 func (s *fakeStore) Stat(ctx context.Context, key string) (release.Info, error) {
+	s.stats.Add(1)
 	s.mu.Lock()
 	fault := s.fault
 	s.mu.Unlock()

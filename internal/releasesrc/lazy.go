@@ -102,7 +102,7 @@ func (b *Blobs) OpenLarge(sum [32]byte, size int64) (f *os.File, l *Lazy, err er
 		b.stats.DiskHits.Add(1)
 		return f, nil, nil
 	}
-	info, err := b.statBlob(sum)
+	info, err := b.statRecent(sum, size)
 	switch {
 	case errors.Is(err, release.ErrNotExist):
 		b.stats.Missing.Add(1)
@@ -116,6 +116,51 @@ func (b *Blobs) OpenLarge(sum [32]byte, size int64) (f *os.File, l *Lazy, err er
 		return nil, nil, fmt.Errorf("blob %x from %s: %d bytes, want %d: %w", sum[:6], b.store, info.Size, size, source.ErrCorrupt)
 	}
 	return nil, &Lazy{b: b, sum: sum, size: size, tag: info.Tag}, nil
+}
+
+// statFresh is how long the answer of the store about a large blob is
+// taken as still true: long enough that the opens of one request (the
+// content cache's look, then the body's) ask the store once, short enough
+// that a store gone down meanwhile is still answered 503 at the next.
+const statFresh = time.Second
+
+// maxRecent bounds the answers kept for statFresh.
+const maxRecent = 1024
+
+// recentStat is an answer of the store about a blob, and when it came.
+type recentStat struct {
+	info release.Info
+	at   time.Time
+}
+
+// statRecent describes the object of blob sum, from an answer of the last
+// statFresh if there is one. Only an answer of the expected size is kept.
+func (b *Blobs) statRecent(sum [32]byte, size int64) (release.Info, error) {
+	now := time.Now()
+	b.mu.Lock()
+	r, ok := b.recent[sum]
+	b.mu.Unlock()
+	if ok && now.Sub(r.at) < statFresh {
+		return r.info, nil
+	}
+	info, err := b.statBlob(sum)
+	if err != nil || info.Size != size {
+		return info, err
+	}
+	b.mu.Lock()
+	if len(b.recent) >= maxRecent {
+		clear(b.recent)
+	}
+	b.recent[sum] = recentStat{info, now}
+	b.mu.Unlock()
+	return info, nil
+}
+
+// forget drops the answer kept about blob sum: its object was replaced.
+func (b *Blobs) forget(sum [32]byte) {
+	b.mu.Lock()
+	delete(b.recent, sum)
+	b.mu.Unlock()
 }
 
 // statBlob describes the object of blob sum, waiting at most the timeout
@@ -304,6 +349,7 @@ func (l *Lazy) readRanges(p []byte, off int64) (int, error) {
 			}
 			if errors.Is(err, release.ErrConflict) {
 				l.fail(err)
+				l.b.forget(l.sum)
 			}
 			l.mu.Unlock()
 			return n, err

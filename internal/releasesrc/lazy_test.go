@@ -417,3 +417,20 @@ func TestLargeReadsNearTheFetchJoinIt(t *testing.T) {
 		}
 	}
 }
+
+// TestLargeOpenAsksOnce: the two opens of one request for a large blob
+// not cached (the content cache's look at the file, then the body's) ask
+// the store about it once, not twice before the first byte.
+func TestLargeOpenAsksOnce(t *testing.T) {
+	s := newFakeStore()
+	data := bigData(largeBlob)
+	tree, _ := largeTree(t, s, data, s.putBlob(data), 10*time.Second)
+	core, _ := newCore(tree)
+	a := serve(t, core, respond.Request{Method: "GET", Path: "/big.bin", Range: "bytes=100-199"})
+	if a.status != 206 || a.body != string(data[100:200]) {
+		t.Errorf("Range: %d, %d bytes", a.status, len(a.body))
+	}
+	if n := s.stats.Load(); n != 1 {
+		t.Errorf("the store was asked about the blob %d times, want 1", n)
+	}
+}
