@@ -112,9 +112,9 @@ type BlobStats struct {
 	DiskHits    atomic.Int64 // blobs found in the disk cache
 	Fetches     atomic.Int64 // whole blobs fetched and verified
 	Bytes       atomic.Int64 // bytes of those blobs
+	Nanos       atomic.Int64 // time spent fetching them
 	Ranged      atomic.Int64 // ranged GETs of parts of large blobs (Lazy)
 	RangedBytes atomic.Int64 // bytes of those parts, not verified
-	Nanos       atomic.Int64 // time spent fetching them
 	Corrupt     atomic.Int64 // fetched bytes that did not match the hash
 	Missing     atomic.Int64 // blobs the store did not hold
 	Failed      atomic.Int64 // fetches that failed or stalled
