@@ -347,7 +347,9 @@ func (l *Lazy) readRanges(p []byte, off int64) (int, error) {
 			if want > need {
 				l.b.ahead.Add(-want)
 			}
-			if errors.Is(err, release.ErrConflict) {
+			if errors.Is(err, release.ErrConflict) || errors.Is(err, source.ErrCorrupt) {
+				// The object read is no longer there: the next
+				// request opens the blob anew.
 				l.fail(err)
 				l.b.forget(l.sum)
 			}
@@ -382,7 +384,6 @@ func (b *Blobs) readPart(sum [32]byte, off int64, buf []byte, tag string) error 
 	case b.ranging <- struct{}{}:
 		t.Stop()
 	case <-t.C:
-		b.stats.Unavailable.Add(1)
 		return fmt.Errorf("blob %x from %s: %d ranged reads waiting already for %v: %w", sum[:6], b.store, maxRanging, b.timeout, source.ErrUnavailable)
 	}
 	defer func() { <-b.ranging }()

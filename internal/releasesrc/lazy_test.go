@@ -434,3 +434,26 @@ func TestLargeOpenAsksOnce(t *testing.T) {
 		t.Errorf("the store was asked about the blob %d times, want 1", n)
 	}
 }
+
+// TestLargeBlobGoneWhileOpen: a large blob removed from the store (a prune
+// gone wrong) after its file was opened fails the ranged read with
+// ErrCorrupt, and the open file turns stale, so that the content cache
+// drops it and the next request is answered 502 rather than cut again.
+func TestLargeBlobGoneWhileOpen(t *testing.T) {
+	s := newFakeStore()
+	data := bigData(largeBlob)
+	sum := s.putBlob(data)
+	tree, _ := largeTree(t, s, data, sum, 10*time.Second)
+	f, err := tree.Open("big.bin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	s.Delete(context.Background(), release.BlobKey(sum))
+	if _, err := f.ReadAt(make([]byte, 10), 1000); !errors.Is(err, source.ErrCorrupt) {
+		t.Errorf("ranged read of a removed blob: %v, want ErrCorrupt", err)
+	}
+	if _, err := f.Stat(); err == nil {
+		t.Errorf("the open file of a removed blob still Stats fine")
+	}
+}
