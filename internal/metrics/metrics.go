@@ -24,6 +24,7 @@
 //	stoa_blob_fetches_total                              counter    site, outcome        Sources.Releases
 //	stoa_blob_fetch_bytes_total                          counter    site                 Sources.Releases
 //	stoa_blob_fetch_seconds_total                        counter    site                 Sources.Releases
+//	stoa_blob_range_bytes_total                          counter    site                 Sources.Releases
 //	stoa_release_pointer_errors_total                    counter    site                 Sources.Releases
 //	stoa_build_info                                      gauge      version, commit,     buildinfo.Read
 //	                                                                goversion

@@ -431,7 +431,7 @@ func TestSources(t *testing.T) {
 			name: "release store",
 			src: Sources{Releases: func() []ReleaseStats {
 				return []ReleaseStats{{Site: "a", Release: "r7", MemoryHits: 9, DiskHits: 4, Fetched: 2, Bytes: 300,
-					Seconds: 0.5, Corrupt: 1, Missing: 1, Failed: 3, Unavailable: 5, PointerErrors: 6}}
+					Seconds: 0.5, Corrupt: 1, Missing: 1, Failed: 3, Unavailable: 5, PointerErrors: 6, Ranged: 7, RangedBytes: 700}}
 			}},
 			lines: []string{
 				`stoa_release_info{release="r7",site="a"} 1`,
@@ -445,6 +445,8 @@ func TestSources(t *testing.T) {
 				`stoa_blob_fetches_total{outcome="unavailable",site="a"} 5`,
 				`stoa_blob_fetch_bytes_total{site="a"} 300`,
 				`stoa_blob_fetch_seconds_total{site="a"} 0.5`,
+				`stoa_blob_fetches_total{outcome="ranged",site="a"} 7`,
+				`stoa_blob_range_bytes_total{site="a"} 700`,
 				`stoa_release_pointer_errors_total{site="a"} 6`,
 				`# TYPE stoa_release_info gauge`,
 			},

@@ -31,6 +31,8 @@ type ReleaseStats struct {
 	Missing              int64   // blobs the store did not hold
 	Failed               int64   // fetches that failed or stalled
 	Unavailable          int64   // requests answered 503 waiting for a blob
+	Ranged               int64   // ranged GETs of parts of large blobs
+	RangedBytes          int64   // bytes of those parts
 	PointerErrors        int64   // reads of the pointer or a manifest that failed
 }
 
@@ -77,11 +79,13 @@ var (
 	descReleaseReads = prometheus.NewDesc("stoa_release_reads_total",
 		"Where a release's files were found: memory (lookups the content cache answered), disk (blobs opened from the disk cache) or origin (blobs fetched from the store).", []string{"site", "tier"}, nil)
 	descBlobFetches = prometheus.NewDesc("stoa_blob_fetches_total",
-		"Blob fetches from a release store, by outcome: ok, corrupt, missing, error; unavailable counts requests answered 503 while waiting.", []string{"site", "outcome"}, nil)
+		"Blob fetches from a release store, by outcome: ok, corrupt, missing, error; unavailable counts requests answered 503 while waiting; ranged counts ranged GETs of parts of large blobs.", []string{"site", "outcome"}, nil)
 	descBlobBytes = prometheus.NewDesc("stoa_blob_fetch_bytes_total",
 		"Bytes of the blobs fetched and verified.", []string{"site"}, nil)
 	descBlobSeconds = prometheus.NewDesc("stoa_blob_fetch_seconds_total",
 		"Time spent fetching the blobs fetched and verified (divide by the ok fetches for the mean).", []string{"site"}, nil)
+	descBlobRangeBytes = prometheus.NewDesc("stoa_blob_range_bytes_total",
+		"Bytes of parts of large blobs read by ranged GETs (Range requests of blobs not cached), which cannot be verified alone.", []string{"site"}, nil)
 	descPointerErrors = prometheus.NewDesc("stoa_release_pointer_errors_total",
 		"Reads of a release store's pointer or of a manifest that failed (the release served stays).", []string{"site"}, nil)
 )
@@ -95,7 +99,7 @@ func (c sourceCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{
 		descCacheHits, descCacheMisses, descCacheBytes, descCacheFiles,
 		descCompressions, descOpenConns, descPanics,
-		descReleaseInfo, descReleaseReads, descBlobFetches, descBlobBytes, descBlobSeconds, descPointerErrors,
+		descReleaseInfo, descReleaseReads, descBlobFetches, descBlobBytes, descBlobSeconds, descBlobRangeBytes, descPointerErrors,
 	} {
 		ch <- d
 	}
@@ -176,11 +180,12 @@ func collectReleases(ch chan<- prometheus.Metric, stats []ReleaseStats) {
 		for _, o := range []struct {
 			name string
 			n    int64
-		}{{"ok", st.Fetched}, {"corrupt", st.Corrupt}, {"missing", st.Missing}, {"error", st.Failed}, {"unavailable", st.Unavailable}} {
+		}{{"ok", st.Fetched}, {"corrupt", st.Corrupt}, {"missing", st.Missing}, {"error", st.Failed}, {"unavailable", st.Unavailable}, {"ranged", st.Ranged}} {
 			send(ch, descBlobFetches, prometheus.CounterValue, float64(o.n), st.Site, o.name)
 		}
 		send(ch, descBlobBytes, prometheus.CounterValue, float64(st.Bytes), st.Site)
 		send(ch, descBlobSeconds, prometheus.CounterValue, st.Seconds, st.Site)
+		send(ch, descBlobRangeBytes, prometheus.CounterValue, float64(st.RangedBytes), st.Site)
 		send(ch, descPointerErrors, prometheus.CounterValue, float64(st.PointerErrors), st.Site)
 	}
 }

@@ -58,6 +58,20 @@ type fakeStore struct {
 	// reader to serve instead, or (nil, nil) to serve the object.
 	fault func(key string) (io.ReadCloser, error)
 	gets  atomic.Int64
+	stats atomic.Int64 // calls of Stat
+	sent  atomic.Int64 // bytes read from the bodies of Get
+}
+
+// counted is a body of the fake store, counting the bytes read from it.
+type counted struct {
+	io.ReadCloser
+	n *atomic.Int64
+}
+
+func (c counted) Read(p []byte) (int, error) {
+	n, err := c.ReadCloser.Read(p)
+	c.n.Add(int64(n))
+	return n, err
 }
 
 func newFakeStore() *fakeStore { return &fakeStore{objects: map[string][]byte{}} }
@@ -69,6 +83,13 @@ func (s *fakeStore) putBlob(data []byte) [32]byte {
 	s.objects[release.BlobKey(sum)] = data
 	s.mu.Unlock()
 	return sum
+}
+
+// set stores data at key.
+func (s *fakeStore) set(key string, data []byte) {
+	s.mu.Lock()
+	s.objects[key] = data
+	s.mu.Unlock()
 }
 
 func (s *fakeStore) setFault(f func(key string) (io.ReadCloser, error)) {
@@ -89,7 +110,7 @@ func (s *fakeStore) Get(ctx context.Context, key string, off, n int64, cond rele
 			return nil, release.Info{}, err
 		}
 		if rc != nil {
-			return rc, release.Info{}, nil
+			return counted{rc, &s.sent}, release.Info{}, nil
 		}
 	}
 	if !ok {
@@ -99,10 +120,30 @@ func (s *fakeStore) Get(ctx context.Context, key string, off, n int64, cond rele
 	if n >= 0 {
 		data = data[:min(n, int64(len(data)))]
 	}
-	return io.NopCloser(bytes.NewReader(data)), release.Info{Size: int64(len(data))}, nil
+	return counted{io.NopCloser(bytes.NewReader(data)), &s.sent}, release.Info{Size: int64(len(data))}, nil
 }
 
+// Stat consults the fault as Get does: a stallReader makes it wait for
+// the context.
 func (s *fakeStore) Stat(ctx context.Context, key string) (release.Info, error) {
+	s.stats.Add(1)
+	s.mu.Lock()
+	fault := s.fault
+	s.mu.Unlock()
+	if fault != nil {
+		rc, err := fault(key)
+		if err != nil {
+			return release.Info{}, err
+		}
+		if st, ok := rc.(*stallReader); ok {
+			select {
+			case <-ctx.Done():
+				return release.Info{}, ctx.Err()
+			case <-st.done:
+				return release.Info{}, io.ErrUnexpectedEOF
+			}
+		}
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	data, ok := s.objects[key]

@@ -10,7 +10,8 @@
 // compresses. Only a file's bytes come from the store, fetched whole and
 // verified into a bounded disk cache (Blobs, Disk), from which they are
 // sent with sendfile; small bodies are then kept by the content cache like
-// any folder's.
+// any folder's. A large blob is sent while it arrives, and a Range request
+// of one not cached is a ranged GET of its part (Lazy).
 //
 // A Tree is one position of the store's pointer: the current release and
 // the releases current within the skew window before it. A path the
@@ -207,6 +208,16 @@ func (t *Tree) Open(name string) (source.File, error) {
 		}
 		return nil, fs.ErrNotExist
 	}
+	if info.size >= largeBlob {
+		f, l, err := t.blobs.OpenLarge(info.hash, info.size)
+		switch {
+		case err != nil:
+			return nil, &fs.PathError{Op: "open", Path: name, Err: err}
+		case l != nil:
+			return &lazyFile{Lazy: l, info: info}, nil
+		}
+		return &blobFile{File: f, info: info}, nil
+	}
 	f, err := t.blobs.Open(info.hash, info.size)
 	if err != nil {
 		return nil, &fs.PathError{Op: "open", Path: name, Err: err}
@@ -236,8 +247,8 @@ func (t *Tree) Hash(name string, v source.Version) ([32]byte, bool) {
 // ReleaseOf returns the id of the release the file info describes was
 // found in, or "".
 func ReleaseOf(info fs.FileInfo) string {
-	if fi, ok := info.(*fileInfo); ok && fi.rel != nil {
-		return fi.rel.ID
+	if fi, ok := info.(*fileInfo); ok {
+		return fi.rel
 	}
 	return ""
 }
@@ -307,19 +318,39 @@ func (f *blobFile) Stat() (fs.FileInfo, error) { return f.info, nil }
 // OSFile returns the open blob, for sendfile.
 func (f *blobFile) OSFile() *os.File { return f.File }
 
+// lazyFile is an open file of a Tree whose large blob is read from the
+// store while it arrives (Lazy), a file of this system once verified.
+type lazyFile struct {
+	*Lazy
+	info *fileInfo
+}
+
+// Stat describes the file as the manifest does, until its bytes turn out
+// wrong or cannot be had: then it fails, so that whoever keeps the file
+// open drops it, and a send under way is cut.
+func (f *lazyFile) Stat() (fs.FileInfo, error) {
+	if err := f.Stale(); err != nil {
+		return nil, err
+	}
+	return f.info, nil
+}
+
 // fileInfo describes a file, a variant or a directory of a Tree.
 type fileInfo struct {
 	name string
 	size int64
 	mod  time.Time
 	hash [32]byte
-	rel  *Release
+	// rel is the id of the release the file was found in; not the
+	// *Release, whose manifest an open file would then keep in memory
+	// (150 MiB for a million files) for as long as it is sent.
+	rel  string
 	dir  bool
 	salt uint64 // mixed into the version: the release's, with ReleaseHeader
 }
 
 func (t *Tree) info(p string, sum [32]byte, size int64, mod time.Time, r *Release) *fileInfo {
-	fi := &fileInfo{name: path.Base(p), size: size, mod: mod, hash: sum, rel: r}
+	fi := &fileInfo{name: path.Base(p), size: size, mod: mod, hash: sum, rel: r.ID}
 	if t.opt.ReleaseHeader {
 		h := fnv.New64a()
 		h.Write([]byte(r.ID))

@@ -318,6 +318,7 @@ func releaseStats(st *site.Site, r *releasesrc.Root) metrics.ReleaseStats {
 		Bytes: b.Bytes.Load(), Seconds: time.Duration(b.Nanos.Load()).Seconds(),
 		Corrupt: b.Corrupt.Load(), Missing: b.Missing.Load(), Failed: b.Failed.Load(),
 		Unavailable: b.Unavailable.Load(), PointerErrors: r.Follower().Failed(),
+		Ranged: b.Ranged.Load(), RangedBytes: b.RangedBytes.Load(),
 	}
 }
 
