@@ -231,12 +231,11 @@ func (e *replicaEnv) deploy(t *testing.T) {
 			took[i] = append(took[i], d)
 		}
 	}, 2*time.Millisecond, limit)
-	// Not yet a failure of this test: a replica that has not switched
-	// answers 404 for an asset of the newest release until its next poll
-	// (a miss of a release store reads no pointer), and round robin sends
-	// it the scripts of pages of replicas that have.
-	t.Logf("known gap: %d of %d scripts of a page of the newest release failed, asked of a replica not switched yet: %q",
-		ahead.failed, ahead.pages, ahead.problems[:min(3, len(ahead.problems))])
+	// Round robin sends the scripts of pages of a replica that has
+	// switched to one that has not polled yet: its miss reads the
+	// pointer, and it serves them (9 to 175 of them failed per run when
+	// a miss of a release store read nothing, b68c4ca).
+	ahead.noneAhead(t)
 	var worst time.Duration
 	for i, ds := range took {
 		slices.Sort(ds)

@@ -34,6 +34,11 @@ type Follower struct {
 	freeAfter time.Duration
 	free      func()
 	freeing   atomic.Bool // a give-back is due
+
+	// healthy is false from a check that could not read the store to
+	// the next one that could: misses do not wait on it meanwhile.
+	healthy atomic.Bool
+	looks   looks
 }
 
 // freeAfter is how long after a switch that dropped manifests the memory
@@ -55,6 +60,17 @@ func (f *Follower) giveBack() {
 			f.free()
 		})
 	}
+}
+
+// looks are the checks that requests finding nothing ask for (Look): one
+// at a time, at most one per MissLookEvery, each shared by every miss that
+// arrived before it began.
+type looks struct {
+	mu      sync.Mutex
+	next    chan struct{} // closed when the check misses join now has ended; nil if none is pending
+	running bool          // a check of theirs is scheduled or reading the store
+	last    time.Time     // when the last one began
+	slow    bool          // a miss stopped waiting for the one under way
 }
 
 // FollowOptions say how a Follower reads its store.
@@ -84,6 +100,17 @@ type FollowOptions struct {
 // deployed every few minutes would otherwise hold the pointer's whole
 // history (release.MaxHistory) of them.
 const MaxSkewReleases = 10
+
+// MissLookEvery is the shortest time between two checks asked for by
+// requests that found nothing (Look): a flood of requests for missing
+// paths reads the pointer at most once in this time, however many.
+const MissLookEvery = 100 * time.Millisecond
+
+// MissWait is the longest a request that found nothing waits for the
+// check it asked for (Look), and for the manifests of a new release that
+// check loads (a million files take about a second); origin_timeout when
+// that is shorter. The check goes on after the request stops waiting.
+const MissWait = 250 * time.Millisecond
 
 // maxPointerBytes bounds a pointer object read by a server.
 const maxPointerBytes = 1 << 20
@@ -131,7 +158,81 @@ func (f *Follower) Check(ctx context.Context) (bool, error) {
 	if err != nil {
 		f.failed.Add(1)
 	}
+	f.healthy.Store(err == nil)
 	return changed, err
+}
+
+// Look checks the pointer for a request that found nothing in the tree:
+// another server following this store may have switched to a release this
+// one has not seen yet, and given a page naming files only that release
+// holds (replicas behind a load balancer; issue 12). It waits for a check
+// that begins after it was called, at most MissWait (or origin_timeout),
+// and returns nil if that check ended (the tree is then the one the
+// pointer leads to) or none is to be waited for; else a channel closed
+// when it ends.
+//
+// Misses share their checks: one at a time, at most one per
+// MissLookEvery, each for every miss that came before it began; so a
+// flood of them costs the store little. A miss waits for nothing while the
+// store cannot be read (the last check failed, until one succeeds) or
+// once another miss stopped waiting for the check under way: a stalled
+// store delays one round of misses by MissWait, and no 404 after it.
+func (f *Follower) Look() <-chan struct{} {
+	if !f.healthy.Load() {
+		return nil
+	}
+	l := &f.looks
+	l.mu.Lock()
+	if l.slow {
+		l.mu.Unlock()
+		return nil
+	}
+	if l.next == nil {
+		l.next = make(chan struct{})
+		if !l.running {
+			f.scheduleLook()
+		}
+	}
+	done := l.next
+	l.mu.Unlock()
+	timer := time.NewTimer(min(MissWait, f.opt.Timeout))
+	defer timer.Stop()
+	select {
+	case <-done:
+		return nil
+	case <-timer.C:
+	}
+	l.mu.Lock()
+	l.slow = true
+	l.mu.Unlock()
+	return done
+}
+
+// scheduleLook starts the pending look as soon as MissLookEvery has passed
+// since the last one began. The caller holds looks.mu.
+func (f *Follower) scheduleLook() {
+	l := &f.looks
+	l.running = true
+	time.AfterFunc(max(0, time.Until(l.last.Add(MissLookEvery))), f.look)
+}
+
+// look is the check misses asked for: the one pending when it begins.
+func (f *Follower) look() {
+	l := &f.looks
+	l.mu.Lock()
+	done := l.next
+	l.next, l.last = nil, time.Now()
+	l.mu.Unlock()
+	// Its error is the poll's to report: a miss only waits on the
+	// store less, from now on, while it cannot be read (healthy).
+	_, _ = f.Check(context.Background())
+	l.mu.Lock()
+	l.running, l.slow = false, false
+	if l.next != nil {
+		f.scheduleLook()
+	}
+	l.mu.Unlock()
+	close(done)
 }
 
 func (f *Follower) check(ctx context.Context) (bool, error) {

@@ -43,8 +43,8 @@ type RootOptions struct {
 // is the Follower's, a new one each time the pointer moves, and its
 // identity is the current release with the tree's serial number. Its
 // pointer is read by Current, which the site calls every release_poll and
-// on a reload (SIGHUP, POST /reload), and whenever the root is opened
-// again.
+// on a reload (SIGHUP, POST /reload), whenever the root is opened again,
+// and by Follower.Look for requests that find nothing.
 type Root struct {
 	roots  *Roots
 	key    string
@@ -224,3 +224,8 @@ func (rs *Roots) Open(ctx context.Context, target string, opt RootOptions) (*Roo
 	rs.mu.Unlock()
 	return r, nil
 }
+
+// Latest returns the identity of the tree of the pointer's last position
+// read, without reading it: a check made for another site, or for a
+// request that found nothing (Follower.Look), may have moved it on.
+func (r *Root) Latest() source.TreeID { return treeID(r.f.Tree()) }

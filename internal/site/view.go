@@ -129,6 +129,9 @@ type roots struct {
 	// look is under way (see retryMiss).
 	lastMiss atomic.Int64
 	looking  atomic.Bool
+	// adopting is set while a goroutine waits to adopt the tree of a
+	// release store's check that outlived its miss (adoptLater).
+	adopting atomic.Bool
 }
 
 // inheritLimit is the most cache entries a new tree takes over from the
@@ -308,6 +311,47 @@ func (s *Site) look(miss bool) {
 	defer r.looking.Store(false)
 	old := s.cur.Load()
 	changed, err := source.Changed(r.root, old.res.Source(), old.id)
+	s.follow(old, changed, err)
+}
+
+// adopt serves the tree the release store's follower holds now when it
+// is another than the site's, without reading the pointer: a check made
+// for a miss (this site's or another's on the same store) moved it on.
+func (s *Site) adopt() {
+	if s.rel.Latest() == s.cur.Load().id {
+		return
+	}
+	r := &s.roots
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.closed {
+		return
+	}
+	old := s.cur.Load()
+	s.follow(old, s.rel.Latest() != old.id, nil)
+}
+
+// adoptLater adopts the follower's tree when the check done reports has
+// ended: one the request that asked for it stopped waiting for. One such
+// wait per site at a time; a later check is adopted by the next miss or
+// poll.
+func (s *Site) adoptLater(done <-chan struct{}) {
+	r := &s.roots
+	if !r.adopting.CompareAndSwap(false, true) {
+		return
+	}
+	go func() {
+		<-done
+		r.adopting.Store(false)
+		s.adopt()
+	}()
+}
+
+// follow switches from old to the tree the root leads to when a look
+// found it changed, and says why when the look failed. The caller holds
+// roots.mu.
+func (s *Site) follow(old *view, changed bool, err error) {
+	r := &s.roots
 	if err == nil && changed {
 		var t *view
 		if t, err = s.open(); err == nil {
@@ -349,17 +393,35 @@ func (s *Site) retryMiss(t *view) *view {
 		return cur
 	}
 	if s.rel != nil {
-		// A release store's tree moves only with its pointer, followed
-		// every release_poll; a miss says nothing of a move, and a read
-		// of the pointer per miss would make every 404 wait on the
-		// store (on one that stalls, for origin_timeout).
-		return nil
+		return s.retryReleaseMiss(t)
 	}
 	r := &s.roots
 	if time.Now().UnixNano()-r.lastMiss.Load() < int64(minMissLook) && !r.looking.Load() {
 		return nil
 	}
 	s.look(true)
+	if cur := s.cur.Load(); cur != t {
+		return cur
+	}
+	return nil
+}
+
+// retryReleaseMiss is retryMiss for a release store. Its tree moves with
+// the pointer, polled every release_poll; but another replica of this
+// store may have switched before this one and served a page naming an
+// asset only the new release holds, which a load balancer then asks of
+// this one. So a miss has the follower check the pointer (Follower.Look:
+// shared, at most one read per releasesrc.MissLookEvery, waited for at
+// most releasesrc.MissWait and not at all while the store cannot be read,
+// so a flood of 404s or a stalled store costs little). A request that
+// found nothing in release N and is decided again by N+1 still sees one
+// tree only: a miss is not an answer yet, and requests that found what
+// they asked for in N finish on N.
+func (s *Site) retryReleaseMiss(t *view) *view {
+	if pending := s.rel.Follower().Look(); pending != nil {
+		s.adoptLater(pending)
+	}
+	s.adopt()
 	if cur := s.cur.Load(); cur != t {
 		return cur
 	}
