@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/netip"
+	"os"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -59,11 +60,21 @@ type conn struct {
 	remote string     // for the access log
 	peer   netip.Addr // the client's address, or its proxy's
 
+	// rbuf and wbuf come from io while the connection is busy; an idle
+	// one waits for its next request without them (read).
+	io   *ioBufs
 	rbuf []byte
 	r, w int // rbuf[r:w] holds bytes read and not yet parsed
 
 	wbuf []byte
 	bufs net.Buffers
+
+	// readFn is tryRead, made once per pooled conn so that waiting on the
+	// raw connection does not allocate a closure; rn and rerr are its
+	// results.
+	readFn func(fd uintptr) bool
+	rn     int
+	rerr   error
 
 	req  http1.Request
 	creq respond.Request
@@ -87,15 +98,50 @@ type conn struct {
 	started atomic.Bool
 }
 
-// connPool recycles connections with their buffers: a client that opens a
-// connection per request (Connection: close) would otherwise cost two
-// buffers and their garbage every time.
+// connPool recycles connections: a client that opens a connection per
+// request (Connection: close) would otherwise cost a conn and its garbage
+// every time.
 var connPool = sync.Pool{New: func() any {
-	return &conn{rbuf: make([]byte, initialReadBuf), wbuf: make([]byte, 0, 4<<10)}
+	c := &conn{}
+	c.readFn = c.tryRead
+	return c
 }}
+
+// ioBufs is a connection's read and write buffers, held only while it has
+// bytes to parse or write: an idle keep-alive connection gives them back
+// to bufPool, so many idle clients cost no buffers.
+type ioBufs struct {
+	r, w []byte
+}
+
+var bufPool = sync.Pool{New: func() any {
+	return &ioBufs{r: make([]byte, initialReadBuf), w: make([]byte, 0, 4<<10)}
+}}
+
+// takeBufs gives the connection its buffers.
+func (c *conn) takeBufs() {
+	b := bufPool.Get().(*ioBufs)
+	c.io, c.rbuf, c.wbuf = b, b.r, b.w[:0]
+}
+
+// dropBufs returns the connection's buffers, which hold nothing pending,
+// to bufPool, and drops what still points into them, so that they can be
+// collected or lent to another connection. A read buffer grown for a large
+// head is left to the collector.
+func (c *conn) dropBufs() {
+	b := c.io
+	b.w = c.wbuf[:0]
+	c.io, c.rbuf, c.wbuf = nil, nil, nil
+	clear(c.bufs)
+	c.req.Head = http1.Head{}
+	c.req.Fields.Reset()
+	c.creq = respond.Request{}
+	bufPool.Put(b)
+}
 
 func newConn(s *Server, nc net.Conn) *conn {
 	c := connPool.Get().(*conn)
+	c.takeBufs()
 	c.s, c.nc, c.base = s, nc, nc
 	if ta, ok := nc.RemoteAddr().(*net.TCPAddr); ok {
 		c.peer = ta.AddrPort().Addr().Unmap()
@@ -106,15 +152,17 @@ func newConn(s *Server, nc net.Conn) *conn {
 	return c
 }
 
-// release returns c to the pool, keeping its buffers and nothing else.
+// release returns c to the pool, with its buffers returned to theirs.
 func (c *conn) release() {
+	if c.io != nil {
+		c.dropBufs()
+	}
 	clear(c.bufs)
 	*c = conn{
-		rbuf: c.rbuf,
-		wbuf: c.wbuf[:0],
-		bufs: c.bufs[:0],
-		req:  c.req, // Parse resets it; its scratch storage is kept
-		resp: c.resp,
+		bufs:   c.bufs[:0],
+		req:    c.req, // Parse resets it; its scratch storage is kept
+		resp:   c.resp,
+		readFn: c.readFn,
 	}
 	c.resp.Reset()
 	connPool.Put(c)
@@ -469,9 +517,9 @@ func (c *conn) fill() error {
 	if c.s.closing.Load() && c.w == 0 && !c.awaitFirst(now) {
 		return errClose
 	}
-	n, err := c.nc.Read(c.rbuf[c.w:])
+	n, err := c.read()
 	for n == 0 && c.w == 0 && isTimeout(err) && c.s.closing.Load() && c.awaitFirst(time.Now().UnixNano()) {
-		n, err = c.nc.Read(c.rbuf[c.w:])
+		n, err = c.read()
 	}
 	c.w += n
 	if err != nil {
@@ -492,6 +540,53 @@ func (c *conn) fill() error {
 		c.headStart = now
 	}
 	return nil
+}
+
+// read reads into rbuf[w:]. With nothing buffered on a TCP connection
+// (no TLS), it waits for the next bytes without holding the buffers
+// (tryRead), so an idle keep-alive connection costs its goroutine and
+// little else; with bytes waiting it is one read system call, as nc.Read.
+func (c *conn) read() (int, error) {
+	if c.w != 0 || len(c.wbuf) != 0 || c.rawConn() == nil {
+		return c.nc.Read(c.rbuf[c.w:])
+	}
+	c.rn, c.rerr = 0, nil
+	err := c.raw.Read(c.readFn)
+	if c.io == nil {
+		// The wait ended without bytes (a deadline, Shutdown): the
+		// connection's code after fill counts on its buffers.
+		c.takeBufs()
+	}
+	if err != nil {
+		return 0, err
+	}
+	return c.rn, c.rerr
+}
+
+// tryRead is read's callback on the raw connection: it reads what is
+// there, and when nothing is, returns the buffers and asks to be called
+// again once the socket is readable.
+func (c *conn) tryRead(fd uintptr) bool {
+	if c.io == nil {
+		c.takeBufs()
+	}
+	for {
+		n, err := syscall.Read(int(fd), c.rbuf[c.w:])
+		switch {
+		case err == syscall.EINTR:
+			continue
+		case err == syscall.EAGAIN:
+			c.dropBufs()
+			return false
+		case err != nil:
+			c.rerr = &net.OpError{Op: "read", Net: "tcp", Err: os.NewSyscallError("read", err)}
+		case n == 0:
+			c.rerr = io.EOF
+		default:
+			c.rn = n
+		}
+		return true
+	}
 }
 
 // awaitFirst reports whether a shutting-down server still waits for the
