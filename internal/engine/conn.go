@@ -60,14 +60,11 @@ type conn struct {
 	remote string     // for the access log
 	peer   netip.Addr // the client's address, or its proxy's
 
-	// rbuf and wbuf come from io while the connection is busy; an idle
-	// one waits for its next request without them (read).
-	io   *ioBufs
-	rbuf []byte
+	// The buffers and the state of an exchange are taken from exchPool
+	// while the connection is busy; an idle one waits for its next
+	// request without them (read). Their fields are used as the conn's.
+	*exch
 	r, w int // rbuf[r:w] holds bytes read and not yet parsed
-
-	wbuf []byte
-	bufs net.Buffers
 
 	// readFn is tryRead, made once per pooled conn so that waiting on the
 	// raw connection does not allocate a closure; rn and rerr are its
@@ -75,10 +72,6 @@ type conn struct {
 	readFn func(fd uintptr) bool
 	rn     int
 	rerr   error
-
-	req  http1.Request
-	creq respond.Request
-	resp respond.Response
 
 	streamed   int64 // body bytes written by the current Stream
 	closeAfter bool  // the response's framing requires closing the connection
@@ -107,41 +100,47 @@ var connPool = sync.Pool{New: func() any {
 	return c
 }}
 
-// ioBufs is a connection's read and write buffers, held only while it has
-// bytes to parse or write: an idle keep-alive connection gives them back
-// to bufPool, so many idle clients cost no buffers.
-type ioBufs struct {
-	r, w []byte
+// exch is what a connection holds only while it has bytes to parse or
+// write: its buffers and the state of the request it answers. An idle
+// keep-alive connection gives it back to exchPool, so that many idle
+// clients cost neither (about 11 KiB each).
+type exch struct {
+	rbuf []byte
+	wbuf []byte
+	bufs net.Buffers
+
+	req  http1.Request
+	creq respond.Request
+	resp respond.Response
 }
 
-var bufPool = sync.Pool{New: func() any {
-	return &ioBufs{r: make([]byte, initialReadBuf), w: make([]byte, 0, 4<<10)}
+var exchPool = sync.Pool{New: func() any {
+	return &exch{rbuf: make([]byte, initialReadBuf), wbuf: make([]byte, 0, 4<<10)}
 }}
 
-// takeBufs gives the connection its buffers.
-func (c *conn) takeBufs() {
-	b := bufPool.Get().(*ioBufs)
-	c.io, c.rbuf, c.wbuf = b, b.r, b.w[:0]
+// takeExch gives the connection its buffers and exchange state.
+func (c *conn) takeExch() {
+	c.exch = exchPool.Get().(*exch)
 }
 
-// dropBufs returns the connection's buffers, which hold nothing pending,
-// to bufPool, and drops what still points into them, so that they can be
-// collected or lent to another connection. A read buffer grown for a large
-// head is left to the collector.
-func (c *conn) dropBufs() {
-	b := c.io
-	b.w = c.wbuf[:0]
-	c.io, c.rbuf, c.wbuf = nil, nil, nil
-	clear(c.bufs)
-	c.req.Head = http1.Head{}
-	c.req.Fields.Reset()
-	c.creq = respond.Request{}
-	bufPool.Put(b)
+// dropExch returns the connection's exchange, which holds nothing
+// pending, to exchPool. What still points into its read buffer is dropped
+// first, so that a pooled one does not keep another's bytes alive.
+func (c *conn) dropExch() {
+	x := c.exch
+	c.exch = nil
+	x.wbuf = x.wbuf[:0]
+	clear(x.bufs)
+	x.bufs = x.bufs[:0]
+	x.req.Head = http1.Head{}
+	x.req.Fields.Reset()
+	x.creq = respond.Request{}
+	exchPool.Put(x)
 }
 
 func newConn(s *Server, nc net.Conn) *conn {
 	c := connPool.Get().(*conn)
-	c.takeBufs()
+	c.takeExch()
 	c.s, c.nc, c.base = s, nc, nc
 	if ta, ok := nc.RemoteAddr().(*net.TCPAddr); ok {
 		c.peer = ta.AddrPort().Addr().Unmap()
@@ -152,19 +151,13 @@ func newConn(s *Server, nc net.Conn) *conn {
 	return c
 }
 
-// release returns c to the pool, with its buffers returned to theirs.
+// release returns c to the pool, and its exchange to theirs.
 func (c *conn) release() {
-	if c.io != nil {
-		c.dropBufs()
+	if c.exch != nil {
+		c.resp.Reset()
+		c.dropExch()
 	}
-	clear(c.bufs)
-	*c = conn{
-		bufs:   c.bufs[:0],
-		req:    c.req, // Parse resets it; its scratch storage is kept
-		resp:   c.resp,
-		readFn: c.readFn,
-	}
-	c.resp.Reset()
+	*c = conn{readFn: c.readFn}
 	connPool.Put(c)
 }
 
@@ -544,18 +537,18 @@ func (c *conn) fill() error {
 
 // read reads into rbuf[w:]. With nothing buffered on a TCP connection
 // (no TLS), it waits for the next bytes without holding the buffers
-// (tryRead), so an idle keep-alive connection costs its goroutine and
-// little else; with bytes waiting it is one read system call, as nc.Read.
+// or the request state (tryRead), so an idle keep-alive connection costs
+// its goroutine and little else; with bytes waiting it is one read system call, as nc.Read.
 func (c *conn) read() (int, error) {
 	if c.w != 0 || len(c.wbuf) != 0 || c.rawConn() == nil {
 		return c.nc.Read(c.rbuf[c.w:])
 	}
 	c.rn, c.rerr = 0, nil
 	err := c.raw.Read(c.readFn)
-	if c.io == nil {
+	if c.exch == nil {
 		// The wait ended without bytes (a deadline, Shutdown): the
-		// connection's code after fill counts on its buffers.
-		c.takeBufs()
+		// connection's code after fill counts on its exchange.
+		c.takeExch()
 	}
 	if err != nil {
 		return 0, err
@@ -564,11 +557,11 @@ func (c *conn) read() (int, error) {
 }
 
 // tryRead is read's callback on the raw connection: it reads what is
-// there, and when nothing is, returns the buffers and asks to be called
+// there, and when nothing is, returns the exchange and asks to be called
 // again once the socket is readable.
 func (c *conn) tryRead(fd uintptr) bool {
-	if c.io == nil {
-		c.takeBufs()
+	if c.exch == nil {
+		c.takeExch()
 	}
 	for {
 		n, err := syscall.Read(int(fd), c.rbuf[c.w:])
@@ -576,7 +569,7 @@ func (c *conn) tryRead(fd uintptr) bool {
 		case err == syscall.EINTR:
 			continue
 		case err == syscall.EAGAIN:
-			c.dropBufs()
+			c.dropExch()
 			return false
 		case err != nil:
 			c.rerr = &net.OpError{Op: "read", Net: "tcp", Err: os.NewSyscallError("read", err)}

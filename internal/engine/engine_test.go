@@ -189,6 +189,11 @@ func TestServeCachedFileLoggedAllocatesNothing(t *testing.T) {
 }
 
 func testServeCachedFileAllocatesNothing(t *testing.T, cfg Config) {
+	if raceEnabled {
+		// A connection waiting for its next request returns its
+		// exchange to a sync.Pool, which the race detector empties at random.
+		t.Skip("sync.Pool drops items at random under the race detector")
+	}
 	_, addr := startServer(t, cfg)
 	c := dial(t, addr)
 	req := []byte("GET /index.html HTTP/1.1\r\nHost: 127.0.0.1\r\nUser-Agent: test\r\n\r\n")
