@@ -23,6 +23,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"golang.org/x/net/http2"
@@ -83,6 +84,9 @@ func run(addr string, n int, proto, path, pidList string, settle, timeout time.D
 	defer func() {
 		for _, c := range conns {
 			if c != nil {
+				// A reset rather than a close leaves no TIME_WAIT
+				// behind, whose ports the next run would need.
+				c.(*net.TCPConn).SetLinger(0)
 				c.Close()
 			}
 		}
@@ -120,7 +124,7 @@ func run(addr string, n int, proto, path, pidList string, settle, timeout time.D
 func exchange(ap netip.AddrPort, i int, proto, path string, deadline time.Time, keep *net.Conn) error {
 	src := ap.Addr().As4()
 	src[3] += byte(i / perSource)
-	d := net.Dialer{Deadline: deadline, LocalAddr: &net.TCPAddr{IP: net.IP(src[:])}}
+	d := net.Dialer{Deadline: deadline, LocalAddr: &net.TCPAddr{IP: net.IP(src[:])}, Control: bindNoPort}
 	c, err := d.Dial("tcp", ap.String())
 	if err != nil {
 		return err
@@ -217,6 +221,21 @@ func getH2(c net.Conn, ap netip.AddrPort, path string) error {
 		}
 	}
 	return errors.New("no end of stream 1 in 1000 frames")
+}
+
+// ipBindAddressNoPort is IP_BIND_ADDRESS_NO_PORT (Linux 4.2), missing
+// from package syscall.
+const ipBindAddressNoPort = 24
+
+// bindNoPort defers the choice of the local port to connect, which can
+// reuse a port towards another server; bound first, every connection
+// needs a port of its own, and finding one takes longer the more are used.
+func bindNoPort(_, _ string, rc syscall.RawConn) error {
+	var serr error
+	err := rc.Control(func(fd uintptr) {
+		serr = syscall.SetsockoptInt(int(fd), syscall.IPPROTO_IP, ipBindAddressNoPort, 1)
+	})
+	return errors.Join(err, serr)
 }
 
 // rssKiB sums the resident set of pids, from /proc/PID/status.
