@@ -536,9 +536,10 @@ func (c *conn) fill() error {
 }
 
 // read reads into rbuf[w:]. With nothing buffered on a TCP connection
-// (no TLS), it waits for the next bytes without holding the buffers
-// or the request state (tryRead), so an idle keep-alive connection costs
-// its goroutine and little else; with bytes waiting it is one read system call, as nc.Read.
+// (no TLS), it waits for the next bytes without holding the buffers or
+// the request state (tryRead), so an idle keep-alive connection costs its
+// goroutine and little else; with bytes waiting it is one read system
+// call, as nc.Read is.
 func (c *conn) read() (int, error) {
 	if c.w != 0 || len(c.wbuf) != 0 || c.rawConn() == nil {
 		return c.nc.Read(c.rbuf[c.w:])
