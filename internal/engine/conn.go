@@ -230,7 +230,11 @@ func (c *conn) serve() {
 // server when the client chose "h2". It reports whether the HTTP/1.1 loop
 // goes on.
 func (c *conn) handshake() bool {
-	tc := tls.Server(&prefixConn{Conn: c.nc, pre: c.rbuf[c.r:c.w]}, c.lc.TLS)
+	under := c.nc
+	if c.r < c.w {
+		under = &prefixConn{Conn: c.nc, pre: c.rbuf[c.r:c.w]}
+	}
+	tc := tls.Server(under, c.lc.TLS)
 	c.r, c.w = 0, 0
 	tc.SetDeadline(time.Now().Add(c.s.cfg.ReadHeaderTimeout))
 	// Checked after the deadline is set, as in fill: Shutdown sets the
@@ -258,6 +262,13 @@ func (c *conn) handshake() bool {
 func (c *conn) serveH2(pre []byte) {
 	// HTTP/2 winds down with GOAWAY, woken by Shutdown's past deadline.
 	c.started.Store(true)
+	if tc, ok := c.nc.(*tls.Conn); !ok || tc.NetConn() == c.base {
+		// HTTP/2 has buffers and request state of its own: the
+		// connection's go back to the pool for its life. Not while TLS
+		// may still read bytes of rbuf (a prefixConn's).
+		pre = bytes.Clone(pre)
+		c.dropExch()
+	}
 	cfg := &c.s.cfg
 	h2.Serve(c.nc, pre, &h2.Options{
 		Handler:           c.s.h,
@@ -790,7 +801,7 @@ func (c *conn) writeParts() error {
 }
 
 func (c *conn) closeFile() {
-	if c.resp.Handle != nil {
+	if c.exch != nil && c.resp.Handle != nil {
 		c.resp.Handle.Release()
 		c.resp.Handle = nil
 		c.resp.File = nil
