@@ -124,17 +124,12 @@ func (c *conn) takeExch() {
 }
 
 // dropExch returns the connection's exchange, which holds nothing
-// pending, to exchPool. What still points into its read buffer is dropped
-// first, so that a pooled one does not keep another's bytes alive.
+// pending, to exchPool. The request it holds points into its own read
+// buffer only, so it is left for the next Parse to reset.
 func (c *conn) dropExch() {
 	x := c.exch
 	c.exch = nil
-	x.wbuf = x.wbuf[:0]
 	clear(x.bufs)
-	x.bufs = x.bufs[:0]
-	x.req.Head = http1.Head{}
-	x.req.Fields.Reset()
-	x.creq = respond.Request{}
 	exchPool.Put(x)
 }
 
