@@ -316,31 +316,7 @@ func TestShutdownAnswersNewConnection(t *testing.T) {
 	srv, addr := startServer(t, Config{})
 	c := dial(t, addr)
 	silent := dial(t, addr)
-	deadline := time.Now().Add(5 * time.Second)
-	for srv.OpenConns() < 2 {
-		if time.Now().After(deadline) {
-			t.Fatal("the engine did not take both connections within 5s")
-		}
-		time.Sleep(time.Millisecond)
-	}
-	done := make(chan error, 1)
-	go func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		done <- srv.Shutdown(ctx)
-	}()
-	// Shutdown has begun once the listener refuses connections.
-	for {
-		nc, err := net.Dial("tcp", addr)
-		if err != nil {
-			break
-		}
-		nc.Close()
-		if time.Now().After(deadline) {
-			t.Fatal("the listener still accepts 5s after Shutdown")
-		}
-		time.Sleep(time.Millisecond)
-	}
+	done := shutdownTaken(t, srv, addr, 2)
 	io.WriteString(c, "GET /a.txt HTTP/1.1\r\nHost: x\r\n\r\n")
 	br := bufio.NewReader(c)
 	resp, body := readResponse(t, br, "GET")
@@ -415,5 +391,36 @@ func TestShutdownAnswersConnectionAcceptedLate(t *testing.T) {
 	}
 	if err := <-served; err != ErrServerClosed {
 		t.Errorf("Serve: %v, want ErrServerClosed", err)
+	}
+}
+
+// shutdownTaken waits until srv holds n connections, starts its Shutdown
+// (5s) and returns once the listener at addr refuses connections, that is
+// once Shutdown has begun; Shutdown's result arrives on the channel.
+func shutdownTaken(t *testing.T, srv *Server, addr string, n int) <-chan error {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for srv.OpenConns() < n {
+		if time.Now().After(deadline) {
+			t.Fatalf("the engine did not take %d connections within 5s", n)
+		}
+		time.Sleep(time.Millisecond)
+	}
+	done := make(chan error, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		done <- srv.Shutdown(ctx)
+	}()
+	for {
+		nc, err := net.Dial("tcp", addr)
+		if err != nil {
+			return done
+		}
+		nc.Close()
+		if time.Now().After(deadline) {
+			t.Fatal("the listener still accepts 5s after Shutdown")
+		}
+		time.Sleep(time.Millisecond)
 	}
 }

@@ -169,30 +169,7 @@ func TestShutdownAnswersNewTLSConnection(t *testing.T) {
 	}
 	go srv.ServeListener(l, ListenerConfig{TLS: &tls.Config{Certificates: []tls.Certificate{testCert(t)}}})
 	raw := dial(t, l.Addr().String())
-	deadline := time.Now().Add(5 * time.Second)
-	for srv.OpenConns() < 1 {
-		if time.Now().After(deadline) {
-			t.Fatal("the engine did not take the connection within 5s")
-		}
-		time.Sleep(time.Millisecond)
-	}
-	done := make(chan error, 1)
-	go func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		done <- srv.Shutdown(ctx)
-	}()
-	for {
-		nc, err := net.Dial("tcp", l.Addr().String())
-		if err != nil {
-			break
-		}
-		nc.Close()
-		if time.Now().After(deadline) {
-			t.Fatal("the listener still accepts 5s after Shutdown")
-		}
-		time.Sleep(time.Millisecond)
-	}
+	done := shutdownTaken(t, srv, l.Addr().String(), 1)
 	tc := tls.Client(raw, &tls.Config{InsecureSkipVerify: true})
 	if _, err := io.WriteString(tc, "GET /a.txt HTTP/1.1\r\nHost: x\r\n\r\n"); err != nil {
 		t.Fatalf("handshake and request after Shutdown began: %v", err)
