@@ -20,26 +20,7 @@ import (
 // the file's is sent up to a point and then cut, never completed, and is
 // counted corrupt.
 func TestReleaseLargeFile(t *testing.T) {
-	const size = 64 << 20
-	big := patterned(size)
-	bad := patterned(size)
-	for i := range bad[:8] {
-		bad[i] = 'X' // another file, so another blob
-	}
-	s := newSite(t)
-	s.write("big.bin", string(big))
-	s.write("bad.bin", string(bad))
-	target := filepath.Join(t.TempDir(), "store")
-	stoaDeploy(t, s.root, target)
-	// The store's copy of bad.bin is damaged past its middle.
-	sum := sha256.Sum256(bad)
-	blob := filepath.Join(target, filepath.FromSlash(release.BlobKey(sum)))
-	damaged := []byte(string(bad))
-	damaged[size/2] ^= 1
-	os.Chmod(blob, 0o644)
-	if err := os.WriteFile(blob, damaged, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	s, target, big := largeStore(t)
 
 	srv := startWith(t, s, "serve", target, "--listen", "127.0.0.1:0", "--admin", "127.0.0.1:0")
 	admin := adminAddr(t, srv)
@@ -74,8 +55,8 @@ func TestReleaseLargeFile(t *testing.T) {
 	if checkStatus(t, "GET /big.bin", full, 200) {
 		checkBody(t, "GET /big.bin", full, big)
 	}
-	if metric(ok) != 1 || metric(bytes) != size {
-		t.Errorf("after a full GET: %v verified fetches of %v bytes, want 1 of %d", metric(ok), metric(bytes), size)
+	if metric(ok) != 1 || metric(bytes) != largeSize {
+		t.Errorf("after a full GET: %v verified fetches of %v bytes, want 1 of %d", metric(ok), metric(bytes), largeSize)
 	}
 
 	c = srv.dial()
@@ -95,24 +76,7 @@ func TestReleaseLargeFile(t *testing.T) {
 // HTTP/3, a 64 MiB file of a release store not cached yet comes whole and
 // right, and one whose copy in the store is damaged is cut before its end.
 func TestReleaseLargeFileEveryProtocol(t *testing.T) {
-	const size = 64 << 20
-	big := patterned(size)
-	bad := patterned(size)
-	for i := range bad[:8] {
-		bad[i] = 'X'
-	}
-	s := newSite(t)
-	s.write("big.bin", string(big))
-	s.write("bad.bin", string(bad))
-	target := filepath.Join(t.TempDir(), "store")
-	stoaDeploy(t, s.root, target)
-	sum := sha256.Sum256(bad)
-	blob := filepath.Join(target, filepath.FromSlash(release.BlobKey(sum)))
-	bad[size/2] ^= 1
-	os.Chmod(blob, 0o644)
-	if err := os.WriteFile(blob, bad, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	s, target, big := largeStore(t)
 	for proto, client := range clients() {
 		client.Timeout = time.Minute // 64 MiB, under the race detector too
 		t.Run(proto, func(t *testing.T) {
@@ -127,7 +91,7 @@ func TestReleaseLargeFileEveryProtocol(t *testing.T) {
 			got, err := io.ReadAll(resp.Body)
 			resp.Body.Close()
 			if err != nil || resp.StatusCode != 200 || !bytes.Equal(got, big) {
-				t.Errorf("GET /big.bin: %d, %d of %d bytes (right: %v), %v", resp.StatusCode, len(got), size, bytes.Equal(got, big), err)
+				t.Errorf("GET /big.bin: %d, %d of %d bytes (right: %v), %v", resp.StatusCode, len(got), largeSize, bytes.Equal(got, big), err)
 			}
 			resp, err = client.Get(base + "/bad.bin")
 			if err != nil {
@@ -135,9 +99,38 @@ func TestReleaseLargeFileEveryProtocol(t *testing.T) {
 			}
 			got, err = io.ReadAll(resp.Body)
 			resp.Body.Close()
-			if err == nil || len(got) >= size {
-				t.Errorf("GET /bad.bin, damaged in the store: %d, %d of %d bytes, %v; want the body cut", resp.StatusCode, len(got), size, err)
+			if err == nil || len(got) >= largeSize {
+				t.Errorf("GET /bad.bin, damaged in the store: %d, %d of %d bytes, %v; want the body cut", resp.StatusCode, len(got), largeSize, err)
 			}
 		})
 	}
+}
+
+// largeSize is the size of the files of largeStore: large enough to be
+// read while it arrives (releasesrc's largeBlob) and by ranged GETs.
+const largeSize = 64 << 20
+
+// largeStore deploys a site of two largeSize files, big.bin and bad.bin,
+// to a local release store, damages the store's copy of bad.bin past its
+// middle, and returns the site, the store and big.bin's bytes.
+func largeStore(t *testing.T) (*site, string, []byte) {
+	t.Helper()
+	big := patterned(largeSize)
+	bad := patterned(largeSize)
+	for i := range bad[:8] {
+		bad[i] = 'X' // another file, so another blob
+	}
+	s := newSite(t)
+	s.write("big.bin", string(big))
+	s.write("bad.bin", string(bad))
+	target := filepath.Join(t.TempDir(), "store")
+	stoaDeploy(t, s.root, target)
+	sum := sha256.Sum256(bad)
+	blob := filepath.Join(target, filepath.FromSlash(release.BlobKey(sum)))
+	bad[largeSize/2] ^= 1
+	os.Chmod(blob, 0o644)
+	if err := os.WriteFile(blob, bad, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return s, target, big
 }
