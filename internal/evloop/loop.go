@@ -1,0 +1,305 @@
+//go:build linux
+
+package evloop
+
+import (
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// Kinds of descriptor in a loop's epoll set, kept in EpollEvent.Pad.
+const (
+	kindConn int32 = iota
+	kindListener
+	kindWake
+)
+
+// A loop is one goroutine serving its connections from one epoll set.
+//
+// It is not locked to its OS thread: the runtime already keeps a goroutine
+// that returns from epoll_wait on its P when it can, and a locked thread
+// would only cost a thread switch whenever the goroutine blocks elsewhere
+// (a page fault in a file read, the Handler's mutexes).
+type loop struct {
+	s    *Server
+	epfd int
+	wake int // eventfd: post writes to it
+
+	mu    sync.Mutex
+	tasks []func()
+	spare []func()
+
+	events    [128]unix.EpollEvent
+	conns     []*conn // by descriptor
+	open      int     // connections of this loop, away ones included
+	listeners []int
+	paused    atomic.Bool // the listeners are out of the set: MaxConns reached
+	closing   bool
+	timers    timerHeap
+	now       int64 // unix ns, read after each epoll_wait
+
+	x       *exchange   // the exchange answered on the loop
+	xfree   []*exchange // spare exchanges for the connections that keep one
+	cfree   []*conn
+	rfree   [][]byte // read buffers of initialReadBuf bytes
+	wfree   [][]byte // write buffers, emptied
+	scratch []byte   // for bytes read and dropped
+}
+
+func newLoop(s *Server) (*loop, error) {
+	epfd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
+	if err != nil {
+		return nil, err
+	}
+	wake, err := unix.Eventfd(0, unix.EFD_NONBLOCK|unix.EFD_CLOEXEC)
+	if err != nil {
+		unix.Close(epfd)
+		return nil, err
+	}
+	l := &loop{s: s, epfd: epfd, wake: wake, x: new(exchange), scratch: make([]byte, 16<<10)}
+	ev := unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(wake), Pad: kindWake}
+	if err := unix.EpollCtl(epfd, unix.EPOLL_CTL_ADD, wake, &ev); err != nil {
+		l.closeFDs()
+		return nil, err
+	}
+	return l, nil
+}
+
+func (l *loop) closeFDs() {
+	unix.Close(l.epfd)
+	unix.Close(l.wake)
+}
+
+// post runs f on the loop's goroutine, soon.
+func (l *loop) post(f func()) {
+	l.mu.Lock()
+	l.tasks = append(l.tasks, f)
+	first := len(l.tasks) == 1
+	l.mu.Unlock()
+	if first {
+		var one = [8]byte{1}
+		unix.Write(l.wake, one[:])
+	}
+}
+
+func (l *loop) runTasks() {
+	var b [8]byte
+	unix.Read(l.wake, b[:])
+	l.mu.Lock()
+	tasks := l.tasks
+	l.tasks = l.spare[:0]
+	l.mu.Unlock()
+	for i, f := range tasks {
+		f()
+		tasks[i] = nil
+	}
+	l.mu.Lock()
+	l.spare = tasks[:0]
+	l.mu.Unlock()
+}
+
+func (l *loop) run() {
+	defer l.s.loopsDone.Done()
+	defer l.closeFDs()
+	for {
+		n, err := unix.EpollWait(l.epfd, l.events[:], l.timers.waitMillis(time.Now().UnixNano()))
+		l.now = time.Now().UnixNano()
+		if err != nil && err != unix.EINTR {
+			panic("evloop: epoll_wait: " + err.Error())
+		}
+		for i := range n {
+			ev := &l.events[i]
+			switch ev.Pad {
+			case kindConn:
+				if c := l.conns[ev.Fd]; c != nil {
+					c.onEvent(ev.Events)
+				}
+			case kindListener:
+				l.accept(int(ev.Fd))
+			case kindWake:
+				l.runTasks()
+			}
+		}
+		l.expire()
+		if l.closing && l.open == 0 && len(l.listeners) == 0 {
+			return
+		}
+	}
+}
+
+func (l *loop) addListener(fd int) {
+	l.listeners = append(l.listeners, fd)
+	if !l.paused.Load() {
+		l.watchListener(fd)
+	}
+}
+
+func (l *loop) watchListener(fd int) {
+	ev := unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLEXCLUSIVE, Fd: int32(fd), Pad: kindListener}
+	unix.EpollCtl(l.epfd, unix.EPOLL_CTL_ADD, fd, &ev)
+}
+
+func (l *loop) removeListener(fd int) {
+	for i, f := range l.listeners {
+		if f == fd {
+			l.listeners = append(l.listeners[:i], l.listeners[i+1:]...)
+			unix.EpollCtl(l.epfd, unix.EPOLL_CTL_DEL, fd, nil)
+			return
+		}
+	}
+}
+
+// pause takes the listeners out of the set while every connection slot is
+// taken: clients wait in the listen backlog, as with package engine.
+func (l *loop) pause() {
+	if l.paused.Swap(true) {
+		return
+	}
+	for _, fd := range l.listeners {
+		unix.EpollCtl(l.epfd, unix.EPOLL_CTL_DEL, fd, nil)
+	}
+	// A slot freed before paused was set found no loop to wake.
+	if l.s.conns.Load() < int64(l.s.cfg.MaxConns) {
+		l.resume()
+	}
+}
+
+func (l *loop) resume() {
+	if !l.paused.Swap(false) || l.closing {
+		return
+	}
+	for _, fd := range l.listeners {
+		l.watchListener(fd)
+	}
+}
+
+// accept takes the connections waiting on listener fd, a bounded number
+// at a time so that the loop's connections are not kept waiting.
+func (l *loop) accept(fd int) {
+	for range 16 {
+		if !l.s.reserve() {
+			l.pause()
+			return
+		}
+		nfd, sa, err := unix.Accept4(fd, unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC)
+		if err != nil {
+			l.s.unreserve()
+			// EAGAIN: none left. Anything else (EMFILE, ECONNABORTED) passes:
+			// the listener stays in the set and is tried again.
+			return
+		}
+		l.add(nfd, sa)
+	}
+}
+
+// add starts serving the accepted connection nfd.
+func (l *loop) add(nfd int, sa unix.Sockaddr) {
+	// Without TCP_NODELAY a response's last small segment could wait for
+	// the client's delayed ACK of the one before.
+	unix.SetsockoptInt(nfd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1)
+	c := l.newConn(nfd)
+	var port int
+	switch a := sa.(type) {
+	case *unix.SockaddrInet4:
+		c.peer, port = netip.AddrFrom4(a.Addr), a.Port
+	case *unix.SockaddrInet6:
+		c.peer, port = netip.AddrFrom16(a.Addr).Unmap(), a.Port
+	}
+	if l.s.cfg.Log != nil && c.peer.IsValid() {
+		c.remote = netip.AddrPortFrom(c.peer, uint16(port)).String()
+	}
+	ev := unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(nfd), Pad: kindConn}
+	if err := unix.EpollCtl(l.epfd, unix.EPOLL_CTL_ADD, nfd, &ev); err != nil {
+		c.close()
+		return
+	}
+	c.waitRead()
+}
+
+func (l *loop) newConn(fd int) *conn {
+	var c *conn
+	if n := len(l.cfree); n > 0 {
+		c = l.cfree[n-1]
+		l.cfree = l.cfree[:n-1]
+	} else {
+		c = &conn{l: l}
+	}
+	c.fd, c.opened = fd, l.now
+	for fd >= len(l.conns) {
+		l.conns = append(l.conns, make([]*conn, max(len(l.conns), 64))...)
+	}
+	l.conns[fd] = c
+	l.open++
+	return c
+}
+
+// beginShutdown stops the loop's part of accepting and closes the
+// connections that wait for a request; the others close after their
+// response.
+func (l *loop) beginShutdown() {
+	l.closing = true
+	for _, c := range l.conns {
+		if c != nil && c.state == stateRead {
+			c.waitRead()
+		}
+	}
+}
+
+// closeAll closes every connection: Shutdown's time is up.
+func (l *loop) closeAll() {
+	for _, c := range l.conns {
+		if c == nil {
+			continue
+		}
+		if c.state == stateAway {
+			// Its goroutine fails on its next write and gives it back.
+			unix.Shutdown(c.fd, unix.SHUT_RDWR)
+			continue
+		}
+		c.close()
+	}
+}
+
+func (l *loop) getExchange() *exchange {
+	if n := len(l.xfree); n > 0 {
+		x := l.xfree[n-1]
+		l.xfree = l.xfree[:n-1]
+		return x
+	}
+	return new(exchange)
+}
+
+func (l *loop) getRbuf() []byte {
+	if n := len(l.rfree); n > 0 {
+		b := l.rfree[n-1]
+		l.rfree = l.rfree[:n-1]
+		return b
+	}
+	return make([]byte, initialReadBuf)
+}
+
+func (l *loop) putRbuf(b []byte) {
+	if len(b) == initialReadBuf {
+		l.rfree = append(l.rfree, b)
+	}
+}
+
+func (l *loop) getWbuf() []byte {
+	if n := len(l.wfree); n > 0 {
+		b := l.wfree[n-1]
+		l.wfree = l.wfree[:n-1]
+		return b
+	}
+	return make([]byte, 0, 4<<10)
+}
+
+func (l *loop) putWbuf(b []byte) {
+	// A buffer grown by one huge response is not kept.
+	if cap(b) <= 4*flushThreshold {
+		l.wfree = append(l.wfree, b[:0])
+	}
+}

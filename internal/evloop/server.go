@@ -1,0 +1,231 @@
+//go:build linux
+
+// Package evloop is an event-loop engine for plaintext HTTP/1.1 on Linux:
+// a few loops (GOMAXPROCS by default), each one goroutine waiting in
+// epoll_wait over non-blocking sockets, serve every connection without a
+// goroutine of its own. It parses with package http1, asks the same
+// respond.Handler, writes the same bytes and applies the same limits and
+// timeouts (engine.Config) as package engine, which remains the engine of
+// TLS, HTTP/2 (h2c) and PROXY protocol listeners.
+//
+// A response from memory is written from the loop, the answers to one read
+// batched into one write; a file is sent with sendfile(2) as the socket
+// takes it, so a slow reader holds no loop. What needs to block — a body
+// produced while sent (Stream: compression, listings), ranges of a file,
+// a file that is not of this system, a request body to read — is handed
+// with its connection to a goroutine for that one exchange, which writes
+// with poll(2) and gives the connection back to its loop after. Timeouts
+// live in a heap per loop, checked after every epoll_wait.
+package evloop
+
+import (
+	"context"
+	"errors"
+	"net"
+	"runtime"
+	"sync"
+	"sync/atomic"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/stoahttp/stoa/internal/engine"
+	"github.com/stoahttp/stoa/internal/respond"
+)
+
+// Handler decides responses; see respond.Handler.
+type Handler = respond.Handler
+
+// Server serves plaintext HTTP/1.1 on any number of TCP listeners.
+type Server struct {
+	h     Handler
+	cfg   engine.Config
+	nloop int
+
+	conns   atomic.Int64 // connections open, for MaxConns and OpenConns
+	closing atomic.Bool
+
+	mu        sync.Mutex
+	loops     []*loop
+	listeners map[net.Listener]*listenFD
+	loopsDone sync.WaitGroup
+	startErr  error
+}
+
+// listenFD is a listener's socket as the loops see it: a duplicate of its
+// descriptor, watched by every loop.
+type listenFD struct {
+	l    net.Listener
+	fd   int
+	done chan error // receives why Serve returns
+}
+
+// New returns a Server that answers with h under cfg, whose zero fields
+// take package engine's defaults, on loops event loops (0: GOMAXPROCS).
+// The loops start with the first listener.
+func New(h Handler, cfg engine.Config, loops int) *Server {
+	if loops <= 0 {
+		loops = runtime.GOMAXPROCS(0)
+	}
+	// The engine fills in its defaults; taking them from it keeps each
+	// default written once.
+	cfg = engine.New(h, cfg).Config()
+	return &Server{h: h, cfg: cfg, nloop: loops, listeners: make(map[net.Listener]*listenFD)}
+}
+
+// Config returns the server's configuration, its defaults filled in.
+func (s *Server) Config() engine.Config { return s.cfg }
+
+// OpenConns returns the number of connections being served.
+func (s *Server) OpenConns() int { return int(s.conns.Load()) }
+
+// start makes the loops; s.mu is held.
+func (s *Server) start() error {
+	if s.loops != nil || s.startErr != nil {
+		return s.startErr
+	}
+	for range s.nloop {
+		l, err := newLoop(s)
+		if err != nil {
+			for _, o := range s.loops {
+				o.closeFDs()
+			}
+			s.loops = nil
+			s.startErr = err
+			return err
+		}
+		s.loops = append(s.loops, l)
+	}
+	for _, l := range s.loops {
+		s.loopsDone.Add(1)
+		go l.run()
+	}
+	return nil
+}
+
+// Serve serves the TCP listener l with the loops until Shutdown (then it
+// returns engine.ErrServerClosed) or StopListener (engine.ErrListenerStopped).
+//
+// Every loop watches one shared listening socket (EPOLLEXCLUSIVE wakes one
+// of them per connection) rather than a SO_REUSEPORT socket of its own: the
+// listener may come from systemd or be kept across a reload, and a
+// connection waits for whichever loop is free instead of the one its hash
+// names.
+func (s *Server) Serve(l net.Listener) error {
+	tl, ok := l.(*net.TCPListener)
+	if !ok {
+		return errors.New("evloop: serve " + l.Addr().String() + ": not a TCP listener (use the goroutine engine)")
+	}
+	rc, err := tl.SyscallConn()
+	if err != nil {
+		return err
+	}
+	fd := -1
+	var derr error
+	rc.Control(func(orig uintptr) { fd, derr = unix.FcntlInt(orig, unix.F_DUPFD_CLOEXEC, 0) })
+	if derr != nil {
+		return derr
+	}
+	lf := &listenFD{l: l, fd: fd, done: make(chan error, 1)}
+	s.mu.Lock()
+	if s.closing.Load() {
+		s.mu.Unlock()
+		unix.Close(fd)
+		return engine.ErrServerClosed
+	}
+	if err := s.start(); err != nil {
+		s.mu.Unlock()
+		unix.Close(fd)
+		return err
+	}
+	s.listeners[l] = lf
+	for _, lp := range s.loops {
+		lp.post(func() { lp.addListener(fd) })
+	}
+	s.mu.Unlock()
+	return <-lf.done
+}
+
+// StopListener closes l, which Serve is serving, so that Serve(l) returns
+// engine.ErrListenerStopped; connections it accepted go on.
+func (s *Server) StopListener(l net.Listener) error {
+	s.mu.Lock()
+	lf := s.listeners[l]
+	delete(s.listeners, l)
+	s.mu.Unlock()
+	if lf != nil {
+		s.unwatch(lf)
+		lf.done <- engine.ErrListenerStopped
+	}
+	return l.Close()
+}
+
+// unwatch takes lf out of every loop, then closes its descriptor: a loop
+// never accepts on a number the system gave to another socket since.
+func (s *Server) unwatch(lf *listenFD) {
+	var wg sync.WaitGroup
+	for _, lp := range s.loops {
+		wg.Add(1)
+		lp.post(func() { lp.removeListener(lf.fd); wg.Done() })
+	}
+	wg.Wait()
+	unix.Close(lf.fd)
+}
+
+// Shutdown stops accepting, closes idle connections, lets responses in
+// progress finish, and returns when every connection is closed or, once
+// ctx is done, closes the rest and returns ctx's error. As in package
+// engine, a connection that has not sent its first request yet gets a
+// second to send it, and is answered.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	s.closing.Store(true)
+	lfs := s.listeners
+	s.listeners = map[net.Listener]*listenFD{}
+	loops := s.loops
+	s.mu.Unlock()
+	for _, lf := range lfs {
+		s.unwatch(lf)
+		lf.l.Close()
+		lf.done <- engine.ErrServerClosed
+	}
+	for _, lp := range loops {
+		lp.post(lp.beginShutdown)
+	}
+	done := make(chan struct{})
+	go func() { s.loopsDone.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		for _, lp := range loops {
+			lp.post(lp.closeAll)
+		}
+		<-done
+		return ctx.Err()
+	}
+}
+
+// reserve takes one of the MaxConns connection slots, if one is free.
+func (s *Server) reserve() bool {
+	for {
+		n := s.conns.Load()
+		if n >= int64(s.cfg.MaxConns) {
+			return false
+		}
+		if s.conns.CompareAndSwap(n, n+1) {
+			return true
+		}
+	}
+}
+
+// unreserve gives a slot back and wakes the loops that stopped accepting
+// for want of one.
+func (s *Server) unreserve() {
+	if s.conns.Add(-1) == int64(s.cfg.MaxConns)-1 {
+		for _, lp := range s.loops {
+			if lp.paused.Load() {
+				lp.post(lp.resume)
+			}
+		}
+	}
+}
