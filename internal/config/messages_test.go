@@ -35,7 +35,7 @@ func TestMessages(t *testing.T) {
 		// Unknown keys.
 		{"unknown top", "lisen = []\n", `stoa.toml:1:1: unknown key "lisen"; did you mean "listen"?`},
 		{"unknown top dash", "max-conns = 5\n", `stoa.toml:1:1: unknown key "max-conns"; did you mean "max_conns"?`},
-		{"unknown top far", "tls = true\n", `stoa.toml:1:1: unknown key "tls"; write one of listen, admin, access_log, log_format, shutdown_timeout, drain_delay, read_header_timeout, idle_timeout, write_timeout, max_conns, revalidate, cache_size, max_open_files, cache_dir, cache_dir_size, trusted_proxies, proxy_protocol, https, tls_self_signed, domains, acme_ca, acme_email, acme_storage, hsts, http3, redirect_http, h2c, site`},
+		{"unknown top far", "tls = true\n", `stoa.toml:1:1: unknown key "tls"; write one of listen, admin, access_log, log_format, shutdown_timeout, drain_delay, read_header_timeout, idle_timeout, write_timeout, max_conns, revalidate, cache_size, max_open_files, cache_dir, cache_dir_size, trusted_proxies, proxy_protocol, https, tls_self_signed, domains, acme_ca, acme_email, acme_storage, hsts, http3, redirect_http, h2c, engine, site`},
 		{"site key at top", "root = \"/srv\"\n", `stoa.toml:1:1: unknown key "root" here; it belongs in a [[site]] table`},
 		{"unknown table", "[sites]\n", `stoa.toml:1:1: unknown key "sites"; did you mean "site"?`},
 		{"unknown site key", site(`rooot = "x"`), `stoa.toml:3:1: site[1]: unknown key "rooot"; did you mean "root"?`},

@@ -49,6 +49,7 @@ type Server struct {
 	stderr io.Writer
 
 	eng    *engine.Server
+	loop   loopEngine // engine = "loop": plain HTTP/1.1 listeners; nil otherwise
 	sw     *vhost.Switch
 	reg    *metrics.Registry
 	logger *accesslog.Logger
@@ -118,6 +119,12 @@ func Start(load Loader, stdout, stderr io.Writer, inherited ...*systemd.Socket) 
 	ec := engineConfig(cfg, logger, s.reg != nil)
 	ec.Panics = s.panics
 	s.eng = engine.New(s.sw, ec)
+	if cfg.Engine == "loop" {
+		if s.loop, err = newLoopEngine(s.sw, s.eng.Config()); err != nil {
+			s.closeAll()
+			return nil, err
+		}
+	}
 	s.first, s.cfg, s.sites = cfg, cfg, sites
 	s.setSources()
 	if tlsWanted(cfg) {
@@ -295,7 +302,7 @@ func (s *Server) setSources() {
 			}
 			return out
 		},
-		OpenConns: s.eng.OpenConns,
+		OpenConns: s.openConns,
 		Panics:    s.panics.Count,
 		Releases: func() []metrics.ReleaseStats {
 			var out []metrics.ReleaseStats
@@ -377,8 +384,13 @@ func (s *Server) openListeners(cfg *config.Config, plan systemd.Plan) error {
 			default:
 				var lc engine.ListenerConfig
 				lc.H2C = cfg.H2C
+				serve := func() error { return s.eng.ServeListener(ln.l, lc) }
+				if s.onLoop(ln) {
+					ln.loop = true
+					serve = func() error { return s.loop.Serve(ln.l) }
+				}
 				go func() {
-					err := s.eng.ServeListener(ln.l, lc)
+					err := serve()
 					if err != nil && !errors.Is(err, engine.ErrServerClosed) && !errors.Is(err, engine.ErrListenerStopped) {
 						s.errc <- err
 					}
@@ -409,6 +421,34 @@ func (s *Server) httpsPort() int {
 	return 443
 }
 
+// loopEngine is the event-loop engine (package evloop, Linux only).
+type loopEngine interface {
+	Serve(l net.Listener) error
+	StopListener(l net.Listener) error
+	Shutdown(ctx context.Context) error
+	OpenConns() int
+}
+
+// onLoop reports whether the event loops serve the plain listener ln:
+// with engine = "loop", for TCP listeners that speak HTTP/1.1 alone. h2c
+// and the PROXY protocol stay with package engine, which has them.
+func (s *Server) onLoop(ln *listener) bool {
+	if s.loop == nil || s.first.H2C || s.first.ProxyProtocol {
+		return false
+	}
+	_, tcp := ln.l.(*net.TCPListener)
+	return tcp
+}
+
+// openConns counts the connections of both engines.
+func (s *Server) openConns() int {
+	n := s.eng.OpenConns()
+	if s.loop != nil {
+		n += s.loop.OpenConns()
+	}
+	return n
+}
+
 // listen opens a listener on addr, or on sock when systemd passed one.
 func listen(addr string, sock *systemd.Socket) (net.Listener, error) {
 	if sock != nil {
@@ -426,15 +466,18 @@ type listener struct {
 	l     net.Listener
 	h3    *stdhttp.HTTP3Server // https: HTTP/3 on the same port, when on
 	plain *http.Server         // redirect
+	loop  bool                 // served by the event loops (engine = "loop")
 }
 
 func (ln *listener) key() string { return ln.kind + " " + ln.addr }
 
 // stop closes the listener; connections it accepted go on.
 func (s *Server) stop(ln *listener) {
-	switch ln.kind {
-	case "redirect":
+	switch {
+	case ln.kind == "redirect":
 		ln.plain.Close()
+	case ln.loop:
+		s.loop.StopListener(ln.l)
 	default:
 		s.eng.StopListener(ln.l)
 	}
@@ -691,7 +734,19 @@ func (s *Server) Shutdown(ctx context.Context) error {
 			go ln.h3.Shutdown(ctx)
 		}
 	}
+	var loopErr error
+	loopDone := make(chan struct{})
+	go func() {
+		if s.loop != nil {
+			loopErr = s.loop.Shutdown(ctx)
+		}
+		close(loopDone)
+	}()
 	err := s.eng.Shutdown(ctx)
+	<-loopDone
+	if err == nil {
+		err = loopErr
+	}
 	s.closeAll()
 	return err
 }
