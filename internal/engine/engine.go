@@ -233,7 +233,19 @@ func (s *Server) Acquire(ctx context.Context) error {
 	}
 }
 
-// Release gives back a slot taken with Acquire.
+// TryAcquire takes one of the MaxConns connection slots if one is free
+// now, and reports whether it did, for connections of an engine that
+// cannot wait (package evloop's loops). Release gives it back.
+func (s *Server) TryAcquire() bool {
+	select {
+	case s.sem <- struct{}{}:
+		return true
+	default:
+		return false
+	}
+}
+
+// Release gives back a slot taken with Acquire or TryAcquire.
 func (s *Server) Release() { <-s.sem }
 
 // OpenConns returns the number of connections being served.

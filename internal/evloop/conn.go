@@ -515,6 +515,7 @@ func (c *conn) close() {
 	}
 	*c = conn{l: l, gen: c.gen + 1, state: stateClosed}
 	l.cfree = append(l.cfree, c)
+	l.s.conns.Add(-1)
 	l.s.unreserve()
 }
 

@@ -56,9 +56,9 @@ func testSite(t testing.TB) respond.Handler {
 
 // startServer serves testSite with the loop engine on a kernel-picked
 // loopback port.
-func startServer(t testing.TB, cfg engine.Config, loops int) (*Server, string) {
+func startServer(t testing.TB, cfg engine.Config, o Options) (*Server, string) {
 	t.Helper()
-	srv := New(testSite(t), cfg, loops)
+	srv := New(testSite(t), cfg, o)
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -106,7 +106,7 @@ func expectEOF(t *testing.T, c net.Conn, d time.Duration, what string) {
 }
 
 func TestPipelinedRequestsAnswerInOrder(t *testing.T) {
-	_, addr := startServer(t, engine.Config{}, 1)
+	_, addr := startServer(t, engine.Config{}, Options{Loops: 1})
 	c := dial(t, addr)
 	io.WriteString(c, "GET /a.txt HTTP/1.1\r\nHost: x\r\n\r\n"+
 		"HEAD /index.html HTTP/1.1\r\nHost: x\r\n\r\n"+
@@ -134,7 +134,7 @@ func TestPipelinedRequestsAnswerInOrder(t *testing.T) {
 }
 
 func TestKeepAliveServesManyRequests(t *testing.T) {
-	_, addr := startServer(t, engine.Config{}, 2)
+	_, addr := startServer(t, engine.Config{}, Options{Loops: 2})
 	c := dial(t, addr)
 	br := bufio.NewReader(c)
 	for i := range 50 {
@@ -146,7 +146,7 @@ func TestKeepAliveServesManyRequests(t *testing.T) {
 }
 
 func TestExpectContinue(t *testing.T) {
-	_, addr := startServer(t, engine.Config{}, 1)
+	_, addr := startServer(t, engine.Config{}, Options{Loops: 1})
 	c := dial(t, addr)
 	io.WriteString(c, "GET /a.txt HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nExpect: 100-continue\r\n\r\n")
 	br := bufio.NewReader(c)
@@ -167,7 +167,7 @@ func TestExpectContinue(t *testing.T) {
 }
 
 func TestRefusedHeads(t *testing.T) {
-	_, addr := startServer(t, engine.Config{}, 1)
+	_, addr := startServer(t, engine.Config{}, Options{Loops: 1})
 	for _, tc := range []struct {
 		name, head string
 		status     int
@@ -190,7 +190,7 @@ func TestRefusedHeads(t *testing.T) {
 }
 
 func TestSlowHeadTimesOut(t *testing.T) {
-	_, addr := startServer(t, engine.Config{ReadHeaderTimeout: 300 * time.Millisecond}, 1)
+	_, addr := startServer(t, engine.Config{ReadHeaderTimeout: 300 * time.Millisecond}, Options{Loops: 1})
 	c := dial(t, addr)
 	io.WriteString(c, "GET /a.txt HTTP/1.1\r\nHo")
 	start := time.Now()
@@ -204,7 +204,7 @@ func TestSlowHeadTimesOut(t *testing.T) {
 }
 
 func TestIdleTimeoutCloses(t *testing.T) {
-	_, addr := startServer(t, engine.Config{IdleTimeout: 300 * time.Millisecond}, 1)
+	_, addr := startServer(t, engine.Config{IdleTimeout: 300 * time.Millisecond}, Options{Loops: 1})
 	c := dial(t, addr)
 	io.WriteString(c, "GET /a.txt HTTP/1.1\r\nHost: x\r\n\r\n")
 	br := bufio.NewReader(c)
@@ -222,7 +222,7 @@ func TestIdleTimeoutCloses(t *testing.T) {
 // TestWriteTimeoutCloses: a client that stops reading a large file is cut
 // once WriteTimeout passes without progress.
 func TestWriteTimeoutCloses(t *testing.T) {
-	srv, addr := startServer(t, engine.Config{WriteTimeout: 300 * time.Millisecond}, 1)
+	srv, addr := startServer(t, engine.Config{WriteTimeout: 300 * time.Millisecond}, Options{Loops: 1})
 	c := dial(t, addr)
 	io.WriteString(c, "GET /huge.bin HTTP/1.1\r\nHost: x\r\n\r\n")
 	deadline := time.Now().Add(5 * time.Second)
@@ -237,7 +237,7 @@ func TestWriteTimeoutCloses(t *testing.T) {
 // TestSlowReadersDoNotDelayOthers: 50 clients that stop reading a large
 // file on the same loop do not delay a small GET (issue 13).
 func TestSlowReadersDoNotDelayOthers(t *testing.T) {
-	_, addr := startServer(t, engine.Config{}, 1)
+	_, addr := startServer(t, engine.Config{}, Options{Loops: 1})
 	for i := range 50 {
 		c := dial(t, addr)
 		c.(*net.TCPConn).SetReadBuffer(4 << 10)
@@ -256,7 +256,7 @@ func TestSlowReadersDoNotDelayOthers(t *testing.T) {
 }
 
 func TestLargeFileAndRanges(t *testing.T) {
-	_, addr := startServer(t, engine.Config{}, 1)
+	_, addr := startServer(t, engine.Config{}, Options{Loops: 1})
 	c := dial(t, addr)
 	br := bufio.NewReader(c)
 	io.WriteString(c, "GET /huge.bin HTTP/1.1\r\nHost: x\r\n\r\n")
@@ -279,7 +279,7 @@ func TestLargeFileAndRanges(t *testing.T) {
 }
 
 func TestChunkedStream(t *testing.T) {
-	_, addr := startServer(t, engine.Config{}, 1)
+	_, addr := startServer(t, engine.Config{}, Options{Loops: 1})
 	big := strings.Repeat("body { color: red; margin: 0 auto; }\n", 20000)
 	c := dial(t, addr)
 	io.WriteString(c, "GET /big.css HTTP/1.1\r\nHost: x\r\nAccept-Encoding: gzip\r\n\r\nGET /big.css HTTP/1.1\r\nHost: x\r\n\r\n")
@@ -316,7 +316,7 @@ func TestChunkedStream(t *testing.T) {
 // TestMaxConns: over the cap, a client waits in the listen backlog and is
 // served once a connection closes.
 func TestMaxConns(t *testing.T) {
-	srv, addr := startServer(t, engine.Config{MaxConns: 1}, 2)
+	srv, addr := startServer(t, engine.Config{MaxConns: 1}, Options{Loops: 2})
 	first := dial(t, addr)
 	io.WriteString(first, "GET /a.txt HTTP/1.1\r\nHost: x\r\n\r\n")
 	br := bufio.NewReader(first)
@@ -338,7 +338,7 @@ func TestMaxConns(t *testing.T) {
 }
 
 func TestShutdownDrainsResponseInProgress(t *testing.T) {
-	srv, addr := startServer(t, engine.Config{}, 1)
+	srv, addr := startServer(t, engine.Config{}, Options{Loops: 1})
 	c := dial(t, addr)
 	idle := dial(t, addr)
 	io.WriteString(c, "GET /huge.bin HTTP/1.1\r\nHost: x\r\n\r\n")
@@ -370,7 +370,7 @@ func TestShutdownDrainsResponseInProgress(t *testing.T) {
 // accepted before Shutdown gets a second to send its first request, which
 // is answered.
 func TestShutdownAnswersNewConnection(t *testing.T) {
-	srv, addr := startServer(t, engine.Config{}, 1)
+	srv, addr := startServer(t, engine.Config{}, Options{Loops: 1})
 	c := dial(t, addr)
 	silent := dial(t, addr)
 	deadline := time.Now().Add(5 * time.Second)
@@ -409,7 +409,7 @@ func TestShutdownAnswersNewConnection(t *testing.T) {
 }
 
 func TestStopListener(t *testing.T) {
-	srv := New(testSite(t), engine.Config{}, 1)
+	srv := New(testSite(t), engine.Config{}, Options{Loops: 1})
 	defer srv.Shutdown(context.Background())
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -445,7 +445,7 @@ func TestServeCachedFileLoggedAllocatesNothing(t *testing.T) {
 }
 
 func testServeCachedFileAllocatesNothing(t *testing.T, cfg engine.Config) {
-	_, addr := startServer(t, cfg, 1)
+	_, addr := startServer(t, cfg, Options{Loops: 1})
 	c := dial(t, addr)
 	req := []byte("GET /index.html HTTP/1.1\r\nHost: 127.0.0.1\r\nUser-Agent: test\r\n\r\n")
 	buf := make([]byte, 64<<10)
@@ -476,7 +476,7 @@ func BenchmarkServeSmallFile(b *testing.B) {
 		b.Run(fmt.Sprintf("engine=%s", eng), func(b *testing.B) {
 			var addr string
 			if eng == "loop" {
-				_, addr = startServer(b, engine.Config{}, 1)
+				_, addr = startServer(b, engine.Config{}, Options{Loops: 1})
 			} else {
 				srv := engine.New(testSite(b), engine.Config{})
 				l, err := net.Listen("tcp", "127.0.0.1:0")
@@ -508,5 +508,30 @@ func benchRoundTrips(b *testing.B, addr string) {
 			}
 			n += k
 		}
+	}
+}
+
+// TestSlotsSharedWithEngine: with Options.Slots, a slot taken by another
+// engine's connection (HTTP/3's, by Acquire) holds a loop's client back
+// until it is released, so MaxConns bounds every protocol together.
+func TestSlotsSharedWithEngine(t *testing.T) {
+	eng := engine.New(testSite(t), engine.Config{MaxConns: 1})
+	if err := eng.Acquire(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	_, addr := startServer(t, engine.Config{MaxConns: 1}, Options{Loops: 1, Slots: eng})
+	c := dial(t, addr)
+	io.WriteString(c, "GET /a.txt HTTP/1.1\r\nHost: x\r\n\r\n")
+	c.SetReadDeadline(time.Now().Add(300 * time.Millisecond))
+	if n, err := c.Read(make([]byte, 1)); n != 0 || err == nil {
+		t.Fatalf("connection served (%d bytes, %v) while the only slot is the engine's", n, err)
+	}
+	eng.Release()
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if resp, body := readResponse(t, bufio.NewReader(c), "GET"); resp.StatusCode != 200 || body != "alpha" {
+		t.Errorf("once the engine released its slot: %d %q", resp.StatusCode, body)
+	}
+	if eng.TryAcquire() {
+		t.Errorf("TryAcquire took a slot while the loop's connection holds the only one")
 	}
 }

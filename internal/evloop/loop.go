@@ -38,6 +38,7 @@ type loop struct {
 	open      int     // connections of this loop, away ones included
 	listeners []int
 	paused    atomic.Bool // the listeners are out of the set: MaxConns reached
+	pausedAt  int64
 	closing   bool
 	timers    timerHeap
 	now       int64 // unix ns, read after each epoll_wait
@@ -106,8 +107,16 @@ func (l *loop) run() {
 	defer l.s.loopsDone.Done()
 	defer l.closeFDs()
 	for {
-		n, err := unix.EpollWait(l.epfd, l.events[:], l.timers.waitMillis(time.Now().UnixNano()))
+		wait := l.timers.waitMillis(time.Now().UnixNano())
+		if l.paused.Load() && (wait < 0 || wait > pauseRetry) {
+			wait = pauseRetry
+		}
+		n, err := unix.EpollWait(l.epfd, l.events[:], wait)
 		l.now = time.Now().UnixNano()
+		if l.paused.Load() && l.now-l.pausedAt >= pauseRetry*1e6 {
+			// A slot may have been freed by another engine's connection.
+			l.resume()
+		}
 		if err != nil && err != unix.EINTR {
 			panic("evloop: epoll_wait: " + err.Error())
 		}
@@ -153,18 +162,19 @@ func (l *loop) removeListener(fd int) {
 	}
 }
 
+// pauseRetry is how often, in milliseconds, a paused loop looks for a free
+// slot when none of its own connections closes.
+const pauseRetry = 20
+
 // pause takes the listeners out of the set while every connection slot is
 // taken: clients wait in the listen backlog, as with package engine.
 func (l *loop) pause() {
 	if l.paused.Swap(true) {
 		return
 	}
+	l.pausedAt = l.now
 	for _, fd := range l.listeners {
 		unix.EpollCtl(l.epfd, unix.EPOLL_CTL_DEL, fd, nil)
-	}
-	// A slot freed before paused was set found no loop to wake.
-	if l.s.conns.Load() < int64(l.s.cfg.MaxConns) {
-		l.resume()
 	}
 }
 
@@ -181,13 +191,13 @@ func (l *loop) resume() {
 // at a time so that the loop's connections are not kept waiting.
 func (l *loop) accept(fd int) {
 	for range 16 {
-		if !l.s.reserve() {
+		if !l.s.slots.TryAcquire() {
 			l.pause()
 			return
 		}
 		nfd, sa, err := unix.Accept4(fd, unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC)
 		if err != nil {
-			l.s.unreserve()
+			l.s.slots.Release()
 			// EAGAIN: none left. Anything else (EMFILE, ECONNABORTED) passes:
 			// the listener stays in the set and is tried again.
 			return
@@ -234,6 +244,7 @@ func (l *loop) newConn(fd int) *conn {
 	}
 	l.conns[fd] = c
 	l.open++
+	l.s.conns.Add(1)
 	return c
 }
 

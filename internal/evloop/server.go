@@ -40,6 +40,7 @@ type Server struct {
 	h     Handler
 	cfg   engine.Config
 	nloop int
+	slots Slots
 
 	conns   atomic.Int64 // connections open, for MaxConns and OpenConns
 	closing atomic.Bool
@@ -59,17 +60,35 @@ type listenFD struct {
 	done chan error // receives why Serve returns
 }
 
+// Options are the loop engine's own settings.
+type Options struct {
+	// Loops is the number of event loops (0: GOMAXPROCS).
+	Loops int
+	// Slots, when set, holds the MaxConns connection slots, shared with
+	// the connections of other engines (an *engine.Server); nil: the
+	// loops count their own against cfg.MaxConns.
+	Slots Slots
+}
+
+// Slots are connection slots, taken without waiting.
+type Slots interface {
+	TryAcquire() bool
+	Release()
+}
+
 // New returns a Server that answers with h under cfg, whose zero fields
-// take package engine's defaults, on loops event loops (0: GOMAXPROCS).
-// The loops start with the first listener.
-func New(h Handler, cfg engine.Config, loops int) *Server {
-	if loops <= 0 {
-		loops = runtime.GOMAXPROCS(0)
+// take package engine's defaults. The loops start with the first listener.
+func New(h Handler, cfg engine.Config, o Options) *Server {
+	if o.Loops <= 0 {
+		o.Loops = runtime.GOMAXPROCS(0)
 	}
 	// The engine fills in its defaults; taking them from it keeps each
 	// default written once.
-	cfg = engine.New(h, cfg).Config()
-	return &Server{h: h, cfg: cfg, nloop: loops, listeners: make(map[net.Listener]*listenFD)}
+	eng := engine.New(h, cfg)
+	if o.Slots == nil {
+		o.Slots = eng
+	}
+	return &Server{h: h, cfg: eng.Config(), nloop: o.Loops, slots: o.Slots, listeners: make(map[net.Listener]*listenFD)}
 }
 
 // Config returns the server's configuration, its defaults filled in.
@@ -205,27 +224,14 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	}
 }
 
-// reserve takes one of the MaxConns connection slots, if one is free.
-func (s *Server) reserve() bool {
-	for {
-		n := s.conns.Load()
-		if n >= int64(s.cfg.MaxConns) {
-			return false
-		}
-		if s.conns.CompareAndSwap(n, n+1) {
-			return true
-		}
-	}
-}
-
-// unreserve gives a slot back and wakes the loops that stopped accepting
-// for want of one.
+// unreserve gives a connection slot back and wakes the loops that stopped
+// accepting for want of one. (Slots freed by other engines are found by
+// the paused loops' retries: loop.run.)
 func (s *Server) unreserve() {
-	if s.conns.Add(-1) == int64(s.cfg.MaxConns)-1 {
-		for _, lp := range s.loops {
-			if lp.paused.Load() {
-				lp.post(lp.resume)
-			}
+	s.slots.Release()
+	for _, lp := range s.loops {
+		if lp.paused.Load() {
+			lp.post(lp.resume)
 		}
 	}
 }

@@ -8,7 +8,9 @@ import (
 	"github.com/stoahttp/stoa/internal/respond"
 )
 
-// newLoopEngine makes the event-loop engine (engine = "loop").
-func newLoopEngine(h respond.Handler, cfg engine.Config) (loopEngine, error) {
-	return evloop.New(h, cfg, 0), nil
+// newLoopEngine makes the event-loop engine (engine = "loop"), whose
+// connections take their slots from eng: MaxConns bounds the connections
+// of every protocol together.
+func newLoopEngine(h respond.Handler, eng *engine.Server) (loopEngine, error) {
+	return evloop.New(h, eng.Config(), evloop.Options{Slots: eng}), nil
 }

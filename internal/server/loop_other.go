@@ -10,6 +10,6 @@ import (
 )
 
 // newLoopEngine refuses engine = "loop", which needs epoll.
-func newLoopEngine(respond.Handler, engine.Config) (loopEngine, error) {
+func newLoopEngine(respond.Handler, *engine.Server) (loopEngine, error) {
 	return nil, errors.New(`engine = "loop": event loops run on Linux only; use engine = "goroutine"`)
 }

@@ -120,7 +120,7 @@ func Start(load Loader, stdout, stderr io.Writer, inherited ...*systemd.Socket) 
 	ec.Panics = s.panics
 	s.eng = engine.New(s.sw, ec)
 	if cfg.Engine == "loop" {
-		if s.loop, err = newLoopEngine(s.sw, s.eng.Config()); err != nil {
+		if s.loop, err = newLoopEngine(s.sw, s.eng); err != nil {
 			s.closeAll()
 			return nil, err
 		}
