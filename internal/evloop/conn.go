@@ -33,7 +33,7 @@ const (
 type conn struct {
 	l       *loop
 	fd      int
-	gen     uint32 // counts the connections this conn struct served
+	hidx    int // index in the loop's timerHeap, or -1
 	state   connState
 	wantOut bool // EPOLLOUT is in the set instead of EPOLLIN
 	started bool // a request head has arrived
@@ -61,7 +61,7 @@ type conn struct {
 	x *exchange // the exchange whose output is pending, if not the loop's
 
 	opened, headStart int64 // unix ns
-	deadline, queued  int64 // unix ns; queued: of the live timer (timer.go)
+	deadline          int64 // unix ns, 0 = none
 	lingered          int
 }
 
@@ -502,6 +502,7 @@ func (c *conn) close() {
 		c.x.release()
 		l.xfree = append(l.xfree, c.x)
 	}
+	l.unschedule(c)
 	// Closing the descriptor takes it out of the epoll set: no
 	// EPOLL_CTL_DEL.
 	unix.Close(c.fd)
@@ -513,7 +514,7 @@ func (c *conn) close() {
 	if c.wbuf != nil {
 		l.putWbuf(c.wbuf)
 	}
-	*c = conn{l: l, gen: c.gen + 1, state: stateClosed}
+	*c = conn{l: l, hidx: -1, state: stateClosed}
 	l.cfree = append(l.cfree, c)
 	l.s.conns.Add(-1)
 	l.s.unreserve()

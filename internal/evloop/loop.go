@@ -236,7 +236,7 @@ func (l *loop) newConn(fd int) *conn {
 		c = l.cfree[n-1]
 		l.cfree = l.cfree[:n-1]
 	} else {
-		c = &conn{l: l}
+		c = &conn{l: l, hidx: -1}
 	}
 	c.fd, c.opened = fd, l.now
 	for fd >= len(l.conns) {

@@ -2,58 +2,90 @@
 
 package evloop
 
-import "container/heap"
-
-// A timer is a connection's deadline as the heap saw it; gen tells a
-// timer of an earlier connection on the same recycled conn.
-type timer struct {
-	at  int64
-	c   *conn
-	gen uint32
-}
-
-// timerHeap holds at most one live timer per connection (conn.queued),
-// at or before its deadline: a deadline that moves later is found when the
-// timer fires and pushed again, so the common renewal costs no heap work.
+// timerHeap orders a loop's connections by the time their timer fires;
+// each connection is in it at most once (conn.hidx), and leaves it when it
+// closes, so a connection that comes and goes leaves nothing behind. A
+// timer fires at or before its connection's deadline: a deadline that
+// moves later (an idle connection's, at every request) is found when the
+// timer fires and set again, so the common renewal costs no heap work.
 type timerHeap []timer
 
-func (h timerHeap) Len() int           { return len(h) }
-func (h timerHeap) Less(i, j int) bool { return h[i].at < h[j].at }
-func (h timerHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
-func (h *timerHeap) Push(x any)        { *h = append(*h, x.(timer)) }
-func (h *timerHeap) Pop() any {
-	old := *h
-	t := old[len(old)-1]
-	*h = old[:len(old)-1]
-	return t
+type timer struct {
+	at int64 // unix ns
+	c  *conn
 }
 
-// schedule makes sure c's deadline has a timer.
+func (h timerHeap) less(i, j int) bool { return h[i].at < h[j].at }
+
+func (h timerHeap) swap(i, j int) {
+	h[i], h[j] = h[j], h[i]
+	h[i].c.hidx = i
+	h[j].c.hidx = j
+}
+
+func (h timerHeap) up(i int) {
+	for i > 0 {
+		p := (i - 1) / 2
+		if !h.less(i, p) {
+			return
+		}
+		h.swap(i, p)
+		i = p
+	}
+}
+
+func (h timerHeap) down(i int) {
+	n := len(h)
+	for {
+		l := 2*i + 1
+		if l >= n {
+			return
+		}
+		m := l
+		if r := l + 1; r < n && h.less(r, l) {
+			m = r
+		}
+		if !h.less(m, i) {
+			return
+		}
+		h.swap(i, m)
+		i = m
+	}
+}
+
+// schedule makes c's timer fire by c.deadline.
 func (l *loop) schedule(c *conn) {
-	if c.deadline == 0 || c.queued != 0 && c.queued <= c.deadline {
+	h := l.timers
+	switch {
+	case c.deadline == 0:
+	case c.hidx < 0:
+		c.hidx = len(h)
+		l.timers = append(h, timer{at: c.deadline, c: c})
+		l.timers.up(c.hidx)
+	case c.deadline < h[c.hidx].at:
+		h[c.hidx].at = c.deadline
+		h.up(c.hidx)
+	}
+}
+
+// unschedule takes c's timer out, if it has one.
+func (l *loop) unschedule(c *conn) {
+	i := c.hidx
+	if i < 0 {
 		return
 	}
-	c.queued = c.deadline
-	l.timers.push(timer{at: c.deadline, c: c, gen: c.gen})
-}
-
-// push is heap.Push without boxing the timer in an interface.
-func (h *timerHeap) push(t timer) {
-	*h = append(*h, t)
-	heap.Fix(h, len(*h)-1)
-}
-
-// pop is heap.Pop without the interface.
-func (h *timerHeap) pop() timer {
-	t := (*h)[0]
-	n := len(*h) - 1
-	(*h)[0] = (*h)[n]
-	(*h)[n] = timer{}
-	*h = (*h)[:n]
-	if n > 0 {
-		heap.Fix(h, 0)
+	h := l.timers
+	n := len(h) - 1
+	if i != n {
+		h.swap(i, n)
 	}
-	return t
+	h[n] = timer{}
+	l.timers = h[:n]
+	c.hidx = -1
+	if i != n {
+		l.timers.down(i)
+		l.timers.up(i)
+	}
 }
 
 // waitMillis is how long epoll_wait may wait for the first timer.
@@ -71,17 +103,14 @@ func (h timerHeap) waitMillis(now int64) int {
 // expire acts on the deadlines that passed.
 func (l *loop) expire() {
 	for len(l.timers) > 0 && l.timers[0].at <= l.now {
-		t := l.timers.pop()
-		c := t.c
-		if c.gen != t.gen || c.queued != t.at {
-			continue // the connection closed, or another timer stands for it
+		c := l.timers[0].c
+		if c.deadline > l.now {
+			l.timers[0].at = c.deadline
+			l.timers.down(0)
+			continue
 		}
-		c.queued = 0
-		switch {
-		case c.deadline == 0:
-		case c.deadline > l.now:
-			l.schedule(c)
-		default:
+		l.unschedule(c)
+		if c.deadline != 0 {
 			c.deadline = 0
 			c.timeout()
 		}
