@@ -406,6 +406,9 @@ func (s *Server) openListeners(cfg *config.Config, plan systemd.Plan) error {
 		if ln.sock != nil {
 			note += fmt.Sprintf(" (socket from systemd, fd %d)", ln.sock.FD)
 		}
+		if s.loop != nil && ln.kind == "http" && !ln.loop {
+			note += " (engine goroutine: h2c, proxy_protocol, a release store or a Unix socket keeps it off the loops)"
+		}
 		fmt.Fprintf(s.stdout, "stoa: serving %s at %s%s\n", describe(cfg), urlOf(ln.l, ln.kind), note)
 	}
 	return nil
@@ -431,10 +434,18 @@ type loopEngine interface {
 
 // onLoop reports whether the event loops serve the plain listener ln:
 // with engine = "loop", for TCP listeners that speak HTTP/1.1 alone. h2c
-// and the PROXY protocol stay with package engine, which has them.
+// and the PROXY protocol stay with package engine, which has them. So do
+// all listeners when a site is served from a release store: the Handler
+// runs on the loop, and a file not cached yet would hold every connection
+// of the loop for as long as its fetch takes (origin_timeout).
 func (s *Server) onLoop(ln *listener) bool {
 	if s.loop == nil || s.first.H2C || s.first.ProxyProtocol {
 		return false
+	}
+	for _, b := range s.sites {
+		if b.site.Release() != nil {
+			return false
+		}
 	}
 	_, tcp := ln.l.(*net.TCPListener)
 	return tcp
