@@ -32,6 +32,7 @@ type loop struct {
 	mu    sync.Mutex
 	tasks []func()
 	spare []func()
+	dead  bool // the loop returned: its descriptors are closed
 
 	events    [128]unix.EpollEvent
 	conns     []*conn // by descriptor
@@ -75,16 +76,23 @@ func (l *loop) closeFDs() {
 	unix.Close(l.wake)
 }
 
-// post runs f on the loop's goroutine, soon.
-func (l *loop) post(f func()) {
+// post runs f on the loop's goroutine, soon, and reports whether it
+// will: not if the loop returned (after Shutdown).
+func (l *loop) post(f func()) bool {
 	l.mu.Lock()
+	if l.dead {
+		l.mu.Unlock()
+		return false
+	}
 	l.tasks = append(l.tasks, f)
 	first := len(l.tasks) == 1
-	l.mu.Unlock()
 	if first {
+		// Under the lock: the loop closes wake only once dead is set.
 		var one = [8]byte{1}
 		unix.Write(l.wake, one[:])
 	}
+	l.mu.Unlock()
+	return true
 }
 
 func (l *loop) runTasks() {
@@ -105,7 +113,12 @@ func (l *loop) runTasks() {
 
 func (l *loop) run() {
 	defer l.s.loopsDone.Done()
-	defer l.closeFDs()
+	defer func() {
+		l.mu.Lock()
+		l.dead = true
+		l.closeFDs()
+		l.mu.Unlock()
+	}()
 	for {
 		wait := l.timers.waitMillis(time.Now().UnixNano())
 		if l.paused.Load() && (wait < 0 || wait > pauseRetry) {

@@ -184,7 +184,9 @@ func (s *Server) unwatch(lf *listenFD) {
 	var wg sync.WaitGroup
 	for _, lp := range s.loops {
 		wg.Add(1)
-		lp.post(func() { lp.removeListener(lf.fd); wg.Done() })
+		if !lp.post(func() { lp.removeListener(lf.fd); wg.Done() }) {
+			wg.Done()
+		}
 	}
 	wg.Wait()
 	unix.Close(lf.fd)
