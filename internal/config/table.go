@@ -111,7 +111,7 @@ var Settings = []*Setting{
 	{Key: "h2c", Flag: "h2c", Kind: KindBool,
 		Help:   "the --listen addresses also take HTTP/2 without TLS from clients that know to send it (prior knowledge, RFC 9113 §3.3)",
 		global: func(c *Config) any { return &c.H2C }},
-	{Key: "engine", Flag: "engine", Default: "goroutine", Choices: []string{"goroutine", "loop"}, Noun: "engine",
+	{Key: "engine", Flag: "engine", Default: "goroutine", Choices: []string{"goroutine", "loop"}, Noun: "kind of engine",
 		Help:   "how the --listen addresses serve HTTP/1.1: goroutine (a goroutine per connection) or loop (event loops with epoll, Linux only; experimental); HTTPS, h2c and proxy_protocol listeners always use goroutine",
 		global: func(c *Config) any { return &c.Engine }},
 	{Key: "site", Kind: KindSites, Example: "[[site]]", Reload: true,
