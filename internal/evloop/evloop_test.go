@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -474,22 +475,60 @@ func testServeCachedFileAllocatesNothing(t *testing.T, cfg engine.Config) {
 func BenchmarkServeSmallFile(b *testing.B) {
 	for _, eng := range []string{"goroutine", "loop"} {
 		b.Run(fmt.Sprintf("engine=%s", eng), func(b *testing.B) {
-			var addr string
-			if eng == "loop" {
-				_, addr = startServer(b, engine.Config{}, Options{Loops: 1})
-			} else {
-				srv := engine.New(testSite(b), engine.Config{})
-				l, err := net.Listen("tcp", "127.0.0.1:0")
-				if err != nil {
-					b.Fatal(err)
-				}
-				go srv.Serve(l)
-				b.Cleanup(func() { srv.Shutdown(context.Background()) })
-				addr = l.Addr().String()
-			}
-			benchRoundTrips(b, addr)
+			benchRoundTrips(b, benchServer(b, eng))
 		})
 	}
+}
+
+// BenchmarkServeSmallFileParallel is BenchmarkServeSmallFile over 64
+// connections at once, the shape of a loaded server (the clients run in
+// the same process, on the same cores).
+func BenchmarkServeSmallFileParallel(b *testing.B) {
+	for _, eng := range []string{"goroutine", "loop"} {
+		b.Run(fmt.Sprintf("engine=%s", eng), func(b *testing.B) {
+			addr := benchServer(b, eng)
+			b.SetParallelism(64 / runtime.GOMAXPROCS(0))
+			b.ReportAllocs()
+			b.RunParallel(func(pb *testing.PB) {
+				c, err := net.Dial("tcp", addr)
+				if err != nil {
+					b.Error(err)
+					return
+				}
+				defer c.Close()
+				req := []byte("GET /index.html HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+				buf := make([]byte, 64<<10)
+				for pb.Next() {
+					c.Write(req)
+					n := 0
+					for n < 1040+150 || !strings.HasSuffix(string(buf[n-13:n]), "</p>\n") {
+						k, err := c.Read(buf[n:])
+						if err != nil {
+							b.Error(err)
+							return
+						}
+						n += k
+					}
+				}
+			})
+		})
+	}
+}
+
+// benchServer starts a server of the engine named eng.
+func benchServer(b *testing.B, eng string) string {
+	if eng == "loop" {
+		_, addr := startServer(b, engine.Config{}, Options{})
+		return addr
+	}
+	srv := engine.New(testSite(b), engine.Config{})
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	go srv.Serve(l)
+	b.Cleanup(func() { srv.Shutdown(context.Background()) })
+	return l.Addr().String()
 }
 
 func benchRoundTrips(b *testing.B, addr string) {
