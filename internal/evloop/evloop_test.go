@@ -574,3 +574,44 @@ func TestSlotsSharedWithEngine(t *testing.T) {
 		t.Errorf("TryAcquire took a slot while the loop's connection holds the only one")
 	}
 }
+
+// TestConnectionPersistence: which requests keep the connection open,
+// and the Connection field that says so (RFC 9112 §9.3).
+func TestConnectionPersistence(t *testing.T) {
+	_, addr := startServer(t, engine.Config{}, Options{Loops: 1})
+	for _, tc := range []struct {
+		name, req  string
+		keep       bool
+		connection string
+	}{
+		{"HTTP/1.1", "GET /a.txt HTTP/1.1\r\nHost: x\r\n\r\n", true, ""},
+		{"HTTP/1.0", "GET /a.txt HTTP/1.0\r\n\r\n", false, ""},
+		{"HTTP/1.0 keep-alive", "GET /a.txt HTTP/1.0\r\nConnection: keep-alive\r\n\r\n", true, "keep-alive"},
+		{"close", "GET /a.txt HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", false, "close"},
+		{"chunked body", "GET /a.txt HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n", false, "close"},
+		{"body over the discard limit", "GET /a.txt HTTP/1.1\r\nHost: x\r\nContent-Length: 2000000\r\n\r\nxx", false, "close"},
+		{"expectation", "GET /a.txt HTTP/1.1\r\nHost: x\r\nExpect: something\r\n\r\n", false, "close"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := dial(t, addr)
+			io.WriteString(c, tc.req)
+			br := bufio.NewReader(c)
+			resp, _ := readResponse(t, br, "GET")
+			// ReadResponse takes "Connection: close" out into resp.Close.
+			if got := resp.Header.Get("Connection"); got != tc.connection && !(tc.connection == "close" && resp.Close) {
+				t.Errorf("Connection: %q (close %v), want %q", got, resp.Close, tc.connection)
+			}
+			if tc.keep {
+				io.WriteString(c, "GET /a.txt HTTP/1.1\r\nHost: x\r\n\r\n")
+				if resp, body := readResponse(t, br, "GET"); resp.StatusCode != 200 || body != "alpha" {
+					t.Errorf("next request: %d %q", resp.StatusCode, body)
+				}
+				return
+			}
+			c.SetReadDeadline(time.Now().Add(5 * time.Second))
+			if _, err := br.ReadByte(); err != io.EOF {
+				t.Errorf("after the response: %v, want EOF", err)
+			}
+		})
+	}
+}
