@@ -16,6 +16,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/stoahttp/stoa/internal/accesslog"
 	"github.com/stoahttp/stoa/internal/content"
@@ -613,5 +614,40 @@ func TestConnectionPersistence(t *testing.T) {
 				t.Errorf("after the response: %v, want EOF", err)
 			}
 		})
+	}
+}
+
+// TestIdleConnectionHoldsNoBuffer: a connection waiting for its next
+// request gives its read and write buffers back to its loop (issue 13:
+// an idle connection should cost about 1 KiB).
+func TestIdleConnectionHoldsNoBuffer(t *testing.T) {
+	srv, addr := startServer(t, engine.Config{}, Options{Loops: 1})
+	c := dial(t, addr)
+	br := bufio.NewReader(c)
+	io.WriteString(c, "GET /index.html HTTP/1.1\r\nHost: x\r\n\r\n")
+	readResponse(t, br, "GET")
+	type held struct{ conns, buffers int }
+	got := make(chan held, 1)
+	srv.mu.Lock()
+	lp := srv.loops[0]
+	srv.mu.Unlock()
+	lp.post(func() {
+		var h held
+		for _, c := range lp.conns {
+			if c != nil {
+				h.conns++
+				if c.rbuf != nil || c.wbuf != nil || c.x != nil {
+					h.buffers++
+				}
+			}
+		}
+		got <- h
+	})
+	if h := <-got; h.conns != 1 || h.buffers != 0 {
+		t.Errorf("%d connections, %d of them holding buffers while idle; want 1 and 0", h.conns, h.buffers)
+	}
+	t.Logf("a connection's state: %d bytes", unsafe.Sizeof(conn{}))
+	if size := unsafe.Sizeof(conn{}); size > 512 {
+		t.Errorf("a connection's state is %d bytes, want at most 512", size)
 	}
 }
