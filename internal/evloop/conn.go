@@ -397,7 +397,7 @@ func (c *conn) finishOutput() bool {
 	if x := c.x; x != nil {
 		c.done(x)
 		x.release()
-		c.l.xfree = append(c.l.xfree, x)
+		c.l.putExchange(x)
 		c.x = nil
 	}
 	c.body = nil
@@ -500,7 +500,7 @@ func (c *conn) close() {
 	l := c.l
 	if c.x != nil {
 		c.x.release()
-		l.xfree = append(l.xfree, c.x)
+		l.putExchange(c.x)
 	}
 	l.unschedule(c)
 	// Closing the descriptor takes it out of the epoll set: no
@@ -515,7 +515,9 @@ func (c *conn) close() {
 		l.putWbuf(c.wbuf)
 	}
 	*c = conn{l: l, hidx: -1, state: stateClosed}
-	l.cfree = append(l.cfree, c)
+	if len(l.cfree) < maxFree {
+		l.cfree = append(l.cfree, c)
+	}
 	l.s.conns.Add(-1)
 	l.s.unreserve()
 }

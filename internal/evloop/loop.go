@@ -322,6 +322,12 @@ func (l *loop) getExchange() *exchange {
 	return new(exchange)
 }
 
+func (l *loop) putExchange(x *exchange) {
+	if len(l.xfree) < maxFree {
+		l.xfree = append(l.xfree, x)
+	}
+}
+
 func (l *loop) getRbuf() []byte {
 	if n := len(l.rfree); n > 0 {
 		b := l.rfree[n-1]
@@ -331,8 +337,13 @@ func (l *loop) getRbuf() []byte {
 	return make([]byte, initialReadBuf)
 }
 
+// maxFree bounds each of a loop's free lists: a burst of connections
+// leaves no more behind. A loop answers one request at a time, so only the
+// connections waiting for output or for the rest of a head hold buffers.
+const maxFree = 256
+
 func (l *loop) putRbuf(b []byte) {
-	if len(b) == initialReadBuf {
+	if len(b) == initialReadBuf && len(l.rfree) < maxFree {
 		l.rfree = append(l.rfree, b)
 	}
 }
@@ -348,7 +359,7 @@ func (l *loop) getWbuf() []byte {
 
 func (l *loop) putWbuf(b []byte) {
 	// A buffer grown by one huge response is not kept.
-	if cap(b) <= 4*flushThreshold {
+	if cap(b) <= 4*flushThreshold && len(l.wfree) < maxFree {
 		l.wfree = append(l.wfree, b[:0])
 	}
 }
