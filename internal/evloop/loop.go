@@ -3,10 +3,12 @@
 package evloop
 
 import (
+	"errors"
 	"net/netip"
-	"runtime"
+	"os"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 	"unsafe"
 
@@ -29,7 +31,13 @@ const (
 type loop struct {
 	s    *Server
 	epfd int
-	wake int // eventfd: post writes to it
+	ef   *os.File        // epfd, for Go's netpoller
+	rc   syscall.RawConn // of ef
+	wake int             // eventfd: post writes to it
+	// deadline is the read deadline set on ef (unix ns, 0: none).
+	deadline int64
+	look     func(uintptr) bool // for rc.Read: epollNow into ready
+	ready    int
 
 	mu    sync.Mutex
 	tasks []func()
@@ -70,11 +78,30 @@ func newLoop(s *Server) (*loop, error) {
 		l.closeFDs()
 		return nil, err
 	}
+	// The loop waits for its epoll set in Go's netpoller, where an epoll
+	// descriptor is like any other: readable when it has events.
+	if err := unix.SetNonblock(epfd, true); err != nil {
+		l.closeFDs()
+		return nil, err
+	}
+	l.look = func(uintptr) bool {
+		l.ready = l.epollNow()
+		return l.ready > 0
+	}
+	l.ef = os.NewFile(uintptr(epfd), "evloop")
+	if l.rc, err = l.ef.SyscallConn(); err != nil {
+		l.closeFDs()
+		return nil, err
+	}
 	return l, nil
 }
 
 func (l *loop) closeFDs() {
-	unix.Close(l.epfd)
+	if l.ef != nil {
+		l.ef.Close()
+	} else {
+		unix.Close(l.epfd)
+	}
 	unix.Close(l.wake)
 }
 
@@ -122,18 +149,15 @@ func (l *loop) run() {
 		l.mu.Unlock()
 	}()
 	for {
-		wait := l.timers.waitMillis(time.Now().UnixNano())
-		if l.paused.Load() && (wait < 0 || wait > pauseRetry) {
-			wait = pauseRetry
+		at := l.timers.next()
+		if retry := l.pausedAt + pauseRetry*1e6; l.paused.Load() && (at == 0 || at > retry) {
+			at = retry
 		}
-		n, err := l.poll(wait)
+		n := l.poll(at)
 		l.now = time.Now().UnixNano()
 		if l.paused.Load() && l.now-l.pausedAt >= pauseRetry*1e6 {
 			// A slot may have been freed by another engine's connection.
 			l.resume()
-		}
-		if err != nil && err != unix.EINTR {
-			panic("evloop: epoll_wait: " + err.Error())
 		}
 		for i := range n {
 			ev := &l.events[i]
@@ -155,27 +179,41 @@ func (l *loop) run() {
 	}
 }
 
-// spins is how many times poll looks for events without blocking before
-// its thread sleeps in epoll_wait.
-const spins = 4
+// poll waits until at (unix ns; 0: no limit) for events and returns how
+// many it put in l.events. The loop's goroutine parks in Go's netpoller
+// rather than in an epoll_wait of its own: a thread asleep in epoll_wait
+// costs a wake-up by the kernel's scheduler for each event, whereas
+// parked, the loop is run by whichever thread polls next, often the one
+// that made the event (a client writing on loopback), without a switch.
+func (l *loop) poll(at int64) int {
+	if n := l.epollNow(); n > 0 {
+		return n
+	}
+	if at != l.deadline {
+		l.deadline = at
+		var t time.Time
+		if at != 0 {
+			t = time.Unix(0, at)
+		}
+		l.ef.SetReadDeadline(t)
+	}
+	l.ready = 0
+	err := l.rc.Read(l.look)
+	if err != nil && !errors.Is(err, os.ErrDeadlineExceeded) {
+		panic("evloop: waiting for events: " + err.Error())
+	}
+	return l.ready
+}
 
-// poll waits up to wait ms (-1: no limit) for events. It first looks a few
-// times without blocking, letting other goroutines run in between: a
-// thread that sleeps in epoll_wait costs a wake-up of the kernel's
-// scheduler for the next event, which on a busy server is often a few
-// microseconds away (what Go's own spinning threads save its netpoller).
-func (l *loop) poll(wait int) (int, error) {
-	if wait != 0 {
-		for range spins {
-			n, _, e := unix.RawSyscall6(unix.SYS_EPOLL_PWAIT, uintptr(l.epfd),
-				uintptr(unsafe.Pointer(&l.events[0])), uintptr(len(l.events)), 0, 0, 0)
-			if e == 0 && n > 0 {
-				return int(n), nil
-			}
-			runtime.Gosched()
+// epollNow is epoll_wait without waiting.
+func (l *loop) epollNow() int {
+	for {
+		n, _, e := unix.RawSyscall6(unix.SYS_EPOLL_PWAIT, uintptr(l.epfd),
+			uintptr(unsafe.Pointer(&l.events[0])), uintptr(len(l.events)), 0, 0, 0)
+		if e != unix.EINTR {
+			return int(n)
 		}
 	}
-	return unix.EpollWait(l.epfd, l.events[:], wait)
 }
 
 func (l *loop) addListener(fd int) {

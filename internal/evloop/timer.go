@@ -88,16 +88,12 @@ func (l *loop) unschedule(c *conn) {
 	}
 }
 
-// waitMillis is how long epoll_wait may wait for the first timer.
-func (h timerHeap) waitMillis(now int64) int {
+// next is when the first timer fires (unix ns), 0 if there is none.
+func (h timerHeap) next() int64 {
 	if len(h) == 0 {
-		return -1
-	}
-	d := h[0].at - now
-	if d <= 0 {
 		return 0
 	}
-	return int(min((d+999_999)/1_000_000, 60_000))
+	return h[0].at
 }
 
 // expire acts on the deadlines that passed.
