@@ -24,10 +24,9 @@ const (
 
 // A loop is one goroutine serving its connections from one epoll set.
 //
-// It is not locked to its OS thread: the runtime already keeps a goroutine
-// that returns from epoll_wait on its P when it can, and a locked thread
-// would only cost a thread switch whenever the goroutine blocks elsewhere
-// (a page fault in a file read, the Handler's mutexes).
+// It is not locked to an OS thread: it parks in Go's netpoller between
+// events (poll), and a locked goroutine could only be run by its own
+// thread, so every wake-up would be a thread switch.
 type loop struct {
 	s    *Server
 	epfd int

@@ -1,9 +1,10 @@
 //go:build linux
 
 // Package evloop is an event-loop engine for plaintext HTTP/1.1 on Linux:
-// a few loops (GOMAXPROCS by default), each one goroutine waiting in
-// epoll_wait over non-blocking sockets, serve every connection without a
-// goroutine of its own. It parses with package http1, asks the same
+// a few loops (GOMAXPROCS by default), each one goroutine with an epoll
+// set of non-blocking sockets (level-triggered, raw system calls), serve
+// every connection without a goroutine of its own. A loop parks in Go's
+// netpoller on its epoll descriptor while it has nothing to do. It parses with package http1, asks the same
 // respond.Handler, writes the same bytes and applies the same limits and
 // timeouts (engine.Config) as package engine, which remains the engine of
 // TLS, HTTP/2 (h2c) and PROXY protocol listeners.
