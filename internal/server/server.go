@@ -406,9 +406,6 @@ func (s *Server) openListeners(cfg *config.Config, plan systemd.Plan) error {
 		if ln.sock != nil {
 			note += fmt.Sprintf(" (socket from systemd, fd %d)", ln.sock.FD)
 		}
-		if s.loop != nil && ln.kind == "http" && !ln.loop {
-			note += " (engine goroutine: h2c, proxy_protocol, a release store or a Unix socket keeps it off the loops)"
-		}
 		fmt.Fprintf(s.stdout, "stoa: serving %s at %s%s\n", describe(cfg), urlOf(ln.l, ln.kind), note)
 	}
 	return nil
