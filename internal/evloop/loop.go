@@ -46,7 +46,7 @@ type loop struct {
 	events    [128]unix.EpollEvent
 	conns     []*conn // by descriptor
 	open      int     // connections of this loop, away ones included
-	listeners []int
+	listeners []*listenFD
 	paused    atomic.Bool // the listeners are out of the set: MaxConns reached
 	pausedAt  int64
 	closing   bool
@@ -166,7 +166,11 @@ func (l *loop) run() {
 					c.onEvent(ev.Events)
 				}
 			case kindListener:
-				l.accept(int(ev.Fd))
+				for _, lf := range l.listeners {
+					if lf.fd == int(ev.Fd) {
+						l.accept(lf)
+					}
+				}
 			case kindWake:
 				l.runTasks()
 			}
@@ -215,10 +219,10 @@ func (l *loop) epollNow() int {
 	}
 }
 
-func (l *loop) addListener(fd int) {
-	l.listeners = append(l.listeners, fd)
+func (l *loop) addListener(lf *listenFD) {
+	l.listeners = append(l.listeners, lf)
 	if !l.paused.Load() {
-		l.watchListener(fd)
+		l.watchListener(lf.fd)
 	}
 }
 
@@ -228,8 +232,8 @@ func (l *loop) watchListener(fd int) {
 }
 
 func (l *loop) removeListener(fd int) {
-	for i, f := range l.listeners {
-		if f == fd {
+	for i, lf := range l.listeners {
+		if lf.fd == fd {
 			l.listeners = append(l.listeners[:i], l.listeners[i+1:]...)
 			unix.EpollCtl(l.epfd, unix.EPOLL_CTL_DEL, fd, nil)
 			return
@@ -248,8 +252,8 @@ func (l *loop) pause() {
 		return
 	}
 	l.pausedAt = l.now
-	for _, fd := range l.listeners {
-		unix.EpollCtl(l.epfd, unix.EPOLL_CTL_DEL, fd, nil)
+	for _, lf := range l.listeners {
+		unix.EpollCtl(l.epfd, unix.EPOLL_CTL_DEL, lf.fd, nil)
 	}
 }
 
@@ -257,22 +261,23 @@ func (l *loop) resume() {
 	if !l.paused.Swap(false) || l.closing {
 		return
 	}
-	for _, fd := range l.listeners {
-		l.watchListener(fd)
+	for _, lf := range l.listeners {
+		l.watchListener(lf.fd)
 	}
 }
 
 // accept takes the connections waiting on listener fd, a bounded number
 // at a time so that the loop's connections are not kept waiting.
-func (l *loop) accept(fd int) {
+func (l *loop) accept(lf *listenFD) {
+	defer l.s.holdNext(lf)
 	for range 16 {
-		if !l.s.slots.TryAcquire() {
+		if !l.s.take(lf) {
 			l.pause()
 			return
 		}
-		nfd, sa, err := unix.Accept4(fd, unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC)
+		nfd, sa, err := unix.Accept4(lf.fd, unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC)
 		if err != nil {
-			l.s.slots.Release()
+			l.s.giveBack(lf)
 			// EAGAIN: none left. Anything else (EMFILE, ECONNABORTED) passes:
 			// the listener stays in the set and is tried again.
 			return

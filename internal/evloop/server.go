@@ -59,6 +59,29 @@ type listenFD struct {
 	l    net.Listener
 	fd   int
 	done chan error // receives why Serve returns
+	// spare is a connection slot held for the listener's next connection,
+	// as package engine's accept loop holds one while it waits, so that
+	// MaxConns counts the same with either engine.
+	spare atomic.Bool
+}
+
+// take gets a slot for a connection of lf: its spare, or a free one.
+func (s *Server) take(lf *listenFD) bool {
+	return lf.spare.CompareAndSwap(true, false) || s.slots.TryAcquire()
+}
+
+// giveBack returns a slot taken for a connection that did not come.
+func (s *Server) giveBack(lf *listenFD) {
+	if !lf.spare.CompareAndSwap(false, true) {
+		s.slots.Release()
+	}
+}
+
+// holdNext takes a spare slot for lf's next connection, if one is free.
+func (s *Server) holdNext(lf *listenFD) {
+	if !lf.spare.Load() && s.slots.TryAcquire() {
+		s.giveBack(lf)
+	}
 }
 
 // Options are the loop engine's own settings.
@@ -158,8 +181,9 @@ func (s *Server) Serve(l net.Listener) error {
 		return err
 	}
 	s.listeners[l] = lf
+	s.holdNext(lf)
 	for _, lp := range s.loops {
-		lp.post(func() { lp.addListener(fd) })
+		lp.post(func() { lp.addListener(lf) })
 	}
 	s.mu.Unlock()
 	return <-lf.done
@@ -191,6 +215,9 @@ func (s *Server) unwatch(lf *listenFD) {
 	}
 	wg.Wait()
 	unix.Close(lf.fd)
+	if lf.spare.Swap(false) {
+		s.slots.Release()
+	}
 }
 
 // Shutdown stops accepting, closes idle connections, lets responses in
