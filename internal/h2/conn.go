@@ -4,7 +4,9 @@ import (
 	"errors"
 	"io"
 	"net"
+	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"golang.org/x/net/http2"
@@ -41,11 +43,28 @@ type conn struct {
 	o  *Options
 	nc net.Conn
 	fr *http2.Framer
+	// raw reads a TCP connection without a buffer while it waits (see
+	// read); nil for other connections, TLS among them.
+	raw     syscall.RawConn
+	rawRead func(fd uintptr) bool // c.readRaw, made once
+	rawN    int
+	rawErr  error
 
+	// rbuf and wbuf are empty whenever the connection waits for its
+	// client, and are then given back to their pools (park); rb and wb
+	// hold them while they are the connection's.
+	rb   *[readBufSize]byte
 	rbuf []byte
 	r, w int
 	pre  []byte
+	// atFrame says the Framer is about to read a frame header: nothing of
+	// the next frame has been read yet.
+	atFrame bool
+	// small takes the first bytes a connection without raw reads gets
+	// after waiting idle, so that it waits without its read buffer.
+	small [32]byte
 
+	wb   *writeBuf
 	wbuf []byte
 	hbuf []byte // header block scratch
 	low  [64]byte
@@ -111,9 +130,7 @@ func newConn(nc net.Conn, pre []byte, o *Options) *conn {
 	c := &conn{
 		o:              o,
 		nc:             nc,
-		rbuf:           make([]byte, readBufSize),
 		pre:            pre,
-		wbuf:           make([]byte, 0, 8<<10),
 		streams:        make(map[uint32]*stream),
 		resets:         make(map[uint32]struct{}),
 		peerMaxFrame:   16384,
@@ -121,6 +138,11 @@ func newConn(nc net.Conn, pre []byte, o *Options) *conn {
 		sendWindow:     65535,
 		recvWindow:     initialWindow,
 	}
+	if tc, ok := nc.(*net.TCPConn); ok && canReadRaw {
+		c.raw, _ = tc.SyscallConn()
+		c.rawRead = c.readRaw
+	}
+	c.unpark()
 	c.w = copy(c.rbuf, pre)
 	c.extra = header.AppendHPACK(nil, o.Extra, &c.low)
 	c.fr = http2.NewFramer(io.Discard, (*reader)(c))
@@ -139,6 +161,44 @@ func (c *conn) release() {
 	}
 	c.releaseWaiting()
 	c.nc.Close()
+	c.park()
+}
+
+// Buffers are taken from these pools when the connection has bytes to
+// read or write, and given back when it waits for its client, so that an
+// idle connection holds none: 100,000 of them would otherwise hold 2.4 GiB.
+var (
+	readBufs  = sync.Pool{New: func() any { return new([readBufSize]byte) }}
+	writeBufs = sync.Pool{New: func() any { return &writeBuf{make([]byte, 0, 8<<10)} }}
+)
+
+// writeBuf is a pooled write buffer: a pointer, which a sync.Pool holds
+// without allocating, to a slice that may have grown.
+type writeBuf struct{ b []byte }
+
+// park gives the buffers back to their pools. Both must be empty.
+func (c *conn) park() {
+	if c.rb != nil {
+		readBufs.Put(c.rb)
+		c.rb, c.rbuf = nil, nil
+	}
+	if c.wb != nil {
+		c.wb.b = c.wbuf[:0]
+		writeBufs.Put(c.wb)
+		c.wb, c.wbuf = nil, nil
+	}
+}
+
+// unpark takes the buffers the connection gave back.
+func (c *conn) unpark() {
+	if c.rb == nil {
+		c.rb = readBufs.Get().(*[readBufSize]byte)
+		c.rbuf = c.rb[:]
+	}
+	if c.wb == nil {
+		c.wb = writeBufs.Get().(*writeBuf)
+		c.wbuf = c.wb.b
+	}
 }
 
 // reader is the conn as the Framer's io.Reader: it reads from the
@@ -155,6 +215,7 @@ func (rd *reader) Read(p []byte) (int, error) {
 	}
 	n := copy(p, c.rbuf[c.r:c.w])
 	c.r += n
+	c.atFrame = false
 	return n, nil
 }
 
@@ -171,6 +232,7 @@ func (c *conn) serve() {
 		return
 	}
 	for {
+		c.atFrame = true
 		fh, err := c.fr.ReadFrameHeader()
 		var f http2.Frame
 		if err == nil {
@@ -261,7 +323,7 @@ func (c *conn) fill() error {
 			c.goAway(http2.ErrCodeNo)
 			continue
 		}
-		n, err := c.nc.Read(c.rbuf)
+		n, err := c.read()
 		c.w = n
 		if n > 0 {
 			return nil
@@ -287,6 +349,30 @@ func (c *conn) fill() error {
 		}
 		return err
 	}
+}
+
+// read reads from the connection into rbuf, which is empty, and gives the
+// buffers back to their pools while it waits for the client. A TCP
+// connection waits through its RawConn, holding no buffer (readRaw). Any
+// other (TLS) waits, when it is idle between frames, for a read into small:
+// crypto/tls keeps the rest of its record for the next read, into rbuf.
+func (c *conn) read() (int, error) {
+	if c.raw != nil {
+		c.rawN, c.rawErr = 0, nil
+		err := c.raw.Read(c.rawRead)
+		c.unpark()
+		if err == nil {
+			err = c.rawErr
+		}
+		return c.rawN, err
+	}
+	if !c.atFrame || len(c.streams) > 0 || c.hbID != 0 {
+		return c.nc.Read(c.rbuf)
+	}
+	c.park()
+	n, err := c.nc.Read(c.small[:])
+	c.unpark()
+	return copy(c.rbuf, c.small[:n]), err
 }
 
 // deadline returns when the connection's next timeout falls due: the
