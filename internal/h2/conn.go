@@ -71,8 +71,11 @@ type conn struct {
 	// extra is Options.Extra, encoded once.
 	extra []byte
 
-	hdec  *hpack.Decoder
-	hb    block
+	hdec *hpack.Decoder
+	// hb gathers the header block being read. It is pooled too (it is
+	// half the conn's size) and given back with the buffers when no
+	// block is under way.
+	hb    *block
 	hbID  uint32 // stream of the header block being read, 0 = none
 	hbEnd bool   // it carries END_STREAM
 	hbDo  int    // what to do once it is decoded: do*
@@ -150,7 +153,7 @@ func newConn(nc net.Conn, pre []byte, o *Options) *conn {
 	// The protocol's initial 16 KiB, which stoa never raises: it is
 	// sent nothing larger than header blocks and small bodies.
 	c.fr.SetMaxReadFrameSize(16384)
-	c.hdec = hpack.NewDecoder(4096, c.hb.field)
+	c.hdec = hpack.NewDecoder(4096, func(f hpack.HeaderField) { c.hb.field(f) })
 	c.hdec.SetMaxStringLength(o.MaxHeaderBytes)
 	return c
 }
@@ -170,6 +173,7 @@ func (c *conn) release() {
 var (
 	readBufs  = sync.Pool{New: func() any { return new([readBufSize]byte) }}
 	writeBufs = sync.Pool{New: func() any { return &writeBuf{make([]byte, 0, 8<<10)} }}
+	blocks    = sync.Pool{New: func() any { return new(block) }}
 )
 
 // writeBuf is a pooled write buffer: a pointer, which a sync.Pool holds
@@ -178,6 +182,12 @@ type writeBuf struct{ b []byte }
 
 // park gives the buffers back to their pools. Both must be empty.
 func (c *conn) park() {
+	if c.hb != nil && c.hbID == 0 {
+		// Cleared, so that the pool does not keep a request's fields.
+		*c.hb = block{}
+		blocks.Put(c.hb)
+		c.hb = nil
+	}
 	if c.rb != nil {
 		readBufs.Put(c.rb)
 		c.rb, c.rbuf = nil, nil
@@ -642,6 +652,9 @@ func (c *conn) processHeaders(f *http2.HeadersFrame) error {
 	if !f.HeadersEnded() {
 		c.hbStart = time.Now().UnixNano()
 	}
+	if c.hb == nil {
+		c.hb = blocks.Get().(*block)
+	}
 	c.hb.reset(uint32(c.o.MaxHeaderBytes), do == doTrailers)
 	c.hdec.SetEmitEnabled(true)
 	if _, err := c.hdec.Write(f.HeaderBlockFragment()); err != nil {
@@ -677,7 +690,7 @@ func (c *conn) endBlock() error {
 	}
 	id := c.hbID
 	c.hbID = 0
-	b := &c.hb
+	b := c.hb
 	b.finish()
 	switch c.hbDo {
 	case doIgnore:
