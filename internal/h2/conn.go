@@ -17,6 +17,9 @@ import (
 
 const (
 	readBufSize = 16 << 10
+	// keepScratch is the most an idle connection keeps of a frame's
+	// payload or a response head (see shed).
+	keepScratch = 1 << 10
 	// Pending output is written once it holds this much, even while more
 	// frames wait to be read.
 	flushThreshold = 64 << 10
@@ -57,9 +60,13 @@ type conn struct {
 	rbuf []byte
 	r, w int
 	pre  []byte
-	// atFrame says the Framer is about to read a frame header: nothing of
-	// the next frame has been read yet.
+	// atFrame says the connection is about to read a frame header,
+	// outside any call of the Framer's: nothing of the next frame has
+	// been read yet.
 	atFrame bool
+	// bigFrame says a frame larger than keepScratch was read since the
+	// connection was last idle.
+	bigFrame bool
 	// small takes the first bytes a connection without raw reads gets
 	// after waiting idle, so that it waits without its read buffer.
 	small [32]byte
@@ -148,14 +155,38 @@ func newConn(nc net.Conn, pre []byte, o *Options) *conn {
 	c.unpark()
 	c.w = copy(c.rbuf, pre)
 	c.extra = header.AppendHPACK(nil, o.Extra, &c.low)
+	c.newFramer()
+	c.hdec = hpack.NewDecoder(4096, func(f hpack.HeaderField) { c.hb.field(f) })
+	c.hdec.SetMaxStringLength(o.MaxHeaderBytes)
+	return c
+}
+
+// newFramer makes the connection's Framer, which reads frames from rbuf.
+func (c *conn) newFramer() {
 	c.fr = http2.NewFramer(io.Discard, (*reader)(c))
 	c.fr.SetReuseFrames()
 	// The protocol's initial 16 KiB, which stoa never raises: it is
 	// sent nothing larger than header blocks and small bodies.
 	c.fr.SetMaxReadFrameSize(16384)
-	c.hdec = hpack.NewDecoder(4096, func(f hpack.HeaderField) { c.hb.field(f) })
-	c.hdec.SetMaxStringLength(o.MaxHeaderBytes)
-	return c
+}
+
+// shed drops, when the connection waits idle between frames, what a large
+// frame or response head left it: the Framer keeps a payload buffer the
+// size of the largest frame it read, hbuf the largest head written. Small
+// ones are kept, so that the next request allocates nothing.
+func (c *conn) shed() {
+	if !c.atFrame || c.hbID != 0 || len(c.streams) > 0 {
+		return
+	}
+	if c.bigFrame {
+		// Between frames and outside a header block a new Framer is in
+		// the state of the old one.
+		c.newFramer()
+		c.bigFrame = false
+	}
+	if cap(c.hbuf) > keepScratch {
+		c.hbuf = nil
+	}
 }
 
 func (c *conn) release() {
@@ -243,9 +274,19 @@ func (c *conn) serve() {
 	}
 	for {
 		c.atFrame = true
-		fh, err := c.fr.ReadFrameHeader()
+		var err error
+		if c.r == c.w {
+			// Waited for here rather than inside the Framer, which shed
+			// may then replace.
+			err = c.fill()
+		}
+		var fh http2.FrameHeader
+		if err == nil {
+			fh, err = c.fr.ReadFrameHeader()
+		}
 		var f http2.Frame
 		if err == nil {
+			c.bigFrame = c.bigFrame || fh.Length > keepScratch
 			f, err = c.fr.ReadFrameForHeader(fh)
 		}
 		if err == nil {
@@ -379,6 +420,7 @@ func (c *conn) read() (int, error) {
 	if !c.atFrame || len(c.streams) > 0 || c.hbID != 0 {
 		return c.nc.Read(c.rbuf)
 	}
+	c.shed()
 	c.park()
 	n, err := c.nc.Read(c.small[:])
 	c.unpark()

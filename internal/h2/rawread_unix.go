@@ -22,6 +22,7 @@ func (c *conn) readRaw(fd uintptr) bool {
 		case err == syscall.EINTR:
 			continue
 		case err == syscall.EAGAIN:
+			c.shed()
 			c.park()
 			return false
 		case err != nil:
