@@ -59,7 +59,6 @@ type conn struct {
 	rb   *[readBufSize]byte
 	rbuf []byte
 	r, w int
-	pre  []byte
 	// atFrame says the connection is about to read a frame header,
 	// outside any call of the Framer's: nothing of the next frame has
 	// been read yet.
@@ -140,7 +139,6 @@ func newConn(nc net.Conn, pre []byte, o *Options) *conn {
 	c := &conn{
 		o:              o,
 		nc:             nc,
-		pre:            pre,
 		streams:        make(map[uint32]*stream),
 		resets:         make(map[uint32]struct{}),
 		peerMaxFrame:   16384,
