@@ -3,7 +3,6 @@ package h2_test
 import (
 	"bytes"
 	"crypto/tls"
-	"encoding/binary"
 	"io"
 	"net"
 	"runtime"
@@ -38,11 +37,11 @@ const (
 // and after a request with a body, the Framer's 16 KiB payload buffer too.
 func TestIdleConnMemory(t *testing.T) {
 	for _, tc := range []struct {
-		name string
-		body int
-	}{{"GET", 0}, {"POST 16 KiB", 16 << 10}} {
+		name          string
+		body, streams int
+	}{{"GET", 0, 1}, {"POST 16 KiB", 16 << 10, 1}, {"100 GETs at once", 0, 100}} {
 		t.Run(tc.name, func(t *testing.T) {
-			per := idleCost(t, idleConns, nil, idleRequest(tc.body))
+			per := idleCost(t, idleConns, nil, idleRequest(tc.body, tc.streams))
 			t.Logf("h2c: %.0f bytes per idle connection (heap and stack, beyond the sockets)", per)
 			if per > maxIdleH2C {
 				t.Errorf("an idle h2c connection costs %.0f bytes, want at most %d", per, maxIdleH2C)
@@ -60,7 +59,7 @@ func TestIdleTLSConnMemory(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfg := &tls.Config{Certificates: []tls.Certificate{cert}, NextProtos: []string{"h2"}}
-	per := idleCost(t, idleConns, cfg, idleRequest(0))
+	per := idleCost(t, idleConns, cfg, idleRequest(0, 1))
 	t.Logf("TLS h2: %.0f bytes per idle connection (heap and stack, beyond the sockets and the handshake)", per)
 	if per > maxIdleTLS {
 		t.Errorf("an idle TLS h2 connection costs %.0f bytes, want at most %d", per, maxIdleTLS)
@@ -71,7 +70,7 @@ func TestIdleTLSConnMemory(t *testing.T) {
 // holds for n connections idle after one request each: what n such
 // connections cost, less what n connections (after the TLS handshake, with
 // cfg) cost with nothing served on them.
-func idleCost(t *testing.T, n int, cfg *tls.Config, req []byte) float64 {
+func idleCost(t *testing.T, n int, cfg *tls.Config, req *idleReq) float64 {
 	base := inUse()
 	bare := openIdle(t, n, cfg, nil)
 	withConns := inUse()
@@ -103,7 +102,7 @@ func inUse() memory {
 // a req, each is served by h2.Serve and sends req, whose response it reads
 // to its end; otherwise the server only accepts (and handshakes). It
 // returns once all are idle, and the func it returns closes them.
-func openIdle(t *testing.T, n int, cfg *tls.Config, req []byte) (closeAll func()) {
+func openIdle(t *testing.T, n int, cfg *tls.Config, req *idleReq) (closeAll func()) {
 	t.Helper()
 	serve := req != nil
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -189,36 +188,46 @@ func openIdle(t *testing.T, n int, cfg *tls.Config, req []byte) (closeAll func()
 	return closeAll
 }
 
-// idleRequest returns the client's preface, an empty SETTINGS and a GET
-// of /small on stream 1, or with a body of that many bytes a POST, in one
-// DATA frame.
-func idleRequest(body int) []byte {
+// idleRequest returns the client's preface, an empty SETTINGS and streams
+// GETs of /small on streams 1, 3..., or with a body of that many bytes
+// POSTs, each body in one DATA frame.
+func idleRequest(body, streams int) *idleReq {
 	var block bytes.Buffer
 	enc := hpack.NewEncoder(&block)
 	method, flags := "GET", byte(5) // END_HEADERS, END_STREAM
 	if body > 0 {
 		method, flags = "POST", 4
 	}
-	for _, f := range fields(method, "/small") {
-		enc.WriteField(f)
-	}
 	b := []byte(h2.Preface)
 	b = append(b, 0, 0, 0, 4, 0, 0, 0, 0, 0) // SETTINGS
-	b = append(b, byte(block.Len()>>16), byte(block.Len()>>8), byte(block.Len()), 1, flags, 0, 0, 0, 1)
-	b = append(b, block.Bytes()...)
-	if body > 0 {
-		b = append(b, byte(body>>16), byte(body>>8), byte(body), 0, 1, 0, 0, 0, 1) // DATA, END_STREAM
-		b = append(b, make([]byte, body)...)
+	for id := byte(1); id < byte(2*streams); id += 2 {
+		block.Reset()
+		for _, f := range fields(method, "/small") {
+			enc.WriteField(f)
+		}
+		b = append(b, byte(block.Len()>>16), byte(block.Len()>>8), byte(block.Len()), 1, flags, 0, 0, 0, id)
+		b = append(b, block.Bytes()...)
+		if body > 0 {
+			b = append(b, byte(body>>16), byte(body>>8), byte(body), 0, 1, 0, 0, 0, id) // DATA, END_STREAM
+			b = append(b, make([]byte, body)...)
+		}
 	}
-	return b
+	return &idleReq{b, streams}
 }
 
-// oneRequest writes req and reads frames until stream 1 ends.
-func oneRequest(nc net.Conn, req, scratch []byte) error {
-	if _, err := nc.Write(req); err != nil {
+// idleReq is what each client sends, and the number of streams it opens.
+type idleReq struct {
+	b       []byte
+	streams int
+}
+
+// oneRequest writes req and reads frames until every stream it opened has
+// ended.
+func oneRequest(nc net.Conn, req *idleReq, scratch []byte) error {
+	if _, err := nc.Write(req.b); err != nil {
 		return err
 	}
-	for {
+	for open := req.streams; open > 0; {
 		var fh [9]byte
 		if _, err := io.ReadFull(nc, fh[:]); err != nil {
 			return err
@@ -227,10 +236,11 @@ func oneRequest(nc net.Conn, req, scratch []byte) error {
 		if _, err := io.ReadFull(nc, scratch[:n]); err != nil {
 			return err
 		}
-		typ, flags, id := fh[3], fh[4], binary.BigEndian.Uint32(fh[5:])&(1<<31-1)
+		typ, flags := fh[3], fh[4]
 		// HEADERS or DATA with END_STREAM
-		if id == 1 && (typ == 0 || typ == 1) && flags&1 != 0 {
-			return nil
+		if (typ == 0 || typ == 1) && flags&1 != 0 {
+			open--
 		}
 	}
+	return nil
 }
