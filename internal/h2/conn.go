@@ -20,6 +20,9 @@ const (
 	// keepScratch is the most an idle connection keeps of a frame's
 	// payload or a response head (see shed).
 	keepScratch = 1 << 10
+	// keepStreams is the most streams whose room an idle connection
+	// keeps: a map of up to 8 entries is one group of slots.
+	keepStreams = 8
 	// Pending output is written once it holds this much, even while more
 	// frames wait to be read.
 	flushThreshold = 64 << 10
@@ -89,8 +92,11 @@ type conn struct {
 	// must end within ReadHeaderTimeout.
 	hbStart int64
 
-	streams     map[uint32]*stream
-	pending     []*stream // streams with body bytes still to send, in order
+	streams map[uint32]*stream
+	pending []*stream // streams with body bytes still to send, in order
+	// peak is the most streams open at once since the connection was
+	// last idle: past keepStreams, streams and pending grew (see shed).
+	peak        int
 	maxClientID uint32
 	closed      [recentClosed]uint32
 	closedN     int
@@ -169,9 +175,10 @@ func (c *conn) newFramer() {
 }
 
 // shed drops, when the connection waits idle between frames, what a large
-// frame or response head left it: the Framer keeps a payload buffer the
-// size of the largest frame it read, hbuf the largest head written. Small
-// ones are kept, so that the next request allocates nothing.
+// frame, a large response head or many streams at once left it: the Framer
+// keeps a payload buffer the size of the largest frame it read, hbuf the
+// largest head written, streams and pending the room of the most streams
+// open. Small ones are kept, so that the next request allocates nothing.
 func (c *conn) shed() {
 	if !c.atFrame || c.hbID != 0 || len(c.streams) > 0 {
 		return
@@ -185,6 +192,12 @@ func (c *conn) shed() {
 	if cap(c.hbuf) > keepScratch {
 		c.hbuf = nil
 	}
+	if c.peak > keepStreams {
+		// A map never shrinks: one that held many streams is replaced.
+		c.streams = make(map[uint32]*stream)
+		c.pending = nil
+	}
+	c.peak = 0
 }
 
 func (c *conn) release() {
@@ -758,6 +771,7 @@ func (c *conn) endBlock() error {
 	}
 	st := newStream(c, id)
 	c.streams[id] = st
+	c.peak = max(c.peak, len(c.streams))
 	c.worked = true
 	if b.tooLarge {
 		st.remoteClosed = c.hbEnd

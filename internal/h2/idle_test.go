@@ -26,9 +26,12 @@ const idleConns = 500
 // (2 KiB), and no buffers (which were 24 KiB, and 16 more after a request
 // with a body). Over TLS the stack is twice as large (handshake, and
 // crypto/tls's Read).
+// Of it, maxIdleHeap is the heap: 2 KiB, and what the garbage of many
+// requests at once leaves in partly used spans.
 const (
-	maxIdleH2C = 16 << 10
-	maxIdleTLS = 24 << 10
+	maxIdleH2C  = 16 << 10
+	maxIdleTLS  = 24 << 10
+	maxIdleHeap = 7 << 10
 )
 
 // TestIdleConnMemory opens idleConns h2c connections, makes one request on
@@ -39,12 +42,18 @@ func TestIdleConnMemory(t *testing.T) {
 	for _, tc := range []struct {
 		name          string
 		body, streams int
-	}{{"GET", 0, 1}, {"POST 16 KiB", 16 << 10, 1}, {"100 GETs at once", 0, 100}} {
+		held          bool
+	}{
+		{"GET", 0, 1, false},
+		{"POST 16 KiB", 16 << 10, 1, false},
+		{"100 GETs at once", 0, 100, false},
+		// the streams open together: their map and queue grew
+		{"100 GETs held back, then let go", 0, 100, true},
+	} {
 		t.Run(tc.name, func(t *testing.T) {
-			per := idleCost(t, idleConns, nil, idleRequest(tc.body, tc.streams))
-			t.Logf("h2c: %.0f bytes per idle connection (heap and stack, beyond the sockets)", per)
-			if per > maxIdleH2C {
-				t.Errorf("an idle h2c connection costs %.0f bytes, want at most %d", per, maxIdleH2C)
+			heap, stack := idleCost(t, idleConns, nil, idleRequest(tc.body, tc.streams, tc.held))
+			if heap+stack > maxIdleH2C || heap > maxIdleHeap {
+				t.Errorf("an idle h2c connection costs %d bytes of heap and %d of stack, want at most %d of heap, %d in all", heap, stack, maxIdleHeap, maxIdleH2C)
 			}
 		})
 	}
@@ -59,18 +68,17 @@ func TestIdleTLSConnMemory(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfg := &tls.Config{Certificates: []tls.Certificate{cert}, NextProtos: []string{"h2"}}
-	per := idleCost(t, idleConns, cfg, idleRequest(0, 1))
-	t.Logf("TLS h2: %.0f bytes per idle connection (heap and stack, beyond the sockets and the handshake)", per)
-	if per > maxIdleTLS {
-		t.Errorf("an idle TLS h2 connection costs %.0f bytes, want at most %d", per, maxIdleTLS)
+	heap, stack := idleCost(t, idleConns, cfg, idleRequest(0, 1, false))
+	if heap+stack > maxIdleTLS {
+		t.Errorf("an idle TLS h2 connection costs %d bytes of heap and %d of stack, want at most %d in all", heap, stack, maxIdleTLS)
 	}
 }
 
-// idleCost returns the heap and stack bytes per connection that h2.Serve
+// idleCost returns the heap and the stack bytes per connection that h2.Serve
 // holds for n connections idle after one request each: what n such
 // connections cost, less what n connections (after the TLS handshake, with
 // cfg) cost with nothing served on them.
-func idleCost(t *testing.T, n int, cfg *tls.Config, req *idleReq) float64 {
+func idleCost(t *testing.T, n int, cfg *tls.Config, req *idleReq) (heap, stack int64) {
 	base := inUse()
 	bare := openIdle(t, n, cfg, nil)
 	withConns := inUse()
@@ -79,10 +87,10 @@ func idleCost(t *testing.T, n int, cfg *tls.Config, req *idleReq) float64 {
 	served := openIdle(t, n, cfg, req)
 	withH2 := inUse()
 	served()
-	heap := withH2.heap - before.heap - (withConns.heap - base.heap)
-	stack := withH2.stack - before.stack - (withConns.stack - base.stack)
-	t.Logf("per connection: %d bytes of heap, %d of stack", heap/int64(n), stack/int64(n))
-	return float64(heap+stack) / float64(n)
+	heap = (withH2.heap - before.heap - (withConns.heap - base.heap)) / int64(n)
+	stack = (withH2.stack - before.stack - (withConns.stack - base.stack)) / int64(n)
+	t.Logf("per idle connection, beyond its socket: %d bytes of heap, %d of stack", heap, stack)
+	return heap, stack
 }
 
 type memory struct{ heap, stack int64 }
@@ -188,10 +196,11 @@ func openIdle(t *testing.T, n int, cfg *tls.Config, req *idleReq) (closeAll func
 	return closeAll
 }
 
-// idleRequest returns the client's preface, an empty SETTINGS and streams
-// GETs of /small on streams 1, 3..., or with a body of that many bytes
-// POSTs, each body in one DATA frame.
-func idleRequest(body, streams int) *idleReq {
+// idleRequest returns the client's preface, its SETTINGS and streams GETs
+// of /small on streams 1, 3..., or with a body of that many bytes POSTs,
+// each body in one DATA frame. Held, the SETTINGS give the responses no
+// window, and a second one after the requests gives it.
+func idleRequest(body, streams int, held bool) *idleReq {
 	var block bytes.Buffer
 	enc := hpack.NewEncoder(&block)
 	method, flags := "GET", byte(5) // END_HEADERS, END_STREAM
@@ -199,7 +208,12 @@ func idleRequest(body, streams int) *idleReq {
 		method, flags = "POST", 4
 	}
 	b := []byte(h2.Preface)
-	b = append(b, 0, 0, 0, 4, 0, 0, 0, 0, 0) // SETTINGS
+	// SETTINGS, empty or with INITIAL_WINDOW_SIZE 0
+	b = append(b, 0, 0, 0, 4, 0, 0, 0, 0, 0)
+	if held {
+		b[len(b)-7] = 6
+		b = append(b, 0, 4, 0, 0, 0, 0)
+	}
 	for id := byte(1); id < byte(2*streams); id += 2 {
 		block.Reset()
 		for _, f := range fields(method, "/small") {
@@ -211,6 +225,10 @@ func idleRequest(body, streams int) *idleReq {
 			b = append(b, byte(body>>16), byte(body>>8), byte(body), 0, 1, 0, 0, 0, id) // DATA, END_STREAM
 			b = append(b, make([]byte, body)...)
 		}
+	}
+	if held {
+		// SETTINGS with INITIAL_WINDOW_SIZE 65536
+		b = append(b, 0, 0, 6, 4, 0, 0, 0, 0, 0, 0, 4, 0, 1, 0, 0)
 	}
 	return &idleReq{b, streams}
 }
