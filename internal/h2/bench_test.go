@@ -21,8 +21,14 @@ func (smallHandler) Error(status int, method string, resp *respond.Response) { r
 // BenchmarkServe is h2load on one connection: GET /small with 100 streams
 // in flight. An op is one request; allocs/op is the engine's per-request
 // allocation (with the client's, which the benchmark keeps small).
-func BenchmarkServe(b *testing.B) {
-	const inFlight = 100
+func BenchmarkServe(b *testing.B) { benchServe(b, 100) }
+
+// BenchmarkServeOneAtATime is a client that waits for each response before
+// its next request: the connection waits idle after every one, giving its
+// buffers back and taking them again.
+func BenchmarkServeOneAtATime(b *testing.B) { benchServe(b, 1) }
+
+func benchServe(b *testing.B, inFlight int) {
 	c := start(b, smallHandler{}, nil,
 		http2.Setting{ID: http2.SettingInitialWindowSize, Val: 1 << 30},
 		http2.Setting{ID: http2.SettingMaxConcurrentStreams, Val: 1000})

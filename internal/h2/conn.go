@@ -4,7 +4,9 @@ import (
 	"errors"
 	"io"
 	"net"
+	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"golang.org/x/net/http2"
@@ -15,6 +17,12 @@ import (
 
 const (
 	readBufSize = 16 << 10
+	// keepScratch is the most an idle connection keeps of a frame's
+	// payload or a response head (see shed).
+	keepScratch = 1 << 10
+	// keepStreams is the most streams whose room an idle connection
+	// keeps: a map of up to 8 entries is one group of slots.
+	keepStreams = 8
 	// Pending output is written once it holds this much, even while more
 	// frames wait to be read.
 	flushThreshold = 64 << 10
@@ -41,19 +49,42 @@ type conn struct {
 	o  *Options
 	nc net.Conn
 	fr *http2.Framer
+	// raw reads a TCP connection without a buffer while it waits (see
+	// read); nil for other connections, TLS among them.
+	raw     syscall.RawConn
+	rawRead func(fd uintptr) bool // c.readRaw, made once
+	rawN    int
+	rawErr  error
 
+	// rbuf and wbuf are empty whenever the connection waits for its
+	// client, and are then given back to their pools (park); rb and wb
+	// hold them while they are the connection's.
+	rb   *[readBufSize]byte
 	rbuf []byte
 	r, w int
-	pre  []byte
+	// atFrame says the connection is about to read a frame header,
+	// outside any call of the Framer's: nothing of the next frame has
+	// been read yet.
+	atFrame bool
+	// bigFrame says a frame larger than keepScratch was read since the
+	// connection was last idle.
+	bigFrame bool
+	// small takes the first bytes a connection without raw reads gets
+	// after waiting idle, so that it waits without its read buffer.
+	small [32]byte
 
+	wb   *writeBuf
 	wbuf []byte
 	hbuf []byte // header block scratch
 	low  [64]byte
 	// extra is Options.Extra, encoded once.
 	extra []byte
 
-	hdec  *hpack.Decoder
-	hb    block
+	hdec *hpack.Decoder
+	// hb gathers the header block being read. It is pooled too (it is
+	// half the conn's size) and given back with the buffers when no
+	// block is under way.
+	hb    *block
 	hbID  uint32 // stream of the header block being read, 0 = none
 	hbEnd bool   // it carries END_STREAM
 	hbDo  int    // what to do once it is decoded: do*
@@ -61,8 +92,11 @@ type conn struct {
 	// must end within ReadHeaderTimeout.
 	hbStart int64
 
-	streams     map[uint32]*stream
-	pending     []*stream // streams with body bytes still to send, in order
+	streams map[uint32]*stream
+	pending []*stream // streams with body bytes still to send, in order
+	// peak is the most streams open at once since the connection was
+	// last idle: past keepStreams, streams and pending grew (see shed).
+	peak        int
 	maxClientID uint32
 	closed      [recentClosed]uint32
 	closedN     int
@@ -111,9 +145,6 @@ func newConn(nc net.Conn, pre []byte, o *Options) *conn {
 	c := &conn{
 		o:              o,
 		nc:             nc,
-		rbuf:           make([]byte, readBufSize),
-		pre:            pre,
-		wbuf:           make([]byte, 0, 8<<10),
 		streams:        make(map[uint32]*stream),
 		resets:         make(map[uint32]struct{}),
 		peerMaxFrame:   16384,
@@ -121,16 +152,52 @@ func newConn(nc net.Conn, pre []byte, o *Options) *conn {
 		sendWindow:     65535,
 		recvWindow:     initialWindow,
 	}
+	if tc, ok := nc.(*net.TCPConn); ok && canReadRaw {
+		c.raw, _ = tc.SyscallConn()
+		c.rawRead = c.readRaw
+	}
+	c.unpark()
 	c.w = copy(c.rbuf, pre)
 	c.extra = header.AppendHPACK(nil, o.Extra, &c.low)
+	c.newFramer()
+	c.hdec = hpack.NewDecoder(4096, func(f hpack.HeaderField) { c.hb.field(f) })
+	c.hdec.SetMaxStringLength(o.MaxHeaderBytes)
+	return c
+}
+
+// newFramer makes the connection's Framer, which reads frames from rbuf.
+func (c *conn) newFramer() {
 	c.fr = http2.NewFramer(io.Discard, (*reader)(c))
 	c.fr.SetReuseFrames()
 	// The protocol's initial 16 KiB, which stoa never raises: it is
 	// sent nothing larger than header blocks and small bodies.
 	c.fr.SetMaxReadFrameSize(16384)
-	c.hdec = hpack.NewDecoder(4096, c.hb.field)
-	c.hdec.SetMaxStringLength(o.MaxHeaderBytes)
-	return c
+}
+
+// shed drops, when the connection waits idle between frames, what a large
+// frame, a large response head or many streams at once left it: the Framer
+// keeps a payload buffer the size of the largest frame it read, hbuf the
+// largest head written, streams and pending the room of the most streams
+// open. Small ones are kept, so that the next request allocates nothing.
+func (c *conn) shed() {
+	if !c.atFrame || c.hbID != 0 || len(c.streams) > 0 {
+		return
+	}
+	if c.bigFrame {
+		// Between frames and outside a header block a new Framer is in
+		// the state of the old one.
+		c.newFramer()
+		c.bigFrame = false
+	}
+	if cap(c.hbuf) > keepScratch {
+		c.hbuf = nil
+	}
+	if c.peak > keepStreams {
+		// A map never shrinks: one that held many streams is replaced.
+		c.streams = make(map[uint32]*stream)
+		c.pending = nil
+	}
+	c.peak = 0
 }
 
 func (c *conn) release() {
@@ -139,6 +206,51 @@ func (c *conn) release() {
 	}
 	c.releaseWaiting()
 	c.nc.Close()
+	c.park()
+}
+
+// Buffers are taken from these pools when the connection has bytes to
+// read or write, and given back when it waits for its client, so that an
+// idle connection holds none: 100,000 of them would otherwise hold 2.4 GiB.
+var (
+	readBufs  = sync.Pool{New: func() any { return new([readBufSize]byte) }}
+	writeBufs = sync.Pool{New: func() any { return &writeBuf{make([]byte, 0, 8<<10)} }}
+	blocks    = sync.Pool{New: func() any { return new(block) }}
+)
+
+// writeBuf is a pooled write buffer: a pointer, which a sync.Pool holds
+// without allocating, to a slice that may have grown.
+type writeBuf struct{ b []byte }
+
+// park gives the buffers back to their pools. Both must be empty.
+func (c *conn) park() {
+	if c.hb != nil && c.hbID == 0 {
+		// Cleared, so that the pool does not keep a request's fields.
+		*c.hb = block{}
+		blocks.Put(c.hb)
+		c.hb = nil
+	}
+	if c.rb != nil {
+		readBufs.Put(c.rb)
+		c.rb, c.rbuf = nil, nil
+	}
+	if c.wb != nil {
+		c.wb.b = c.wbuf[:0]
+		writeBufs.Put(c.wb)
+		c.wb, c.wbuf = nil, nil
+	}
+}
+
+// unpark takes the buffers the connection gave back.
+func (c *conn) unpark() {
+	if c.rb == nil {
+		c.rb = readBufs.Get().(*[readBufSize]byte)
+		c.rbuf = c.rb[:]
+	}
+	if c.wb == nil {
+		c.wb = writeBufs.Get().(*writeBuf)
+		c.wbuf = c.wb.b
+	}
 }
 
 // reader is the conn as the Framer's io.Reader: it reads from the
@@ -155,6 +267,7 @@ func (rd *reader) Read(p []byte) (int, error) {
 	}
 	n := copy(p, c.rbuf[c.r:c.w])
 	c.r += n
+	c.atFrame = false
 	return n, nil
 }
 
@@ -171,9 +284,20 @@ func (c *conn) serve() {
 		return
 	}
 	for {
-		fh, err := c.fr.ReadFrameHeader()
+		c.atFrame = true
+		var err error
+		if c.r == c.w {
+			// Waited for here rather than inside the Framer, which shed
+			// may then replace.
+			err = c.fill()
+		}
+		var fh http2.FrameHeader
+		if err == nil {
+			fh, err = c.fr.ReadFrameHeader()
+		}
 		var f http2.Frame
 		if err == nil {
+			c.bigFrame = c.bigFrame || fh.Length > keepScratch
 			f, err = c.fr.ReadFrameForHeader(fh)
 		}
 		if err == nil {
@@ -261,7 +385,7 @@ func (c *conn) fill() error {
 			c.goAway(http2.ErrCodeNo)
 			continue
 		}
-		n, err := c.nc.Read(c.rbuf)
+		n, err := c.read()
 		c.w = n
 		if n > 0 {
 			return nil
@@ -287,6 +411,31 @@ func (c *conn) fill() error {
 		}
 		return err
 	}
+}
+
+// read reads from the connection into rbuf, which is empty, and gives the
+// buffers back to their pools while it waits for the client. A TCP
+// connection waits through its RawConn, holding no buffer (readRaw). Any
+// other (TLS) waits, when it is idle between frames, for a read into small:
+// crypto/tls keeps the rest of its record for the next read, into rbuf.
+func (c *conn) read() (int, error) {
+	if c.raw != nil {
+		c.rawN, c.rawErr = 0, nil
+		err := c.raw.Read(c.rawRead)
+		c.unpark()
+		if err == nil {
+			err = c.rawErr
+		}
+		return c.rawN, err
+	}
+	if !c.atFrame || len(c.streams) > 0 || c.hbID != 0 {
+		return c.nc.Read(c.rbuf)
+	}
+	c.shed()
+	c.park()
+	n, err := c.nc.Read(c.small[:])
+	c.unpark()
+	return copy(c.rbuf, c.small[:n]), err
 }
 
 // deadline returns when the connection's next timeout falls due: the
@@ -556,6 +705,9 @@ func (c *conn) processHeaders(f *http2.HeadersFrame) error {
 	if !f.HeadersEnded() {
 		c.hbStart = time.Now().UnixNano()
 	}
+	if c.hb == nil {
+		c.hb = blocks.Get().(*block)
+	}
 	c.hb.reset(uint32(c.o.MaxHeaderBytes), do == doTrailers)
 	c.hdec.SetEmitEnabled(true)
 	if _, err := c.hdec.Write(f.HeaderBlockFragment()); err != nil {
@@ -591,7 +743,7 @@ func (c *conn) endBlock() error {
 	}
 	id := c.hbID
 	c.hbID = 0
-	b := &c.hb
+	b := c.hb
 	b.finish()
 	switch c.hbDo {
 	case doIgnore:
@@ -619,6 +771,7 @@ func (c *conn) endBlock() error {
 	}
 	st := newStream(c, id)
 	c.streams[id] = st
+	c.peak = max(c.peak, len(c.streams))
 	c.worked = true
 	if b.tooLarge {
 		st.remoteClosed = c.hbEnd
