@@ -15,7 +15,8 @@
 // a changed, added or removed file is noticed within that interval. A file
 // whose identity (device, inode, size, modification and change times) is
 // unchanged keeps its bytes and ETag. A file that is being rewritten while
-// it is read is read again, so a half old, half new body is never kept.
+// it is read is read again, so a half old, half new body is never kept. An
+// Immutable source (one release of a store) is never checked again.
 package content
 
 import (
@@ -24,6 +25,7 @@ import (
 	"errors"
 	"io"
 	"io/fs"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -190,6 +192,7 @@ type Cache struct {
 	// takes mu.
 	store  *Store
 	id     uint64
+	fixed  bool        // src is Immutable: its routes are never revalidated
 	closed atomic.Bool // Close was called: no file is listed for it again
 
 	n         *counters    // shared with the caches it succeeds (Inherit)
@@ -214,8 +217,24 @@ func New(res *resolve.Resolver, opt Options) *Cache {
 		files:  make(map[string]*Entry),
 		n:      new(counters),
 	}
+	if im, ok := c.src.(Immutable); ok {
+		c.fixed = im.Immutable()
+	}
 	return c
 }
+
+// An Immutable source never changes while a cache reads it, as the tree of
+// one release does: the next release is another tree, with a cache of its
+// own. What a path resolved to is then kept until it is evicted, never
+// checked again every Revalidate: that check could only find the same
+// answer, and cost a resolve and its allocations for each path each time.
+type Immutable interface {
+	// Immutable reports whether the source never changes.
+	Immutable() bool
+}
+
+// never is the expiry of a route that is not revalidated.
+const never = math.MaxInt64
 
 // counters are a cache's counts of its work, which go on from one tree of
 // a site to the next (Inherit), as the counters of metrics must.
@@ -365,6 +384,9 @@ func (c *Cache) refresh(rawPath string, old *route, now int64) *Entry {
 	// A large file still being hashed is looked at again soon, so its ETag
 	// appears once known.
 	ttl := int64(c.opt.Revalidate)
+	if c.fixed {
+		ttl = never
+	}
 	if e.Kind == resolve.File && e.ETag == "" && ttl > int64(50*time.Millisecond) {
 		ttl = int64(50 * time.Millisecond)
 	}
@@ -374,12 +396,16 @@ func (c *Cache) refresh(rawPath string, old *route, now int64) *Entry {
 	if e.Kind.Transient() {
 		return e // a storage failure is no answer about the path: asked again next time
 	}
+	expires := int64(never)
+	if ttl != never {
+		expires = now + ttl
+	}
 	if old != nil && old.entry == e {
-		old.expires.Store(now + ttl)
+		old.expires.Store(expires)
 		return e
 	}
 	rt := &route{entry: e, cost: routeCost(rawPath, e)}
-	rt.expires.Store(now + ttl)
+	rt.expires.Store(expires)
 	budget := c.store.budget.Load() / routeShare
 	if rt.cost > budget {
 		return e // answered, not remembered

@@ -3,6 +3,7 @@ package content
 import (
 	"bytes"
 	"crypto/sha256"
+	"io/fs"
 	"strings"
 	"testing"
 	"time"
@@ -103,5 +104,43 @@ func TestFolderHandleGivesOSFile(t *testing.T) {
 	defer h.Release()
 	if source.OSFile(h.File()) == nil {
 		t.Errorf("a folder file's handle gives no *os.File for sendfile")
+	}
+}
+
+// fixedMem is a Mem that says it never changes, as a release's tree does,
+// and counts the Stats made of it.
+type fixedMem struct {
+	*source.Mem
+	stats int
+}
+
+func (m *fixedMem) Stat(name string) (fs.FileInfo, error) { m.stats++; return m.Mem.Stat(name) }
+func (m *fixedMem) Immutable() bool                       { return true }
+
+// TestImmutableSourceNotRevalidated: a path of an Immutable source (a
+// release store's tree) is resolved once, not again every Revalidate: a
+// store site's routes expired each second and were resolved again, with
+// 7 allocations each, though the tree cannot have changed (issue 11). A
+// path to a large file whose hash is not known yet is still looked at
+// again soon, for its ETag.
+func TestImmutableSourceNotRevalidated(t *testing.T) {
+	clock := &fakeClock{t: time.Unix(1e9, 0)}
+	mem := &fixedMem{Mem: source.NewMem()}
+	mem.Put("a.txt", []byte("a small body"), clock.t, true)
+	c := New(resolve.Over(mem, resolve.Options{}), Options{MaxFileInMemory: 1024, Revalidate: time.Second, Clock: clock.now})
+	e := c.Get("/a.txt")
+	if e.Kind != resolve.File {
+		t.Fatalf("Get(/a.txt) = kind %d, want a file", e.Kind)
+	}
+	stats, misses := mem.stats, c.Stats().Misses
+	allocs := testing.AllocsPerRun(100, func() {
+		clock.advance(time.Hour)
+		if c.Get("/a.txt") != e {
+			t.Fatalf("Get(/a.txt) after an hour is another entry")
+		}
+	})
+	if mem.stats != stats || c.Stats().Misses != misses || allocs != 0 {
+		t.Errorf("an hour on, each Get: %d Stats, %d misses, %.0f allocations; want none",
+			mem.stats-stats, c.Stats().Misses-misses, allocs)
 	}
 }

@@ -264,6 +264,11 @@ func (t *Tree) Fields(info fs.FileInfo) string {
 	return ""
 }
 
+// Immutable reports that the tree never changes: a new position of the
+// pointer is a new Tree. The content cache then keeps what a path resolved
+// to without checking it again every revalidate (content.Immutable).
+func (t *Tree) Immutable() bool { return true }
+
 // Close does nothing: the blobs and the disk cache outlive a tree.
 func (t *Tree) Close() error { return nil }
 
