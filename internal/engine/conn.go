@@ -660,7 +660,7 @@ func (c *conn) writeResponse(closing bool) error {
 	if !resp.NoServer {
 		b = append(b, "Server: stoa\r\n"...)
 	}
-	b = appendDate(b, time.Now())
+	b = AppendDate(b, time.Now())
 	b = append(b, resp.Head.HTTP1()...)
 	b = append(b, resp.Extra...)
 	b = append(b, c.lc.Extra...)

@@ -4,15 +4,12 @@ package evloop
 
 import (
 	"errors"
-	"strconv"
-	"sync/atomic"
 	"time"
 	"unsafe"
 
-	"github.com/stoahttp/stoa/internal/errpage"
+	"github.com/stoahttp/stoa/internal/engine"
 	"github.com/stoahttp/stoa/internal/finish"
 	"github.com/stoahttp/stoa/internal/http1"
-	"github.com/stoahttp/stoa/internal/httpdate"
 	"github.com/stoahttp/stoa/internal/reqfield"
 	"github.com/stoahttp/stoa/internal/respond"
 )
@@ -49,33 +46,6 @@ type exchange struct {
 	headAt   int   // where the response's head starts in the write buffer
 }
 
-// statusLines holds "HTTP/1.1 NNN Reason\r\n" for every status code.
-var statusLines = func() (t [600][]byte) {
-	for code := 100; code < 600; code++ {
-		t[code] = []byte("HTTP/1.1 " + strconv.Itoa(code) + " " + errpage.StatusText(code) + "\r\n")
-	}
-	return t
-}()
-
-// dateLine caches "Date: <now>\r\n" (RFC 9110 §6.6.1) for the current second.
-type dateLine struct {
-	sec  int64
-	line []byte
-}
-
-var curDate atomic.Pointer[dateLine]
-
-func appendDate(b []byte, now time.Time) []byte {
-	sec := now.Unix()
-	d := curDate.Load()
-	if d == nil || d.sec != sec {
-		d = &dateLine{sec: sec, line: httpdate.Append([]byte("Date: "), now)}
-		d.line = append(d.line, "\r\n"...)
-		curDate.Store(d)
-	}
-	return append(b, d.line...)
-}
-
 // str views b as a string without copying, valid while b is unchanged.
 func str(b []byte) string {
 	if len(b) == 0 {
@@ -92,11 +62,11 @@ func (c *conn) appendHead(x *exchange, closing bool) bool {
 		c.wbuf = c.l.getWbuf()
 	}
 	x.headAt = len(c.wbuf)
-	b := append(c.wbuf, statusLines[resp.Status]...)
+	b := append(c.wbuf, engine.StatusLine(resp.Status)...)
 	if !resp.NoServer {
 		b = append(b, "Server: stoa\r\n"...)
 	}
-	b = appendDate(b, time.Now())
+	b = engine.AppendDate(b, time.Now())
 	b = append(b, resp.Head.HTTP1()...)
 	b = append(b, resp.Extra...)
 	if resp.Chunked && x.req.Minor == 0 && !x.refused {
