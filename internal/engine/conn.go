@@ -23,28 +23,32 @@ import (
 	"github.com/stoahttp/stoa/internal/respond"
 )
 
+// How HTTP/1.1 connections use their buffers and close, the same with
+// package evloop, which takes these values.
 const (
-	initialReadBuf = 4 << 10
-	// Response bodies up to this size are copied behind their header in
+	// InitialReadBuf is the size of a connection's read buffer; it grows
+	// for a longer head, up to the header limit.
+	InitialReadBuf = 4 << 10
+	// CopyBodyLimit: response bodies up to this size are copied behind their header in
 	// one buffer, so a small response is one write; larger ones go out with
 	// writev, without the copy.
-	copyBodyLimit = 16 << 10
-	// A connection's pending output is written once it holds this much,
+	CopyBodyLimit = 16 << 10
+	// FlushThreshold: a connection's pending output is written once it holds this much,
 	// even if more pipelined requests wait.
-	flushThreshold = 64 << 10
-	// lingerTime and lingerBytes bound how long and how much of an unread
+	FlushThreshold = 64 << 10
+	// LingerTime and LingerBytes bound how long and how much of an unread
 	// request body is drained before a connection is closed, so the client
 	// reads our answer instead of a reset (RFC 9112 §9.6).
-	lingerTime  = 2 * time.Second
-	lingerBytes = 256 << 10
-	// firstRequestGrace is how long a connection accepted just before a
+	LingerTime  = 2 * time.Second
+	LingerBytes = 256 << 10
+	// FirstRequestGrace is how long a connection accepted just before a
 	// shutdown may take to send its first request, which is then answered:
 	// its client cannot tell a close from a refusal and would not retry,
 	// whereas one closed between requests is retried (RFC 9112 §9.3.1).
 	// A client sends its request right behind the handshake; a second
 	// covers a lost segment's retransmission. net/http likewise spares new
 	// connections in Shutdown.
-	firstRequestGrace = time.Second
+	FirstRequestGrace = time.Second
 )
 
 type conn struct {
@@ -87,7 +91,7 @@ type conn struct {
 	opened       int64 // unix ns of the first read
 	// started is set once a request head has arrived, or HTTP/2 serves
 	// the connection; Shutdown reads it to spare the others for
-	// firstRequestGrace.
+	// FirstRequestGrace.
 	started atomic.Bool
 }
 
@@ -115,7 +119,7 @@ type exch struct {
 }
 
 var exchPool = sync.Pool{New: func() any {
-	return &exch{rbuf: make([]byte, initialReadBuf), wbuf: make([]byte, 0, 4<<10)}
+	return &exch{rbuf: make([]byte, InitialReadBuf), wbuf: make([]byte, 0, 4<<10)}
 }}
 
 // takeExch gives the connection its buffers and exchange state.
@@ -234,9 +238,9 @@ func (c *conn) handshake() bool {
 	tc.SetDeadline(time.Now().Add(c.s.cfg.ReadHeaderTimeout))
 	// Checked after the deadline is set, as in fill: Shutdown sets the
 	// flag, then its own deadline, so a handshake under way when it
-	// begins has firstRequestGrace at most either way.
+	// begins has FirstRequestGrace at most either way.
 	if c.s.closing.Load() {
-		tc.SetDeadline(time.Now().Add(firstRequestGrace))
+		tc.SetDeadline(time.Now().Add(FirstRequestGrace))
 	}
 	if err := tc.Handshake(); err != nil {
 		return false
@@ -391,7 +395,7 @@ func (c *conn) serveOne() error {
 		}
 		return errClose
 	}
-	if len(c.wbuf) >= flushThreshold {
+	if len(c.wbuf) >= FlushThreshold {
 		return c.flush()
 	}
 	return nil
@@ -494,7 +498,7 @@ func (c *conn) fill() error {
 	if c.w == len(c.rbuf) {
 		// Parse asked for more than the buffer holds; it refuses heads
 		// over the limit itself, so growing up to it is safe.
-		nb := make([]byte, min(2*len(c.rbuf), max(c.s.cfg.Limits.MaxHeaderBytes, initialReadBuf)+1))
+		nb := make([]byte, min(2*len(c.rbuf), max(c.s.cfg.Limits.MaxHeaderBytes, InitialReadBuf)+1))
 		copy(nb, c.rbuf[:c.w])
 		c.rbuf = nb
 	}
@@ -590,10 +594,10 @@ func (c *conn) tryRead(fd uintptr) bool {
 }
 
 // awaitFirst reports whether a shutting-down server still waits for the
-// connection's first request (firstRequestGrace), and makes the read
+// connection's first request (FirstRequestGrace), and makes the read
 // deadline the end of that wait.
 func (c *conn) awaitFirst(now int64) bool {
-	end := c.opened + int64(firstRequestGrace)
+	end := c.opened + int64(FirstRequestGrace)
 	if c.started.Load() || now >= end {
 		return false
 	}
@@ -697,7 +701,7 @@ func (c *conn) writeResponse(closing bool) error {
 		err := c.copyFile(resp.File, resp.FileOff, resp.FileLen)
 		c.closeFile()
 		return err
-	case len(resp.Body) <= copyBodyLimit:
+	case len(resp.Body) <= CopyBodyLimit:
 		c.wbuf = append(c.wbuf, resp.Body...)
 		return nil
 	default:
@@ -745,7 +749,7 @@ func (w chunkWriter) Write(p []byte) (int, error) {
 	c.wbuf = append(c.wbuf, p...)
 	c.wbuf = append(c.wbuf, "\r\n"...)
 	c.streamed += int64(len(p))
-	if len(c.wbuf) >= flushThreshold {
+	if len(c.wbuf) >= FlushThreshold {
 		return len(p), c.flush()
 	}
 	return len(p), nil
@@ -758,7 +762,7 @@ func (w rawWriter) Write(p []byte) (int, error) {
 	c := w.c
 	c.wbuf = append(c.wbuf, p...)
 	c.streamed += int64(len(p))
-	if len(c.wbuf) >= flushThreshold {
+	if len(c.wbuf) >= FlushThreshold {
 		return len(p), c.flush()
 	}
 	return len(p), nil
@@ -778,7 +782,7 @@ func (c *conn) writeParts() error {
 		}
 		if resp.File == nil {
 			body := resp.Body[p.Off : p.Off+p.Len]
-			if len(body) <= copyBodyLimit {
+			if len(body) <= CopyBodyLimit {
 				c.wbuf = append(c.wbuf, body...)
 			} else if err := c.writev(body); err != nil {
 				return err
@@ -821,7 +825,7 @@ func (c *conn) flush() error {
 	c.writes++
 	_, err := c.nc.Write(c.wbuf)
 	// A buffer grown by one huge response is not kept for the connection's life.
-	if cap(c.wbuf) > 4*flushThreshold {
+	if cap(c.wbuf) > 4*FlushThreshold {
 		c.wbuf = make([]byte, 0, 4<<10)
 	} else {
 		c.wbuf = c.wbuf[:0]
@@ -839,8 +843,8 @@ func (c *conn) lingerClose() {
 		return
 	}
 	cw.CloseWrite()
-	c.nc.SetReadDeadline(time.Now().Add(lingerTime))
-	io.CopyN(io.Discard, c.nc, lingerBytes)
+	c.nc.SetReadDeadline(time.Now().Add(LingerTime))
+	io.CopyN(io.Discard, c.nc, LingerBytes)
 }
 
 // done records the exchange just answered: access log and metrics. A

@@ -182,7 +182,7 @@ func (s *Server) ServeListener(l net.Listener, lc ListenerConfig) error {
 		c := newConn(s, nc)
 		c.lc = &lc
 		// A connection accepted as Shutdown began is served like one
-		// accepted before (its first request, firstRequestGrace): closed
+		// accepted before (its first request, FirstRequestGrace): closed
 		// unanswered, its client could not tell it from a refusal and
 		// would not retry, and a restart under load would lose it.
 		s.mu.Lock()
@@ -280,8 +280,8 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	// one busy writing a response finishes it, then sees closing. An
 	// HTTP/2 connection sends GOAWAY and finishes its streams. One that
 	// has not sent its first request yet, or is in its TLS handshake, gets
-	// firstRequestGrace to do so: its client could not retry.
-	grace := time.Now().Add(firstRequestGrace)
+	// FirstRequestGrace to do so: its client could not retry.
+	grace := time.Now().Add(FirstRequestGrace)
 	for c := range s.conns {
 		if c.started.Load() {
 			c.base.SetReadDeadline(aLongTimeAgo)
@@ -358,9 +358,9 @@ func str(b []byte) string {
 	return unsafe.String(&b[0], len(b))
 }
 
-// fileTail is how many last bytes of a file body copyFile reads into
+// FileTail is how many last bytes of a file body copyFile reads into
 // memory and checks before writing them.
-const fileTail = 4 << 10
+const FileTail = 4 << 10
 
 // copyFile sends n bytes of f from off, renewing the write deadline as it
 // goes. f is shared between requests, so its offset is never used: a file
@@ -370,7 +370,7 @@ const fileTail = 4 << 10
 // file rewritten under the send cuts the connection instead of completing
 // the response with mixed bytes (respond.CheckEvery).
 func (c *conn) copyFile(f io.ReaderAt, off, n int64) error {
-	tail := min(n, fileTail)
+	tail := min(n, FileTail)
 	if err := c.sendFile(f, off, n-tail); err != nil {
 		return err
 	}

@@ -323,9 +323,9 @@ func TestShutdownAnswersNewConnection(t *testing.T) {
 	if resp.StatusCode != 200 || body != "alpha" || !resp.Close {
 		t.Errorf("first request after Shutdown began: %d %q, close %v; want 200 alpha and the connection closed", resp.StatusCode, body, resp.Close)
 	}
-	silent.SetReadDeadline(time.Now().Add(firstRequestGrace + 2*time.Second))
+	silent.SetReadDeadline(time.Now().Add(FirstRequestGrace + 2*time.Second))
 	if _, err := silent.Read(make([]byte, 1)); err != io.EOF {
-		t.Errorf("a new connection that sends nothing during shutdown: %v, want EOF within %v", err, firstRequestGrace)
+		t.Errorf("a new connection that sends nothing during shutdown: %v, want EOF within %v", err, FirstRequestGrace)
 	}
 	if err := <-done; err != nil {
 		t.Errorf("Shutdown: %v", err)

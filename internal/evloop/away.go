@@ -10,6 +10,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/stoahttp/stoa/internal/engine"
 	"github.com/stoahttp/stoa/internal/guard"
 	"github.com/stoahttp/stoa/internal/respond"
 	"github.com/stoahttp/stoa/internal/source"
@@ -193,7 +194,7 @@ func (w *streamWriter) Write(p []byte) (int, error) {
 		c.wbuf = append(c.wbuf, p...)
 	}
 	w.x.streamed += int64(len(p))
-	if len(c.wbuf) >= flushThreshold {
+	if len(c.wbuf) >= engine.FlushThreshold {
 		return len(p), w.b.flush()
 	}
 	return len(p), nil
@@ -259,7 +260,7 @@ func (b *blocking) flush() error {
 	}
 	err := b.write(c.wbuf[c.wo:])
 	// A buffer grown by one huge response is not kept.
-	if cap(c.wbuf) > 4*flushThreshold {
+	if cap(c.wbuf) > 4*engine.FlushThreshold {
 		c.wbuf = make([]byte, 0, 4<<10)
 	}
 	c.wbuf, c.wo = c.wbuf[:0], 0
@@ -275,7 +276,7 @@ func (b *blocking) copyFile(x *exchange, off, n int64) error {
 		return err
 	}
 	c := b.c
-	tail := min(n, fileTail)
+	tail := min(n, engine.FileTail)
 	if err := b.sendFile(x, off, n-tail); err != nil {
 		return err
 	}

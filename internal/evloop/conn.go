@@ -13,6 +13,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/stoahttp/stoa/internal/engine"
 	"github.com/stoahttp/stoa/internal/http1"
 	"github.com/stoahttp/stoa/internal/respond"
 	"github.com/stoahttp/stoa/internal/source"
@@ -98,7 +99,7 @@ func (c *conn) onReadable() {
 	if c.w == len(c.rbuf) {
 		// Parse refuses heads over the limit itself, so growing up to it
 		// is safe.
-		nb := make([]byte, min(2*len(c.rbuf), max(lim.MaxHeaderBytes, initialReadBuf)+1))
+		nb := make([]byte, min(2*len(c.rbuf), max(lim.MaxHeaderBytes, engine.InitialReadBuf)+1))
 		copy(nb, c.rbuf[:c.w])
 		c.rbuf = nb
 	}
@@ -190,7 +191,7 @@ func (c *conn) serveBuffered() (more bool) {
 		if c.closeAfter {
 			return false
 		}
-		if c.x != nil || len(c.wbuf)-c.wo >= flushThreshold {
+		if c.x != nil || len(c.wbuf)-c.wo >= engine.FlushThreshold {
 			return true
 		}
 	}
@@ -216,7 +217,7 @@ func (c *conn) answer(x *exchange, closing bool) bool {
 	case resp.File != nil:
 		c.keep(x)
 		c.src, c.foff = osf, resp.FileOff
-		c.ftail = min(resp.FileLen, fileTail)
+		c.ftail = min(resp.FileLen, engine.FileTail)
 		c.fn = resp.FileLen - c.ftail
 	case resp.Parts != nil:
 		for _, p := range resp.Parts {
@@ -224,7 +225,7 @@ func (c *conn) answer(x *exchange, closing bool) bool {
 			c.wbuf = append(c.wbuf, resp.Body[p.Off:p.Off+p.Len]...)
 		}
 		c.done(x)
-	case len(resp.Body) <= copyBodyLimit:
+	case len(resp.Body) <= engine.CopyBodyLimit:
 		c.wbuf = append(c.wbuf, resp.Body...)
 		c.done(x)
 	default:
@@ -445,8 +446,8 @@ func (c *conn) waitRead() {
 		c.close()
 	default:
 		// Its client cannot tell a close from a refusal and would not
-		// retry: it gets firstRequestGrace to send its first request.
-		c.setDeadline(c.opened + int64(firstRequestGrace))
+		// retry: it gets engine.FirstRequestGrace to send its first request.
+		c.setDeadline(c.opened + int64(engine.FirstRequestGrace))
 	}
 }
 
@@ -482,7 +483,7 @@ func (c *conn) shut() {
 	}
 	unix.Shutdown(c.fd, unix.SHUT_WR)
 	c.state = stateLinger
-	c.setDeadline(c.l.now + int64(lingerTime))
+	c.setDeadline(c.l.now + int64(engine.LingerTime))
 }
 
 func (c *conn) drainLinger() {
@@ -490,7 +491,7 @@ func (c *conn) drainLinger() {
 	if n <= 0 && (err == unix.EAGAIN || err == unix.EINTR) {
 		return
 	}
-	if c.lingered += n; n <= 0 || c.lingered >= lingerBytes {
+	if c.lingered += n; n <= 0 || c.lingered >= engine.LingerBytes {
 		c.close()
 	}
 }

@@ -404,7 +404,7 @@ func TestShutdownAnswersNewConnection(t *testing.T) {
 	if resp.StatusCode != 200 || body != "alpha" || !resp.Close {
 		t.Errorf("first request after Shutdown began: %d %q, close %v; want 200 alpha and the connection closed", resp.StatusCode, body, resp.Close)
 	}
-	expectEOF(t, silent, firstRequestGrace+2*time.Second, "a new connection that sends nothing during shutdown")
+	expectEOF(t, silent, engine.FirstRequestGrace+2*time.Second, "a new connection that sends nothing during shutdown")
 	if err := <-done; err != nil {
 		t.Errorf("Shutdown: %v", err)
 	}

@@ -14,19 +14,6 @@ import (
 	"github.com/stoahttp/stoa/internal/respond"
 )
 
-// These are package engine's values, for the same behaviour on the wire.
-// TODO(issue 13): one engine for HTTP/1.1 owns them once the loop is
-// measured against it.
-const (
-	initialReadBuf    = 4 << 10
-	copyBodyLimit     = 16 << 10
-	flushThreshold    = 64 << 10
-	fileTail          = 4 << 10
-	lingerTime        = 2 * time.Second
-	lingerBytes       = 256 << 10
-	firstRequestGrace = time.Second
-)
-
 // proto names HTTP/1.x for the error log.
 const proto = "HTTP/1.1"
 

@@ -13,6 +13,8 @@ import (
 	"unsafe"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/stoahttp/stoa/internal/engine"
 )
 
 // Kinds of descriptor in a loop's epoll set, kept in EpollEvent.Pad.
@@ -56,7 +58,7 @@ type loop struct {
 	x       *exchange   // the exchange answered on the loop
 	xfree   []*exchange // spare exchanges for the connections that keep one
 	cfree   []*conn
-	rfree   [][]byte // read buffers of initialReadBuf bytes
+	rfree   [][]byte // read buffers of engine.InitialReadBuf bytes
 	wfree   [][]byte // write buffers, emptied
 	scratch []byte   // for bytes read and dropped
 }
@@ -376,7 +378,7 @@ func (l *loop) getRbuf() []byte {
 		l.rfree = l.rfree[:n-1]
 		return b
 	}
-	return make([]byte, initialReadBuf)
+	return make([]byte, engine.InitialReadBuf)
 }
 
 // maxFree bounds each of a loop's free lists: a burst of connections
@@ -385,7 +387,7 @@ func (l *loop) getRbuf() []byte {
 const maxFree = 256
 
 func (l *loop) putRbuf(b []byte) {
-	if len(b) == initialReadBuf && len(l.rfree) < maxFree {
+	if len(b) == engine.InitialReadBuf && len(l.rfree) < maxFree {
 		l.rfree = append(l.rfree, b)
 	}
 }
@@ -401,7 +403,7 @@ func (l *loop) getWbuf() []byte {
 
 func (l *loop) putWbuf(b []byte) {
 	// A buffer grown by one huge response is not kept.
-	if cap(b) <= 4*flushThreshold && len(l.wfree) < maxFree {
+	if cap(b) <= 4*engine.FlushThreshold && len(l.wfree) < maxFree {
 		l.wfree = append(l.wfree, b[:0])
 	}
 }

@@ -31,7 +31,7 @@ func (panicky) Serve(req *respond.Request, resp *respond.Response) {
 		resp.Chunked = true
 		n := 10
 		if req.Path == "/stream-panic-late" {
-			n = 2 * flushThreshold
+			n = 2 * engine.FlushThreshold
 		}
 		resp.Stream = func(w io.Writer) error {
 			w.Write(make([]byte, n))
