@@ -339,6 +339,57 @@ func TestMaxConns(t *testing.T) {
 	}
 }
 
+// TestRequestWaitingAtAccept: a connection whose request came while it
+// waited in the listen backlog is answered by the read right after accept
+// (issue 13), also when its conn is one a closed connection left behind.
+func TestRequestWaitingAtAccept(t *testing.T) {
+	_, addr := startServer(t, engine.Config{MaxConns: 1}, Options{Loops: 1})
+	held := dial(t, addr)
+	io.WriteString(held, "GET /a.txt HTTP/1.1\r\nHost: x\r\n\r\n")
+	readResponse(t, bufio.NewReader(held), "GET")
+	for _, extra := range []string{"", "Connection: close\r\n"} {
+		next := dial(t, addr)
+		io.WriteString(next, "GET /a.txt HTTP/1.1\r\nHost: x\r\n"+extra+"\r\n")
+		next.SetReadDeadline(time.Now().Add(300 * time.Millisecond))
+		if n, err := next.Read(make([]byte, 1)); n != 0 || err == nil {
+			t.Fatalf("connection over MaxConns 1 answered (%d bytes, %v)", n, err)
+		}
+		held.Close()
+		next.SetReadDeadline(time.Now().Add(5 * time.Second))
+		if resp, body := readResponse(t, bufio.NewReader(next), "GET"); resp.StatusCode != 200 || body != "alpha" {
+			t.Fatalf("request waiting at accept (%q): %d %q", extra, resp.StatusCode, body)
+		}
+		held = next
+	}
+}
+
+// TestSilentConnectionHoldsSlotUntilIdleTimeout: a connection that sends
+// nothing, which the read right after accept finds empty, still counts
+// against MaxConns and is closed by the idle timeout.
+func TestSilentConnectionHoldsSlotUntilIdleTimeout(t *testing.T) {
+	srv, addr := startServer(t, engine.Config{MaxConns: 1, IdleTimeout: 300 * time.Millisecond}, Options{Loops: 1})
+	silent := dial(t, addr)
+	deadline := time.Now().Add(5 * time.Second)
+	for srv.OpenConns() < 1 {
+		if time.Now().After(deadline) {
+			t.Fatal("a silent connection not taken within 5s")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	next := dial(t, addr)
+	io.WriteString(next, "GET /a.txt HTTP/1.1\r\nHost: x\r\n\r\n")
+	start := time.Now()
+	expectEOF(t, silent, 5*time.Second, "a connection that sends nothing")
+	if d := time.Since(start); d > 3*time.Second {
+		t.Errorf("silent connection closed after %v, want about the 300ms idle timeout", d)
+	}
+	br := bufio.NewReader(next)
+	next.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if resp, body := readResponse(t, br, "GET"); resp.StatusCode != 200 || body != "alpha" {
+		t.Errorf("connection waiting for the silent one's slot: %d %q", resp.StatusCode, body)
+	}
+}
+
 func TestShutdownDrainsResponseInProgress(t *testing.T) {
 	srv, addr := startServer(t, engine.Config{}, Options{Loops: 1})
 	c := dial(t, addr)

@@ -309,7 +309,13 @@ func (l *loop) add(nfd int, sa unix.Sockaddr) {
 		c.close()
 		return
 	}
-	c.waitRead()
+	// A client sends its request right behind the handshake, so it is
+	// mostly here by the time the loop accepts: read it now rather than
+	// after a round through epoll_wait (an EAGAIN costs one read).
+	c.onReadable()
+	if c.state == stateRead && c.deadline == 0 {
+		c.waitRead() // nothing yet (EAGAIN): wait for it, timed as before
+	}
 }
 
 func (l *loop) newConn(fd int) *conn {
@@ -320,7 +326,7 @@ func (l *loop) newConn(fd int) *conn {
 	} else {
 		c = &conn{l: l, hidx: -1}
 	}
-	c.fd, c.opened = fd, l.now
+	c.fd, c.opened, c.state = fd, l.now, stateRead
 	for fd >= len(l.conns) {
 		l.conns = append(l.conns, make([]*conn, max(len(l.conns), 64))...)
 	}
