@@ -10,13 +10,17 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 	"unsafe"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/stoahttp/stoa/internal/accesslog"
 	"github.com/stoahttp/stoa/internal/content"
@@ -735,5 +739,52 @@ func TestShutdownTimeoutClosesAll(t *testing.T) {
 	// still holds for them; the server's count says the sockets are closed.
 	if n := srv.OpenConns(); n != 0 {
 		t.Errorf("%d connections open after Shutdown returned", n)
+	}
+}
+
+// TestAccept4ReadsPeerWithoutAllocating: the loop's accept4 gives each
+// connection's peer address, port in host order, without allocating
+// (unix.Accept4 allocated one per connection).
+func TestAccept4ReadsPeerWithoutAllocating(t *testing.T) {
+	for _, network := range []string{"127.0.0.1:0", "[::1]:0"} {
+		l, err := net.Listen("tcp", network)
+		if err != nil {
+			t.Logf("%s: %v (skipped)", network, err)
+			continue
+		}
+		defer l.Close()
+		const n = 11 // AllocsPerRun(10) calls its function 11 times
+		want := make(map[netip.AddrPort]bool)
+		for range n {
+			c := dial(t, l.Addr().String())
+			want[c.LocalAddr().(*net.TCPAddr).AddrPort()] = true
+		}
+		f, err := l.(*net.TCPListener).File()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		fd := int(f.Fd())
+		var got []netip.AddrPort
+		got = slices.Grow(got, n)
+		allocs := testing.AllocsPerRun(n-1, func() {
+			nfd, peer, err := accept4(fd)
+			if err != nil {
+				t.Fatalf("accept4: %v", err)
+			}
+			unix.Close(nfd)
+			got = append(got, peer)
+		})
+		if allocs != 0 {
+			t.Errorf("%s: accept4 allocates %v times", network, allocs)
+		}
+		for _, p := range got {
+			if !want[p] {
+				t.Errorf("%s: peer %v is none of the clients %v", network, p, want)
+			}
+		}
+		if len(got) != n {
+			t.Errorf("%s: %d connections accepted, want %d", network, len(got), n)
+		}
 	}
 }

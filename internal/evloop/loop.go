@@ -277,32 +277,55 @@ func (l *loop) accept(lf *listenFD) {
 			l.pause()
 			return
 		}
-		nfd, sa, err := unix.Accept4(lf.fd, unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC)
+		nfd, peer, err := accept4(lf.fd)
 		if err != nil {
 			l.s.giveBack(lf)
 			// EAGAIN: none left. Anything else (EMFILE, ECONNABORTED) passes:
 			// the listener stays in the set and is tried again.
 			return
 		}
-		l.add(nfd, sa)
+		l.add(nfd, peer)
 	}
 }
 
+// accept4 is accept4(2) with SOCK_NONBLOCK|SOCK_CLOEXEC into an address
+// on the stack: unix.Accept4 allocates one per connection, and asks the
+// listener its protocol with a getsockopt(2) each time.
+func accept4(fd int) (int, netip.AddrPort, error) {
+	var rsa unix.RawSockaddrAny
+	size := uint32(unix.SizeofSockaddrAny)
+	nfd, _, e := unix.RawSyscall6(unix.SYS_ACCEPT4, uintptr(fd), uintptr(unsafe.Pointer(&rsa)),
+		uintptr(unsafe.Pointer(&size)), unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0, 0)
+	if e != 0 {
+		return -1, netip.AddrPort{}, e
+	}
+	var peer netip.AddrPort
+	switch rsa.Addr.Family {
+	case unix.AF_INET:
+		a := (*unix.RawSockaddrInet4)(unsafe.Pointer(&rsa))
+		peer = netip.AddrPortFrom(netip.AddrFrom4(a.Addr), netPort(&a.Port))
+	case unix.AF_INET6:
+		a := (*unix.RawSockaddrInet6)(unsafe.Pointer(&rsa))
+		peer = netip.AddrPortFrom(netip.AddrFrom16(a.Addr).Unmap(), netPort(&a.Port))
+	}
+	return int(nfd), peer, nil
+}
+
+// netPort reads a port kept in network byte order.
+func netPort(p *uint16) uint16 {
+	b := (*[2]byte)(unsafe.Pointer(p))
+	return uint16(b[0])<<8 | uint16(b[1])
+}
+
 // add starts serving the accepted connection nfd.
-func (l *loop) add(nfd int, sa unix.Sockaddr) {
+func (l *loop) add(nfd int, peer netip.AddrPort) {
 	// Without TCP_NODELAY a response's last small segment could wait for
 	// the client's delayed ACK of the one before.
 	unix.SetsockoptInt(nfd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1)
 	c := l.newConn(nfd)
-	var port int
-	switch a := sa.(type) {
-	case *unix.SockaddrInet4:
-		c.peer, port = netip.AddrFrom4(a.Addr), a.Port
-	case *unix.SockaddrInet6:
-		c.peer, port = netip.AddrFrom16(a.Addr).Unmap(), a.Port
-	}
-	if l.s.cfg.Log != nil && c.peer.IsValid() {
-		c.remote = netip.AddrPortFrom(c.peer, uint16(port)).String()
+	c.peer = peer.Addr()
+	if l.s.cfg.Log != nil && peer.IsValid() {
+		c.remote = peer.String()
 	}
 	ev := unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(nfd), Pad: kindConn}
 	if err := unix.EpollCtl(l.epfd, unix.EPOLL_CTL_ADD, nfd, &ev); err != nil {
