@@ -37,7 +37,10 @@ func (c *conn) handoff(x *exchange, closing bool) {
 		c.wbuf = l.getWbuf()
 	}
 	c.wantOut = false
-	unix.EpollCtl(l.epfd, unix.EPOLL_CTL_DEL, c.fd, nil)
+	if c.watched {
+		c.watched = false
+		unix.EpollCtl(l.epfd, unix.EPOLL_CTL_DEL, c.fd, nil)
+	}
 	go func() {
 		err := c.serveAway(x, closing)
 		l.post(func() { c.back(err) })
@@ -46,10 +49,8 @@ func (c *conn) handoff(x *exchange, closing bool) {
 
 // back takes c again on its loop after a goroutine served an exchange.
 func (c *conn) back(err error) {
-	l := c.l
-	ev := unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(c.fd), Pad: kindConn}
 	if err == nil {
-		err = unix.EpollCtl(l.epfd, unix.EPOLL_CTL_ADD, c.fd, &ev)
+		err = c.ctl(unix.EPOLLIN)
 	}
 	c.state = stateRead
 	if err != nil {

@@ -37,6 +37,7 @@ type conn struct {
 	hidx    int // index in the loop's timerHeap, or -1
 	state   connState
 	wantOut bool // EPOLLOUT is in the set instead of EPOLLIN
+	watched bool // in the loop's epoll set
 	started bool // a request head has arrived
 	// closeAfter: the connection closes once its output is written;
 	// lingerAfter: and drains the client's unread body first.
@@ -387,9 +388,17 @@ func (c *conn) waitWrite() {
 	c.setDeadline(c.l.now + int64(c.l.s.cfg.WriteTimeout))
 }
 
-func (c *conn) ctl(events uint32) {
+// ctl sets the events c waits for, putting it in the epoll set if it is
+// not: only a connection that has to wait is put there (loop.add).
+func (c *conn) ctl(events uint32) error {
+	op := unix.EPOLL_CTL_MOD
+	if !c.watched {
+		op = unix.EPOLL_CTL_ADD
+	}
 	ev := unix.EpollEvent{Events: events, Fd: int32(c.fd), Pad: kindConn}
-	unix.EpollCtl(c.l.epfd, unix.EPOLL_CTL_MOD, c.fd, &ev)
+	err := unix.EpollCtl(c.l.epfd, op, c.fd, &ev)
+	c.watched = c.watched || err == nil
+	return err
 }
 
 // finishOutput ends the exchange whose output was written and reports

@@ -345,25 +345,52 @@ func TestMaxConns(t *testing.T) {
 
 // TestRequestWaitingAtAccept: a connection whose request came while it
 // waited in the listen backlog is answered by the read right after accept
-// (issue 13), also when its conn is one a closed connection left behind.
+// (issue 13), also when its conn is one a closed connection left behind,
+// and is put in the epoll set for what it waits for next: its next
+// request, the socket taking a large file, its goroutine's return.
 func TestRequestWaitingAtAccept(t *testing.T) {
 	_, addr := startServer(t, engine.Config{MaxConns: 1}, Options{Loops: 1})
-	held := dial(t, addr)
-	io.WriteString(held, "GET /a.txt HTTP/1.1\r\nHost: x\r\n\r\n")
-	readResponse(t, bufio.NewReader(held), "GET")
-	for _, extra := range []string{"", "Connection: close\r\n"} {
+	var held net.Conn // holds the one slot
+	for _, tc := range []struct {
+		name, req string
+		status    int
+		size      int // of the body
+		keep      bool
+	}{
+		{"keep-alive", "GET /a.txt HTTP/1.1\r\nHost: x\r\n\r\n", 200, 5, true},
+		{"close", "GET /a.txt HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 200, 5, false},
+		{"large file", "GET /huge.bin HTTP/1.1\r\nHost: x\r\n\r\n", 200, hugeSize, true},
+		{"stream", "GET /big.css HTTP/1.1\r\nHost: x\r\nAccept-Encoding: gzip\r\n\r\n", 200, -1, true},
+		{"refused head", "GET /a.txt HTTP/1.1\r\nHost: x\r\nContent-Length: x\r\n\r\n", 400, -1, false},
+	} {
+		if held == nil {
+			held = dial(t, addr)
+			io.WriteString(held, "GET /a.txt HTTP/1.1\r\nHost: x\r\n\r\n")
+			readResponse(t, bufio.NewReader(held), "GET")
+		}
 		next := dial(t, addr)
-		io.WriteString(next, "GET /a.txt HTTP/1.1\r\nHost: x\r\n"+extra+"\r\n")
+		io.WriteString(next, tc.req)
 		next.SetReadDeadline(time.Now().Add(300 * time.Millisecond))
 		if n, err := next.Read(make([]byte, 1)); n != 0 || err == nil {
-			t.Fatalf("connection over MaxConns 1 answered (%d bytes, %v)", n, err)
+			t.Fatalf("%s: connection over MaxConns 1 answered (%d bytes, %v)", tc.name, n, err)
 		}
 		held.Close()
 		next.SetReadDeadline(time.Now().Add(5 * time.Second))
-		if resp, body := readResponse(t, bufio.NewReader(next), "GET"); resp.StatusCode != 200 || body != "alpha" {
-			t.Fatalf("request waiting at accept (%q): %d %q", extra, resp.StatusCode, body)
+		br := bufio.NewReader(next)
+		resp, body := readResponse(t, br, "GET")
+		if resp.StatusCode != tc.status || tc.size >= 0 && len(body) != tc.size {
+			t.Fatalf("%s: request waiting at accept: %d, %d bytes; want %d, %d", tc.name, resp.StatusCode, len(body), tc.status, tc.size)
 		}
-		held = next
+		if tc.keep {
+			io.WriteString(next, "GET /a.txt HTTP/1.1\r\nHost: x\r\n\r\n")
+			if resp, body := readResponse(t, br, "GET"); resp.StatusCode != 200 || body != "alpha" {
+				t.Fatalf("%s: next request: %d %q", tc.name, resp.StatusCode, body)
+			}
+			held = next
+		} else {
+			expectEOF(t, next, 5*time.Second, tc.name+": after the response")
+			held = nil
+		}
 	}
 }
 

@@ -327,17 +327,20 @@ func (l *loop) add(nfd int, peer netip.AddrPort) {
 	if l.s.cfg.Log != nil && peer.IsValid() {
 		c.remote = peer.String()
 	}
-	ev := unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(nfd), Pad: kindConn}
-	if err := unix.EpollCtl(l.epfd, unix.EPOLL_CTL_ADD, nfd, &ev); err != nil {
-		c.close()
-		return
-	}
 	// A client sends its request right behind the handshake, so it is
 	// mostly here by the time the loop accepts: read it now rather than
 	// after a round through epoll_wait (an EAGAIN costs one read).
 	c.onReadable()
 	if c.state == stateRead && c.deadline == 0 {
 		c.waitRead() // nothing yet (EAGAIN): wait for it, timed as before
+	}
+	// Only now is it put in the epoll set, if it waits for bytes (one
+	// answered and closed never is: no epoll_ctl). One waiting to write
+	// was put there by waitWrite, one away is put there when it is back.
+	if (c.state == stateRead || c.state == stateLinger) && !c.watched {
+		if c.ctl(unix.EPOLLIN) != nil {
+			c.close()
+		}
 	}
 }
 
