@@ -19,6 +19,7 @@ import (
 	"github.com/klauspost/compress/zstd"
 
 	"github.com/stoahttp/stoa/internal/coding"
+	"github.com/stoahttp/stoa/internal/progress/progresstest"
 )
 
 // testLevels are fast levels, so that the tests do not spend their time
@@ -791,15 +792,6 @@ func TestRunSpill(t *testing.T) {
 	}
 }
 
-// fakeTerminal is a buffer that says it is a character device.
-type fakeTerminal struct{ bytes.Buffer }
-
-func (*fakeTerminal) Stat() (fs.FileInfo, error) { return charDevice{}, nil }
-
-type charDevice struct{ fs.FileInfo }
-
-func (charDevice) Mode() fs.FileMode { return fs.ModeDevice | fs.ModeCharDevice | 0o620 }
-
 func TestRunProgress(t *testing.T) {
 	regular, err := os.Create(filepath.Join(t.TempDir(), "log"))
 	if err != nil {
@@ -814,7 +806,7 @@ func TestRunProgress(t *testing.T) {
 	defer pw.Close()
 
 	t.Run("terminal", func(t *testing.T) {
-		var term fakeTerminal
+		var term progresstest.Terminal
 		_, err := Run(context.Background(), bigTree(t, 4, 256<<10), Options{Levels: testLevels, Progress: &term})
 		if err != nil {
 			t.Fatal(err)

@@ -3,22 +3,14 @@ package progress
 import (
 	"bytes"
 	"io"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
 	"testing"
+
+	"github.com/stoahttp/stoa/internal/progress/progresstest"
 )
-
-// fakeTerminal is a buffer that says it is a character device.
-type fakeTerminal struct{ bytes.Buffer }
-
-func (*fakeTerminal) Stat() (fs.FileInfo, error) { return charDevice{}, nil }
-
-type charDevice struct{ fs.FileInfo }
-
-func (charDevice) Mode() fs.FileMode { return fs.ModeDevice | fs.ModeCharDevice | 0o620 }
 
 func TestIsTerminal(t *testing.T) {
 	regular, err := os.Create(filepath.Join(t.TempDir(), "f"))
@@ -42,7 +34,7 @@ func TestIsTerminal(t *testing.T) {
 		{"regular file", regular, false},
 		{"pipe", pw, false},
 		{"nil *os.File", (*os.File)(nil), false},
-		{"character device", &fakeTerminal{}, true},
+		{"character device", &progresstest.Terminal{}, true},
 	}
 	if runtime.GOOS != "windows" {
 		null, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
@@ -134,7 +126,7 @@ func TestFormatBytes(t *testing.T) {
 // TestBarOnTerminal draws on a terminal: the scanning line at once, the
 // bar after Start, and a blanked line after Stop, which may come twice.
 func TestBarOnTerminal(t *testing.T) {
-	var term fakeTerminal
+	var term progresstest.Terminal
 	b := New(&term, "files")
 	b.Scanned.Add(3)
 	b.Start(2, 100)
