@@ -460,7 +460,7 @@ func (c *conn) answer(closing bool) (bool, error) {
 		}
 	}
 	if c.resp.Status == 0 {
-		c.fillCoreRequest()
+		FillRequest(&c.creq, &c.req, c.peer)
 		if c.s.cfg.Panics.Serve(proto, c.s.h, &c.creq, &c.resp) {
 			// What the core left behind is not trusted with the
 			// connection's next request.
@@ -470,17 +470,20 @@ func (c *conn) answer(closing bool) (bool, error) {
 	return closing, nil
 }
 
-func (c *conn) fillCoreRequest() {
-	req := &c.req
-	c.creq = respond.Request{
+// FillRequest sets dst, the decision core's request, from req, a parsed
+// HTTP/1.1 head, and the peer's address. dst's strings view req's bytes,
+// so it is valid while they stay put: for one request. Package evloop
+// fills its requests with it too.
+func FillRequest(dst *respond.Request, req *http1.Request, peer netip.Addr) {
+	*dst = respond.Request{
 		Method:   str(req.Method),
 		Path:     str(req.Path),
 		Query:    str(req.Query),
 		HasQuery: req.HasQuery,
 		Host:     str(req.Host),
-		Peer:     c.peer,
+		Peer:     peer,
 	}
-	c.creq.SetFields(&req.Fields)
+	dst.SetFields(&req.Fields)
 }
 
 // fill reads more bytes into rbuf. Pending output is written first, since

@@ -242,7 +242,7 @@ func (c *conn) answer(x *exchange, closing bool) bool {
 func (c *conn) decide(x *exchange, closing bool) {
 	s := c.l.s
 	if x.resp.Status == 0 {
-		c.fillCoreRequest(x)
+		engine.FillRequest(&x.creq, &x.req, c.peer)
 		if s.cfg.Panics.Serve(proto, s.h, &x.creq, &x.resp) {
 			// What the core left behind is not trusted with the
 			// connection's next request.

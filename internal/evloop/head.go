@@ -72,19 +72,6 @@ func (c *conn) appendHead(x *exchange, closing bool) bool {
 	return closing
 }
 
-func (c *conn) fillCoreRequest(x *exchange) {
-	req := &x.req
-	x.creq = respond.Request{
-		Method:   str(req.Method),
-		Path:     str(req.Path),
-		Query:    str(req.Query),
-		HasQuery: req.HasQuery,
-		Host:     str(req.Host),
-		Peer:     c.peer,
-	}
-	x.creq.SetFields(&req.Fields)
-}
-
 // done records the exchange just answered: access log and metrics.
 func (c *conn) done(x *exchange) {
 	bodyLen := x.resp.BodyLen()
