@@ -10,6 +10,10 @@
 #
 #   bench/idle.sh [N]      (default 5000 connections; e.g. 100000)
 #
+# HTTP/1.1 is measured on each engine (loop, goroutine), h2c on the
+# goroutine engine that serves it. Then RSS under load: ACTIVE (default
+# 64, as the peer bench) connections of wrk on GET /index.html.
+#
 # The open-file limit is raised for this script's processes only (ulimit
 # -n); where the hard limit is lower than N needs, the script says so and
 # stops. nginx comes from ../shared/bench/setup; without it stoa is
@@ -19,6 +23,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${1:-5000}
 SERVER_CPU=${BENCH_SERVER_CPU:-1}
+CLIENT_CPU=${BENCH_CLIENT_CPU:-0}
+ACTIVE=${ACTIVE:-64}
 WORK=$(mktemp -d -t stoa-idle.XXXXXX)
 PIDS=()
 cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$WORK"; }
@@ -59,11 +65,15 @@ http {
 }
 CONF
 
-# start_servers starts stoa and nginx afresh, so that memory freed by the
-# previous protocol's connections does not lower the next figure.
+# start_servers starts stoa (engine $1, with --h2c when $2 is h2c) and
+# nginx afresh, so that memory freed by the previous case's connections
+# does not lower the next figure. --h2c keeps a listener on the goroutine
+# engine, so HTTP/1.1 is measured on a listener without it.
 start_servers() {
-	GOMAXPROCS=1 taskset -c "$SERVER_CPU" "$WORK/stoa" serve "$WORK/site" --listen 127.0.0.1:$STOA_PORT --h2c \
-		--max-conns $need --idle-timeout 10m >>"$WORK/logs/stoa.out" 2>&1 &
+	local h2c=()
+	[[ $2 == h2c ]] && h2c=(--h2c)
+	GOMAXPROCS=1 taskset -c "$SERVER_CPU" "$WORK/stoa" serve "$WORK/site" --listen 127.0.0.1:$STOA_PORT "${h2c[@]}" \
+		--engine "$1" --max-conns $need --idle-timeout 10m >>"$WORK/logs/stoa.out" 2>&1 &
 	STOA_PID=$!
 	PIDS+=("$STOA_PID")
 	NGINX_PID=
@@ -85,14 +95,44 @@ stop_servers() {
 }
 nginx_pids() { echo "$NGINX_PID,$(pgrep -d, -P "$NGINX_PID")"; }
 
+rss() { local t=0 p; for p in ${1//,/ }; do t=$((t + $(awk '/^VmRSS/ {print $2}' /proc/$p/status))); done; echo $t; }
+
+# active measures RSS under the peer bench's "small" load: wrk keeps
+# ACTIVE connections busy with GET /index.html for 5 s on the other core;
+# RSS is read before and at the end of the load.
+active() {
+	local label=$1 port=$2 pids=$3 before during
+	before=$(rss "$pids")
+	taskset -c "$CLIENT_CPU" wrk -t1 -c"$ACTIVE" -d6s "http://127.0.0.1:$port/index.html" >"$WORK/logs/wrk-$label.out" 2>&1 &
+	local wpid=$!
+	sleep 5
+	during=$(rss "$pids")
+	wait $wpid || true
+	printf '%-22s active x%-5d RSS before %7d  under load %7d  per connection %6.2f KiB\n' \
+		"$label" "$ACTIVE" "$before" "$during" "$(echo "($during - $before) / $ACTIVE" | bc -l)"
+}
+
 echo "$N idle connections after one GET each; one run, RSS in KiB"
-for proto in h1 h2c; do
-	start_servers
-	"$WORK/idleclient" -addr 127.0.0.1:$STOA_PORT -n "$N" -proto $proto -pids "$STOA_PID" -label stoa
-	if [[ -n $NGINX_PID ]]; then
+for c in loop:h1 goroutine:h1 goroutine:h2c; do
+	engine=${c%%:*} proto=${c##*:}
+	start_servers "$engine" "$proto"
+	"$WORK/idleclient" -addr 127.0.0.1:$STOA_PORT -n "$N" -proto $proto -pids "$STOA_PID" -label "stoa ($engine engine)"
+	if [[ -n $NGINX_PID && $c != goroutine:h1 ]]; then  # nginx once per protocol
 		port=$NGINX_PORT
 		[[ $proto == h2c ]] && port=$NGINX_H2C
 		"$WORK/idleclient" -addr 127.0.0.1:$port -n "$N" -proto $proto -pids "$(nginx_pids)" -label nginx
 	fi
 	stop_servers
 done
+
+if command -v wrk >/dev/null; then
+	echo "RSS under load (the peer bench's small workload), one run, KiB"
+	for engine in loop goroutine; do
+		start_servers "$engine" h1
+		active "stoa ($engine engine)" $STOA_PORT "$STOA_PID"
+		[[ -n $NGINX_PID && $engine == loop ]] && active nginx $NGINX_PORT "$(nginx_pids)"
+		stop_servers
+	done
+else
+	echo "wrk is not installed (../shared/bench/setup installs it): no figure under load"
+fi
