@@ -455,8 +455,11 @@ func (c *conn) waitRead() {
 		c.close()
 	default:
 		// Its client cannot tell a close from a refusal and would not
-		// retry: it gets engine.FirstRequestGrace to send its first request.
-		c.setDeadline(c.opened + int64(engine.FirstRequestGrace))
+		// retry: it gets engine.FirstRequestGrace from the start of
+		// Shutdown to send its first request, as with package engine. Not
+		// from its accept: one accepted since without bytes was held by
+		// the kernel (deferAccept) and has been silent for as long.
+		c.setDeadline(l.s.begun.Load() + int64(engine.FirstRequestGrace))
 	}
 }
 

@@ -319,9 +319,7 @@ func netPort(p *uint16) uint16 {
 
 // add starts serving the accepted connection nfd.
 func (l *loop) add(nfd int, peer netip.AddrPort) {
-	// Without TCP_NODELAY a response's last small segment could wait for
-	// the client's delayed ACK of the one before.
-	unix.SetsockoptInt(nfd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1)
+	// TCP_NODELAY comes from the listener (prepareListener).
 	c := l.newConn(nfd)
 	c.peer = peer.Addr()
 	if l.s.cfg.Log != nil && peer.IsValid() {

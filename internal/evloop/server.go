@@ -26,6 +26,7 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -45,6 +46,10 @@ type Server struct {
 
 	conns   atomic.Int64 // connections open, for MaxConns and OpenConns
 	closing atomic.Bool
+	// begun is when Shutdown began (unix ns), set before closing: the
+	// first request of a connection accepted before or after is awaited
+	// until begun + engine.FirstRequestGrace.
+	begun atomic.Int64
 
 	mu        sync.Mutex
 	loops     []*loop
@@ -59,6 +64,10 @@ type listenFD struct {
 	l    net.Listener
 	fd   int
 	done chan error // receives why Serve returns
+	// deferred: TCP_DEFER_ACCEPT is set (prepareListener), so the kernel
+	// may hold connections of port that accept does not return yet.
+	deferred bool
+	port     uint16
 	// spare is a connection slot held for the listener's next connection,
 	// as package engine's accept loop holds one while it waits, so that
 	// MaxConns counts the same with either engine.
@@ -168,7 +177,7 @@ func (s *Server) Serve(l net.Listener) error {
 	if derr != nil {
 		return derr
 	}
-	lf := &listenFD{l: l, fd: fd, done: make(chan error, 1)}
+	lf := &listenFD{l: l, fd: fd, done: make(chan error, 1), deferred: prepareListener(fd), port: listenPort(fd)}
 	s.mu.Lock()
 	if s.closing.Load() {
 		s.mu.Unlock()
@@ -207,9 +216,17 @@ func (s *Server) StopListener(l net.Listener) error {
 // never accepts on a number the system gave to another socket since.
 func (s *Server) unwatch(lf *listenFD) {
 	var wg sync.WaitGroup
-	for _, lp := range s.loops {
+	for i, lp := range s.loops {
 		wg.Add(1)
-		if !lp.post(func() { lp.removeListener(lf.fd); wg.Done() }) {
+		if !lp.post(func() {
+			if i == 0 {
+				// Take the connections queued last, which the close
+				// would reset.
+				lp.accept(lf)
+			}
+			lp.removeListener(lf.fd)
+			wg.Done()
+		}) {
 			wg.Done()
 		}
 	}
@@ -223,22 +240,38 @@ func (s *Server) unwatch(lf *listenFD) {
 // Shutdown stops accepting, closes idle connections, lets responses in
 // progress finish, and returns when every connection is closed or, once
 // ctx is done, closes the rest and returns ctx's error. As in package
-// engine, a connection that has not sent its first request yet gets a
-// second to send it, and is answered.
+// engine, a connection that has not sent its first request yet gets
+// engine.FirstRequestGrace from the start of Shutdown to send it, and is
+// answered. A deferred listener stays open until the kernel holds no
+// connection for it (awaitHeld), within that grace.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Lock()
+	begun := time.Now().UnixNano()
+	s.begun.Store(begun)
 	s.closing.Store(true)
 	lfs := s.listeners
 	s.listeners = map[net.Listener]*listenFD{}
 	loops := s.loops
 	s.mu.Unlock()
+	var held []*listenFD
 	for _, lf := range lfs {
-		s.unwatch(lf)
-		lf.l.Close()
-		lf.done <- engine.ErrServerClosed
+		if lf.deferred {
+			held = append(held, lf)
+			continue
+		}
+		s.closeListener(lf)
 	}
 	for _, lp := range loops {
 		lp.post(lp.beginShutdown)
+	}
+	if testHookShutdownHolding != nil {
+		testHookShutdownHolding()
+	}
+	if len(held) > 0 {
+		awaitHeld(ctx, held, begun)
+		for _, lf := range held {
+			s.closeListener(lf)
+		}
 	}
 	done := make(chan struct{})
 	go func() { s.loopsDone.Wait(); close(done) }()
@@ -252,6 +285,18 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		<-done
 		return ctx.Err()
 	}
+}
+
+// testHookShutdownHolding, if set, runs once Shutdown has closed the
+// listeners it closes at once and before it waits for connections the
+// kernel holds.
+var testHookShutdownHolding func()
+
+// closeListener ends Serve(lf.l) as Shutdown does.
+func (s *Server) closeListener(lf *listenFD) {
+	s.unwatch(lf)
+	lf.l.Close()
+	lf.done <- engine.ErrServerClosed
 }
 
 // unreserve gives a connection slot back and wakes the loops that stopped

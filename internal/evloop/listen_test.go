@@ -1,0 +1,132 @@
+//go:build linux
+
+package evloop
+
+import (
+	"bufio"
+	"context"
+	"io"
+	"net"
+	"net/http"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/stoahttp/stoa/internal/engine"
+)
+
+// listenRaw returns a loopback listener prepared as the loops prepare
+// theirs, and its descriptor (non-blocking, as Go's are).
+func listenRaw(t *testing.T) (net.Listener, int) {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	rc, err := l.(*net.TCPListener).SyscallConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	fd := -1
+	rc.Control(func(f uintptr) { fd = int(f) })
+	if !prepareListener(fd) {
+		t.Fatal("TCP_DEFER_ACCEPT could not be set")
+	}
+	return l, fd
+}
+
+// acceptWithin calls accept4 on fd until it returns a connection, for d
+// at most.
+func acceptWithin(t *testing.T, fd int, d time.Duration) int {
+	t.Helper()
+	for deadline := time.Now().Add(d); ; time.Sleep(time.Millisecond) {
+		nfd, _, err := accept4(fd)
+		if err == nil {
+			t.Cleanup(func() { unix.Close(nfd) })
+			return nfd
+		}
+		if err != unix.EAGAIN || time.Now().After(deadline) {
+			t.Fatalf("accept4: %v", err)
+		}
+	}
+}
+
+// TestListenerDefersAcceptAndSetsNoDelayOnce: the loops' listener has
+// TCP_DEFER_ACCEPT, so accept returns a connection only once its request
+// is there (the read right after accept finds it), and TCP_NODELAY,
+// which the accepted socket inherits, so the loop need not set it per
+// connection.
+func TestListenerDefersAcceptAndSetsNoDelayOnce(t *testing.T) {
+	l, fd := listenRaw(t)
+	if v, err := unix.GetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_DEFER_ACCEPT); err != nil || v != deferAccept {
+		t.Errorf("listener's TCP_DEFER_ACCEPT = %d, %v; want %d", v, err, deferAccept)
+	}
+	c, err := net.Dial("tcp", l.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if nfd, _, err := accept4(fd); err != unix.EAGAIN {
+		unix.Close(nfd)
+		t.Fatalf("accept4 before the client sent anything: %v, want EAGAIN (accept deferred)", err)
+	}
+	if n, err := synRecv(uint16(l.Addr().(*net.TCPAddr).Port)); err != nil || n != 1 {
+		t.Errorf("synRecv with one connection held by the kernel = %d, %v; want 1", n, err)
+	}
+	const req = "GET / HTTP/1.1\r\nHost: x\r\n\r\n"
+	io.WriteString(c, req)
+	nfd := acceptWithin(t, fd, 5*time.Second)
+	buf := make([]byte, 64)
+	if n, err := unix.Read(nfd, buf); string(buf[:max(n, 0)]) != req {
+		t.Errorf("first read right after accept: %q, %v; want the request", buf[:max(n, 0)], err)
+	}
+	if v, err := unix.GetsockoptInt(nfd, unix.IPPROTO_TCP, unix.TCP_NODELAY); err != nil || v != 1 {
+		t.Errorf("accepted socket's TCP_NODELAY = %d, %v; want 1, inherited from the listener", v, err)
+	}
+	if n, err := synRecv(uint16(l.Addr().(*net.TCPAddr).Port)); err != nil || n != 0 {
+		t.Errorf("synRecv once the connection is accepted = %d, %v; want 0", n, err)
+	}
+}
+
+// TestShutdownAnswersConnectionHeldByKernel pins the request that deferred
+// accept would lose at every restart: a client connected just before
+// Shutdown, but not yet accepted since it had sent nothing, had its
+// request reset when Shutdown closed the listener, which drops the
+// connections the kernel holds. Now Shutdown keeps the listener until
+// none is held (FirstRequestGrace at most), and the request is answered.
+func TestShutdownAnswersConnectionHeldByKernel(t *testing.T) {
+	srv, addr := startServer(t, engine.Config{}, Options{Loops: 1})
+	// Serve prepares the listener: wait until a connection is held, not
+	// accepted, so that this one is held too.
+	probe := dial(t, addr)
+	io.WriteString(probe, "GET /a.txt HTTP/1.1\r\nHost: x\r\n\r\n")
+	readResponse(t, bufio.NewReader(probe), "GET")
+	c := dial(t, addr)
+	if n := srv.OpenConns(); n != 1 {
+		t.Fatalf("OpenConns = %d, want 1 (the probe): the connection was not held by the kernel", n)
+	}
+	holding := make(chan struct{})
+	testHookShutdownHolding = func() { close(holding) }
+	defer func() { testHookShutdownHolding = nil }()
+	done := make(chan error, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		done <- srv.Shutdown(ctx)
+	}()
+	<-holding
+	io.WriteString(c, "GET /a.txt HTTP/1.1\r\nHost: x\r\n\r\n")
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		t.Fatalf("first request of a connection made before Shutdown: %v, want it answered", err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 || string(body) != "alpha" || !resp.Close {
+		t.Errorf("first request of a connection made before Shutdown: %d %q, close %v; want 200 alpha and the connection closed", resp.StatusCode, body, resp.Close)
+	}
+	if err := <-done; err != nil {
+		t.Errorf("Shutdown: %v", err)
+	}
+}
