@@ -40,10 +40,17 @@ func prepareListener(fd int) (deferred bool) {
 	return unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_DEFER_ACCEPT, deferAccept) == nil
 }
 
+// heldSlack is how long past engine.FirstRequestGrace awaitHeld waits for
+// a silent connection made before Shutdown: the kernel promotes it with a
+// SYN-ACK sent a second (TCP_TIMEOUT_INIT) after its handshake, and the
+// client's ACK must come back and the loop accept it, to close it with a
+// FIN (its grace has passed) rather than have it dropped unseen.
+const heldSlack = 500 * time.Millisecond
+
 // awaitHeld keeps the deferred listeners lfs open after Shutdown began
 // (at begun, unix ns) until the kernel holds no connection for them that
-// it has not queued yet, for engine.FirstRequestGrace at most or until
-// ctx is done. Closing a listener drops the connections the kernel
+// it has not queued yet, for engine.FirstRequestGrace (plus heldSlack) at
+// most or until ctx is done. Closing a listener drops the connections the kernel
 // holds, without a FIN or RST: a client that connected just before
 // Shutdown would have its first request reset, and could not retry it.
 // The loops go on accepting meanwhile; what they accept gets its first
@@ -51,7 +58,7 @@ func prepareListener(fd int) (deferred bool) {
 func awaitHeld(ctx context.Context, lfs []*listenFD, begun int64) {
 	t := time.NewTimer(0)
 	defer t.Stop()
-	end := time.Unix(0, begun+int64(engine.FirstRequestGrace))
+	end := time.Unix(0, begun+int64(engine.FirstRequestGrace+heldSlack))
 	for {
 		held := 0
 		for _, lf := range lfs {
