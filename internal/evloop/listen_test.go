@@ -130,3 +130,43 @@ func TestShutdownAnswersConnectionHeldByKernel(t *testing.T) {
 		t.Errorf("Shutdown: %v", err)
 	}
 }
+
+// TestShutdownGraceCountsFromShutdown pins a difference from package
+// engine: the loops gave a connection that had sent nothing yet
+// FirstRequestGrace from its accept, so one accepted more than that
+// before Shutdown was closed at once, its request of a moment later
+// unanswered. As with package engine, the grace now runs from the start
+// of Shutdown.
+func TestShutdownGraceCountsFromShutdown(t *testing.T) {
+	srv, addr := startServer(t, engine.Config{}, Options{Loops: 1})
+	c := dial(t, addr)
+	for deadline := time.Now().Add(5 * time.Second); srv.OpenConns() < 1; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the silent connection was not accepted within 5s")
+		}
+	}
+	// Accepted (the kernel's deferral ended): let its own grace pass.
+	time.Sleep(engine.FirstRequestGrace + 100*time.Millisecond)
+	holding := make(chan struct{})
+	testHookShutdownHolding = func() { close(holding) }
+	defer func() { testHookShutdownHolding = nil }()
+	done := make(chan error, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		done <- srv.Shutdown(ctx)
+	}()
+	<-holding
+	io.WriteString(c, "GET /a.txt HTTP/1.1\r\nHost: x\r\n\r\n")
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		t.Fatalf("first request, sent as Shutdown began, of a connection accepted %v before: %v, want it answered", engine.FirstRequestGrace, err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 || string(body) != "alpha" || !resp.Close {
+		t.Errorf("first request after Shutdown began: %d %q, close %v; want 200 alpha and the connection closed", resp.StatusCode, body, resp.Close)
+	}
+	if err := <-done; err != nil {
+		t.Errorf("Shutdown: %v", err)
+	}
+}
