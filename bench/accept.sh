@@ -11,6 +11,14 @@
 #   bench/accept.sh [N] [C]          (default 20000 connections, 8 at a time)
 #   STOA_BIN=/path/stoa bench/accept.sh   (measure another build of stoa)
 #   BENCH_NGINX=0 bench/accept.sh         (stoa alone)
+#   BENCH_TRACER=perf bench/accept.sh     (count with perf stat instead)
+#
+# strace stops the server at every call, which lets the request arrive
+# before the read right after accept: reads that find nothing (EAGAIN) and
+# the epoll_ctl that follows them are rarer under strace than at full
+# speed. BENCH_TRACER=perf counts the calls of a fixed list with the
+# kernel's tracepoints, at nearly full speed (root, or perf_event_paranoid
+# allowing it).
 #
 # nginx comes from ../shared/bench/setup; without it stoa is measured
 # alone. Everything listens on 127.0.0.1 and stops when the script ends.
@@ -62,16 +70,30 @@ measure() {
 	local label=$1; shift
 	for _ in $(seq 100); do curl -sf "http://127.0.0.1:$PORT/index.html" -o /dev/null && break; sleep 0.2; done
 	curl -sf "http://127.0.0.1:$PORT/index.html" -o /dev/null || { echo "$label does not answer:"; cat "$WORK"/logs/*; exit 1; }
-	local args=()
-	for p in "$@"; do args+=(-p "$p"); done
-	strace -f -c -o "$WORK/strace.out" "${args[@]}" 2>>"$WORK/logs/strace.err" &
-	local st=$!
-	sleep 1 # strace attaches to every thread
+	local args=() st failed
+	if [[ ${BENCH_TRACER:-strace} == perf ]]; then
+		local ev=raw_syscalls:sys_enter
+		for c in accept4 read recvfrom write writev sendfile64 close epoll_ctl epoll_wait epoll_pwait \
+			setsockopt getsockname openat newfstatat futex nanosleep; do
+			ev+=,syscalls:sys_enter_$c
+		done
+		perf stat -x, -e "$ev" -p "$(IFS=,; echo "$*")" -o "$WORK/perf.out" 2>>"$WORK/logs/perf.err" &
+	else
+		for p in "$@"; do args+=(-p "$p"); done
+		strace -f -c -o "$WORK/strace.out" "${args[@]}" 2>>"$WORK/logs/strace.err" &
+	fi
+	st=$!
+	sleep 1 # the tracer attaches to every thread
 	ab -q -n "$N" -c "$C" -H 'Connection: close' "http://127.0.0.1:$PORT/index.html" >"$WORK/ab.out"
 	kill -INT $st; wait $st 2>/dev/null || true
-	local failed
 	failed=$(awk '/^Failed requests/ {print $3}' "$WORK/ab.out")
 	echo "== $label: $N connections, $C at a time, failed $failed; calls per connection"
+	if [[ ${BENCH_TRACER:-strace} == perf ]]; then
+		awk -F, -v n="$N" '$3 != "" && $1 ~ /^[0-9]+$/ { name = $3; sub(/.*sys_enter_?/, "", name)
+			if (name == "") name = "total"
+			if (name == "total" || $1 / n >= 0.05) printf "  %-16s %6.2f\n", name, $1 / n }' "$WORK/perf.out"
+		return
+	fi
 	# The Go runtime's own calls (futex, nanosleep: threads parking and
 	# spinning, which strace's slowness makes more of) are summed apart.
 	awk -v n="$N" '
