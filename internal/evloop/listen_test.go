@@ -170,3 +170,62 @@ func TestShutdownGraceCountsFromShutdown(t *testing.T) {
 		t.Errorf("Shutdown: %v", err)
 	}
 }
+
+// TestStopListenerAnswersQueuedConnection pins a reset: a connection the
+// kernel had queued for accept when the listener was taken out of the
+// loops was reset by the close that followed. The loop now takes what is
+// queued before it lets the listener go.
+func TestStopListenerAnswersQueuedConnection(t *testing.T) {
+	srv := New(testSite(t), engine.Config{}, Options{Loops: 1})
+	defer srv.Shutdown(context.Background())
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(l) }()
+	probe := dial(t, l.Addr().String())
+	io.WriteString(probe, "GET /a.txt HTTP/1.1\r\nHost: x\r\n\r\n")
+	readResponse(t, bufio.NewReader(probe), "GET")
+	// Hold the loop, so that StopListener's task waits behind it and the
+	// next connection waits in the accept queue.
+	lp := srv.loops[0]
+	release := make(chan struct{})
+	lp.post(func() { <-release })
+	stopped := make(chan error, 1)
+	go func() { stopped <- srv.StopListener(l) }()
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(time.Millisecond) {
+		lp.mu.Lock()
+		n := len(lp.tasks)
+		lp.mu.Unlock()
+		if n > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("StopListener did not reach the loop within 5s")
+		}
+	}
+	c := dial(t, l.Addr().String())
+	io.WriteString(c, "GET /a.txt HTTP/1.1\r\nHost: x\r\n\r\n")
+	port := uint16(l.Addr().(*net.TCPAddr).Port)
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(time.Millisecond) {
+		if n, err := synRecv(port); err == nil && n == 0 {
+			break // queued for accept
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the connection was not queued for accept within 5s")
+		}
+	}
+	close(release)
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		t.Fatalf("request on a connection queued as its listener stopped: %v, want it answered", err)
+	}
+	if body, _ := io.ReadAll(resp.Body); resp.StatusCode != 200 || string(body) != "alpha" {
+		t.Errorf("request on a connection queued as its listener stopped: %d %q", resp.StatusCode, body)
+	}
+	<-stopped
+	if err := <-served; err != engine.ErrListenerStopped {
+		t.Errorf("Serve after StopListener: %v, want ErrListenerStopped", err)
+	}
+}
