@@ -1,4 +1,4 @@
-package engine
+package engine_test
 
 import (
 	"bufio"
@@ -10,6 +10,8 @@ import (
 
 	"golang.org/x/net/http2"
 	"golang.org/x/net/http2/hpack"
+
+	"github.com/stoahttp/stoa/internal/engine"
 )
 
 // TestIdleConnectionHoldsNoBuffers is issue 13's first step: a keep-alive
@@ -21,7 +23,7 @@ import (
 func TestIdleConnectionHoldsNoBuffers(t *testing.T) {
 	const n = 1000
 	const ceiling = 4 << 10 // heap bytes per idle connection, both ends
-	_, addr := startServer(t, Config{})
+	_, addr := startServer(t, engine.Config{})
 	var before, after runtime.MemStats
 	runtime.GC()
 	runtime.ReadMemStats(&before)
@@ -60,12 +62,12 @@ func TestIdleConnectionHoldsNoBuffers(t *testing.T) {
 func TestIdleH2CConnectionHoldsNoExchange(t *testing.T) {
 	const n = 500
 	const ceiling = 34 << 10 // heap bytes per idle connection, both ends
-	srv, _ := startServer(t, Config{})
+	srv, _ := startServer(t, engine.Config{})
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	go srv.ServeListener(l, ListenerConfig{H2C: true})
+	go srv.ServeListener(l, engine.ListenerConfig{H2C: true})
 	addr := l.Addr().String()
 	var before, after runtime.MemStats
 	runtime.GC()
