@@ -71,7 +71,8 @@ func testExpectContinue(t *testing.T, e Engine) {
 	if resp, body := ReadResponse(t, br, "GET"); resp.StatusCode != 200 || body != "alpha" {
 		t.Errorf("final response %d %q", resp.StatusCode, body)
 	}
-	// The connection is back on its loop for the next request.
+	// The connection is ready for the next request (with event loops,
+	// back on its loop).
 	io.WriteString(c, "GET /a.txt HTTP/1.1\r\nHost: x\r\n\r\n")
 	if resp, body := ReadResponse(t, br, "GET"); resp.StatusCode != 200 || body != "alpha" {
 		t.Errorf("request after the body: %d %q", resp.StatusCode, body)

@@ -56,7 +56,8 @@ func testWriteTimeoutCloses(t *testing.T, e Engine) {
 }
 
 // testSlowReadersDoNotDelayOthers: 50 clients that stop reading a large
-// file on the same loop do not delay a small GET (issue 13).
+// file (on the same loop, for an engine with loops) do not delay a small
+// GET (issue 13).
 func testSlowReadersDoNotDelayOthers(t *testing.T, e Engine) {
 	_, addr := serveSite(t, e, engine.Config{}, 1)
 	for i := range 50 {

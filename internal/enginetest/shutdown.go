@@ -68,8 +68,9 @@ func testShutdownAnswersNewConnection(t *testing.T, e Engine) {
 }
 
 // testShutdownTimeoutClosesAll: once Shutdown's context ends, the
-// connections still writing are closed, the one on its loop (sendfile) and
-// the one a goroutine serves (two ranges), and Shutdown returns.
+// connections still writing are closed, the one sent with sendfile (on
+// its loop, for an engine with loops) and the one of two ranges (which
+// the loops hand to a goroutine), and Shutdown returns.
 func testShutdownTimeoutClosesAll(t *testing.T, e Engine) {
 	srv, addr := serveSite(t, e, engine.Config{}, 1)
 	for _, req := range []string{
