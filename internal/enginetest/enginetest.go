@@ -61,6 +61,7 @@ func Run(t *testing.T, e Engine) {
 		{"MaxConns", testMaxConns},
 		{"RequestWaitingAtAccept", testRequestWaitingAtAccept},
 		{"SilentConnectionHoldsSlotUntilIdleTimeout", testSilentConnectionHoldsSlotUntilIdleTimeout},
+		{"IdleConnectionHoldsNoBuffers", testIdleConnectionHoldsNoBuffers},
 		{"ShutdownDrainsResponseInProgress", testShutdownDrainsResponseInProgress},
 		{"ShutdownAnswersNewConnection", testShutdownAnswersNewConnection},
 		{"ShutdownTimeoutClosesAll", testShutdownTimeoutClosesAll},
