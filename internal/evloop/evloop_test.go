@@ -46,6 +46,9 @@ func startServer(t testing.TB, cfg engine.Config, o Options) (*Server, string) {
 	return srv.(*Server), addr
 }
 
+// testSite is the suite's tree, served by the tests of this package.
+func testSite(t testing.TB) respond.Handler { return enginetest.Site(t, false) }
+
 var (
 	dial         = enginetest.Dial
 	readResponse = enginetest.ReadResponse
@@ -116,7 +119,7 @@ func benchServer(b *testing.B, eng string) string {
 // engine's connection (HTTP/3's, by Acquire) holds a loop's client back
 // until it is released, so MaxConns bounds every protocol together.
 func TestSlotsSharedWithEngine(t *testing.T) {
-	eng := engine.New(enginetest.Site(t, false), engine.Config{MaxConns: 1})
+	eng := engine.New(testSite(t), engine.Config{MaxConns: 1})
 	if err := eng.Acquire(context.Background()); err != nil {
 		t.Fatal(err)
 	}
