@@ -61,8 +61,9 @@ type Config struct {
 	HTTP3        bool
 	RedirectHTTP bool // plain listeners answer 308 to https (ACME challenges excepted)
 	H2C          bool // plain listeners also take HTTP/2 with prior knowledge
-	// Engine is how plain HTTP/1.1 listeners are served: "goroutine"
-	// (package engine) or "loop" (package evloop).
+	// Engine is how plain HTTP/1.1 listeners are served: "loop"
+	// (package evloop, on Linux; elsewhere package engine) or "goroutine"
+	// (package engine).
 	Engine string
 
 	Sites []Site

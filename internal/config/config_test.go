@@ -43,7 +43,7 @@ func TestFull(t *testing.T) {
 		MaxOpenFiles:      128,
 		CacheDirSize:      1 << 30,
 		HTTP3:             true,
-		Engine:            "goroutine",
+		Engine:            "loop",
 		TrustedProxies:    prefixes("10.0.0.0/8", "::1/128"),
 		ProxyProtocol:     true,
 		Sites: []Site{

@@ -1,7 +1,6 @@
-package engine
+package engine_test
 
 import (
-	"bufio"
 	"bytes"
 	"io"
 	"net"
@@ -10,48 +9,9 @@ import (
 
 	"golang.org/x/net/http2"
 	"golang.org/x/net/http2/hpack"
-)
 
-// TestIdleConnectionHoldsNoBuffers is issue 13's first step: a keep-alive
-// connection waiting for its next request held its read and write buffers
-// (4 KiB each) and its request and response state (about 2.5 KiB), about
-// 13 KiB of heap per idle connection; without them the server and this
-// test's client hold about 2 KiB per connection (the conns, the sockets).
-// The goroutines' stacks are not heap and not counted here.
-func TestIdleConnectionHoldsNoBuffers(t *testing.T) {
-	const n = 1000
-	const ceiling = 4 << 10 // heap bytes per idle connection, both ends
-	_, addr := startServer(t, Config{})
-	var before, after runtime.MemStats
-	runtime.GC()
-	runtime.ReadMemStats(&before)
-	conns := make([]net.Conn, n)
-	br := bufio.NewReader(nil)
-	for i := range conns {
-		c := dial(t, addr)
-		io.WriteString(c, "GET /a.txt HTTP/1.1\r\nHost: x\r\n\r\n")
-		br.Reset(c)
-		if resp, body := readResponse(t, br, "GET"); resp.StatusCode != 200 || body != "alpha" {
-			t.Fatalf("connection %d: %d %q", i, resp.StatusCode, body)
-		}
-		conns[i] = c
-	}
-	runtime.GC()
-	runtime.ReadMemStats(&after)
-	perConn := (int64(after.HeapAlloc) - int64(before.HeapAlloc)) / n
-	t.Logf("per idle connection: heap %d B, stacks %d B", perConn, (int64(after.StackInuse)-int64(before.StackInuse))/n)
-	if perConn > ceiling {
-		t.Errorf("%d idle keep-alive connections hold %d heap bytes each, want at most %d: do they keep their buffers?", n, perConn, ceiling)
-	}
-	// They still serve their next request.
-	for _, c := range conns[:10] {
-		io.WriteString(c, "GET /a.txt HTTP/1.1\r\nHost: x\r\n\r\n")
-		br.Reset(c)
-		if resp, body := readResponse(t, br, "GET"); resp.StatusCode != 200 || body != "alpha" {
-			t.Fatalf("after idling: %d %q", resp.StatusCode, body)
-		}
-	}
-}
+	"github.com/stoahttp/stoa/internal/engine"
+)
 
 // TestIdleH2CConnectionHoldsNoExchange: a connection served with HTTP/2
 // held the HTTP/1.1 engine's buffers and request state (about 10.5 KiB)
@@ -60,12 +20,12 @@ func TestIdleConnectionHoldsNoBuffers(t *testing.T) {
 func TestIdleH2CConnectionHoldsNoExchange(t *testing.T) {
 	const n = 500
 	const ceiling = 34 << 10 // heap bytes per idle connection, both ends
-	srv, _ := startServer(t, Config{})
+	srv, _ := startServer(t, engine.Config{})
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	go srv.ServeListener(l, ListenerConfig{H2C: true})
+	go srv.ServeListener(l, engine.ListenerConfig{H2C: true})
 	addr := l.Addr().String()
 	var before, after runtime.MemStats
 	runtime.GC()

@@ -1,4 +1,4 @@
-package engine
+package engine_test
 
 import (
 	"bufio"
@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/stoahttp/stoa/internal/certs"
+	"github.com/stoahttp/stoa/internal/engine"
 )
 
 // testCert makes a self-signed certificate for 127.0.0.1.
@@ -26,9 +27,9 @@ func testCert(t testing.TB) tls.Certificate {
 }
 
 // startTLS serves the test tree over TLS with lc (TLS filled in).
-func startTLS(t *testing.T, lc ListenerConfig) string {
+func startTLS(t *testing.T, lc engine.ListenerConfig) string {
 	t.Helper()
-	srv, _ := startServer(t, Config{})
+	srv, _ := startServer(t, engine.Config{})
 	lc.TLS = &tls.Config{Certificates: []tls.Certificate{testCert(t)}, NextProtos: []string{"h2", "http/1.1"}}
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -46,7 +47,7 @@ func tlsClient(protos ...string) *http.Client {
 }
 
 func TestTLS(t *testing.T) {
-	addr := startTLS(t, ListenerConfig{Extra: []byte("Strict-Transport-Security: max-age=60\r\n")})
+	addr := startTLS(t, engine.ListenerConfig{Extra: []byte("Strict-Transport-Security: max-age=60\r\n")})
 	c := tlsClient()
 	for _, tt := range []struct {
 		path string
@@ -79,7 +80,7 @@ func TestTLS(t *testing.T) {
 // chose "http/1.1" on the same listener gets HTTP/1.1.
 func TestTLSServesH2(t *testing.T) {
 	for _, on := range []bool{true, false} {
-		addr := startTLS(t, ListenerConfig{HTTP2: true})
+		addr := startTLS(t, engine.ListenerConfig{HTTP2: true})
 		c := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
 			TLSClientConfig:   &tls.Config{InsecureSkipVerify: true},
 			ForceAttemptHTTP2: on,
@@ -101,9 +102,9 @@ func TestTLSServesH2(t *testing.T) {
 }
 
 func TestTLSHandshakeTimeout(t *testing.T) {
-	srv, _ := startServer(t, Config{ReadHeaderTimeout: 200 * time.Millisecond})
+	srv, _ := startServer(t, engine.Config{ReadHeaderTimeout: 200 * time.Millisecond})
 	l, _ := net.Listen("tcp", "127.0.0.1:0")
-	go srv.ServeListener(l, ListenerConfig{TLS: &tls.Config{Certificates: []tls.Certificate{testCert(t)}}})
+	go srv.ServeListener(l, engine.ListenerConfig{TLS: &tls.Config{Certificates: []tls.Certificate{testCert(t)}}})
 	c, err := net.Dial("tcp", l.Addr().String())
 	if err != nil {
 		t.Fatal(err)
@@ -122,12 +123,12 @@ func TestTLSHandshakeTimeout(t *testing.T) {
 // its own view with the TLS one): under -race, a Shutdown that read the
 // replaced field would be reported here. Every connection must end.
 func TestShutdownDuringHandshakes(t *testing.T) {
-	srv, _ := startServer(t, Config{})
+	srv, _ := startServer(t, engine.Config{})
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	go srv.ServeListener(l, ListenerConfig{TLS: &tls.Config{Certificates: []tls.Certificate{testCert(t)}}})
+	go srv.ServeListener(l, engine.ListenerConfig{TLS: &tls.Config{Certificates: []tls.Certificate{testCert(t)}}})
 	var conns []*tls.Conn
 	done := make(chan struct{})
 	for range 20 {
@@ -162,12 +163,12 @@ func TestShutdownDuringHandshakes(t *testing.T) {
 // handshake at once, and its client, which cannot retry on a connection
 // that never answered, failed: requests lost on a restart under load.
 func TestShutdownAnswersNewTLSConnection(t *testing.T) {
-	srv, _ := startServer(t, Config{})
+	srv, _ := startServer(t, engine.Config{})
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	go srv.ServeListener(l, ListenerConfig{TLS: &tls.Config{Certificates: []tls.Certificate{testCert(t)}}})
+	go srv.ServeListener(l, engine.ListenerConfig{TLS: &tls.Config{Certificates: []tls.Certificate{testCert(t)}}})
 	raw := dial(t, l.Addr().String())
 	done := shutdownTaken(t, srv, l.Addr().String(), 1)
 	tc := tls.Client(raw, &tls.Config{InsecureSkipVerify: true})
