@@ -3,6 +3,7 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"io"
 	"net"
@@ -10,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -182,4 +184,53 @@ func folderAndStore(t *testing.T) (dir, root, store string) {
 		t.Fatal(err)
 	}
 	return dir, root, store
+}
+
+// TestEngineLoopStoreSiteAllocatesNothing: a cached small GET of a site
+// served from a release store, on the event loop, allocates nothing, as
+// one of a folder does (evloop's TestServeCachedFileAllocatesNothing): the
+// loop's NoWait costs nothing once the blob is at hand.
+func TestEngineLoopStoreSiteAllocatesNothing(t *testing.T) {
+	dir, _, store := folderAndStore(t)
+	cfg, err := config.Parse(filepath.Join(dir, "stoa.toml"), []byte(`listen = ["127.0.0.1:0"]
+engine = "loop"
+[[site]]
+root = `+strconv.Quote(store)+`
+release_poll = "1h"
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out syncbuf.Buffer
+	s, err := Start(func() (*config.Config, error) { return cfg, nil }, &out, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Shutdown(context.Background())
+	if !s.listeners[0].loop {
+		t.Fatal("the listener is not on the loops")
+	}
+	addr := strings.TrimSuffix(strings.TrimPrefix(urlAfter(t, out.String(), " at http://"), "http://"), "/")
+	c := dialServer(t, addr)
+	req := []byte("GET /index.html HTTP/1.1\r\nHost: 127.0.0.1\r\nUser-Agent: test\r\n\r\n")
+	end := []byte("\r\n\r\nhi\n") // the end of the head, and the body
+	buf := make([]byte, 4<<10)
+	roundTrip := func() {
+		c.c.Write(req)
+		n := 0
+		for !bytes.HasSuffix(buf[:n], end) {
+			k, err := c.c.Read(buf[n:])
+			if err != nil {
+				t.Fatal(err)
+			}
+			n += k
+		}
+	}
+	if got := exchange(t, c, "/index.html"); got != "200 hi\n" {
+		t.Fatalf("GET /index.html: %q", got)
+	}
+	roundTrip()
+	if n := testing.AllocsPerRun(200, roundTrip); n > 0 {
+		t.Errorf("cached small GET of a store site on the loop: %v allocations per request, want 0", n)
+	}
 }
