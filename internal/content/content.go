@@ -310,8 +310,12 @@ func (c *Cache) Lookup(rawPath string, noWait bool) *Entry {
 			return e
 		}
 	}
-	c.n.misses.Add(1)
-	return c.refresh(rawPath, rt, now, noWait)
+	e := c.refresh(rawPath, rt, now, noWait)
+	if e.Kind != resolve.WouldWait {
+		// A lookup left for a goroutine is counted once, there.
+		c.n.misses.Add(1)
+	}
+	return e
 }
 
 // Stats are counters of the cache's work.

@@ -184,7 +184,8 @@ func (f *fetching) evict(name string) {
 // calling the source's Open, which may wait; the same request asked again
 // without NoWait is answered, and from then on the NoWait request is
 // answered too. A sidecar not fetched is not taken for a variant that does
-// not pay: br is still offered afterwards.
+// not pay: br is still offered afterwards. The request left undecided is
+// not counted as a cache miss: the one that answers it is.
 func TestNoWaitLeavesFetchesUndecided(t *testing.T) {
 	big := strings.Repeat("0123456789", 40000)
 	js := strings.Repeat("app();", 100)
@@ -222,11 +223,14 @@ func TestNoWaitLeavesFetchesUndecided(t *testing.T) {
 		if tt.prepare != nil {
 			tt.prepare()
 		}
-		opens := src.opens
+		opens, misses := src.opens, s.cache.Stats().Misses
 		req := tt.req
 		req.NoWait = true
 		var resp Response
 		s.Serve(&req, &resp)
+		if m := s.cache.Stats().Misses; m != misses {
+			t.Errorf("%s: NoWait counted %d cache misses, want 0: the request that may wait counts it", tt.name, m-misses)
+		}
 		if !resp.WouldWait || resp.Status != 0 || resp.Handle != nil || resp.File != nil {
 			t.Errorf("%s: NoWait before the fetch: WouldWait %v, status %d, holding %v; want undecided", tt.name, resp.WouldWait, resp.Status, resp.Handle != nil)
 		}
