@@ -112,7 +112,7 @@ var Settings = []*Setting{
 		Help:   "the --listen addresses also take HTTP/2 without TLS from clients that know to send it (prior knowledge, RFC 9113 §3.3)",
 		global: func(c *Config) any { return &c.H2C }},
 	{Key: "engine", Flag: "engine", Default: "loop", Choices: []string{"loop", "goroutine"}, Noun: "kind of engine",
-		Help:   "how the --listen addresses serve HTTP/1.1: loop (one event loop per core with epoll, about 0.5 KiB per idle connection; Linux only, goroutine elsewhere) or goroutine (a goroutine per connection: the fallback); HTTPS, h2c, proxy_protocol and Unix socket listeners, and any listener while a site is served from a release store, use goroutine; a reload that adds such a site while a listener runs on the loops is refused (a restart applies it)",
+		Help:   "how the --listen addresses serve HTTP/1.1: loop (one event loop per core with epoll, about 0.5 KiB per idle connection; Linux only, goroutine elsewhere) or goroutine (a goroutine per connection: the fallback); HTTPS, h2c, proxy_protocol and Unix socket listeners use goroutine; on the loops, a request that needs a fetch from a release store is served from a goroutine while the loop goes on",
 		global: func(c *Config) any { return &c.Engine }},
 	{Key: "site", Kind: KindSites, Example: "[[site]]", Reload: true,
 		Help:   "a site: the hosts it answers, its root and how it serves them; one `[[site]]` block each",

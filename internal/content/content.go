@@ -285,9 +285,17 @@ func (c *Cache) deleted(e *Entry, cause otter.DeletionCause) {
 // Resolver returns the resolver the cache reads through.
 func (c *Cache) Resolver() *resolve.Resolver { return c.res }
 
-// Get returns the entry for the raw (still percent-encoded) request path.
-// rawPath may alias a connection buffer; Get does not retain it.
-func (c *Cache) Get(rawPath string) *Entry {
+// Get returns the entry for the raw (still percent-encoded) request path,
+// waiting for its file to be fetched if need be: Lookup(rawPath, false).
+func (c *Cache) Get(rawPath string) *Entry { return c.Lookup(rawPath, false) }
+
+// Lookup returns the entry for the raw (still percent-encoded) request
+// path. rawPath may alias a connection buffer; Lookup does not retain it.
+// With noWait (an event loop's call) a file whose bytes a source.Fetcher
+// would have to fetch is not opened: the entry is of Kind
+// resolve.WouldWait, and nothing is remembered. A path answered before
+// costs the same either way.
+func (c *Cache) Lookup(rawPath string, noWait bool) *Entry {
 	now := c.opt.Clock().UnixNano()
 	c.mu.RLock()
 	rt := c.routes[rawPath]
@@ -302,8 +310,12 @@ func (c *Cache) Get(rawPath string) *Entry {
 			return e
 		}
 	}
-	c.n.misses.Add(1)
-	return c.refresh(rawPath, rt, now)
+	e := c.refresh(rawPath, rt, now, noWait)
+	if e.Kind != resolve.WouldWait {
+		// A lookup left for a goroutine is counted once, there.
+		c.n.misses.Add(1)
+	}
+	return e
 }
 
 // Stats are counters of the cache's work.
@@ -369,7 +381,7 @@ func (c *Cache) deleteRouteLocked(key string) {
 	}
 }
 
-func (c *Cache) refresh(rawPath string, old *route, now int64) *Entry {
+func (c *Cache) refresh(rawPath string, old *route, now int64, noWait bool) *Entry {
 	// rawPath aliases the connection's buffer, and what Resolve returns
 	// (the clean path, the file name) may be slices of it: copy it once
 	// before anything derived from it is kept.
@@ -377,7 +389,7 @@ func (c *Cache) refresh(rawPath string, old *route, now int64) *Entry {
 	res := c.res.Resolve(rawPath)
 	var e *Entry
 	if res.Kind == resolve.File {
-		e = c.fileEntry(res)
+		e = c.fileEntry(res, noWait)
 	} else {
 		e = &Entry{Kind: res.Kind, Name: res.Name, URLPath: res.URLPath, Location: res.Location}
 	}
@@ -500,7 +512,7 @@ func (c *Cache) removeLocked(e *Entry) {
 
 // fileEntry returns the entry for the resolved file, reusing the cached one
 // when the file is unchanged.
-func (c *Cache) fileEntry(res resolve.Result) *Entry {
+func (c *Cache) fileEntry(res resolve.Result, noWait bool) *Entry {
 	id := c.src.Version(res.Info)
 	c.mu.RLock()
 	old := c.files[res.Name]
@@ -509,7 +521,7 @@ func (c *Cache) fileEntry(res resolve.Result) *Entry {
 		// Also when reached under another URL ("/" and "/index.html").
 		return old
 	}
-	e := c.load(res)
+	e := c.load(res, noWait)
 	if e.Kind != resolve.File {
 		return e
 	}
@@ -537,9 +549,9 @@ func (c *Cache) fileEntry(res resolve.Result) *Entry {
 
 // load reads the file's metadata, and its bytes when they fit, checking
 // that the file did not change while it was read.
-func (c *Cache) load(res resolve.Result) *Entry {
+func (c *Cache) load(res resolve.Result, noWait bool) *Entry {
 	for attempt := 0; ; attempt++ {
-		e, err := c.loadOnce(res)
+		e, err := c.loadOnce(res, noWait)
 		if err == nil {
 			return e
 		}
@@ -554,8 +566,8 @@ func (c *Cache) load(res resolve.Result) *Entry {
 // a load that meets it reads the file again.
 var ErrChanged = errors.New("content: file changed while it was read")
 
-func (c *Cache) loadOnce(res resolve.Result) (*Entry, error) {
-	f, err := c.src.Open(res.Name)
+func (c *Cache) loadOnce(res resolve.Result, noWait bool) (*Entry, error) {
+	f, err := source.Open(c.src, res.Name, noWait)
 	if err != nil {
 		return nil, err
 	}
@@ -710,8 +722,9 @@ func (c *Cache) hashFile(name string, id source.Version) string {
 // other requests (release it when done), and reports ErrChanged when the
 // file on disk is no longer the version r describes: the handle is checked
 // with fstat on every use, so a file rewritten in place is not sent under
-// its old length and ETag.
-func (c *Cache) Open(r *Rep) (*Handle, error) {
+// its old length and ETag. With noWait, a file no request holds open and
+// whose bytes must be fetched is not opened (source.ErrWouldWait).
+func (c *Cache) Open(r *Rep, noWait bool) (*Handle, error) {
 	k := handleKey{c.id, r.id}
 	if h := c.store.fds.acquire(k); h != nil {
 		if h.current() {
@@ -721,7 +734,7 @@ func (c *Cache) Open(r *Rep) (*Handle, error) {
 		h.Release()
 		return nil, ErrChanged
 	}
-	f, err := c.src.Open(r.Name)
+	f, err := source.Open(c.src, r.Name, noWait)
 	if err != nil {
 		return nil, err
 	}

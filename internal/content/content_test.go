@@ -124,7 +124,7 @@ func TestLargeFileHashedInBackground(t *testing.T) {
 	if want := small.Get("/big.bin").ETag; e.ETag != want {
 		t.Errorf("streamed hash %q differs from in-memory hash %q of the same bytes", e.ETag, want)
 	}
-	h, err := c.Open(&e.Rep)
+	h, err := c.Open(&e.Rep, false)
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}
@@ -135,7 +135,7 @@ func TestOpenReportsChangedFile(t *testing.T) {
 	c, root := newCache(t, map[string]string{"big.bin": strings.Repeat("a", 1000)}, Options{MaxFileInMemory: 10})
 	e := c.Get("/big.bin")
 	os.WriteFile(filepath.Join(root, "big.bin"), []byte("short"), 0o644)
-	if _, err := c.Open(&e.Rep); err != ErrChanged {
+	if _, err := c.Open(&e.Rep, false); err != ErrChanged {
 		t.Errorf("Open after a rewrite: %v, want ErrChanged (headers would announce the old length)", err)
 	}
 }
@@ -256,14 +256,14 @@ func TestOpenSharesBoundedHandles(t *testing.T) {
 	}
 	c, root := newCache(t, files, Options{MaxFileInMemory: 10, MaxOpenFiles: 3})
 	e := c.Get("/f0.bin")
-	h1, err1 := c.Open(&e.Rep)
-	h2, err2 := c.Open(&e.Rep)
+	h1, err1 := c.Open(&e.Rep, false)
+	h2, err2 := c.Open(&e.Rep, false)
 	if err1 != nil || err2 != nil || h1 != h2 {
 		t.Fatalf("two opens of one large file: %v %v, same handle %v; want one shared handle", err1, err2, h1 == h2)
 	}
 	for i := 1; i < 5; i++ {
 		e := c.Get(fmt.Sprintf("/f%d.bin", i))
-		h, err := c.Open(&e.Rep)
+		h, err := c.Open(&e.Rep, false)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -281,10 +281,10 @@ func TestOpenSharesBoundedHandles(t *testing.T) {
 	h2.Release()
 	// A file rewritten in place is caught on the next use of its handle.
 	e3 := c.Get("/f4.bin")
-	h, _ := c.Open(&e3.Rep)
+	h, _ := c.Open(&e3.Rep, false)
 	h.Release()
 	os.WriteFile(filepath.Join(root, "f4.bin"), []byte("changed in place"), 0o644)
-	if _, err := c.Open(&e3.Rep); err != ErrChanged {
+	if _, err := c.Open(&e3.Rep, false); err != ErrChanged {
 		t.Errorf("Open after an in-place rewrite: %v, want ErrChanged", err)
 	}
 }
@@ -293,7 +293,7 @@ func TestCloseReleasesHandles(t *testing.T) {
 	c, _ := newCache(t, map[string]string{"a.bin": strings.Repeat("x", 100), "b.bin": strings.Repeat("y", 100)},
 		Options{MaxFileInMemory: 10, MaxOpenFiles: 3})
 	e := c.Get("/a.bin")
-	inUse, err := c.Open(&e.Rep)
+	inUse, err := c.Open(&e.Rep, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -310,7 +310,7 @@ func TestCloseReleasesHandles(t *testing.T) {
 		t.Error("the handle's file is still open after its last release")
 	}
 	e = c.Get("/b.bin")
-	h, err := c.Open(&e.Rep)
+	h, err := c.Open(&e.Rep, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -355,11 +355,11 @@ func TestReplacedFileHandleClosed(t *testing.T) {
 			c, root := newCache(t, map[string]string{"big.bin": strings.Repeat("x", 200)},
 				Options{MaxFileInMemory: 10, Revalidate: every})
 			e := c.Get("/big.bin")
-			h, err := c.Open(&e.Rep)
+			h, err := c.Open(&e.Rep, false)
 			if err != nil {
 				t.Fatal(err)
 			}
-			sending, _ := c.Open(&e.Rep) // a send still in progress
+			sending, _ := c.Open(&e.Rep, false) // a send still in progress
 			h.Release()
 			tt.replace(filepath.Join(root, "big.bin"))
 			buf := make([]byte, 1)

@@ -35,7 +35,7 @@ func TestInheritKeepsUnchangedFiles(t *testing.T) {
 	if a1.Kind != resolve.File || p1.Kind != resolve.File {
 		t.Fatalf("release 1: kinds %d %d", a1.Kind, p1.Kind)
 	}
-	gz := old.Variant(a1, coding.Gzip)
+	gz, _ := old.Variant(a1, coding.Gzip, false)
 	if gz == nil {
 		t.Fatal("no gzip variant of app.css")
 	}
@@ -61,7 +61,7 @@ func TestInheritKeepsUnchangedFiles(t *testing.T) {
 	if hashed != 0 {
 		t.Errorf("app.css was hashed again (%d times), though the same file is in both releases", hashed)
 	}
-	if v := next.Variant(a2, coding.Gzip); v != gz {
+	if v, _ := next.Variant(a2, coding.Gzip, false); v != gz {
 		t.Errorf("the gzip variant was made again, want the one release 1 made")
 	}
 	if p2 := next.Get("/page.html"); string(p2.Body) != "release 2" {

@@ -70,7 +70,7 @@ func TestMemSourceChanges(t *testing.T) {
 	mem.Put("big.bin", bytes.Repeat([]byte("1"), 2048), clock.t, true)
 	c := newMemCache(mem, Options{MaxFileInMemory: 1024, Clock: clock.now})
 	e := c.Get("/big.bin")
-	h, err := c.Open(&e.Rep)
+	h, err := c.Open(&e.Rep, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -82,7 +82,7 @@ func TestMemSourceChanges(t *testing.T) {
 	if err := h.Check(); err != ErrChanged {
 		t.Errorf("Check after a new version = %v, want ErrChanged", err)
 	}
-	if _, err := c.Open(&e.Rep); err != ErrChanged {
+	if _, err := c.Open(&e.Rep, false); err != ErrChanged {
 		t.Errorf("Open of the old version = %v, want ErrChanged", err)
 	}
 	clock.advance(2 * time.Second)
@@ -97,7 +97,7 @@ func TestMemSourceChanges(t *testing.T) {
 func TestFolderHandleGivesOSFile(t *testing.T) {
 	c, _ := newCache(t, map[string]string{"big.bin": strings.Repeat("x", 2048)}, Options{MaxFileInMemory: 1024})
 	e := c.Get("/big.bin")
-	h, err := c.Open(&e.Rep)
+	h, err := c.Open(&e.Rep, false)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,6 +2,7 @@ package content
 
 import (
 	"crypto/sha256"
+	"errors"
 	"io"
 	"io/fs"
 
@@ -200,31 +201,36 @@ func (c *Cache) sidecarsUnchanged(e *Entry, info fs.FileInfo) bool {
 // Variant returns e's representation in coding cd, from a sidecar or
 // compressed once from the bytes in memory and kept with the entry; nil
 // when there is none or compressing did not pay. The variant of a file
-// version is made once: the next version is a new Entry.
-func (c *Cache) Variant(e *Entry, cd coding.Coding) *Rep {
+// version is made once: the next version is a new Entry. With noWait, a
+// sidecar not made yet whose bytes must be fetched is not: the error is
+// source.ErrWouldWait, and the next call makes it.
+func (c *Cache) Variant(e *Entry, cd coding.Coding, noWait bool) (*Rep, error) {
 	if cd == coding.Identity || !e.Codings.Has(cd) {
-		return nil
+		return nil, nil
 	}
 	v := e.variants[cd].Load()
 	switch {
 	case v == noGain:
-		return nil
+		return nil, nil
 	case v != nil && (v.ETag != "" || v.Body != nil):
-		return v
+		return v, nil
 	case v != nil:
 		// A large sidecar whose hash was not known yet.
 		tag := c.knownHash(v.Name, v.id)
 		if tag == "" {
-			return v
+			return v, nil
 		}
 		nv := *v
 		nv.ETag = tag
 		e.prepare(&nv, c.opt.CacheControl)
 		e.variants[cd].CompareAndSwap(v, &nv)
-		return &nv
+		return &nv, nil
 	}
 	if sc := e.sidecars[cd]; sc.name != "" {
-		v = c.loadSidecar(e, cd, sc)
+		var err error
+		if v, err = c.loadSidecar(e, cd, sc, noWait); err != nil {
+			return nil, err
+		}
 	} else if e.Body != nil {
 		v = c.compress(e, cd)
 	}
@@ -232,10 +238,10 @@ func (c *Cache) Variant(e *Entry, cd coding.Coding) *Rep {
 		v = noGain
 	}
 	if !e.variants[cd].CompareAndSwap(nil, v) {
-		return c.Variant(e, cd) // another request made it first
+		return c.Variant(e, cd, noWait) // another request made it first
 	}
 	if v == noGain {
-		return nil
+		return nil, nil
 	}
 	if n := int64(len(v.Body)); n > 0 {
 		e.mem.Add(n)
@@ -246,7 +252,7 @@ func (c *Cache) Variant(e *Entry, cd coding.Coding) *Rep {
 			c.keep(e) // weighs it again, variant included
 		}
 	}
-	return v
+	return v, nil
 }
 
 // compress makes the cd variant of e's bytes. It is kept only if it saves
@@ -264,21 +270,26 @@ func (c *Cache) compress(e *Entry, cd coding.Coding) *Rep {
 }
 
 // loadSidecar reads a sidecar into memory when it fits, or describes it
-// for sendfile, checking it is still the file found at load.
-func (c *Cache) loadSidecar(e *Entry, cd coding.Coding, sc sidecar) *Rep {
-	f, err := c.src.Open(sc.name)
+// for sendfile, checking it is still the file found at load. Its one
+// error is source.ErrWouldWait, with noWait: a sidecar that cannot be
+// read is no variant (nil).
+func (c *Cache) loadSidecar(e *Entry, cd coding.Coding, sc sidecar, noWait bool) (*Rep, error) {
+	f, err := source.Open(c.src, sc.name, noWait)
+	if errors.Is(err, source.ErrWouldWait) {
+		return nil, err
+	}
 	if err != nil {
-		return nil
+		return nil, nil
 	}
 	defer f.Close()
 	if !c.same(f, sc.id) {
-		return nil
+		return nil, nil
 	}
 	v := &Rep{Coding: cd, Size: sc.id.Size, Name: sc.name, id: sc.id}
 	if v.Size <= c.opt.MaxFileInMemory && v.Size <= c.store.budget.Load() {
 		body, err := c.readAll(f, sc.id)
 		if err != nil {
-			return nil
+			return nil, nil
 		}
 		v.Body = body
 		v.ETag = c.etagOfBody(sc.name, sc.id, body)
@@ -288,5 +299,5 @@ func (c *Cache) loadSidecar(e *Entry, cd coding.Coding, sc sidecar) *Rep {
 		c.hashInBackground(sc.name, sc.id)
 	}
 	e.prepare(v, c.opt.CacheControl)
-	return v
+	return v, nil
 }

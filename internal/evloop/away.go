@@ -79,7 +79,11 @@ func (c *conn) serveAway(x *exchange, closing bool) (err error) {
 		if err := c.discardAway(b, x); err != nil {
 			return err
 		}
-		c.decide(x, closing)
+	}
+	if x.resp.Status == 0 {
+		// Undecided: its body was still to read, or the loop could not
+		// wait for a fetch.
+		c.decide(x, closing, false)
 	}
 	if err := c.writeAway(b, x); err != nil {
 		return err

@@ -203,7 +203,12 @@ func (c *conn) serveBuffered() (more bool) {
 // it in the output. It reports whether the loop goes on with the
 // connection.
 func (c *conn) answer(x *exchange, closing bool) bool {
-	c.decide(x, closing)
+	if !c.decide(x, closing, true) {
+		// The answer needs a fetch (a release store's blob): the
+		// goroutine asks again, and waits for it.
+		c.handoff(x, closing)
+		return false
+	}
 	resp := &x.resp
 	osf := -1
 	if resp.File != nil && resp.Parts == nil {
@@ -238,15 +243,23 @@ func (c *conn) answer(x *exchange, closing bool) bool {
 
 // decide asks the Handler for x's response, unless it has one, and
 // appends its head to the output. It touches nothing of the loop but
-// c, so a goroutine serving c may call it.
-func (c *conn) decide(x *exchange, closing bool) {
+// c, so a goroutine serving c may call it. On the loop (onLoop) the
+// Handler may not wait on the network (respond.Request.NoWait); decide
+// reports false when the answer needs a fetch, x being still undecided,
+// for a goroutine to decide it.
+func (c *conn) decide(x *exchange, closing, onLoop bool) bool {
 	s := c.l.s
 	if x.resp.Status == 0 {
 		engine.FillRequest(&x.creq, &x.req, c.peer)
+		x.creq.NoWait = onLoop
 		if s.cfg.Panics.Serve(proto, s.h, &x.creq, &x.resp) {
 			// What the core left behind is not trusted with the
 			// connection's next request.
 			closing = true
+		}
+		if x.resp.WouldWait {
+			x.resp.Reset()
+			return false
 		}
 	}
 	req := &x.req
@@ -254,6 +267,7 @@ func (c *conn) decide(x *exchange, closing bool) {
 		c.closeAfter = true
 		c.lingerAfter = req.Chunked || req.ContentLength > 0
 	}
+	return true
 }
 
 // keep makes x the connection's until its output is written; the loop

@@ -13,10 +13,19 @@
 // batched into one write; a file is sent with sendfile(2) as the socket
 // takes it, so a slow reader holds no loop. What needs to block — a body
 // produced while sent (Stream: compression, listings), ranges of a file,
-// a file that is not of this system, a request body to read — is handed
-// with its connection to a goroutine for that one exchange, which writes
-// with poll(2) and gives the connection back to its loop after. Timeouts
-// live in a heap per loop, checked after every epoll_wait.
+// a file that is not of this system, a request body to read, an answer
+// that needs a fetch over the network — is handed with its connection to
+// a goroutine for that one exchange, which writes with poll(2) and gives
+// the connection back to its loop after. Timeouts live in a heap per loop,
+// checked after every epoll_wait.
+//
+// The loop asks the Handler with respond.Request.NoWait: a site served
+// from a release store then answers from what it has at hand (memory, its
+// disk cache) and leaves undecided (respond.Response.WouldWait), before
+// any network call, a request whose blob must be fetched or whose 404
+// waits for a read of the store's pointer; the goroutine asks again and
+// waits. A folder's open and stat are made on the loop, as nginx makes
+// them in its workers: a local disk does not stall for origin_timeout.
 package evloop
 
 import (

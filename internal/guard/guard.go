@@ -72,11 +72,12 @@ func (p *Panics) Note(v any, proto string, req *respond.Request) {
 // is not a final one (200-599: a 1xx would be taken for an interim
 // response, and anything else cannot be framed), leaves resp holding the
 // 500 error page instead; Serve reports whether h panicked, after which an
-// HTTP/1.1 connection is not kept.
+// HTTP/1.1 connection is not kept. A request asked with NoWait may be
+// left undecided instead (resp.WouldWait), for the engine to ask again.
 func (p *Panics) Serve(proto string, h respond.Handler, req *respond.Request, resp *respond.Response) (panicked bool) {
 	if p.try(proto, req, func() { h.Serve(req, resp) }) {
 		panicked = true
-	} else if resp.Status >= 200 && resp.Status <= 599 {
+	} else if resp.Status >= 200 && resp.Status <= 599 || req.NoWait && resp.WouldWait && resp.Status == 0 {
 		return false
 	}
 	p.internalError(proto, h, req, resp)

@@ -118,3 +118,28 @@ func TestNilIsDefault(t *testing.T) {
 		t.Fatal("a nil *Panics is not Default")
 	}
 }
+
+// waiter leaves every request undecided, as the core does with a request
+// asked with NoWait whose file must be fetched first.
+type waiter struct{ core }
+
+func (w *waiter) Serve(req *respond.Request, resp *respond.Response) { resp.WouldWait = true }
+
+// TestServeWouldWait: an answer left undecided (WouldWait, no status)
+// passes through Serve for a request asked with NoWait, for the engine to
+// ask again where it may wait; for any other request it is a bug of the
+// core, answered 500 like any missing status.
+func TestServeWouldWait(t *testing.T) {
+	for _, noWait := range []bool{true, false} {
+		p := New(io.Discard)
+		var resp respond.Response
+		panicked := p.Serve("HTTP/9", &waiter{}, &respond.Request{Method: "GET", Path: "/", NoWait: noWait}, &resp)
+		want := 500
+		if noWait {
+			want = 0
+		}
+		if panicked || resp.Status != want {
+			t.Errorf("NoWait %v: status %d (panicked %v), want %d", noWait, resp.Status, panicked, want)
+		}
+	}
+}

@@ -145,11 +145,20 @@ func (b *Blobs) Close() { b.cancel() }
 // answer within the timeout) or source.ErrCorrupt (it does not hold the
 // blob, or gave other bytes twice).
 func (b *Blobs) Open(sum [32]byte, size int64) (*os.File, error) {
-	if f := b.disk.Open(sum, size); f != nil {
-		b.stats.DiskHits.Add(1)
+	if f := b.openCached(sum, size); f != nil {
 		return f, nil
 	}
 	return b.wait(sum, size)
+}
+
+// openCached opens blob sum from the disk cache, or returns nil when it is
+// not there.
+func (b *Blobs) openCached(sum [32]byte, size int64) *os.File {
+	f := b.disk.Open(sum, size)
+	if f != nil {
+		b.stats.DiskHits.Add(1)
+	}
+	return f
 }
 
 // wait joins the fetch of sum, starting it if none is under way, and waits

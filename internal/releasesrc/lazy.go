@@ -98,8 +98,7 @@ const (
 // source.ErrUnavailable (no answer) or source.ErrCorrupt (no such object,
 // or one of another size).
 func (b *Blobs) OpenLarge(sum [32]byte, size int64) (f *os.File, l *Lazy, err error) {
-	if f := b.disk.Open(sum, size); f != nil {
-		b.stats.DiskHits.Add(1)
+	if f := b.openCached(sum, size); f != nil {
 		return f, nil, nil
 	}
 	info, err := b.statRecent(sum, size)

@@ -89,6 +89,7 @@ var _ interface {
 	source.Source
 	source.Hasher
 	source.Siblings
+	source.Fetcher
 } = (*Tree)(nil)
 
 // find returns the file name of the tree: Current's, else the newest older
@@ -221,6 +222,23 @@ func (t *Tree) Open(name string) (source.File, error) {
 	f, err := t.blobs.Open(info.hash, info.size)
 	if err != nil {
 		return nil, &fs.PathError{Op: "open", Path: name, Err: err}
+	}
+	return &blobFile{File: f, info: info}, nil
+}
+
+// OpenNow opens the named file or variant when its blob is in the disk
+// cache, and fails with source.ErrWouldWait otherwise, without asking the
+// store anything: for an event loop (source.Fetcher). A large blob not
+// cached is not opened lazily here either, since that asks the store
+// whether it holds the object.
+func (t *Tree) OpenNow(name string) (source.File, error) {
+	info, ok := t.describe(name)
+	if !ok {
+		return t.Open(name) // the same refusal, from the manifest alone
+	}
+	f := t.blobs.openCached(info.hash, info.size)
+	if f == nil {
+		return nil, &fs.PathError{Op: "open", Path: name, Err: source.ErrWouldWait}
 	}
 	return &blobFile{File: f, info: info}, nil
 }

@@ -206,3 +206,66 @@ func TestTreeSkew(t *testing.T) {
 		t.Errorf("old.html with SkewHTML = %q", got)
 	}
 }
+
+// TestTreeOpenNow: OpenNow, for an event loop, opens a file or a variant
+// whose blob is in the disk cache and refuses one that is not with
+// source.ErrWouldWait without asking the store anything (no Get, no
+// Stat), small or large; a name the manifest lacks gets Open's refusal.
+func TestTreeOpenNow(t *testing.T) {
+	s := newFakeStore()
+	big := s.file("big.bin", "application/octet-stream", make([]byte, largeBlob))
+	tr := NewTree(site(s, "r1", big), nil, newBlobs(t, s, 10*time.Second), TreeOptions{})
+	for _, name := range []string{"index.html", "assets/app.js.br", "big.bin"} {
+		if _, err := tr.OpenNow(name); !errors.Is(err, source.ErrWouldWait) {
+			t.Errorf("OpenNow(%q) not cached: %v, want ErrWouldWait", name, err)
+		}
+	}
+	if g, st := s.gets.Load(), s.stats.Load(); g != 0 || st != 0 {
+		t.Fatalf("OpenNow asked the store: %d Gets, %d Stats", g, st)
+	}
+	for _, name := range []string{"index.html", "assets/app.js.br", "big.bin"} {
+		f, err := tr.Open(name) // fetches into the disk cache
+		if err != nil {
+			t.Fatalf("Open(%q): %v", name, err)
+		}
+		if l, ok := f.(*lazyFile); ok {
+			// A large blob is read while it arrives: read it whole, so
+			// that it is verified into the disk cache.
+			if _, err := io.Copy(io.Discard, io.NewSectionReader(l, 0, largeBlob)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		f.Close()
+	}
+	gets := s.gets.Load()
+	if got := readNow(t, tr, "index.html"); got != "<h1>r1</h1>" {
+		t.Errorf("OpenNow(index.html) cached = %q", got)
+	}
+	if got := readNow(t, tr, "assets/app.js.br"); got != "BR" {
+		t.Errorf("OpenNow(assets/app.js.br) cached = %q", got)
+	}
+	if f, err := tr.OpenNow("big.bin"); err != nil || source.OSFile(f) == nil {
+		t.Errorf("OpenNow(big.bin) cached: %v, a file of this system %v", err, err == nil && source.OSFile(f) != nil)
+	}
+	if g := s.gets.Load(); g != gets {
+		t.Errorf("OpenNow of cached blobs made %d Gets", g-gets)
+	}
+	if _, err := tr.OpenNow("nothing.html"); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("OpenNow(nothing.html): %v, want ErrNotExist", err)
+	}
+}
+
+func readNow(t *testing.T, tr *Tree, name string) string {
+	t.Helper()
+	f, err := tr.OpenNow(name)
+	if err != nil {
+		t.Fatalf("OpenNow(%q): %v", name, err)
+	}
+	defer f.Close()
+	info, _ := f.Stat()
+	b, err := io.ReadAll(io.NewSectionReader(f, 0, info.Size()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}

@@ -24,6 +24,10 @@ const (
 	BadRequest              // the path itself is malformed: 400
 	Unavailable             // the file's bytes cannot be had now (source.ErrUnavailable): 503
 	BadGateway              // the storage's bytes are not the file (source.ErrCorrupt): 502
+	// WouldWait: the file's bytes must be fetched first, and the caller
+	// may not wait for them (source.ErrWouldWait): no answer yet, the
+	// request is decided again where it may wait.
+	WouldWait
 )
 
 // Dotfiles is the policy for names that start with a dot.
@@ -177,13 +181,16 @@ func KindOf(err error) Kind {
 		return Unavailable
 	case errors.Is(err, source.ErrCorrupt):
 		return BadGateway
+	case errors.Is(err, source.ErrWouldWait):
+		return WouldWait
 	}
 	return NotFound
 }
 
-// Transient reports whether k is a failure of the storage rather than an
-// answer about the path: it must not be remembered.
-func (k Kind) Transient() bool { return k == Unavailable || k == BadGateway }
+// Transient reports whether k is a failure of the storage, or a fetch not
+// waited for, rather than an answer about the path: it must not be
+// remembered.
+func (k Kind) Transient() bool { return k == Unavailable || k == BadGateway || k == WouldWait }
 
 // Stat describes the named file, as the source reaches it.
 func (r *Resolver) Stat(name string) (fs.FileInfo, error) { return r.src.Stat(name) }

@@ -13,6 +13,7 @@ import (
 	"bytes"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"io"
 	"net/netip"
 	"os"
@@ -58,6 +59,12 @@ type Request struct {
 	// Peer is the address the connection comes from (after a PROXY
 	// protocol header, the address it names); invalid for Unix sockets.
 	Peer netip.Addr
+	// NoWait is set by an engine that must not wait on the network, an
+	// event loop, whose other connections would all wait too: a file
+	// whose bytes must first be fetched (source.Fetcher) is not, and the
+	// answer is Response.WouldWait instead. Engines that serve each
+	// connection from a goroutine of its own leave it unset.
+	NoWait bool
 }
 
 // SetFields sets the fields of r that come from request field lines, as
@@ -133,6 +140,11 @@ type Response struct {
 	// (from X-Forwarded-For behind a trusted proxy); the access log shows
 	// it instead of the peer.
 	Client netip.Addr
+	// WouldWait reports that the request, asked with NoWait, needs a
+	// fetch: nothing is decided (Status is 0) and nothing is held. The
+	// engine resets the Response and asks again, without NoWait, from a
+	// goroutine that may wait.
+	WouldWait bool
 
 	ranges  [16]byterange.Range
 	parts   [18]Part
@@ -319,7 +331,7 @@ func (s *Site) Serve(req *Request, resp *Response) {
 		s.Error(405, req.Method, resp)
 		return
 	}
-	e := s.cache.Get(req.Path)
+	e := s.cache.Lookup(req.Path, req.NoWait)
 	switch e.Kind {
 	case resolve.File:
 		s.file(req, resp, e)
@@ -350,6 +362,8 @@ func (s *Site) refuse(k resolve.Kind, method string, resp *Response) {
 		resp.Extra = appendField(resp.Extra, "Retry-After", RetryAfter)
 	case resolve.BadGateway:
 		s.Error(502, method, resp)
+	case resolve.WouldWait:
+		resp.WouldWait = true
 	default:
 		s.Error(404, method, resp)
 	}
@@ -374,7 +388,7 @@ func (s *Site) Error(status int, method string, resp *Response) {
 
 func (s *Site) options(req *Request, resp *Response) {
 	if req.Path != "*" {
-		switch e := s.cache.Get(req.Path); e.Kind {
+		switch e := s.cache.Lookup(req.Path, req.NoWait); e.Kind {
 		case resolve.File, resolve.Listing, resolve.Redirect:
 		default:
 			s.refuse(e.Kind, req.Method, resp)
@@ -413,6 +427,10 @@ func (s *Site) file(req *Request, resp *Response, e *content.Entry) {
 		return
 	}
 	rep := s.representation(req, e)
+	if rep == nil {
+		resp.WouldWait = true
+		return
+	}
 	v := conditional.Validators{ETag: rep.ETag, LastModified: e.ModTime}
 	if s.preconditionsAnswer(req, resp, rep, &v) {
 		return
@@ -513,12 +531,17 @@ func (s *Site) stream(req *Request, resp *Response, e *content.Entry) bool {
 // site, which a reload may retire meanwhile, and the adapter releases the
 // file and the encoder's room whether or not the stream ran.
 func (s *Site) startStream(req *Request, resp *Response, e *content.Entry, rep *content.Rep, room *coding.Stream) {
-	h, err := s.cache.Open(rep)
+	h, err := s.cache.Open(rep, req.NoWait)
 	if err != nil {
 		room.Release()
 		resp.Reset()
+		if errors.Is(err, source.ErrWouldWait) {
+			// No answer about the path, which stays as it is.
+			resp.WouldWait = true
+			return
+		}
 		s.cache.Invalidate(req.Path)
-		if e2 := s.cache.Get(req.Path); e2.Kind == resolve.File && e2 != e {
+		if e2 := s.cache.Lookup(req.Path, req.NoWait); e2.Kind == resolve.File && e2 != e {
 			s.file(req, resp, e2)
 			return
 		}
@@ -546,7 +569,8 @@ func (l *streamLease) Release() {
 func (l *streamLease) Check() error { return l.h.Check() }
 
 // representation chooses which of e's representations to send: the best
-// coding the client accepts (RFC 9110 §12.5.3), else the file as it is.
+// coding the client accepts (RFC 9110 §12.5.3), else the file as it is;
+// nil when req may not wait and that coding's file must be fetched.
 func (s *Site) representation(req *Request, e *content.Entry) *content.Rep {
 	if e.Codings == 0 || req.AcceptEncoding == "" {
 		return &e.Rep
@@ -555,7 +579,11 @@ func (s *Site) representation(req *Request, e *content.Entry) *content.Rep {
 	if cd == coding.Identity {
 		return &e.Rep
 	}
-	if v := s.cache.Variant(e, cd); v != nil {
+	v, err := s.cache.Variant(e, cd, req.NoWait)
+	switch {
+	case err != nil:
+		return nil
+	case v != nil:
 		return v
 	}
 	return &e.Rep
@@ -565,15 +593,18 @@ func (s *Site) representation(req *Request, e *content.Entry) *content.Rep {
 // cached is not sent with stale headers: the path is resolved anew and the
 // request decided again.
 func (s *Site) openFile(req *Request, resp *Response, rep *content.Rep) bool {
-	f, err := s.cache.Open(rep)
+	f, err := s.cache.Open(rep, req.NoWait)
 	if err == content.ErrChanged {
 		s.cache.Invalidate(req.Path)
-		if e2 := s.cache.Get(req.Path); e2.Kind == resolve.File {
+		switch e2 := s.cache.Lookup(req.Path, req.NoWait); e2.Kind {
+		case resolve.File:
 			if r2 := s.representation(req, e2); r2 != rep {
 				resp.Reset()
 				s.file(req, resp, e2)
 				return false
 			}
+		case resolve.WouldWait:
+			err = source.ErrWouldWait
 		}
 	}
 	if err != nil {

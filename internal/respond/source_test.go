@@ -141,3 +141,109 @@ func TestStorageFailureStatus(t *testing.T) {
 		}
 	}
 }
+
+// fetching is a Mem whose files must be "fetched" before they can be
+// opened without waiting, as a release store's blobs must be in its disk
+// cache (source.Fetcher): Open fetches, OpenNow refuses what is not
+// fetched with source.ErrWouldWait.
+type fetching struct {
+	*source.Mem
+	mu      sync.Mutex
+	fetched map[string]bool
+	opens   int // calls of Open, the one that may wait
+}
+
+func (f *fetching) Open(name string) (source.File, error) {
+	f.mu.Lock()
+	f.fetched[name] = true
+	f.opens++
+	f.mu.Unlock()
+	return f.Mem.Open(name)
+}
+
+func (f *fetching) OpenNow(name string) (source.File, error) {
+	f.mu.Lock()
+	ok := f.fetched[name]
+	f.mu.Unlock()
+	if !ok {
+		return nil, fmt.Errorf("open %s: %w", name, source.ErrWouldWait)
+	}
+	return f.Mem.Open(name)
+}
+
+func (f *fetching) evict(name string) {
+	f.mu.Lock()
+	delete(f.fetched, name)
+	f.mu.Unlock()
+}
+
+// TestNoWaitLeavesFetchesUndecided: a request asked with NoWait (an event
+// loop's) whose answer needs a file not fetched yet — the file itself, the
+// sidecar of the coding negotiated, the body of a file sent from its
+// handle — is left undecided (WouldWait, status 0, nothing held) without
+// calling the source's Open, which may wait; the same request asked again
+// without NoWait is answered, and from then on the NoWait request is
+// answered too. A sidecar not fetched is not taken for a variant that does
+// not pay: br is still offered afterwards. The request left undecided is
+// not counted as a cache miss: the one that answers it is.
+func TestNoWaitLeavesFetchesUndecided(t *testing.T) {
+	big := strings.Repeat("0123456789", 40000)
+	js := strings.Repeat("app();", 100)
+	src := &fetching{Mem: source.NewMem(), fetched: map[string]bool{}}
+	src.Put("small.txt", []byte("small"), modTime, true)
+	src.Put("big.bin", []byte(big), modTime, true)
+	src.Put("app.js", []byte(js), modTime, true)
+	src.Put("app.js.br", []byte("BR"), modTime, true)
+	res := resolve.Over(src, resolve.Options{})
+	s := New(content.New(res, content.Options{Revalidate: time.Hour, MaxOpenFiles: -1}), Options{})
+
+	// prepare makes the state the case starts from, with requests that
+	// may wait and evictions.
+	for _, tt := range []struct {
+		name    string
+		prepare func()
+		req     Request
+		status  int
+		header  string // a header field the answer has, "Name: value"
+		body    string
+	}{
+		{"small file", nil, Request{Method: "GET", Path: "/small.txt"}, 200, "", "small"},
+		{"large file", nil, Request{Method: "HEAD", Path: "/big.bin"}, 200, "Content-Length: 400000", ""},
+		{"large file's body, its file not held", func() {
+			do(t, s, Request{Method: "HEAD", Path: "/big.bin"})
+			src.evict("big.bin")
+		}, Request{Method: "GET", Path: "/big.bin"}, 200, "", big},
+		{"sidecar", func() {
+			do(t, s, Request{Method: "GET", Path: "/app.js"})
+		}, Request{Method: "GET", Path: "/app.js", AcceptEncoding: "br"}, 200, "Content-Encoding: br", "BR"},
+		{"range of a large file", func() {
+			src.evict("big.bin")
+		}, Request{Method: "GET", Path: "/big.bin", Range: "bytes=0-1"}, 206, "Content-Range: bytes 0-1/400000", "01"},
+	} {
+		if tt.prepare != nil {
+			tt.prepare()
+		}
+		opens, misses := src.opens, s.cache.Stats().Misses
+		req := tt.req
+		req.NoWait = true
+		var resp Response
+		s.Serve(&req, &resp)
+		if m := s.cache.Stats().Misses; m != misses {
+			t.Errorf("%s: NoWait counted %d cache misses, want 0: the request that may wait counts it", tt.name, m-misses)
+		}
+		if !resp.WouldWait || resp.Status != 0 || resp.Handle != nil || resp.File != nil {
+			t.Errorf("%s: NoWait before the fetch: WouldWait %v, status %d, holding %v; want undecided", tt.name, resp.WouldWait, resp.Status, resp.Handle != nil)
+		}
+		if src.opens != opens {
+			t.Errorf("%s: NoWait called Open %d times", tt.name, src.opens-opens)
+		}
+		for _, noWait := range []bool{false, true} {
+			req.NoWait = noWait
+			got := do(t, s, req)
+			name, value, _ := strings.Cut(tt.header, ": ")
+			if got.status != tt.status || got.body != tt.body || got.header[name] != value {
+				t.Errorf("%s: NoWait %v after the fetch: %d %s=%q, %d bytes; want %d %q, %d bytes", tt.name, noWait, got.status, name, got.header[name], len(got.body), tt.status, tt.header, len(tt.body))
+			}
+		}
+	}
+}

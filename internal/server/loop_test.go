@@ -3,8 +3,10 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -62,12 +64,13 @@ root = `+strconv.Quote(root)+"\n"))
 	}
 }
 
-// TestEngineLoopReloadRefusesReleaseStore: a reload that adds a site
+// TestEngineLoopReloadServesReleaseStore: a reload that adds a site
 // served from a release store while the event loops serve a listener is
-// refused with a line naming the site, and the old configuration keeps
-// serving on the loops; a fetch of that site would otherwise hold every
-// connection of a loop. Before the fix the reload went through.
-func TestEngineLoopReloadRefusesReleaseStore(t *testing.T) {
+// accepted, and the loops serve both sites: the store's files, fetched
+// from goroutines the first time (respond.Request.NoWait), and the
+// folder's. It was refused before, since a fetch on the loop would have
+// held every connection of the loop.
+func TestEngineLoopReloadServesReleaseStore(t *testing.T) {
 	dir, root, store := folderAndStore(t)
 	text := `listen = ["127.0.0.1:0"]
 engine = "loop"
@@ -84,32 +87,28 @@ root = ` + strconv.Quote(root) + "\n"
 		t.Fatal("the listener is not on the loops at start")
 	}
 	cur = text + "[[site]]\nhosts = [\"rel.test\"]\nroot = " + strconv.Quote(store) + "\n"
-	err = s.Reload()
-	if err == nil || !strings.Contains(err.Error(), "release store") || !strings.Contains(err.Error(), `engine = "loop"`) {
-		t.Fatalf("Reload adding a release-store site: %v, want a refusal naming the release store and engine = \"loop\"", err)
+	if err := s.Reload(); err != nil {
+		t.Fatalf("Reload adding a release-store site: %v", err)
 	}
-	if len(s.sites) != 1 || s.sites[0].site.Release() != nil {
-		t.Errorf("after the refused reload: %d sites, want the old one", len(s.sites))
+	if len(s.sites) != 2 || s.sites[1].site.Release() == nil {
+		t.Fatalf("after the reload: %d sites, want the folder and the store", len(s.sites))
 	}
 	if !s.listeners[0].loop {
-		t.Error("after the refused reload the listener left the loops")
+		t.Error("after the reload the listener left the loops")
 	}
-	resp, err := http.Get(urlAfter(t, out.String(), root+" at http://"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != 200 || string(b) != "hi\n" {
-		t.Errorf("GET / after the refused reload: %d %q", resp.StatusCode, b)
+	url := urlAfter(t, out.String(), root+" at http://")
+	for _, host := range []string{"", "rel.test", "rel.test"} {
+		if got := getHost(t, url, host); got != "200 hi\n" {
+			t.Errorf("GET / Host %q after the reload: %q, want 200 hi", host, got)
+		}
 	}
 }
 
 // TestEngineLoopReloadNewListenerBesideReleaseStore: a reload that adds a
 // site served from a release store and a TCP listener at once, while no
 // listener is on the loops (a Unix socket alone), puts the new listener on
-// the goroutine engine. Before the fix the listener's engine was chosen
-// from the sites before the reload, and it went on the loops.
+// the loops, which serve the store. It was put on the goroutine engine
+// while the loops could not serve a store.
 func TestEngineLoopReloadNewListenerBesideReleaseStore(t *testing.T) {
 	dir, root, store := folderAndStore(t)
 	sock := strconv.Quote("unix:" + filepath.Join(dir, "s.sock"))
@@ -117,7 +116,8 @@ func TestEngineLoopReloadNewListenerBesideReleaseStore(t *testing.T) {
 engine = "loop"
 [[site]]
 root = ` + strconv.Quote(root) + "\n"
-	s, err := Start(func() (*config.Config, error) { return config.Parse(filepath.Join(dir, "stoa.toml"), []byte(cur)) }, io.Discard, io.Discard)
+	var out syncbuf.Buffer
+	s, err := Start(func() (*config.Config, error) { return config.Parse(filepath.Join(dir, "stoa.toml"), []byte(cur)) }, &out, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -133,10 +133,33 @@ root = ` + strconv.Quote(store) + "\n"
 		t.Fatalf("%d listeners after the reload, want 2", len(s.listeners))
 	}
 	for _, ln := range s.listeners {
-		if ln.loop {
-			t.Errorf("listener %s is on the loops beside a release-store site", ln.addr)
+		if _, tcp := ln.l.(*net.TCPListener); ln.loop != tcp {
+			t.Errorf("listener %s on the loops: %v, want %v", ln.addr, ln.loop, tcp)
 		}
 	}
+	if got := getHost(t, urlAfter(t, out.String(), " at http://"), ""); got != "200 hi\n" {
+		t.Errorf("GET / from the store on the loops: %q, want 200 hi", got)
+	}
+}
+
+// getHost gets url with Host host (the URL's when ""), and returns the
+// status code and the body.
+func getHost(t *testing.T, url, host string) string {
+	t.Helper()
+	req, err := http.NewRequest("GET", url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if host != "" {
+		req.Host = host
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return strconv.Itoa(resp.StatusCode) + " " + string(b)
 }
 
 // folderAndStore makes a folder site root holding index.html and a release
@@ -161,4 +184,53 @@ func folderAndStore(t *testing.T) (dir, root, store string) {
 		t.Fatal(err)
 	}
 	return dir, root, store
+}
+
+// TestEngineLoopStoreSiteAllocatesNothing: a cached small GET of a site
+// served from a release store, on the event loop, allocates nothing, as
+// one of a folder does (evloop's TestServeCachedFileAllocatesNothing): the
+// loop's NoWait costs nothing once the blob is at hand.
+func TestEngineLoopStoreSiteAllocatesNothing(t *testing.T) {
+	dir, _, store := folderAndStore(t)
+	cfg, err := config.Parse(filepath.Join(dir, "stoa.toml"), []byte(`listen = ["127.0.0.1:0"]
+engine = "loop"
+[[site]]
+root = `+strconv.Quote(store)+`
+release_poll = "1h"
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out syncbuf.Buffer
+	s, err := Start(func() (*config.Config, error) { return cfg, nil }, &out, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Shutdown(context.Background())
+	if !s.listeners[0].loop {
+		t.Fatal("the listener is not on the loops")
+	}
+	addr := strings.TrimSuffix(strings.TrimPrefix(urlAfter(t, out.String(), " at http://"), "http://"), "/")
+	c := dialServer(t, addr)
+	req := []byte("GET /index.html HTTP/1.1\r\nHost: 127.0.0.1\r\nUser-Agent: test\r\n\r\n")
+	end := []byte("\r\n\r\nhi\n") // the end of the head, and the body
+	buf := make([]byte, 4<<10)
+	roundTrip := func() {
+		c.c.Write(req)
+		n := 0
+		for !bytes.HasSuffix(buf[:n], end) {
+			k, err := c.c.Read(buf[n:])
+			if err != nil {
+				t.Fatal(err)
+			}
+			n += k
+		}
+	}
+	if got := exchange(t, c, "/index.html"); got != "200 hi\n" {
+		t.Fatalf("GET /index.html: %q", got)
+	}
+	roundTrip()
+	if n := testing.AllocsPerRun(200, roundTrip); n > 0 {
+		t.Errorf("cached small GET of a store site on the loop: %v allocations per request, want 0", n)
+	}
 }

@@ -135,7 +135,7 @@ func Start(load Loader, stdout, stderr io.Writer, inherited ...*systemd.Socket) 
 		}
 		s.certs.Store(src)
 	}
-	if err := s.openListeners(cfg, plan, sites); err != nil {
+	if err := s.openListeners(cfg, plan); err != nil {
 		s.closeAll()
 		return nil, err
 	}
@@ -338,8 +338,7 @@ func want(cfg *config.Config) systemd.Want {
 // openListeners opens the listeners of cfg and plan that are not open yet
 // and closes those they no longer name. An address may be named more than
 // once ("127.0.0.1:0" twice is two ports); each name keeps its listener.
-// sites are the sites the listeners will serve.
-func (s *Server) openListeners(cfg *config.Config, plan systemd.Plan, sites []*builtSite) error {
+func (s *Server) openListeners(cfg *config.Config, plan systemd.Plan) error {
 	have := make(map[string][]*listener)
 	for _, ln := range s.listeners {
 		have[ln.key()] = append(have[ln.key()], ln)
@@ -386,7 +385,7 @@ func (s *Server) openListeners(cfg *config.Config, plan systemd.Plan, sites []*b
 				var lc engine.ListenerConfig
 				lc.H2C = cfg.H2C
 				serve := func() error { return s.eng.ServeListener(ln.l, lc) }
-				if s.onLoop(ln, sites) {
+				if s.onLoop(ln) {
 					ln.loop = true
 					serve = func() error { return s.loop.Serve(ln.l) }
 				}
@@ -432,45 +431,16 @@ type loopEngine interface {
 
 // onLoop reports whether the event loops serve the plain listener ln:
 // with engine = "loop", for TCP listeners that speak HTTP/1.1 alone. h2c
-// and the PROXY protocol stay with package engine, which has them. So do
-// all listeners when one of sites is served from a release store: the
-// Handler runs on the loop, and a file not cached yet would hold every
-// connection of the loop for as long as its fetch takes (origin_timeout).
-func (s *Server) onLoop(ln *listener, sites []*builtSite) bool {
-	if s.loop == nil || s.first.H2C || s.first.ProxyProtocol || releaseSite(sites) != "" {
+// and the PROXY protocol stay with package engine, which has them. A site
+// served from a release store is served on the loops too: the loop asks
+// it not to wait (respond.Request.NoWait), and an answer that needs a
+// fetch goes to a goroutine (package evloop).
+func (s *Server) onLoop(ln *listener) bool {
+	if s.loop == nil || s.first.H2C || s.first.ProxyProtocol {
 		return false
 	}
 	_, tcp := ln.l.(*net.TCPListener)
 	return tcp
-}
-
-// loopRefuses is the error of a reload to sites that puts a site served
-// from a release store behind listeners the event loops serve (see onLoop).
-// Moving a listener to the other engine would close its socket and
-// reopen it, so the reload is refused instead; a restart serves the new
-// configuration with every listener on the goroutine engine.
-func (s *Server) loopRefuses(sites []*builtSite) error {
-	name := releaseSite(sites)
-	if name == "" {
-		return nil
-	}
-	for _, ln := range s.listeners {
-		if ln.loop {
-			return fmt.Errorf("reload: site %s is served from a release store, which listeners on engine = \"loop\" cannot serve; restart stoa to serve it (every listener then runs on the goroutine engine)", name)
-		}
-	}
-	return nil
-}
-
-// releaseSite is the name of the first of sites served from a release
-// store, "" when none is.
-func releaseSite(sites []*builtSite) string {
-	for _, b := range sites {
-		if b.site.Release() != nil {
-			return b.site.Name()
-		}
-	}
-	return ""
 }
 
 // openConns counts the connections of both engines.
@@ -667,14 +637,6 @@ func (s *Server) reload() error {
 	if err != nil {
 		return err
 	}
-	if err := s.loopRefuses(sites); err != nil {
-		for _, b := range sites {
-			if !contains(s.sites, b) {
-				b.site.Close()
-			}
-		}
-		return err
-	}
 	if o := storeOptions(cfg); o != storeOptions(s.cfg) {
 		s.store.SetLimits(o.MemoryBudget, o.MaxOpenFiles)
 	}
@@ -690,7 +652,7 @@ func (s *Server) reload() error {
 		}
 	}
 	oldCerts := s.certs.Swap(src)
-	if err := s.openListeners(cfg, plan, sites); err != nil {
+	if err := s.openListeners(cfg, plan); err != nil {
 		s.certs.Store(oldCerts)
 		if src != nil && src.fresh {
 			src.acme.Stop()

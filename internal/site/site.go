@@ -252,7 +252,10 @@ func tryFiles(tr *view, req *respond.Request, resp *respond.Response, r *rule, c
 			return
 		}
 		cand := t.AppendEscaped(buf[:0], &v)
-		switch tr.cache.Get(string(cand)).Kind {
+		switch tr.cache.Lookup(string(cand), req.NoWait).Kind {
+		case resolve.WouldWait:
+			resp.WouldWait = true
+			return
 		case resolve.File, resolve.Listing, resolve.Redirect, resolve.Unavailable, resolve.BadGateway:
 			// A file whose storage fails is there: its 503 or 502,
 			// not the fallback, answers for it.

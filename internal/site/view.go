@@ -40,10 +40,17 @@ const retired = 1 << 62
 
 // Serve decides req from this tree: the tree as the lease Enter gave.
 // A 404 is decided again by the tree the root leads to now, when that is
-// another one (retryMiss): the request still sees one tree only.
+// another one (retryMiss): the request still sees one tree only. For a
+// release store that means waiting for a read of its pointer, which a
+// request that may not wait leaves to a goroutine (WouldWait).
 func (t *view) Serve(req *respond.Request, resp *respond.Response) {
 	t.site.serve(t, req, resp)
 	if resp.Status == 404 {
+		if req.NoWait && t.site.rel != nil {
+			resp.Reset() // a 404 holds nothing
+			resp.WouldWait = true
+			return
+		}
 		if n := t.site.retryMiss(t); n != nil && n.enter() {
 			serveAgain(n, req, resp)
 		}

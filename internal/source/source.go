@@ -51,6 +51,11 @@ var (
 	// file (their hash differs, or the object is missing): they are never
 	// served (502).
 	ErrCorrupt = errors.New("source: storage returned bytes that do not match the file")
+	// ErrWouldWait is a file a Fetcher was asked to open without waiting
+	// (OpenNow) whose bytes are not at hand: opening it means a fetch.
+	// It is no answer about the file; the caller asks again from where it
+	// may wait.
+	ErrWouldWait = errors.New("source: the file must be fetched first")
 )
 
 // Source is the read-only tree a site is served from. It is safe for
@@ -123,6 +128,33 @@ func Hash(src Source, name string, v Version) ([32]byte, bool) {
 		return h.Hash(name, v)
 	}
 	return [32]byte{}, false
+}
+
+// A Fetcher is a Source whose files may have to be fetched over the
+// network before Open returns (a release store's blobs not in its disk
+// cache): an event loop, which serves many connections from one goroutine,
+// must not wait there, and opens with OpenNow instead.
+type Fetcher interface {
+	// OpenNow is Open for a caller that must not wait on the network: it
+	// opens the file when its bytes are at hand (in memory, on a local
+	// disk) and fails with ErrWouldWait, before any network call, when
+	// they are not.
+	OpenNow(name string) (File, error)
+}
+
+// Open opens the named file of src. With noWait, a Fetcher's file whose
+// bytes are not at hand is not fetched (ErrWouldWait). Every other source
+// opens as usual: a local file system's open and stat are made where they
+// are asked, on an event loop too, as nginx's workers make them; a disk is
+// not a network whose stall would hold every connection of the loop for
+// origin_timeout.
+func Open(src Source, name string, noWait bool) (File, error) {
+	if noWait {
+		if f, ok := src.(Fetcher); ok {
+			return f.OpenNow(name)
+		}
+	}
+	return src.Open(name)
 }
 
 // A Local file is an open file of this system, which an adapter may send
