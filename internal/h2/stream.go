@@ -169,7 +169,10 @@ func (c *conn) answer(st *stream) {
 	}
 	c.writeHeaders(st, false, now)
 	c.pending = append(c.pending, st)
-	if c.sendSome(st, quantum) {
+	// Only what fits under the flush threshold goes now; sendPending,
+	// which flushes as it goes, sends the rest. A quantum each would
+	// grow the write buffer by 64 KiB per request of the read.
+	if room := flushThreshold - int64(len(c.wbuf)); room > 0 && c.sendSome(st, min(quantum, room)) {
 		c.unqueue(st)
 	}
 }
