@@ -1,12 +1,16 @@
 package h2_test
 
 import (
+	"crypto/tls"
+	"net"
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"golang.org/x/net/http2"
 
+	"github.com/stoahttp/stoa/internal/certs"
 	"github.com/stoahttp/stoa/internal/header"
 	"github.com/stoahttp/stoa/internal/respond"
 )
@@ -70,7 +74,49 @@ func BenchmarkServeOneAtATime(b *testing.B) { benchServe(b, 1) }
 // engine allocates per response (with the client's, which is small).
 func BenchmarkServeFile(b *testing.B) { benchGet(b, newFileHandler(b), "/100k", 10) }
 
+// BenchmarkServeFileTLS is the same over TLS, as stoa serves HTTP/2 to
+// browsers (and h2load): the client's decryption counts in its time.
+func BenchmarkServeFileTLS(b *testing.B) {
+	l := newLoadOn(b, tlsPair(b), newFileHandler(b), "/100k")
+	b.ReportAllocs()
+	b.SetBytes(fileLen)
+	b.ResetTimer()
+	l.run(b.N, 10)
+}
+
+// BenchmarkServeTLS is BenchmarkServe over TLS with h2load's 10 streams.
+func BenchmarkServeTLS(b *testing.B) {
+	l := newLoadOn(b, tlsPair(b), smallHandler{}, "/small")
+	b.ReportAllocs()
+	b.ResetTimer()
+	l.run(b.N, 10)
+}
+
 func benchServe(b *testing.B, inFlight int) { benchGet(b, smallHandler{}, "/small", inFlight) }
+
+// tlsPair returns both ends of a loopback TLS connection that chose h2,
+// the server's with the configuration stoa serves with.
+func tlsPair(t testing.TB) [2]net.Conn {
+	cert, _, err := certs.SelfSigned(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	get := func(*tls.ClientHelloInfo) (*tls.Certificate, error) { return &cert, nil }
+	nc, srv := tcpPair(t)
+	tc := tls.Client(nc, &tls.Config{InsecureSkipVerify: true, NextProtos: []string{"h2"}})
+	ts := tls.Server(srv, certs.Config(get, []string{"h2"}))
+	errc := make(chan error, 1)
+	go func() { errc <- ts.Handshake() }()
+	tc.SetDeadline(time.Now().Add(bound))
+	if err := tc.Handshake(); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-errc; err != nil {
+		t.Fatal(err)
+	}
+	tc.SetDeadline(time.Time{})
+	return [2]net.Conn{tc, ts}
+}
 
 // benchGet runs b.N GETs of path on one connection, inFlight at a time.
 func benchGet(b *testing.B, h respond.Handler, path string, inFlight int) {
@@ -90,7 +136,14 @@ type load struct {
 }
 
 func newLoad(t testing.TB, h respond.Handler, path string) *load {
-	c := start(t, h, nil,
+	nc, srv := tcpPair(t)
+	return newLoadOn(t, [2]net.Conn{nc, srv}, h, path)
+}
+
+// newLoadOn is newLoad on the connection between pair[0], the client's
+// end, and pair[1].
+func newLoadOn(t testing.TB, pair [2]net.Conn, h respond.Handler, path string) *load {
+	c := startOn(t, pair[0], pair[1], h, nil,
 		http2.Setting{ID: http2.SettingInitialWindowSize, Val: 1 << 30},
 		http2.Setting{ID: http2.SettingMaxConcurrentStreams, Val: 1000})
 	c.windowUpdate(0, 1<<30)

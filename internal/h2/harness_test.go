@@ -308,6 +308,14 @@ type client struct {
 // client's.
 func start(t testing.TB, h respond.Handler, o *h2.Options, settings ...http2.Setting) *client {
 	t.Helper()
+	nc, srv := tcpPair(t)
+	return startOn(t, nc, srv, h, o, settings...)
+}
+
+// startOn is start on the connection between nc, the client's end, and
+// srv.
+func startOn(t testing.TB, nc, srv net.Conn, h respond.Handler, o *h2.Options, settings ...http2.Setting) *client {
+	t.Helper()
 	if o == nil {
 		o = new(h2.Options)
 	}
@@ -324,7 +332,6 @@ func start(t testing.TB, h respond.Handler, o *h2.Options, settings ...http2.Set
 	if o.Closing == nil {
 		o.Closing = new(atomic.Bool)
 	}
-	nc, srv := tcpPair(t)
 	c := &client{
 		t: t, nc: nc, srv: srv, done: make(chan struct{}),
 		resp: map[uint32]*response{}, pingAcks: map[[8]byte]bool{}, server: map[http2.SettingID]uint32{},
