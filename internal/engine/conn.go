@@ -16,6 +16,7 @@ import (
 
 	"github.com/stoahttp/stoa/internal/clientip"
 	"github.com/stoahttp/stoa/internal/finish"
+	"github.com/stoahttp/stoa/internal/gather"
 	"github.com/stoahttp/stoa/internal/guard"
 	"github.com/stoahttp/stoa/internal/h2"
 	"github.com/stoahttp/stoa/internal/http1"
@@ -233,7 +234,8 @@ func (c *conn) handshake() bool {
 	if c.r < c.w {
 		under = &prefixConn{Conn: c.nc, pre: c.rbuf[c.r:c.w]}
 	}
-	tc := tls.Server(under, c.lc.TLS)
+	// Gathered, an HTTP/2 write of many records takes one system call.
+	tc := tls.Server(gather.New(under), c.lc.TLS)
 	c.r, c.w = 0, 0
 	tc.SetDeadline(time.Now().Add(c.s.cfg.ReadHeaderTimeout))
 	// Checked after the deadline is set, as in fill: Shutdown sets the
@@ -261,7 +263,7 @@ func (c *conn) handshake() bool {
 func (c *conn) serveH2(pre []byte) {
 	// HTTP/2 winds down with GOAWAY, woken by Shutdown's past deadline.
 	c.started.Store(true)
-	if tc, ok := c.nc.(*tls.Conn); !ok || tc.NetConn() == c.base {
+	if tc, ok := c.nc.(*tls.Conn); !ok || underTLS(tc) == c.base {
 		// HTTP/2 has buffers and request state of its own: the
 		// connection's go back to the pool for its life. Not while TLS
 		// may still read bytes of rbuf (a prefixConn's).
@@ -283,6 +285,14 @@ func (c *conn) serveH2(pre []byte) {
 		Closing:           &c.s.closing,
 		Panics:            cfg.Panics,
 	})
+}
+
+// underTLS returns the connection under tc's gathering one.
+func underTLS(tc *tls.Conn) net.Conn {
+	if g, ok := tc.NetConn().(*gather.Conn); ok {
+		return g.Conn
+	}
+	return tc.NetConn()
 }
 
 // h2cPreface reads until the connection's first bytes either are the

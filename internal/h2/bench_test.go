@@ -11,6 +11,7 @@ import (
 	"golang.org/x/net/http2"
 
 	"github.com/stoahttp/stoa/internal/certs"
+	"github.com/stoahttp/stoa/internal/gather"
 	"github.com/stoahttp/stoa/internal/header"
 	"github.com/stoahttp/stoa/internal/respond"
 )
@@ -96,15 +97,23 @@ func benchServe(b *testing.B, inFlight int) { benchGet(b, smallHandler{}, "/smal
 
 // tlsPair returns both ends of a loopback TLS connection that chose h2,
 // the server's with the configuration stoa serves with.
-func tlsPair(t testing.TB) [2]net.Conn {
+func tlsPair(t testing.TB) [2]net.Conn { return tlsPairOver(t, nil) }
+
+// tlsPairOver is tlsPair with the server's TCP connection wrapped by wrap
+// (nil: not wrapped) under crypto/tls, as the engine wraps it in a
+// gather.Conn.
+func tlsPairOver(t testing.TB, wrap func(net.Conn) net.Conn) [2]net.Conn {
 	cert, _, err := certs.SelfSigned(nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	get := func(*tls.ClientHelloInfo) (*tls.Certificate, error) { return &cert, nil }
 	nc, srv := tcpPair(t)
+	if wrap != nil {
+		srv = wrap(srv)
+	}
 	tc := tls.Client(nc, &tls.Config{InsecureSkipVerify: true, NextProtos: []string{"h2"}})
-	ts := tls.Server(srv, certs.Config(get, []string{"h2"}))
+	ts := tls.Server(gather.New(srv), certs.Config(get, []string{"h2"}))
 	errc := make(chan error, 1)
 	go func() { errc <- ts.Handshake() }()
 	tc.SetDeadline(time.Now().Add(bound))

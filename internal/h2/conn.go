@@ -1,6 +1,7 @@
 package h2
 
 import (
+	"crypto/tls"
 	"errors"
 	"io"
 	"net"
@@ -12,6 +13,7 @@ import (
 	"golang.org/x/net/http2"
 	"golang.org/x/net/http2/hpack"
 
+	"github.com/stoahttp/stoa/internal/gather"
 	"github.com/stoahttp/stoa/internal/header"
 )
 
@@ -33,6 +35,8 @@ const (
 	// was (PROTOCOL_ERROR).
 	recentClosed = 64
 	maxWindow    = 1<<31 - 1
+	// maxRecord is the most plaintext of one TLS record.
+	maxRecord = 16 << 10
 )
 
 var aLongTimeAgo = time.Unix(1, 0)
@@ -55,6 +59,9 @@ type conn struct {
 	rawRead func(fd uintptr) bool // c.readRaw, made once
 	rawN    int
 	rawErr  error
+	// gather, for a TLS connection over one (as the engine makes them),
+	// sends the records of one write in one system call.
+	gather *gather.Conn
 
 	// rbuf and wbuf are empty whenever the connection waits for its
 	// client, and are then given back to their pools (park); rb and wb
@@ -155,6 +162,9 @@ func newConn(nc net.Conn, pre []byte, o *Options) *conn {
 	if tc, ok := nc.(*net.TCPConn); ok && canReadRaw {
 		c.raw, _ = tc.SyscallConn()
 		c.rawRead = c.readRaw
+	}
+	if tc, ok := nc.(*tls.Conn); ok {
+		c.gather, _ = tc.NetConn().(*gather.Conn)
 	}
 	c.unpark()
 	c.w = copy(c.rbuf, pre)
@@ -505,7 +515,17 @@ func (c *conn) flush() error {
 		c.writeDeadline = at
 		c.nc.SetWriteDeadline(time.Unix(0, at))
 	}
-	_, err := c.nc.Write(c.wbuf)
+	var err error
+	if g := c.gather; g != nil && len(c.wbuf) > maxRecord {
+		// More than one TLS record: one system call for all.
+		g.Start()
+		_, err = c.nc.Write(c.wbuf)
+		if e := g.Send(); err == nil {
+			err = e
+		}
+	} else {
+		_, err = c.nc.Write(c.wbuf)
+	}
 	if cap(c.wbuf) > 4*flushThreshold {
 		c.wbuf = make([]byte, 0, 8<<10)
 	} else {
