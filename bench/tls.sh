@@ -13,8 +13,11 @@
 # benchmark's setup (../shared/bench/setup) installs h2o, nginx and wrk. A
 # server that is not installed is left out (its ratio prints as "-").
 # Everything listens on 127.0.0.1; the script stops what it started, and
-# only that, when it ends. Each run is bounded: SECONDS plus 1 s of warm-up,
-# killed after SECONDS+20 s.
+# only that, when it ends. Each run is bounded: 1 s of warm-up, then
+# SECONDS, each killed 20 s past its time. Besides requests per second it
+# prints requests per second of the server's CPU time, read from /proc
+# around each run: on a busy machine, or when the client's core sets the
+# pace, that is the figure that compares the servers.
 # Environment: BENCH_SERVER_CPU (1), BENCH_CLIENT_CPU (0), STOA_BIN (skip
 # the build), STOA_ENV (extra KEY=VALUE words for stoa's environment).
 set -euo pipefail
@@ -99,11 +102,14 @@ hosts:
 CONF
 
 SERVERS=()
+declare -A SPID=()
 start() { # name argv...
 	local name=$1
 	shift
+	# taskset and env exec the server: $! is its process.
 	taskset -c "$SERVER_CPU" "$@" >"$WORK/logs/$name.out" 2>&1 </dev/null &
 	PIDS+=($!)
+	SPID[$name]=$!
 	SERVERS+=("$name")
 }
 start stoa env GOMAXPROCS=1 ${STOA_ENV:-} "$WORK/stoa" serve "$WORK/site" --tls-cert "$WORK/cert.pem" --tls-key "$WORK/key.pem" \
@@ -120,43 +126,77 @@ for s in "${SERVERS[@]}"; do
 	((ok)) || { echo "$s on ${PORT[$s]} does not answer:"; cat "$WORK"/logs/*; exit 1; }
 done
 
-# run WORKLOAD SERVER: requests per second.
+# load WORKLOAD SERVER SECONDS: the client's output.
+load() {
+	local port=${PORT[$2]} file=1k.html
+	[[ $1 == h2-100k ]] && file=100k.bin
+	if [[ $1 == h1-tls ]]; then
+		timeout $(($3 + 20)) taskset -c "$CLIENT_CPU" wrk -t1 -c64 -d"$3s" "https://127.0.0.1:$port/$file" 2>/dev/null || true
+	else
+		timeout $(($3 + 20)) taskset -c "$CLIENT_CPU" h2load -c16 -m10 -D "$3" "https://127.0.0.1:$port/$file" 2>/dev/null || true
+	fi
+}
+
+# ticks SERVER: the CPU time (clock ticks) the server and its children
+# (nginx's worker) have used.
+ticks() {
+	local p t=0
+	for p in ${SPID[$1]} $(pgrep -P "${SPID[$1]}" || true); do
+		t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null || echo 0)))
+	done
+	echo "$t"
+}
+HZ=$(getconf CLK_TCK)
+
+# run WORKLOAD SERVER: sets RPS (requests per second) and PERCPU (requests
+# per second of the server's CPU time), 0 when the run failed. A second of
+# load first warms the server, outside the measure.
 run() {
-	local port=${PORT[$2]} out
-	case $1 in
-	h2-1k | h2-100k)
-		local file=1k.html
-		[[ $1 == h2-100k ]] && file=100k.bin
-		out=$(timeout $((SECS + 20)) taskset -c "$CLIENT_CPU" h2load -c16 -m10 --warm-up-time=1 -D "$SECS" \
-			"https://127.0.0.1:$port/$file" 2>/dev/null || true)
+	local out t0 t1 n
+	load "$1" "$2" 1 >/dev/null
+	t0=$(ticks "$2")
+	out=$(load "$1" "$2" "$SECS")
+	t1=$(ticks "$2")
+	RPS=0 PERCPU=0
+	if [[ $1 == h1-tls ]]; then
+		grep -q 'Non-2xx\|Socket errors' <<<"$out" && return
+		RPS=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
+		n=$(awk '/requests in/ {print $1}' <<<"$out")
+	else
 		# A run with failed or errored requests does not count.
-		if grep -Eq '^requests: .* [1-9][0-9]* failed|[1-9][0-9]* errored' <<<"$out"; then echo 0; return; fi
-		awk '/^finished in/ {print $4; f=1} END {if (!f) print 0}' <<<"$out" ;;
-	h1-tls)
-		out=$(timeout $((SECS + 20)) taskset -c "$CLIENT_CPU" wrk -t1 -c64 -d"${SECS}s" "https://127.0.0.1:$port/1k.html" 2>/dev/null || true)
-		if grep -q 'Non-2xx\|Socket errors' <<<"$out"; then echo 0; return; fi
-		awk '/Requests\/sec/ {print $2; f=1} END {if (!f) print 0}' <<<"$out" ;;
-	esac
+		grep -Eq '^requests: .* [1-9][0-9]* failed|[1-9][0-9]* errored' <<<"$out" && return
+		RPS=$(awk '/^finished in/ {print $4}' <<<"$out")
+		n=$(awk '/^requests:/ {print $8}' <<<"$out")
+	fi
+	[[ -n $RPS && -n $n ]] || { RPS=0; return; }
+	((t1 > t0)) && PERCPU=$(echo "$n * $HZ / ($t1 - $t0)" | bc -l)
 }
 
 ratio() { # a b
-	if [[ -z ${2:-} || $2 == 0 || $2 == - ]]; then echo -; else echo "scale=2; $1 / $2" | bc -l; fi
+	if [[ -z ${2:-} || $2 == 0 || $2 == - ]]; then echo -; else printf '%.2f' "$(echo "$1 / $2" | bc -l)"; fi
 }
 
 whole() { if [[ $1 == - ]]; then echo -; else printf '%.0f' "$1"; fi; }
 
-echo "server core $SERVER_CPU, client core $CLIENT_CPU; ${SECS}s per run after 1s warm-up (h2load); requests/s"
-printf '%-6s %-8s %10s %10s %10s %9s %9s\n' round workload stoa h2o nginx stoa/h2o stoa/nginx
+echo "server core $SERVER_CPU, client core $CLIENT_CPU; ${SECS}s per run after 1s of warm-up"
+echo "req/s: requests per second; per CPU s: requests per second of the server's own CPU time (what"
+echo "one busy core would serve: the figure to compare when the client or a busy machine set the pace)"
+printf '%-5s %-8s | %8s %8s %8s %6s %6s | %8s %8s %8s %6s %6s\n' "" "" "req/s" "" "" "" "" "per CPU s" "" "" "" ""
+printf '%-5s %-8s | %8s %8s %8s %6s %6s | %8s %8s %8s %6s %6s\n' round workload stoa h2o nginx /h2o /nginx stoa h2o nginx /h2o /nginx
 n=${#SERVERS[@]}
 for r in $(seq "$ROUNDS"); do
 	for w in h2-1k h2-100k h1-tls; do
-		declare -A rps=([h2o]=- [nginx]=-)
+		declare -A rps=([h2o]=- [nginx]=-) cpu=([h2o]=- [nginx]=-)
 		for i in $(seq 0 $((n - 1))); do
 			s=${SERVERS[$(((i + r) % n))]}
-			rps[$s]=$(run "$w" "$s")
+			run "$w" "$s"
+			rps[$s]=$RPS cpu[$s]=$PERCPU
 		done
-		printf '%-6s %-8s %10s %10s %10s %9s %9s\n' "$r" "$w" "$(whole "${rps[stoa]}")" "$(whole "${rps[h2o]}")" \
-			"$(whole "${rps[nginx]}")" "$(ratio "${rps[stoa]}" "${rps[h2o]}")" "$(ratio "${rps[stoa]}" "${rps[nginx]}")"
-		unset rps
+		printf '%-5s %-8s | %8s %8s %8s %6s %6s | %8s %8s %8s %6s %6s\n' "$r" "$w" \
+			"$(whole "${rps[stoa]}")" "$(whole "${rps[h2o]}")" "$(whole "${rps[nginx]}")" \
+			"$(ratio "${rps[stoa]}" "${rps[h2o]}")" "$(ratio "${rps[stoa]}" "${rps[nginx]}")" \
+			"$(whole "${cpu[stoa]}")" "$(whole "${cpu[h2o]}")" "$(whole "${cpu[nginx]}")" \
+			"$(ratio "${cpu[stoa]}" "${cpu[h2o]}")" "$(ratio "${cpu[stoa]}" "${cpu[nginx]}")"
+		unset rps cpu
 	done
 done
