@@ -37,6 +37,18 @@ const (
 	maxWindow    = 1<<31 - 1
 	// maxRecord is the most plaintext of one TLS record.
 	maxRecord = 16 << 10
+	// crypto/tls starts a connection with records of one TCP segment
+	// (about 1.2 KiB of plaintext, then growing), until it has sent
+	// smallRecordsUntil bytes (its recordSizeBoostThreshold).
+	minRecord         = 1 << 10
+	smallRecordsUntil = 128 << 10
+	// idleRead is the size of the read a TLS connection waits with while
+	// idle (see read). The requests a client sends at once after its
+	// last answers (HEADERS of a few dozen bytes each, their fields
+	// indexed) fit in it: all are answered, and the answers flushed,
+	// together. At 32 bytes, two of h2load's ten were, and flushed
+	// before the others were read.
+	idleRead = 256
 )
 
 var aLongTimeAgo = time.Unix(1, 0)
@@ -62,6 +74,8 @@ type conn struct {
 	// gather, for a TLS connection over one (as the engine makes them),
 	// sends the records of one write in one system call.
 	gather *gather.Conn
+	// flushed counts the bytes written, up to smallRecordsUntil.
+	flushed int
 
 	// rbuf and wbuf are empty whenever the connection waits for its
 	// client, and are then given back to their pools (park); rb and wb
@@ -78,7 +92,7 @@ type conn struct {
 	bigFrame bool
 	// small takes the first bytes a connection without raw reads gets
 	// after waiting idle, so that it waits without its read buffer.
-	small [32]byte
+	small [idleRead]byte
 
 	wb   *writeBuf
 	wbuf []byte
@@ -516,8 +530,8 @@ func (c *conn) flush() error {
 		c.nc.SetWriteDeadline(time.Unix(0, at))
 	}
 	var err error
-	if g := c.gather; g != nil && len(c.wbuf) > maxRecord {
-		// More than one TLS record: one system call for all.
+	if g := c.gather; c.manyRecords(len(c.wbuf)) {
+		// One system call for all.
 		g.Start()
 		_, err = c.nc.Write(c.wbuf)
 		if e := g.Send(); err == nil {
@@ -532,6 +546,19 @@ func (c *conn) flush() error {
 		c.wbuf = c.wbuf[:0]
 	}
 	return err
+}
+
+// manyRecords reports whether a write of n bytes makes more than one TLS
+// record on a connection that can gather them.
+func (c *conn) manyRecords(n int) bool {
+	if c.gather == nil {
+		return false
+	}
+	small := c.flushed < smallRecordsUntil
+	if small {
+		c.flushed = min(c.flushed+n, smallRecordsUntil)
+	}
+	return n > maxRecord || small && n > minRecord
 }
 
 // linger half-closes the connection and reads what the client still sends
