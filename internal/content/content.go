@@ -296,7 +296,13 @@ func (c *Cache) Get(rawPath string) *Entry { return c.Lookup(rawPath, false) }
 // resolve.WouldWait, and nothing is remembered. A path answered before
 // costs the same either way.
 func (c *Cache) Lookup(rawPath string, noWait bool) *Entry {
-	now := c.opt.Clock().UnixNano()
+	return c.LookupAt(rawPath, noWait, c.opt.Clock().UnixNano())
+}
+
+// LookupAt is Lookup at time now (unix nanoseconds) instead of
+// Options.Clock's, for a caller that read the clock already: an event
+// loop reads it once per wake-up, not once per request.
+func (c *Cache) LookupAt(rawPath string, noWait bool, now int64) *Entry {
 	c.mu.RLock()
 	rt := c.routes[rawPath]
 	c.mu.RUnlock()

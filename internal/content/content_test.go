@@ -95,6 +95,23 @@ func TestRevalidateNoticesChanges(t *testing.T) {
 	}
 }
 
+// TestLookupAtTakesTheTimeGiven: LookupAt measures revalidation by its
+// caller's time, not by Options.Clock, which here never moves.
+func TestLookupAtTakesTheTimeGiven(t *testing.T) {
+	clock := &fakeClock{t: time.Unix(1e9, 0)}
+	const every = time.Second
+	c, root := newCache(t, map[string]string{"a.txt": "one"}, Options{Revalidate: every, Clock: clock.now})
+	start := clock.t.UnixNano()
+	first := c.LookupAt("/a.txt", false, start)
+	os.WriteFile(filepath.Join(root, "a.txt"), []byte("two!"), 0o644)
+	if got := c.LookupAt("/a.txt", false, start+int64(every)-1); got != first {
+		t.Errorf("LookupAt within the interval: a new entry; want the cached one")
+	}
+	if got := c.LookupAt("/a.txt", false, start+int64(every)); string(got.Body) != "two!" {
+		t.Errorf("LookupAt after the interval: body %q, want the new version", got.Body)
+	}
+}
+
 func TestUnchangedFileKeepsEntry(t *testing.T) {
 	c, _ := newCache(t, map[string]string{"a.txt": "one"}, Options{Revalidate: -1})
 	if a, b := c.Get("/a.txt"), c.Get("/a.txt"); a != b {

@@ -67,6 +67,17 @@ type conn struct {
 	lingered          int
 }
 
+// now returns the time to decide and date c's requests by: the loop's
+// reading after its last wake-up, or the clock's for a goroutine serving
+// c (stateAway, set before the goroutine starts and cleared by the loop
+// after it ends, so reading it here races with nothing).
+func (c *conn) now() int64 {
+	if c.state == stateAway {
+		return time.Now().UnixNano()
+	}
+	return c.l.now
+}
+
 func (c *conn) setDeadline(at int64) {
 	c.deadline = at
 	c.l.schedule(c)
@@ -252,6 +263,7 @@ func (c *conn) decide(x *exchange, closing, onLoop bool) bool {
 	if x.resp.Status == 0 {
 		engine.FillRequest(&x.creq, &x.req, c.peer)
 		x.creq.NoWait = onLoop
+		x.creq.Now = c.now()
 		if s.cfg.Panics.Serve(proto, s.h, &x.creq, &x.resp) {
 			// What the core left behind is not trusted with the
 			// connection's next request.
