@@ -115,7 +115,7 @@ func (c *conn) onReadable() {
 		copy(nb, c.rbuf[:c.w])
 		c.rbuf = nb
 	}
-	n, err := unix.Read(c.fd, c.rbuf[c.w:])
+	n, err := read(c.fd, c.rbuf[c.w:])
 	if n <= 0 {
 		if err == unix.EAGAIN || err == unix.EINTR {
 			return
@@ -326,7 +326,7 @@ func (c *conn) flushOut() bool {
 			}
 			n, err = send(c.fd, c.wbuf[c.wo:], flags)
 		case len(c.body) > 0:
-			n, err = unix.Write(c.fd, c.body)
+			n, err = send(c.fd, c.body, 0)
 		case c.fn > 0:
 			err = c.sendFile()
 			if err == nil {
@@ -505,7 +505,7 @@ func (c *conn) timeout() {
 			l.s.cfg.Panics.Error(proto, l.s.h, 408, "GET", &x.resp)
 			c.appendHead(x, true)
 			c.wbuf = append(c.wbuf, x.resp.Body...)
-			unix.Write(c.fd, c.wbuf[c.wo:])
+			send(c.fd, c.wbuf[c.wo:], 0)
 		}
 	}
 	c.close()
@@ -525,7 +525,7 @@ func (c *conn) shut() {
 }
 
 func (c *conn) drainLinger() {
-	n, err := unix.Read(c.fd, c.l.scratch)
+	n, err := read(c.fd, c.l.scratch)
 	if n <= 0 && (err == unix.EAGAIN || err == unix.EINTR) {
 		return
 	}
@@ -561,26 +561,42 @@ func (c *conn) close() {
 	l.s.unreserve()
 }
 
+// The system calls on a connection's socket below are raw, as the loop's
+// epoll_pwait and accept4 are: on a non-blocking socket they never block,
+// and telling the scheduler of each (entersyscall, exitsyscall, and
+// sysmon handing the loop's P to another thread when one is slow) cost
+// about 1% of the server's CPU per request (issue 13). sendfile(2) stays
+// an ordinary system call: it may wait for the disk.
+
 // writev2 writes a and b with one writev(2), without allocating.
 func writev2(fd int, a, b []byte) (int, error) {
 	iov := [2]unix.Iovec{{Base: &a[0]}, {Base: &b[0]}}
 	iov[0].SetLen(len(a))
 	iov[1].SetLen(len(b))
-	n, _, e := unix.Syscall(unix.SYS_WRITEV, uintptr(fd), uintptr(unsafe.Pointer(&iov[0])), 2)
+	n, _, e := unix.RawSyscall(unix.SYS_WRITEV, uintptr(fd), uintptr(unsafe.Pointer(&iov[0])), 2)
 	if e != 0 {
 		return 0, e
 	}
 	return int(n), nil
 }
 
-// send is write(2) with flags.
+// send is write(2) with flags, on a non-blocking socket.
 func send(fd int, p []byte, flags int) (int, error) {
-	if flags == 0 {
-		return unix.Write(fd, p)
+	if len(p) == 0 {
+		return 0, nil
 	}
-	n, _, e := unix.Syscall6(unix.SYS_SENDTO, uintptr(fd), uintptr(unsafe.Pointer(&p[0])), uintptr(len(p)), uintptr(flags), 0, 0)
+	n, _, e := unix.RawSyscall6(unix.SYS_SENDTO, uintptr(fd), uintptr(unsafe.Pointer(&p[0])), uintptr(len(p)), uintptr(flags), 0, 0)
 	if e != 0 {
 		return 0, e
+	}
+	return int(n), nil
+}
+
+// read is read(2) on a non-blocking socket; p is not empty.
+func read(fd int, p []byte) (int, error) {
+	n, _, e := unix.RawSyscall(unix.SYS_READ, uintptr(fd), uintptr(unsafe.Pointer(&p[0])), uintptr(len(p)))
+	if e != 0 {
+		return -1, e
 	}
 	return int(n), nil
 }
