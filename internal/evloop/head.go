@@ -74,6 +74,9 @@ func (c *conn) appendHead(x *exchange, closing bool) bool {
 
 // done records the exchange just answered: access log and metrics.
 func (c *conn) done(x *exchange) {
+	if !finish.Wanted(c.l.s.cfg.Log, &x.resp) {
+		return
+	}
 	bodyLen := x.resp.BodyLen()
 	if bodyLen < 0 {
 		bodyLen = x.streamed
