@@ -296,7 +296,13 @@ func (c *Cache) Get(rawPath string) *Entry { return c.Lookup(rawPath, false) }
 // resolve.WouldWait, and nothing is remembered. A path answered before
 // costs the same either way.
 func (c *Cache) Lookup(rawPath string, noWait bool) *Entry {
-	now := c.opt.Clock().UnixNano()
+	return c.LookupAt(rawPath, noWait, c.opt.Clock().UnixNano())
+}
+
+// LookupAt is Lookup at time now (unix nanoseconds) instead of
+// Options.Clock's, for a caller that read the clock already: an event
+// loop reads it once per wake-up, not once per request.
+func (c *Cache) LookupAt(rawPath string, noWait bool, now int64) *Entry {
 	c.mu.RLock()
 	rt := c.routes[rawPath]
 	c.mu.RUnlock()
@@ -386,7 +392,12 @@ func (c *Cache) refresh(rawPath string, old *route, now int64, noWait bool) *Ent
 	// (the clean path, the file name) may be slices of it: copy it once
 	// before anything derived from it is kept.
 	rawPath = strings.Clone(rawPath)
-	res := c.res.Resolve(rawPath)
+	var suffixes []string
+	if old != nil && old.entry.Kind == resolve.File && c.wantsSidecars(old.entry) {
+		// Checked again: its sidecars are looked at with the file.
+		suffixes = sidecarExts[:]
+	}
+	res := c.res.ResolveSiblings(rawPath, suffixes)
 	var e *Entry
 	if res.Kind == resolve.File {
 		e = c.fileEntry(res, noWait)
@@ -517,7 +528,7 @@ func (c *Cache) fileEntry(res resolve.Result, noWait bool) *Entry {
 	c.mu.RLock()
 	old := c.files[res.Name]
 	c.mu.RUnlock()
-	if old != nil && old.id == id && (old.ETag != "" || c.knownHash(res.Name, id) == "") && c.sidecarsUnchanged(old, res.Info) {
+	if old != nil && old.id == id && (old.ETag != "" || c.knownHash(res.Name, id) == "") && c.sidecarsUnchanged(old, res.Info, res.Siblings) {
 		// Also when reached under another URL ("/" and "/index.html").
 		return old
 	}

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stoahttp/stoa/internal/coding"
 	"github.com/stoahttp/stoa/internal/resolve"
 )
 
@@ -92,6 +93,50 @@ func TestRevalidateNoticesChanges(t *testing.T) {
 	os.WriteFile(filepath.Join(root, "new.txt"), nil, 0o644)
 	if got := c.Get("/new.txt"); got.Kind != resolve.File {
 		t.Errorf("new file: kind %d, want File", got.Kind)
+	}
+}
+
+// TestLookupAtTakesTheTimeGiven: LookupAt measures revalidation by its
+// caller's time, not by Options.Clock, which here never moves.
+func TestLookupAtTakesTheTimeGiven(t *testing.T) {
+	clock := &fakeClock{t: time.Unix(1e9, 0)}
+	const every = time.Second
+	c, root := newCache(t, map[string]string{"a.txt": "one"}, Options{Revalidate: every, Clock: clock.now})
+	start := clock.t.UnixNano()
+	first := c.LookupAt("/a.txt", false, start)
+	os.WriteFile(filepath.Join(root, "a.txt"), []byte("two!"), 0o644)
+	if got := c.LookupAt("/a.txt", false, start+int64(every)-1); got != first {
+		t.Errorf("LookupAt within the interval: a new entry; want the cached one")
+	}
+	if got := c.LookupAt("/a.txt", false, start+int64(every)); string(got.Body) != "two!" {
+		t.Errorf("LookupAt after the interval: body %q, want the new version", got.Body)
+	}
+}
+
+// TestRevalidationSeesSidecarChanges: a file checked again has its
+// sidecars checked in the same visit of its directory (a sidecar added,
+// rewritten or removed is noticed), under a subdirectory as at the root.
+func TestRevalidationSeesSidecarChanges(t *testing.T) {
+	for _, name := range []string{"page.html", "sub/page.html"} {
+		c, root := newCache(t, map[string]string{name: "<p>page</p>"}, Options{Revalidate: -1, DisableCompression: true})
+		gz := filepath.Join(root, filepath.FromSlash(name)+".gz")
+		path := "/" + name
+		if e := c.Get(path); e.Codings.Has(coding.Gzip) {
+			t.Fatalf("%s: gzip before any sidecar", name)
+		}
+		os.WriteFile(gz, []byte("gz"), 0o644)
+		first := c.Get(path)
+		if !first.Codings.Has(coding.Gzip) {
+			t.Errorf("%s: sidecar added, not noticed", name)
+		}
+		os.WriteFile(gz, []byte("gzip"), 0o644)
+		if e := c.Get(path); e == first || !e.Codings.Has(coding.Gzip) {
+			t.Errorf("%s: sidecar rewritten, entry kept", name)
+		}
+		os.Remove(gz)
+		if e := c.Get(path); e.Codings.Has(coding.Gzip) {
+			t.Errorf("%s: sidecar removed, still offered", name)
+		}
 	}
 }
 

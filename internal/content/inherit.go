@@ -30,7 +30,7 @@ func (c *Cache) Inherit(prev *Cache, limit int) int {
 	kept := 0
 	for _, old := range held {
 		info, err := c.src.Stat(old.Name)
-		if err != nil || !info.Mode().IsRegular() || c.src.Version(info) != old.id || !c.sidecarsUnchanged(old, info) {
+		if err != nil || !info.Mode().IsRegular() || c.src.Version(info) != old.id || !c.sidecarsUnchanged(old, info, nil) {
 			continue
 		}
 		e := old.copyFor(c)

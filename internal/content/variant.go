@@ -168,8 +168,13 @@ func (cr *checkedReader) Read(p []byte) (int, error) {
 // sidecarsOf finds the sidecars of name that are regular files and not
 // older than the original (nginx's gzip_static rule): an older one may hold
 // a previous version of the content.
-func (c *Cache) sidecarsOf(name string, orig fs.FileInfo) (s [codingCount]sidecar) {
-	infos := source.StatSiblings(c.src, name, sidecarExts[:])
+func (c *Cache) sidecarsOf(name string, orig fs.FileInfo) [codingCount]sidecar {
+	return c.sidecarsFrom(source.StatSiblings(c.src, name, sidecarExts[:]), name, orig)
+}
+
+// sidecarsFrom is sidecarsOf with infos, the files named name plus each of
+// sidecarExts, stat'ed already.
+func (c *Cache) sidecarsFrom(infos []fs.FileInfo, name string, orig fs.FileInfo) (s [codingCount]sidecar) {
 	for i, cd := range coding.Preference {
 		info := infos[i]
 		if info == nil || !info.Mode().IsRegular() || info.ModTime().Before(orig.ModTime()) {
@@ -190,12 +195,22 @@ var sidecarExts = func() (e [len(coding.Preference)]string) {
 
 // sidecarsUnchanged reports whether e's sidecars are still the files they
 // were, so a sidecar added, removed or rewritten is noticed as soon as the
-// original's path is revalidated.
-func (c *Cache) sidecarsUnchanged(e *Entry, info fs.FileInfo) bool {
-	if c.opt.DisableSidecars || !mimetype.Compressible(e.ContentType) || mimetype.ContentEncoding(e.Name) != "" {
+// original's path is revalidated. known, if not nil, describes them
+// already (resolve.Result.Siblings of sidecarExts).
+func (c *Cache) sidecarsUnchanged(e *Entry, info fs.FileInfo, known []fs.FileInfo) bool {
+	if !c.wantsSidecars(e) {
 		return true
 	}
+	if len(known) == len(sidecarExts) {
+		return c.sidecarsFrom(known, e.Name, info) == e.sidecars
+	}
 	return c.sidecarsOf(e.Name, info) == e.sidecars
+}
+
+// wantsSidecars reports whether e may have sidecars that count: it is
+// compressible and not compressed already, and sidecars are not off.
+func (c *Cache) wantsSidecars(e *Entry) bool {
+	return !c.opt.DisableSidecars && mimetype.Compressible(e.ContentType) && mimetype.ContentEncoding(e.Name) == ""
 }
 
 // Variant returns e's representation in coding cd, from a sidecar or

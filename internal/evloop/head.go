@@ -53,7 +53,7 @@ func (c *conn) appendHead(x *exchange, closing bool) bool {
 	if !resp.NoServer {
 		b = append(b, "Server: stoa\r\n"...)
 	}
-	b = engine.AppendDate(b, time.Now())
+	b = engine.AppendDate(b, time.Unix(0, c.now()))
 	b = append(b, resp.Head.HTTP1()...)
 	b = append(b, resp.Extra...)
 	if resp.Chunked && x.req.Minor == 0 && !x.refused {
@@ -74,6 +74,9 @@ func (c *conn) appendHead(x *exchange, closing bool) bool {
 
 // done records the exchange just answered: access log and metrics.
 func (c *conn) done(x *exchange) {
+	if !finish.Wanted(c.l.s.cfg.Log, &x.resp) {
+		return
+	}
 	bodyLen := x.resp.BodyLen()
 	if bodyLen < 0 {
 		bodyLen = x.streamed

@@ -46,14 +46,20 @@ type Exchange struct {
 	Bytes int64
 }
 
+// Wanted reports whether Done records anything of an exchange answered
+// with resp: an adapter need not gather the exchange's fields when not.
+func Wanted(log *accesslog.Logger, resp *respond.Response) bool {
+	return log != nil || resp.Observer != nil
+}
+
 // Done records the exchange x, answered with resp: one line in log (a
 // nil log writes nothing) and one observation for resp.Observer (the
 // site's meters; nil when metrics are off). It does not allocate.
 func Done(log *accesslog.Logger, x *Exchange, resp *respond.Response) {
-	o := resp.Observer
-	if log == nil && o == nil {
+	if !Wanted(log, resp) {
 		return
 	}
+	o := resp.Observer
 	d := time.Since(x.Start)
 	if log != nil {
 		rec := accesslog.Record{

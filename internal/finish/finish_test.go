@@ -93,6 +93,31 @@ func TestDoneWithoutLogOrMetrics(t *testing.T) {
 	}
 }
 
+// TestWanted: an adapter may skip gathering an exchange exactly when
+// Done would record nothing of it.
+func TestWanted(t *testing.T) {
+	log, err := accesslog.Open(filepath.Join(t.TempDir(), "access.log"), accesslog.Common)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer log.Close()
+	var obs recorder
+	for _, tt := range []struct {
+		log  *accesslog.Logger
+		obs  respond.Observer
+		want bool
+	}{
+		{nil, nil, false},
+		{log, nil, true},
+		{nil, &obs, true},
+		{log, &obs, true},
+	} {
+		if got := Wanted(tt.log, &respond.Response{Observer: tt.obs}); got != tt.want {
+			t.Errorf("Wanted(log %v, observer %v) = %v, want %v", tt.log != nil, tt.obs != nil, got, tt.want)
+		}
+	}
+}
+
 func TestDoneAllocatesNothing(t *testing.T) {
 	log, err := accesslog.Open(filepath.Join(t.TempDir(), "access.log"), accesslog.Combined)
 	if err != nil {

@@ -79,6 +79,10 @@ type Result struct {
 	Location string
 	// Info describes Name, for File and Listing.
 	Info fs.FileInfo
+	// Siblings describe, for a File found by ResolveSiblings, the files
+	// named Name plus each of its suffixes, in their order; nil where
+	// there is none. Siblings itself is nil when they were not looked at.
+	Siblings []fs.FileInfo
 }
 
 // Resolver maps request paths to files of one source. It is safe for
@@ -117,7 +121,13 @@ func (r *Resolver) Source() source.Source { return r.src }
 func (r *Resolver) Close() error { return r.src.Close() }
 
 // Resolve maps the raw (still percent-encoded) request path to a Result.
-func (r *Resolver) Resolve(rawPath string) Result {
+func (r *Resolver) Resolve(rawPath string) Result { return r.ResolveSiblings(rawPath, nil) }
+
+// ResolveSiblings is Resolve that also describes, for a File, the files
+// named as it plus each suffix (its precompressed sidecars) in
+// Result.Siblings, from the same visit of its directory: checking a file
+// and its sidecars again then opens the directory once, not twice.
+func (r *Resolver) ResolveSiblings(rawPath string, suffixes []string) Result {
 	clean, dirSlash, err := CleanPath(rawPath)
 	if err != nil {
 		return Result{Kind: BadRequest}
@@ -134,7 +144,13 @@ func (r *Resolver) Resolve(rawPath string) Result {
 	if clean != "/" {
 		name = clean[1:]
 	}
-	info, err := r.Stat(name)
+	var info fs.FileInfo
+	var sib []fs.FileInfo
+	if dirSlash || name == "." {
+		info, err = r.Stat(name) // a directory, or nothing to serve
+	} else {
+		info, sib, err = r.statSiblings(name, suffixes)
+	}
 	if err != nil {
 		return Result{Kind: KindOf(err), URLPath: clean}
 	}
@@ -151,9 +167,9 @@ func (r *Resolver) Resolve(rawPath string) Result {
 			if name != "." {
 				iname = name + "/" + idx
 			}
-			ii, err := r.Stat(iname)
+			ii, isib, err := r.statSiblings(iname, suffixes)
 			if err == nil && ii.Mode().IsRegular() {
-				return Result{Kind: File, Name: iname, URLPath: urlPath, Info: ii}
+				return Result{Kind: File, Name: iname, URLPath: urlPath, Info: ii, Siblings: isib}
 			}
 		}
 		if r.opt.Browse {
@@ -166,7 +182,27 @@ func (r *Resolver) Resolve(rawPath string) Result {
 		// would block the server.
 		return Result{Kind: NotFound, URLPath: clean}
 	}
-	return Result{Kind: File, Name: name, URLPath: clean, Info: info}
+	return Result{Kind: File, Name: name, URLPath: clean, Info: info, Siblings: sib}
+}
+
+// statSiblings describes name and, when suffixes are given, the files
+// named name plus each suffix, all from one visit of their directory
+// (source.StatSiblings). Its view of the directory may refuse a link that
+// Stat follows (one leading elsewhere beneath the root), and it keeps no
+// error: when it has no file for name, Stat decides alone.
+func (r *Resolver) statSiblings(name string, suffixes []string) (fs.FileInfo, []fs.FileInfo, error) {
+	if len(suffixes) == 0 {
+		info, err := r.Stat(name)
+		return info, nil, err
+	}
+	all := make([]string, 0, 1+len(suffixes))
+	all = append(append(all, ""), suffixes...)
+	infos := source.StatSiblings(r.src, name, all)
+	if infos[0] == nil {
+		info, err := r.Stat(name)
+		return info, nil, err
+	}
+	return infos[0], infos[1:], nil
 }
 
 // KindOf maps a file system error to the refusal it earns. Only permission

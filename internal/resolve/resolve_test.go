@@ -182,6 +182,42 @@ func TestResolve(t *testing.T) {
 	}
 }
 
+// TestResolveSiblingsAgreesWithResolve: describing a file's siblings in
+// the same visit of its directory changes nothing of what a path resolves
+// to, also for a link that leaves the directory but not the root, which
+// the directory's own view refuses; and the siblings are those on disk.
+func TestResolveSiblingsAgreesWithResolve(t *testing.T) {
+	root, _ := makeTree(t)
+	must(t, os.WriteFile(filepath.Join(root, "docs", "guide.html.gz"), []byte("gz"), 0o644))
+	must(t, os.Symlink("../a.txt", filepath.Join(root, "docs", "up-link.txt")))
+	r, err := New(root, Options{})
+	must(t, err)
+	defer r.Close()
+	suffixes := []string{".br", ".gz"}
+	for _, raw := range []string{
+		"/", "/index.html", "/docs/", "/docs", "/docs/guide.html", "/docs/guide.html/",
+		"/docs/up-link.txt", "/docs/missing.html", "/no-dir/missing.html", "/index.html/x",
+		"/empty/", "/.env", "/inside-link.txt", "/abs-link.txt", "/rel-link.txt",
+		"/up/secret.txt", "/a%00", "/locked",
+	} {
+		want, got := r.Resolve(raw), r.ResolveSiblings(raw, suffixes)
+		if got.Kind != want.Kind || got.Name != want.Name || got.URLPath != want.URLPath || got.Location != want.Location ||
+			(got.Info == nil) != (want.Info == nil) || got.Info != nil && !os.SameFile(got.Info, want.Info) {
+			t.Errorf("ResolveSiblings(%q) = %+v; Resolve gives %+v", raw, got, want)
+		}
+		if want.Siblings != nil {
+			t.Errorf("Resolve(%q) described siblings; want none asked for", raw)
+		}
+	}
+	got := r.ResolveSiblings("/docs/guide.html", suffixes)
+	if len(got.Siblings) != 2 || got.Siblings[0] != nil || got.Siblings[1] == nil || got.Siblings[1].Size() != 2 {
+		t.Errorf("siblings of docs/guide.html: %v; want no .br and the 2-byte .gz", got.Siblings)
+	}
+	if got := r.ResolveSiblings("/docs/", suffixes); got.Name != "docs/index.html" || len(got.Siblings) != 2 || got.Siblings[1] != nil {
+		t.Errorf("siblings of the index docs/index.html: %q %v; want two, none there", got.Name, got.Siblings)
+	}
+}
+
 func TestResolveOptions(t *testing.T) {
 	root, _ := makeTree(t)
 	r, err := New(root, Options{Dotfiles: DotAllow, FollowSymlinks: true, Browse: true, Index: []string{"home.html", "index.html"}})

@@ -65,6 +65,19 @@ type Request struct {
 	// answer is Response.WouldWait instead. Engines that serve each
 	// connection from a goroutine of its own leave it unset.
 	NoWait bool
+	// Now is when the request is decided, in unix nanoseconds, as the
+	// engine last read the clock: an event loop reads it once per wake-up
+	// for every request it answers then. 0 has the core read the clock.
+	// It measures revalidation; it is not the Date of the response.
+	Now int64
+}
+
+// Time returns r.Now, or the clock's reading when the engine gave none.
+func (r *Request) Time() int64 {
+	if r.Now != 0 {
+		return r.Now
+	}
+	return time.Now().UnixNano()
 }
 
 // SetFields sets the fields of r that come from request field lines, as
@@ -331,7 +344,7 @@ func (s *Site) Serve(req *Request, resp *Response) {
 		s.Error(405, req.Method, resp)
 		return
 	}
-	e := s.cache.Lookup(req.Path, req.NoWait)
+	e := s.cache.LookupAt(req.Path, req.NoWait, req.Time())
 	switch e.Kind {
 	case resolve.File:
 		s.file(req, resp, e)
@@ -388,7 +401,7 @@ func (s *Site) Error(status int, method string, resp *Response) {
 
 func (s *Site) options(req *Request, resp *Response) {
 	if req.Path != "*" {
-		switch e := s.cache.Lookup(req.Path, req.NoWait); e.Kind {
+		switch e := s.cache.LookupAt(req.Path, req.NoWait, req.Time()); e.Kind {
 		case resolve.File, resolve.Listing, resolve.Redirect:
 		default:
 			s.refuse(e.Kind, req.Method, resp)

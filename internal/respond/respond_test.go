@@ -291,6 +291,22 @@ func TestChangedFileIsNotServedStale(t *testing.T) {
 	}
 }
 
+// TestRequestNowMeasuresRevalidation: the time an engine gives in
+// Request.Now, not the clock, decides whether a cached file is checked
+// again, so an event loop reads the clock once per wake-up.
+func TestRequestNowMeasuresRevalidation(t *testing.T) {
+	s, root := newSite(t, resolve.Options{}, content.Options{Revalidate: time.Hour})
+	now := time.Now().UnixNano()
+	do(t, s, Request{Method: "GET", Path: "/digits.txt", Now: now})
+	os.WriteFile(filepath.Join(root, "digits.txt"), []byte("changed"), 0o644)
+	if got := do(t, s, Request{Method: "GET", Path: "/digits.txt", Now: now + int64(time.Hour) - 1}); got.body != "0123456789abcdefghij" {
+		t.Errorf("within revalidate of Now: body %q, want the cached bytes", got.body)
+	}
+	if got := do(t, s, Request{Method: "GET", Path: "/digits.txt", Now: now + int64(time.Hour)}); got.body != "changed" {
+		t.Errorf("revalidate after Now: body %q, want the new bytes", got.body)
+	}
+}
+
 func TestServeCachedFileAllocatesNothing(t *testing.T) {
 	s, _ := newSite(t, resolve.Options{}, content.Options{Revalidate: time.Hour})
 	var resp Response
@@ -299,6 +315,7 @@ func TestServeCachedFileAllocatesNothing(t *testing.T) {
 		{Method: "GET", Path: "/nope"},
 		{Method: "GET", Path: "/index.html", Cond: cond(ifModifiedSince(lastModified))},
 		{Method: "GET", Path: "/digits.txt", Range: "bytes=1-2"},
+		{Method: "GET", Path: "/index.html", Now: time.Now().UnixNano()},
 	}
 	for _, req := range reqs {
 		s.Serve(&req, &resp)

@@ -252,7 +252,7 @@ func tryFiles(tr *view, req *respond.Request, resp *respond.Response, r *rule, c
 			return
 		}
 		cand := t.AppendEscaped(buf[:0], &v)
-		switch tr.cache.Lookup(string(cand), req.NoWait).Kind {
+		switch tr.cache.LookupAt(string(cand), req.NoWait, req.Time()).Kind {
 		case resolve.WouldWait:
 			resp.WouldWait = true
 			return

@@ -51,7 +51,7 @@ func (t *view) Serve(req *respond.Request, resp *respond.Response) {
 			resp.WouldWait = true
 			return
 		}
-		if n := t.site.retryMiss(t); n != nil && n.enter() {
+		if n := t.site.retryMiss(t, req.Time()); n != nil && n.enter() {
 			serveAgain(n, req, resp)
 		}
 	}
@@ -392,10 +392,11 @@ func (s *Site) follow(old *view, changed bool, err error) {
 // meanwhile, the site looks now (once per minMissLook; a request that
 // finds a look under way waits for it) and, if the root leads to a new
 // tree, the request is decided by that one. A 404 of the current tree
-// costs two atomic loads and a clock read; a flood of them, one look per
-// minMissLook. The one gap: a deploy within minMissLook of a miss's look
-// answers 404s from the deleted tree until the window ends.
-func (s *Site) retryMiss(t *view) *view {
+// costs two atomic loads (now is the request's time, read by its
+// engine); a flood of them, one look per minMissLook. The one gap: a
+// deploy within minMissLook of a miss's look answers 404s from the
+// deleted tree until the window ends.
+func (s *Site) retryMiss(t *view, now int64) *view {
 	if cur := s.cur.Load(); cur != t {
 		return cur
 	}
@@ -403,7 +404,7 @@ func (s *Site) retryMiss(t *view) *view {
 		return s.retryReleaseMiss(t)
 	}
 	r := &s.roots
-	if time.Now().UnixNano()-r.lastMiss.Load() < int64(minMissLook) && !r.looking.Load() {
+	if now-r.lastMiss.Load() < int64(minMissLook) && !r.looking.Load() {
 		return nil
 	}
 	s.look(true)
