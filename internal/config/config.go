@@ -89,6 +89,7 @@ type Site struct {
 	Dotfiles        string   // hide, deny or allow
 	FollowSymlinks  bool
 	Browse          bool
+	Archive         bool // offer listed directories as .zip and .tar.gz
 	Compress        bool
 	Precompressed   bool
 	CompressMinSize int64

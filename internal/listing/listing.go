@@ -236,6 +236,12 @@ func AppendHTML(dst []byte, urlPath string, es []Entry, s Sort) []byte {
 // if not why they come in directory order: the column headings are then
 // not links, and a line says why.
 func AppendHTMLStart(dst []byte, urlPath string, s Sort, o Order) []byte {
+	return appendHTMLStart(dst, urlPath, s, o, "")
+}
+
+// appendHTMLStart is AppendHTMLStart with, when archive names the
+// directory's archives (ArchiveName), download links under the heading.
+func appendHTMLStart(dst []byte, urlPath string, s Sort, o Order, archive string) []byte {
 	dst = append(dst, "<!DOCTYPE html>\n"+
 		"<html lang=\"en\">\n"+
 		"<head>\n"+
@@ -263,6 +269,9 @@ func AppendHTMLStart(dst []byte, urlPath string, s Sort, o Order) []byte {
 		"<h1>Index of "...)
 	dst = appendText(dst, urlPath)
 	dst = append(dst, "</h1>\n"...)
+	if archive != "" {
+		dst = appendArchiveLinks(dst, archive)
+	}
 	if o != Sorted {
 		why := "This directory is too large to sort"
 		if o == Busy {
@@ -576,4 +585,20 @@ func appendJSONString(dst []byte, s string) []byte {
 	}
 	dst = append(dst, s[start:]...)
 	return append(dst, '"')
+}
+
+// appendArchiveLinks appends the links that download the listed directory
+// as name.zip and name.tar.gz (package archive answers them). The links
+// are relative queries, so they name the directory the page lists
+// whatever path led to it; download saves them under their own name.
+func appendArchiveLinks(dst []byte, name string) []byte {
+	dst = append(dst, "<p>Download this folder: <a href=\"?archive=zip\" download=\""...)
+	dst = appendText(dst, name+".zip")
+	dst = append(dst, "\">"...)
+	dst = appendText(dst, name+".zip")
+	dst = append(dst, "</a> · <a href=\"?archive=tar.gz\" download=\""...)
+	dst = appendText(dst, name+".tar.gz")
+	dst = append(dst, "\">"...)
+	dst = appendText(dst, name+".tar.gz")
+	return append(dst, "</a></p>\n"...)
 }

@@ -68,12 +68,19 @@ type Page struct {
 // JSON when json is set, else an HTML page in order s, or, unless o is
 // Sorted, in the order the entries are added (see AppendHTMLStart).
 func NewPage(json bool, urlPath string, s Sort, o Order) *Page {
+	return NewArchivePage(json, urlPath, s, o, "")
+}
+
+// NewArchivePage is NewPage for a directory offered as archives: an HTML
+// page links to archive+".zip" and archive+".tar.gz" (see
+// AppendArchiveLinks); archive "" offers none.
+func NewArchivePage(json bool, urlPath string, s Sort, o Order, archive string) *Page {
 	p := &Page{json: json, first: true}
 	if json {
 		p.buf = AppendJSONStart(p.buf, urlPath)
 		return p
 	}
-	p.buf = AppendHTMLStart(p.buf, urlPath, s, o)
+	p.buf = appendHTMLStart(p.buf, urlPath, s, o, archive)
 	if urlPath != "/" {
 		p.rows++
 	}

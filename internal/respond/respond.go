@@ -21,6 +21,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/stoahttp/stoa/internal/archive"
 	"github.com/stoahttp/stoa/internal/ascii"
 	"github.com/stoahttp/stoa/internal/byterange"
 	"github.com/stoahttp/stoa/internal/coding"
@@ -298,12 +299,21 @@ func CheckFile(h Releaser) error {
 type Options struct {
 	// Pages are the bodies of error responses; nil means the built-in ones.
 	Pages *errpage.Pages
+	// Archive offers every listed directory as .zip and .tar.gz (package
+	// archive).
+	Archive bool
+	// Admit, when set, says whether the file or directory at entryURL may
+	// go into the archive of the directory at dirURL: the site layer
+	// leaves out what another rule guards. Both are clean URL paths.
+	Admit func(dirURL, entryURL string) bool
 }
 
 // Site answers requests for the files of one cache.
 type Site struct {
 	cache    *content.Cache
 	pages    *errpage.Pages
+	archive  bool
+	admit    func(dirURL, entryURL string) bool
 	boundary string
 	errHead  [200]*header.Block // by status-400: prepared header fields of error pages
 }
@@ -314,7 +324,7 @@ const Allow = "GET, HEAD, OPTIONS"
 
 // New returns a Site that answers from cache.
 func New(cache *content.Cache, opt Options) *Site {
-	s := &Site{cache: cache, pages: opt.Pages}
+	s := &Site{cache: cache, pages: opt.Pages, archive: opt.Archive, admit: opt.Admit}
 	if s.pages == nil {
 		s.pages = errpage.Default()
 	}
@@ -697,6 +707,19 @@ const readBatch = 256
 const sortFree = 1024
 
 func (s *Site) listing(req *Request, resp *Response, e *content.Entry) {
+	arc := ""
+	if s.archive {
+		f, ok := archive.FromQuery(req.Query)
+		if !ok {
+			s.Error(400, req.Method, resp)
+			return
+		}
+		if f != archive.None {
+			s.serveArchive(req, resp, e, f)
+			return
+		}
+		arc = archive.BaseName(e.URLPath)
+	}
 	dir, err := s.cache.Resolver().OpenDir(e.Name)
 	if err != nil {
 		s.Error(404, req.Method, resp)
@@ -713,7 +736,7 @@ func (s *Site) listing(req *Request, resp *Response, e *content.Entry) {
 		// Read again from the start, a batch at a time, rather than
 		// hold the first batch until a slow client has taken it.
 		clear(ents)
-		s.streamListing(req, resp, e, dir, json, listing.TooLarge)
+		s.streamListing(req, resp, e, dir, json, listing.TooLarge, arc)
 		return
 	}
 	// A sorted listing holds all its entries until its last row is
@@ -726,7 +749,7 @@ func (s *Site) listing(req *Request, resp *Response, e *content.Entry) {
 		}
 		if room.n = listing.Cost(len(ents), names); !listing.Reserve(room.n) {
 			clear(ents)
-			s.streamListing(req, resp, e, dir, json, listing.Busy)
+			s.streamListing(req, resp, e, dir, json, listing.Busy, arc)
 			return
 		}
 	}
@@ -741,7 +764,7 @@ func (s *Site) listing(req *Request, resp *Response, e *content.Entry) {
 		sort = listing.ParseSort(req.Query)
 	}
 	listing.SortEntries(es, sort)
-	page := listing.NewPage(json, e.URLPath, sort, listing.Sorted)
+	page := listing.NewArchivePage(json, e.URLPath, sort, listing.Sorted, arc)
 	i := 0
 	for ; i < len(es) && !page.Full(); i++ {
 		page.Add(es[i])
@@ -838,7 +861,7 @@ func listingHead(resp *Response, json bool) {
 // are read, a batch at a time from the start, rendering them as they come:
 // for a directory of more than SortLimit entries, or when o is
 // listing.Busy.
-func (s *Site) streamListing(req *Request, resp *Response, e *content.Entry, dir source.Dir, json bool, o listing.Order) {
+func (s *Site) streamListing(req *Request, resp *Response, e *content.Entry, dir source.Dir, json bool, o listing.Order, arc string) {
 	// Opened again to read from the start: a source.Dir has no Seek.
 	dir.Close()
 	dir, err := s.cache.Resolver().OpenDir(e.Name)
@@ -859,7 +882,7 @@ func (s *Site) streamListing(req *Request, resp *Response, e *content.Entry, dir
 			return os.ErrClosed // released before it ran
 		}
 		defer dir.Close()
-		page := listing.NewPage(json, e.URLPath, listing.Sort{}, o)
+		page := listing.NewArchivePage(json, e.URLPath, listing.Sort{}, o, arc)
 		for {
 			ents, err := dir.ReadDir(readBatch)
 			for _, fi := range ents {

@@ -309,13 +309,17 @@ func New(c *config.Site, o Options) (*Site, error) {
 	s.plain = len(s.rules) == 0 && s.any.allow == nil && s.any.deny == nil &&
 		s.any.auth == nil && s.any.cors == nil && s.trusted == nil
 
+	var admit func(dirURL, entryURL string) bool
+	if c.Archive && len(s.rules) > 0 {
+		admit = s.archivable
+	}
 	root, every, err := s.rootOf(c, &o)
 	if err == nil {
 		s.roots = roots{
 			root:   root,
 			every:  every,
 			res:    resolve.Options{Index: c.Index, Dotfiles: dot, Browse: c.Browse},
-			core:   respond.Options{Pages: pages},
+			core:   respond.Options{Pages: pages, Archive: c.Archive, Admit: admit},
 			log:    o.Log,
 			errors: o.Errors,
 			cache: content.Options{
