@@ -81,6 +81,7 @@ func effects(hash string) []effect {
 		{covers: []string{"site.dotfiles"}, lines: `dotfiles = "allow"`, path: "/.env", want: hasStatus(200, "secret")},
 		{covers: []string{"site.follow_symlinks"}, lines: `follow_symlinks = true`, path: "/link.txt", want: hasStatus(200, "outside")},
 		{covers: []string{"site.browse"}, lines: `browse = true`, path: "/dir/", want: hasStatus(200, "f.txt")},
+		{covers: []string{"site.archive"}, lines: "browse = true\narchive = true", path: "/dir/?archive=zip", want: hasHeader("Content-Type", "application/zip")},
 		{covers: []string{"site.compress"}, lines: `compress = false`, path: "/big.css", header: gz, want: noCoding},
 		{covers: []string{"site.precompressed"}, lines: "precompressed = false\ncompress = false", path: "/pre.css", header: gz, want: noCoding},
 		{covers: []string{"site.compress_min_size"}, lines: `compress_min_size = 100000`, path: "/big.css", header: gz, want: noCoding},
