@@ -9,8 +9,10 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -296,4 +298,96 @@ func (f *rewritingFile) ReadAt(p []byte, off int64) (int, error) {
 		f.rewrite()
 	}
 	return f.File.ReadAt(p, off)
+}
+
+// countWriter counts what is written to it and drops it.
+type countWriter struct{ n int64 }
+
+func (c *countWriter) Write(p []byte) (int, error) { c.n += int64(len(p)); return len(p), nil }
+
+// TestArchiveHeapIsFlat: a folder far larger than any buffer (200 MiB of
+// sparse files, none of it on disk) is archived with the heap sampled all
+// along staying under a ceiling: nothing is built in memory. The files are
+// PNGs, which a zip stores as they are, so the zip is 200 MiB too.
+func TestArchiveHeapIsFlat(t *testing.T) {
+	if testing.Short() {
+		t.Skip("reads 400 MiB")
+	}
+	dir := t.TempDir()
+	if err := os.Mkdir(filepath.Join(dir, "big"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	const files, size = 4, 50 << 20
+	for i := range files {
+		f, err := os.Create(filepath.Join(dir, "big", "f"+string(rune('0'+i))+".png"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := f.Truncate(size); err != nil {
+			t.Fatal(err)
+		}
+		f.Close()
+	}
+	r := resolver(t, dir, resolve.Options{Browse: true})
+	const ceiling = 24 << 20
+	for _, f := range []Format{Zip, TarGz} {
+		runtime.GC()
+		var base runtime.MemStats
+		runtime.ReadMemStats(&base)
+		var peak atomic.Uint64
+		done := make(chan struct{})
+		sampled := make(chan struct{})
+		go func() {
+			defer close(sampled)
+			tick := time.NewTicker(5 * time.Millisecond)
+			defer tick.Stop()
+			for {
+				var ms runtime.MemStats
+				runtime.ReadMemStats(&ms)
+				if ms.HeapInuse > peak.Load() {
+					peak.Store(ms.HeapInuse)
+				}
+				select {
+				case <-done:
+					return
+				case <-tick.C:
+				}
+			}
+		}()
+		var w countWriter
+		err := Write(&w, f, r, Options{Dir: "big", URLPath: "/big/"})
+		close(done)
+		<-sampled
+		if err != nil {
+			t.Fatalf("%s: %v", f.Ext(), err)
+		}
+		grew := int64(peak.Load()) - int64(base.HeapInuse)
+		t.Logf("%s: %d bytes out, heap grew by %d KiB at most", f.Ext(), w.n, grew>>10)
+		if w.n < files*size && f == Zip {
+			t.Errorf("zip of %d MiB of PNGs is %d bytes: not stored", files*size>>20, w.n)
+		}
+		if grew > ceiling {
+			t.Errorf("%s of %d MiB: heap grew by %d MiB, want under %d MiB", f.Ext(), files*size>>20, grew>>20, ceiling>>20)
+		}
+	}
+}
+
+// TestArchiveCost: Cost covers what one archive being written holds.
+func TestArchiveCost(t *testing.T) {
+	dir := tree(t, map[string]string{"d/a.txt": strings.Repeat("compressible text ", 100_000), "d/b.bin": strings.Repeat("\x00\x01", 100_000)})
+	r := resolver(t, dir, resolve.Options{Browse: true})
+	for _, f := range []Format{Zip, TarGz} {
+		runtime.GC()
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		if err := Write(&countWriter{}, f, r, Options{Dir: "d", URLPath: "/d/"}); err != nil {
+			t.Fatal(err)
+		}
+		runtime.ReadMemStats(&after)
+		got := int64(after.TotalAlloc - before.TotalAlloc)
+		t.Logf("%s: %d KiB allocated", f.Ext(), got>>10)
+		if got > Cost {
+			t.Errorf("%s allocated %d KiB, more than Cost (%d KiB)", f.Ext(), got>>10, Cost>>10)
+		}
+	}
 }
