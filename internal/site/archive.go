@@ -1,5 +1,7 @@
 package site
 
+import "strings"
+
 // archivable reports whether the file or directory at entryURL may go into
 // the archive of the directory at dirURL (respond.Options.Admit). The
 // archive request passed the guard of dirURL's rule only, so an entry
@@ -29,9 +31,13 @@ func (s *Site) archivable(dirURL, entryURL string) bool {
 	return pe.allow == pd.allow && pe.deny == pd.deny && pe.auth == pd.auth
 }
 
-// ruleFor returns the rule that applies to the clean path p, nil for
-// none.
+// ruleFor returns the rule that applies to the URL path p, nil for none.
+// Rules match clean paths, a directory's without its final slash, as
+// serve matches them.
 func (s *Site) ruleFor(p string) *rule {
+	if len(p) > 1 {
+		p = strings.TrimSuffix(p, "/")
+	}
 	var capsBuf [9]string
 	for i := range s.rules {
 		if _, ok := s.rules[i].pat.Match(p, capsBuf[:0]); ok {

@@ -1,0 +1,127 @@
+package site
+
+import (
+	"archive/zip"
+	"bytes"
+	"net/netip"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/stoahttp/stoa/internal/basicauth"
+	"github.com/stoahttp/stoa/internal/config"
+	"github.com/stoahttp/stoa/internal/respond"
+)
+
+// archived asks s for the zip of path and returns its member names, with
+// the answer's status and header.
+func archived(t *testing.T, s *Site, req respond.Request) (answer, []string) {
+	t.Helper()
+	req.Method = "GET"
+	if !req.Peer.IsValid() {
+		req.Peer = netip.MustParseAddr("192.0.2.10")
+	}
+	var resp respond.Response
+	s.Serve(&req, &resp)
+	a := answer{status: resp.Status, header: string(resp.Head.HTTP1()) + string(resp.Extra)}
+	if resp.Stream == nil {
+		if resp.Handle != nil {
+			resp.Handle.Release()
+		}
+		return a, nil
+	}
+	var buf bytes.Buffer
+	err := resp.Stream(&buf)
+	resp.Handle.Release()
+	if err != nil {
+		t.Fatalf("%s: stream: %v", req.Path, err)
+	}
+	zr, err := zip.NewReader(bytes.NewReader(buf.Bytes()), int64(buf.Len()))
+	if err != nil {
+		t.Fatalf("%s: %v", req.Path, err)
+	}
+	var names []string
+	for _, f := range zr.File {
+		names = append(names, f.Name)
+	}
+	sort.Strings(names)
+	return a, names
+}
+
+// TestArchiveLeavesOutWhatRulesGuard: the archive of a folder passed the
+// guard of the folder's rule only; a file another rule guards (basic
+// auth, an allow list) or answers with something else (a rewrite) is
+// left out, while a rule that only sets headers changes nothing.
+func TestArchiveLeavesOutWhatRulesGuard(t *testing.T) {
+	hash, err := basicauth.Hash([]byte("pw"), "argon2id")
+	if err != nil {
+		t.Fatal(err)
+	}
+	auth := &config.BasicAuth{Realm: "r", Users: []config.User{{Name: "alice", Hash: hash}}}
+	root := tree(t, map[string]string{
+		"pub/a.txt":          "a",
+		"pub/style.css":      "body{}",
+		"pub/staging/s.txt":  "secret",
+		"pub/admin/x.txt":    "admin",
+		"pub/old/page.html":  "rewritten",
+		"guarded/g.txt":      "g",
+		"guarded/open/o.txt": "o",
+	})
+	s := newSite(t, config.Site{Root: root, Browse: true, Archive: true, Rules: []config.Rule{
+		{Match: "*.css", Headers: ops("X-Css", "1")},
+		{Match: "/pub/staging/*", BasicAuth: auth},
+		{Match: "/pub/admin/*", Allow: prefixes("10.0.0.0/8")},
+		{Match: "/pub/old/*", Rewrite: "/pub/a.txt"},
+		{Match: "/guarded/*", BasicAuth: auth},
+	}})
+	a, names := archived(t, s, respond.Request{Path: "/pub/", Query: "archive=zip", HasQuery: true})
+	// The folders stay, empty, as the listing of /pub/ shows them.
+	want := "pub/ pub/a.txt pub/admin/ pub/old/ pub/staging/ pub/style.css"
+	if a.status != 200 || strings.Join(names, " ") != want {
+		t.Errorf("/pub/?archive=zip: %d, members %q, want 200 with %q", a.status, names, want)
+	}
+	if !a.has("Content-Type: application/zip") || !a.has(`Content-Disposition: attachment; filename="pub.zip"; filename*=UTF-8''pub.zip`) {
+		t.Errorf("/pub/?archive=zip header:\n%s", a.header)
+	}
+	// "/guarded/*" does not match the folder itself ("/guarded", as
+	// its listing is matched), so its archive passes no guard: it holds
+	// none of the guarded files.
+	a, names = archived(t, s, respond.Request{Path: "/guarded/", Query: "archive=zip", HasQuery: true})
+	if a.status != 200 || strings.Join(names, " ") != "guarded/" {
+		t.Errorf("/guarded/?archive=zip: %d, members %q, want 200 with the folder alone", a.status, names)
+	}
+}
+
+func TestArchiveRequests(t *testing.T) {
+	root := tree(t, map[string]string{"d/a.txt": "a", "d/index.html.not": "x"})
+	on := newSite(t, config.Site{Root: root, Browse: true, Archive: true})
+	off := newSite(t, config.Site{Root: root, Browse: true})
+	for _, tt := range []struct {
+		name   string
+		s      *Site
+		method string
+		path   string
+		query  string
+		status int
+		line   string // a header line the answer has
+		body   string // in the body
+	}{
+		{"listing links", on, "GET", "/d/", "", 200, "Content-Type: text/html; charset=utf-8", `<a href="?archive=zip" download="d.zip">`},
+		{"tar.gz", on, "GET", "/d/", "archive=tar.gz", 200, "Content-Type: application/gzip", ""},
+		{"HEAD", on, "HEAD", "/d/", "archive=zip", 200, "Content-Type: application/zip", ""},
+		{"unknown format", on, "GET", "/d/", "archive=rar", 400, "", ""},
+		{"not a folder", on, "GET", "/d/a.txt", "archive=zip", 200, "Content-Type: text/plain; charset=utf-8", "a"},
+		{"off: a listing", off, "GET", "/d/", "archive=zip", 200, "Content-Type: text/html; charset=utf-8", "a.txt"},
+		{"off: no links", off, "GET", "/d/", "", 200, "Content-Type: text/html; charset=utf-8", "a.txt"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			a := get(t, tt.s, respond.Request{Method: tt.method, Path: tt.path, Query: tt.query, HasQuery: tt.query != ""})
+			if a.status != tt.status || (tt.line != "" && !a.has(tt.line)) || !strings.Contains(a.body, tt.body) {
+				t.Errorf("%s %s?%s: %d\n%s%q\nwant %d with %q and %q", tt.method, tt.path, tt.query, a.status, a.header, a.body, tt.status, tt.line, tt.body)
+			}
+			if tt.s == off && strings.Contains(a.body, "archive=") {
+				t.Errorf("archive off, but the listing offers one: %q", a.body)
+			}
+		})
+	}
+}
