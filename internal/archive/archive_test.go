@@ -329,7 +329,7 @@ func TestArchiveHeapIsFlat(t *testing.T) {
 		f.Close()
 	}
 	r := resolver(t, dir, resolve.Options{Browse: true})
-	const ceiling = 24 << 20
+	const ceiling = 8 << 20
 	for _, f := range []Format{Zip, TarGz} {
 		runtime.GC()
 		var base runtime.MemStats
