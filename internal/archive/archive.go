@@ -26,7 +26,6 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"net/url"
 	"path"
 	"strings"
 	"syscall"
@@ -168,7 +167,22 @@ func AppendDisposition(dst []byte, name string) []byte {
 		dst = append(dst, c)
 	}
 	dst = append(dst, `"; filename*=UTF-8''`...)
-	return append(dst, strings.ReplaceAll(url.PathEscape(name), "'", "%27")...)
+	const hex = "0123456789ABCDEF"
+	for i := 0; i < len(name); i++ {
+		if c := name[i]; isAttrChar(c) {
+			dst = append(dst, c)
+		} else {
+			dst = append(dst, '%', hex[c>>4], hex[c&15])
+		}
+	}
+	return dst
+}
+
+// isAttrChar reports whether c may stand as it is in an RFC 8187 value
+// (attr-char); any other byte is percent-encoded.
+func isAttrChar(c byte) bool {
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' ||
+		strings.IndexByte("!#$&+-.^_`|~", c) >= 0
 }
 
 // Write writes the archive of o.Dir of t in format f to w. The entries are

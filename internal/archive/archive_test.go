@@ -391,3 +391,39 @@ func TestArchiveCost(t *testing.T) {
 		}
 	}
 }
+
+func TestFromQuery(t *testing.T) {
+	for _, tt := range []struct {
+		q  string
+		f  Format
+		ok bool
+	}{
+		{"", None, true},
+		{"sort=size&order=desc", None, true},
+		{"archive=zip", Zip, true},
+		{"sort=name&archive=tar.gz", TarGz, true},
+		{"archive=tgz", TarGz, true},
+		{"archive=rar", None, false},
+		{"archive=", None, false},
+		{"archive", None, false},
+		{"xarchive=zip", None, true},
+	} {
+		if f, ok := FromQuery(tt.q); f != tt.f || ok != tt.ok {
+			t.Errorf("FromQuery(%q) = %v, %v; want %v, %v", tt.q, f, ok, tt.f, tt.ok)
+		}
+	}
+}
+
+func TestDisposition(t *testing.T) {
+	for _, tt := range []struct{ urlPath, want string }{
+		{"/docs/", `attachment; filename="docs.zip"; filename*=UTF-8''docs.zip`},
+		{"/", `attachment; filename="root.zip"; filename*=UTF-8''root.zip`},
+		{"/a/ünï \"q\"/", `attachment; filename="__n__ _q_.zip"; filename*=UTF-8''%C3%BCn%C3%AF%20%22q%22.zip`},
+		{"/it's/", `attachment; filename="it's.zip"; filename*=UTF-8''it%27s.zip`},
+		{"/a=b;c@d/", `attachment; filename="a=b;c@d.zip"; filename*=UTF-8''a%3Db%3Bc%40d.zip`},
+	} {
+		if got := string(AppendDisposition(nil, Name(tt.urlPath, Zip))); got != tt.want {
+			t.Errorf("%q: %s, want %s", tt.urlPath, got, tt.want)
+		}
+	}
+}
