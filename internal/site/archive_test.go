@@ -3,12 +3,15 @@ package site
 import (
 	"archive/zip"
 	"bytes"
+	"io"
 	"net/netip"
 	"sort"
 	"strings"
 	"testing"
 
+	"github.com/stoahttp/stoa/internal/archive"
 	"github.com/stoahttp/stoa/internal/basicauth"
+	"github.com/stoahttp/stoa/internal/budget"
 	"github.com/stoahttp/stoa/internal/config"
 	"github.com/stoahttp/stoa/internal/respond"
 )
@@ -123,5 +126,36 @@ func TestArchiveRequests(t *testing.T) {
 				t.Errorf("archive off, but the listing offers one: %q", a.body)
 			}
 		})
+	}
+}
+
+// TestArchiveBudget: an archive takes archive.Cost of the in-flight budget
+// until its stream ends, and with no room left the answer is 503 with
+// Retry-After, not an archive that nothing bounds.
+func TestArchiveBudget(t *testing.T) {
+	s := newSite(t, config.Site{Root: tree(t, map[string]string{"d/a.txt": "a"}), Browse: true, Archive: true})
+	req := respond.Request{Method: "GET", Path: "/d/", Query: "archive=zip", HasQuery: true, Peer: netip.MustParseAddr("192.0.2.10")}
+	before := budget.Held()
+	var resp respond.Response
+	s.Serve(&req, &resp)
+	if got := budget.Held() - before; resp.Status != 200 || got != archive.Cost {
+		t.Fatalf("archive: %d, holds %d bytes of the budget, want 200 holding %d", resp.Status, got, archive.Cost)
+	}
+	if err := resp.Stream(io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	resp.Handle.Release()
+	if got := budget.Held() - before; got != 0 {
+		t.Errorf("after the stream and release, %d bytes still held", got)
+	}
+
+	restore := budget.SetLimit(budget.Held() + archive.Cost - 1)
+	defer restore()
+	a := get(t, s, req)
+	if a.status != 503 || !a.has("Retry-After: "+respond.RetryAfter) {
+		t.Errorf("no room: %d\n%s\nwant 503 with Retry-After", a.status, a.header)
+	}
+	if a := get(t, s, respond.Request{Method: "HEAD", Path: "/d/", Query: "archive=zip", HasQuery: true}); a.status != 200 {
+		t.Errorf("HEAD with no room: %d, want 200 (a HEAD holds nothing)", a.status)
 	}
 }
