@@ -120,3 +120,35 @@ func readArchive(t *testing.T, format string, b []byte) map[string]string {
 		got[h.Name] = string(body)
 	}
 }
+
+// TestFolderArchiveOverEveryProtocol: the archive, a body of unknown
+// length written while it is sent, arrives whole over HTTP/1.1, HTTP/2 and
+// HTTP/3.
+func TestFolderArchiveOverEveryProtocol(t *testing.T) {
+	s := newSite(t)
+	want := map[string]string{"d/a.txt": strings.Repeat("a line of text\n", 20_000), "d/b.bin": string(patterned(300_000))}
+	for name, body := range want {
+		s.write(name, body)
+	}
+	srv := startServer(t, s, "--tls-self-signed", "--https", "127.0.0.1:0", "--browse", "--archive")
+	addr := httpsAddr(t, srv)
+	for _, proto := range []string{"HTTP/1.1", "HTTP/2", "HTTP/3"} {
+		for _, format := range []string{"zip", "tar.gz"} {
+			resp, err := clients()[proto].Get("https://" + addr + "/d/?archive=" + format)
+			if err != nil {
+				t.Fatalf("%s %s: %v", proto, format, err)
+			}
+			body, err := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if err != nil || resp.StatusCode != 200 || !strings.HasPrefix(resp.Proto, proto) {
+				t.Fatalf("%s %s: %s %d, %v", proto, format, resp.Proto, resp.StatusCode, err)
+			}
+			got := readArchive(t, format, body)
+			for name, b := range want {
+				if got[name] != b {
+					t.Errorf("%s %s: %s: %d bytes, want %d", proto, format, name, len(got[name]), len(b))
+				}
+			}
+		}
+	}
+}
