@@ -3,6 +3,7 @@ package listing
 import (
 	"bytes"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 )
@@ -47,6 +48,26 @@ func TestPageMatchesAppend(t *testing.T) {
 					t.Errorf("%d entries at %s, json %v: a chunk of %d bytes, want about %d", n, urlPath, json, biggest, ChunkSize)
 				}
 			}
+		}
+	}
+}
+
+// TestArchiveLinks: a page offered as archives links to both, under the
+// heading, with the folder's name escaped; JSON and pages not offered
+// have no links.
+func TestArchiveLinks(t *testing.T) {
+	p := NewArchivePage(false, "/<b>&/", Sort{By: ByName}, Sorted, `<b>&`)
+	p.End()
+	html := string(p.Bytes())
+	want := `</h1>
+<p>Download this folder: <a href="?archive=zip" download="&lt;b&gt;&amp;.zip">&lt;b&gt;&amp;.zip</a> · <a href="?archive=tar.gz" download="&lt;b&gt;&amp;.tar.gz">&lt;b&gt;&amp;.tar.gz</a></p>
+`
+	if !strings.Contains(html, want) {
+		t.Errorf("page:\n%s\nwant it to contain\n%s", html, want)
+	}
+	for _, q := range []*Page{NewArchivePage(true, "/d/", Sort{}, Sorted, "d"), NewPage(false, "/d/", Sort{}, Sorted)} {
+		if q.End(); strings.Contains(string(q.Bytes()), "archive=") {
+			t.Errorf("links where none are offered:\n%s", q.Bytes())
 		}
 	}
 }
