@@ -36,6 +36,9 @@ func (d *decoder) site(t *table, path string, pos Pos) (Site, siteInfo) {
 	if (s.TLSCert == "") != (s.TLSKey == "") {
 		d.report(pos, path, "tls_cert and tls_key go together; give both files, or neither")
 	}
+	if v := t.get("archive"); s.Archive && !s.Browse {
+		d.report(v.pos, r.key("archive"), "archive offers the folders a listing shows; set browse = true too")
+	}
 	if v := t.get("acme"); s.ACME {
 		for _, h := range s.Hosts {
 			if strings.HasPrefix(h, "*") {
