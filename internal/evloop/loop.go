@@ -35,10 +35,14 @@ type loop struct {
 	ef   *os.File        // epfd, for Go's netpoller
 	rc   syscall.RawConn // of ef
 	wake int             // eventfd: post writes to it
-	// deadline is the read deadline set on ef (unix ns, 0: none).
-	deadline int64
-	look     func(uintptr) bool // for rc.Read: epollNow into ready
-	ready    int
+	// deadline is the read deadline set on ef (unix ns, 0: none); at is
+	// the one the current poll waits until.
+	deadline, at int64
+	look         func(uintptr) bool // l.lookNow, for rc.Read
+	ready        int                // events lookNow put in l.events
+	// polls counts the epoll_pwait calls, for the tests that hold a
+	// wake-up to one of them when there is work.
+	polls int
 
 	mu    sync.Mutex
 	tasks []func()
@@ -85,10 +89,7 @@ func newLoop(s *Server) (*loop, error) {
 		l.closeFDs()
 		return nil, err
 	}
-	l.look = func(uintptr) bool {
-		l.ready = l.epollNow()
-		return l.ready > 0
-	}
+	l.look = l.lookNow
 	l.ef = os.NewFile(uintptr(epfd), "evloop")
 	if l.rc, err = l.ef.SyscallConn(); err != nil {
 		l.closeFDs()
@@ -190,29 +191,53 @@ func (l *loop) run() {
 // costs a wake-up by the kernel's scheduler for each event, whereas
 // parked, the loop is run by whichever thread polls next, often the one
 // that made the event (a client writing on loopback), without a switch.
+//
+// It costs one epoll_pwait when events are waiting, and two when the loop
+// must park for them: the empty one before and the one after. rc.Read
+// calls lookNow before it parks, and that call cannot be skipped: rc.Read
+// first forgets any readiness the netpoller reported (prepareRead), so an
+// event that came after an earlier poll of ours would be lost. A poll of
+// our own before rc.Read was thus a second empty poll per park.
 func (l *loop) poll(at int64) int {
-	if n := l.epollNow(); n > 0 {
-		return n
-	}
-	if at != l.deadline {
-		l.deadline = at
-		var t time.Time
-		if at != 0 {
-			t = time.Unix(0, at)
-		}
-		l.ef.SetReadDeadline(t)
-	}
-	l.ready = 0
+	l.ready, l.at = 0, at
 	err := l.rc.Read(l.look)
-	if err != nil && !errors.Is(err, os.ErrDeadlineExceeded) {
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		// The deadline passed, whether the loop waited or not: until it
+		// is moved, rc.Read fails before it calls lookNow, which moves it.
+		l.deadline = 0
+		l.ef.SetReadDeadline(time.Time{})
+	} else if err != nil {
 		panic("evloop: waiting for events: " + err.Error())
 	}
 	return l.ready
 }
 
+// lookNow is rc.Read's callback: it polls without waiting and reports
+// whether there are events; if not, rc.Read parks until the epoll
+// descriptor is readable or the read deadline passes.
+func (l *loop) lookNow(uintptr) bool {
+	if l.ready = l.epollNow(); l.ready > 0 {
+		return true
+	}
+	// The deadline is moved only when the loop is about to park: a busy
+	// loop never waits, and each move costs a runtime timer update. Moved
+	// here, before rc.Read waits, it applies to this wait (a deadline
+	// already past makes the wait return at once).
+	if l.at != l.deadline {
+		l.deadline = l.at
+		var t time.Time
+		if l.at != 0 {
+			t = time.Unix(0, l.at)
+		}
+		l.ef.SetReadDeadline(t)
+	}
+	return false
+}
+
 // epollNow is epoll_wait without waiting.
 func (l *loop) epollNow() int {
 	for {
+		l.polls++
 		n, _, e := unix.RawSyscall6(unix.SYS_EPOLL_PWAIT, uintptr(l.epfd),
 			uintptr(unsafe.Pointer(&l.events[0])), uintptr(len(l.events)), 0, 0, 0)
 		if e != unix.EINTR {
