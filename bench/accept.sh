@@ -12,6 +12,8 @@
 #   STOA_BIN=/path/stoa bench/accept.sh   (measure another build of stoa)
 #   BENCH_NGINX=0 bench/accept.sh         (stoa alone)
 #   BENCH_TRACER=perf bench/accept.sh     (count with perf stat instead)
+#   BENCH_KEEPALIVE=1 bench/accept.sh     (per keep-alive request instead:
+#                                          wrk -c64 -d3, as the peer bench's small)
 #
 # strace stops the server at every call, which lets the request arrive
 # before the read right after accept: reads that find nothing (EAGAIN) and
@@ -31,7 +33,7 @@ WORK=$(mktemp -d -t stoa-accept.XXXXXX)
 PIDS=()
 cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$WORK"; }
 trap cleanup EXIT
-for tool in strace ab curl; do
+for tool in strace ab curl $([[ ${BENCH_KEEPALIVE:-0} == 1 ]] && echo wrk); do
 	command -v $tool >/dev/null || { echo "accept.sh: $tool is not installed (apt-get install strace apache2-utils curl)" >&2; exit 1; }
 done
 
@@ -84,19 +86,27 @@ measure() {
 	fi
 	st=$!
 	sleep 1 # the tracer attaches to every thread
-	ab -q -n "$N" -c "$C" -H 'Connection: close' "http://127.0.0.1:$PORT/index.html" >"$WORK/ab.out"
+	local n=$N
+	if [[ ${BENCH_KEEPALIVE:-0} == 1 ]]; then
+		wrk -t1 -c64 -d3 "http://127.0.0.1:$PORT/index.html" >"$WORK/wrk.out"
+		n=$(awk '/requests in/ {print $1}' "$WORK/wrk.out")
+		failed=$(awk '/Non-2xx|Socket errors/ {f = f $0} END {print f == "" ? 0 : f}' "$WORK/wrk.out")
+		echo "== $label: $n requests on 64 keep-alive connections, failed $failed; calls per request"
+	else
+		ab -q -n "$N" -c "$C" -H 'Connection: close' "http://127.0.0.1:$PORT/index.html" >"$WORK/ab.out"
+		failed=$(awk '/^Failed requests/ {print $3}' "$WORK/ab.out")
+		echo "== $label: $N connections, $C at a time, failed $failed; calls per connection"
+	fi
 	kill -INT $st; wait $st 2>/dev/null || true
-	failed=$(awk '/^Failed requests/ {print $3}' "$WORK/ab.out")
-	echo "== $label: $N connections, $C at a time, failed $failed; calls per connection"
 	if [[ ${BENCH_TRACER:-strace} == perf ]]; then
-		awk -F, -v n="$N" '$3 != "" && $1 ~ /^[0-9]+$/ { name = $3; sub(/.*sys_enter_?/, "", name)
+		awk -F, -v n="$n" '$3 != "" && $1 ~ /^[0-9]+$/ { name = $3; sub(/.*sys_enter_?/, "", name)
 			if (name == "") name = "total"
 			if (name == "total" || $1 / n >= 0.05) printf "  %-16s %6.2f\n", name, $1 / n }' "$WORK/perf.out"
 		return
 	fi
 	# The Go runtime's own calls (futex, nanosleep: threads parking and
 	# spinning, which strace's slowness makes more of) are summed apart.
-	awk -v n="$N" '
+	awk -v n="$n" '
 		$1 ~ /^[0-9.]+$/ && NF >= 5 && $NF != "total" { calls = $4; name = $NF
 			rt = name ~ /^(futex|nanosleep|sched_yield|rt_sigreturn|rt_sigprocmask|tgkill|getpid|madvise|mmap|munmap|clock_gettime)$/
 			if (rt) runtime += calls; else io += calls
