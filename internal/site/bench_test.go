@@ -49,7 +49,8 @@ func BenchmarkServe(b *testing.B) {
 			c := config.Site{Root: b.TempDir(), Rules: bc.rules}
 			writeFiles(b, c.Root, map[string]string{"many/f0001.html": "<p>page</p>"})
 			s := newSite(b, c)
-			req := respond.Request{Method: "GET", Path: bc.path, Host: "127.0.0.1:8080"}
+			// A navigation, which the spa fallback answers.
+			req := respond.Request{Method: "GET", Path: bc.path, Host: "127.0.0.1:8080", Accept: "text/html"}
 			var resp respond.Response
 			b.ReportAllocs()
 			n := 0
