@@ -1,6 +1,7 @@
 package site
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/stoahttp/stoa/internal/config"
@@ -78,5 +79,33 @@ func TestShellFallbackNavigationOnly(t *testing.T) {
 	s = newSite(t, config.Site{Rules: []config.Rule{{Match: "/*", TryFiles: []string{"{path}", "{path}.html"}}}})
 	if a := get(t, s, respond.Request{Path: "/new/page", SecFetchDest: "empty"}); a.status != 200 || a.body != "new page" {
 		t.Errorf("{path}.html fallback, fetched: %d %q, want the page", a.status, a.body)
+	}
+}
+
+func TestWarnings(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		rule config.Rule
+		want string // in the warning; "" for none
+	}{
+		{"try_files, navigations only", config.Rule{Match: "/*", TryFiles: []string{"{path}", "/index.html"}}, ""},
+		{"fallback_any", config.Rule{Match: "/*", TryFiles: []string{"{path}", "/index.html"}, FallbackAny: true},
+			`stoa.toml:3:1: site[1].rule[1]: warning: with fallback_any, try_files answers a missing asset such as /favicon.ico with /index.html (200 text/html); remove fallback_any`},
+		{"fallback_any under /app", config.Rule{Match: "/app/*", TryFiles: []string{"{path}", "/app/index.html"}, FallbackAny: true},
+			"such as /app/x.js with /app/index.html"},
+		{"fallback_any, fallback not HTML", config.Rule{Match: "/*", TryFiles: []string{"{path}", "/404.txt"}, FallbackAny: true}, ""},
+		{"fallback_any, routes only", config.Rule{Match: "/{users,teams}", TryFiles: []string{"{path}", "/index.html"}, FallbackAny: true}, ""},
+		{"rewrite everything", config.Rule{Match: "/*", Rewrite: "/index.html"}, `write try_files = ["{path}", "/index.html"] instead, or spa = true`},
+		{"rewrite of a page", config.Rule{Match: "/blog/*", Rewrite: "/posts/{1}.html"}, ""},
+		{"rewrite of HTML paths", config.Rule{Match: "/*.html", Rewrite: "/index.html"}, ""},
+	} {
+		tt.rule.Pos = config.Pos{Line: 3, Col: 1}
+		got := Warnings(&config.Site{Rules: []config.Rule{tt.rule}}, "stoa.toml", 1)
+		switch {
+		case tt.want == "" && len(got) > 0:
+			t.Errorf("%s: warnings %q, want none", tt.name, got)
+		case tt.want != "" && (len(got) != 1 || !strings.Contains(got[0], tt.want)):
+			t.Errorf("%s: warnings %q, want one with %q", tt.name, got, tt.want)
+		}
 	}
 }
