@@ -49,6 +49,14 @@ func TestSPA(t *testing.T) {
 	if a := get(t, s, respond.Request{Method: "POST", Path: "/dashboard", Accept: browserAccept}); a.status == 200 {
 		t.Errorf("POST to a missing route: %d, want no shell", a.status)
 	}
+	// cache_control is auto with spa; a rule's headers still win.
+	s = newSite(t, config.Site{SPA: true, Rules: []config.Rule{{Match: "/assets/*", Headers: ops("Cache-Control", "max-age=60")}}})
+	if a := get(t, s, respond.Request{Path: "/x", Accept: browserAccept}); !a.has("Cache-Control: no-cache") {
+		t.Errorf("spa: the shell's header\n%s\nwant Cache-Control: no-cache", a.header)
+	}
+	if a := get(t, s, respond.Request{Path: "/assets/app.css"}); !a.has("Cache-Control: max-age=60") || a.has("Cache-Control: no-cache") {
+		t.Errorf("spa with a rule's Cache-Control: header\n%s\nwant the rule's only", a.header)
+	}
 	// The shell is the first index file.
 	s = newSite(t, config.Site{SPA: true, Index: []string{"posts/hello.html"}})
 	if a := get(t, s, respond.Request{Path: "/x/y", Accept: browserAccept}); a.status != 200 || a.body != "hello post" {

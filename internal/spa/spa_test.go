@@ -16,6 +16,7 @@ func TestNavigation(t *testing.T) {
 		{"chrome address bar", Request{"GET", "/users/42", chromeNav, "document"}, true},
 		{"HEAD navigation", Request{"HEAD", "/users/42", chromeNav, "document"}, true},
 		{"iframe", Request{"GET", "/embed", chromeNav, "iframe"}, true},
+		{"frame", Request{"GET", "/embed", "*/*", "frame"}, true},
 		{"dest case-insensitive", Request{"GET", "/a", "", "Document"}, true},
 		{"old browser, Accept only", Request{"GET", "/a/b", chromeNav, ""}, true},
 		{"a route with a dot", Request{"GET", "/users/jane.doe", chromeNav, "document"}, true},
