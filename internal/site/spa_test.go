@@ -117,3 +117,22 @@ func TestWarnings(t *testing.T) {
 		}
 	}
 }
+
+// TestSPAAllocatesNothing: with spa, a cached file and the shell answering
+// a navigation to a missing route cost no allocation.
+func TestSPAAllocatesNothing(t *testing.T) {
+	s := newSite(t, config.Site{SPA: true})
+	for _, req := range []respond.Request{
+		{Method: "GET", Path: "/assets/app.css"},
+		{Method: "GET", Path: "/dashboard/settings", Accept: browserAccept, SecFetchDest: "document"},
+	} {
+		var resp respond.Response
+		s.Serve(&req, &resp) // caches the file
+		if n := testing.AllocsPerRun(100, func() {
+			resp.Reset()
+			s.Serve(&req, &resp)
+		}); n != 0 || resp.Status != 200 {
+			t.Errorf("GET %s: status %d, %v allocations, want 200 and 0", req.Path, resp.Status, n)
+		}
+	}
+}
