@@ -3,6 +3,9 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"io"
+	"net/http"
+	"slices"
 	"strings"
 	"testing"
 
@@ -130,4 +133,40 @@ func awaitInt(t *testing.T, ctx context.Context, expr string) int {
 		t.Fatalf("evaluate %s: %v", expr, err)
 	}
 	return v
+}
+
+// TestSPAOverEveryProtocol: Sec-Fetch-Dest decides alike over HTTP/1.1,
+// HTTP/2 and HTTP/3 (package reqfield reads it for all three).
+func TestSPAOverEveryProtocol(t *testing.T) {
+	srv := startServer(t, newSPASite(t), "--spa", "--tls-self-signed", "--https", "127.0.0.1:0")
+	base := "https://" + httpsAddr(t, srv)
+	for proto, c := range clients() {
+		for _, tt := range []struct {
+			dest, accept string
+			status       int
+		}{
+			{"document", "*/*", 200},
+			{"script", "text/html", 404},
+			{"", "text/html", 200},
+			{"", "*/*", 404},
+		} {
+			req, _ := http.NewRequest("GET", base+"/deep/route", nil)
+			req.Header.Set("Accept", tt.accept)
+			if tt.dest != "" {
+				req.Header.Set("Sec-Fetch-Dest", tt.dest)
+			}
+			resp, err := c.Do(req)
+			if err != nil {
+				t.Fatalf("%s: %v", proto, err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != tt.status || (tt.status == 200 && string(body) != spaShell) {
+				t.Errorf("%s: Sec-Fetch-Dest %q, Accept %q: %d %q, want %d", proto, tt.dest, tt.accept, resp.StatusCode, clip(body, 40), tt.status)
+			}
+			if !slices.Contains(resp.Header.Values("Vary"), "Accept, Sec-Fetch-Dest") {
+				t.Errorf("%s: Vary %q, want Accept, Sec-Fetch-Dest among them", proto, resp.Header.Values("Vary"))
+			}
+		}
+	}
 }
