@@ -11,7 +11,10 @@
 //     which a browser never sends with a preflight;
 //  5. basic auth: 401 with a challenge;
 //  6. a redirect, an internal rewrite, or try_files; else the path itself,
-//     answered by the core (package respond);
+//     answered by the core (package respond), and with spa a navigation
+//     to a missing path gets the app's shell (package spa says which
+//     requests are navigations; a try_files fallback that is one HTML
+//     file answers only those too);
 //  7. response headers: the site's, then the rule's, on 2xx and 3xx
 //     answers; CORS lines; the security headers on every answer.
 //
