@@ -89,7 +89,10 @@ root = %q
 		{"unknown.example", "/", 200, indexHTML, "", ""},
 		{"unknown.example", "/", 200, indexHTML, "Referrer-Policy", "strict-origin-when-cross-origin"},
 	} {
-		r := srv.roundTrip(requestHost("GET", tt.host, tt.target))
+		// As a browser asks: b.test's fallback to its shell answers
+		// navigations only.
+		raw := strings.Replace(requestHost("GET", tt.host, tt.target), "\r\n\r\n", "\r\nAccept: text/html,*/*;q=0.8\r\n\r\n", 1)
+		r := srv.roundTrip(raw)
 		what := tt.host + tt.target
 		if !checkStatus(t, what, r, tt.status) {
 			continue

@@ -10,6 +10,7 @@ import (
 
 	"github.com/stoahttp/stoa/internal/config"
 	"github.com/stoahttp/stoa/internal/server"
+	"github.com/stoahttp/stoa/internal/site"
 )
 
 // check is 'stoa check [FILE]': it validates a stoa.toml as 'stoa serve'
@@ -25,7 +26,9 @@ serving it needs (each site's root and error pages exist, every rule's
 pattern and targets parse). Each problem is printed as FILE:LINE:COL with
 what to write instead. The STOA_* variables and PORT of the environment are
 checked too, as 'stoa serve' reads them, and those that override the file
-are listed. Exit status 0 when the file is good, 1 otherwise.
+are listed. Warnings (a fallback that would answer a missing asset with
+HTML) are printed too, and do not change the exit status: 0 when the file
+is good, 1 otherwise.
 `)
 	}
 	if err := fs.Parse(args); err != nil {
@@ -60,8 +63,11 @@ are listed. Exit status 0 when the file is good, 1 otherwise.
 		return exitRuntime
 	}
 	rules := 0
-	for _, s := range cfg.Sites {
-		rules += len(s.Rules)
+	for i := range cfg.Sites {
+		rules += len(cfg.Sites[i].Rules)
+		for _, w := range site.Warnings(&cfg.Sites[i], file, i+1) {
+			fmt.Fprintln(stderr, w)
+		}
 	}
 	if len(cfg.Sites) == 0 {
 		fmt.Fprintf(stdout, "%s: ok (no [[site]]: 'stoa serve' serves the directory it is given with these settings)\n", file)

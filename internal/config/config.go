@@ -94,7 +94,8 @@ type Site struct {
 	Precompressed   bool
 	CompressMinSize int64
 	CompressLevels  string // "br=9,zstd=19,gzip=9"; checked by the server
-	CacheControl    string
+	CacheControl    string // a value, "auto" (package spa) or "" (none)
+	SPA             bool   // a navigation to a missing path gets the index file
 	ErrorPages      string // absolute like Root; "" stays ""
 	SecurityHeaders string // basic, strict or off
 	TLSCert, TLSKey string // a certificate for the site's hosts, absolute like Root
@@ -162,6 +163,9 @@ type Rule struct {
 	Status   int // 301 when Redirect is set and status absent; 0 otherwise
 	Rewrite  string
 	TryFiles []string
+	// FallbackAny lets a try_files fallback that is one HTML file answer
+	// any request, not only navigations.
+	FallbackAny bool
 
 	Allow, Deny []netip.Prefix
 	CORS        *CORS

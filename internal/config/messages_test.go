@@ -157,6 +157,7 @@ func TestMessages(t *testing.T) {
 		{"match close brace", rule(`match = "/a}"`), `stoa.toml:4:9: site[1].rule[1].match: "/a}" has a "}" with no "{" before it; write alternatives as "{a,b}"`},
 		{"bad status", rule(`match = "/x"`, `redirect = "/y"`, `status = 305`), `stoa.toml:6:10: site[1].rule[1].status: 305 is not a redirect status; write 301, 302, 303, 307 or 308`},
 		{"status alone", rule(`match = "/x"`, `status = 302`), `stoa.toml:5:1: site[1].rule[1].status: status applies only to a redirect; add redirect = "/new/path" or remove status`},
+		{"fallback_any alone", rule(`match = "/x"`, `fallback_any = true`), `stoa.toml:5:1: site[1].rule[1].fallback_any: fallback_any applies only to try_files; add try_files = ["{path}", "/index.html"] or remove fallback_any`},
 		{"status quoted", rule(`match = "/x"`, `redirect = "/y"`, `status = "302"`), `stoa.toml:6:10: site[1].rule[1].status: want an integer such as 301, got a string; write 302 without quotes`},
 		{"two actions", rule(`match = "/x"`, `rewrite = "/y"`, `try_files = ["{path}"]`), `stoa.toml:6:1: site[1].rule[1].try_files: this rule already has rewrite (line 5); a rule does one of redirect, rewrite or try_files, so remove one`},
 		{"rewrite relative", rule(`match = "/x"`, `rewrite = "y.html"`), `stoa.toml:5:11: site[1].rule[1].rewrite: "y.html" must start with "/"; write "/y.html"`},

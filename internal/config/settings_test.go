@@ -201,6 +201,9 @@ func TestEverySettingInFile(t *testing.T) {
 			if s.Key == "status" {
 				rules.WriteString("redirect = \"/y\"\n")
 			}
+			if s.Key == "fallback_any" {
+				rules.WriteString("try_files = [\"/index.html\"]\n")
+			}
 			ruleOf = append(ruleOf, s)
 		}
 	}

@@ -158,9 +158,12 @@ var Settings = []*Setting{
 		Example: `"br=9,zstd=19,gzip=9"`, Reload: true,
 		Help: `levels for on-the-fly compression, e.g. "br=9,zstd=19,gzip=9"`,
 		site: func(s *Site) any { return &s.CompressLevels }},
-	{Key: "cache_control", Flag: "cache-control", Scope: ScopeSite, Arg: "VALUE", DefaultDoc: "none",
+	{Key: "spa", Flag: "spa", Scope: ScopeSite, Kind: KindBool, Reload: true,
+		Help: "single-page app: a browser navigation (GET or HEAD with Sec-Fetch-Dest: document, or without that field an Accept naming text/html) to a missing path gets the first index file (/index.html) with 200; a missing asset (a known extension other than .html, or a request of a script, image or fetch) gets 404; and cache_control is auto unless set",
+		site: func(s *Site) any { return &s.SPA }},
+	{Key: "cache_control", Flag: "cache-control", Scope: ScopeSite, Arg: "VALUE|auto", DefaultDoc: "none (`auto` with `spa`)",
 		Example: `"public, max-age=3600"`, Reload: true,
-		Help:  `Cache-Control value sent with every file, e.g. "public, max-age=3600"`,
+		Help:  `Cache-Control value sent with every file, e.g. "public, max-age=3600"; auto: "public, max-age=31536000, immutable" for a fingerprinted name (app.3f9a2c1b.js, index-BqZ3k9aF.js: 8 or more letters and digits, with both, after a '.' or '-' right before the extension), "no-cache" for HTML and every other file`,
 		check: checkOneLine, site: func(s *Site) any { return &s.CacheControl }},
 	{Key: "error_pages", Flag: "error-pages", Scope: ScopeSite, Kind: KindPath, Arg: "DIR", DefaultDoc: "built-in",
 		Example: `"errors"`, Reload: true,
@@ -213,6 +216,9 @@ var Settings = []*Setting{
 		empty: `empty list; write the paths to try in order, such as ["{path}", "{path}.html", "=404"]`,
 		Help:  "the first that exists (file, or directory) is served; the last is the fallback, or `\"=404\"`. A rule does one of redirect, rewrite or try_files",
 		rule:  func(r *Rule) any { return &r.TryFiles }},
+	{Key: "fallback_any", Scope: ScopeRule, Kind: KindBool, Reload: true, when: needsTryFiles,
+		Help: "a try_files fallback that is one HTML file (such as \"/index.html\") answers every request; without it, only navigations, as with spa, and other requests get 404",
+		rule: func(r *Rule) any { return &r.FallbackAny }},
 	{Key: "allow", Example: `["10.0.0.0/8", "::1"]`, Scope: ScopeSite | ScopeRule, Kind: KindPrefixes, Reload: true,
 		Help: "clients allowed (CIDRs or IPs); a client not listed gets 403",
 		site: func(s *Site) any { return &s.Allow }, rule: func(r *Rule) any { return &r.Allow }},
@@ -415,6 +421,14 @@ func checkRewrite(v any) string {
 func needsRedirect(r reader) string {
 	if r.t.get("redirect") == nil {
 		return `status applies only to a redirect; add redirect = "/new/path" or remove status`
+	}
+	return ""
+}
+
+// needsTryFiles refuses fallback_any in a rule without try_files.
+func needsTryFiles(r reader) string {
+	if r.t.get("try_files") == nil {
+		return `fallback_any applies only to try_files; add try_files = ["{path}", "/index.html"] or remove fallback_any`
 	}
 	return ""
 }

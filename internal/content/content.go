@@ -43,11 +43,13 @@ import (
 	"github.com/stoahttp/stoa/internal/mimetype"
 	"github.com/stoahttp/stoa/internal/resolve"
 	"github.com/stoahttp/stoa/internal/source"
+	"github.com/stoahttp/stoa/internal/spa"
 )
 
 // Options tune the cache.
 type Options struct {
-	// CacheControl, if set, is sent as the Cache-Control of every file.
+	// CacheControl, if set, is sent as the Cache-Control of every file;
+	// spa.Auto picks one per file (spa.CacheControl).
 	CacheControl string
 	// MaxFileInMemory is the largest file whose bytes are kept in memory;
 	// larger ones are sent from the file with sendfile. Default 256 KiB.
@@ -572,6 +574,15 @@ func (c *Cache) load(res resolve.Result, noWait bool) *Entry {
 	}
 }
 
+// cacheControl returns the Cache-Control of e's file: the one
+// configured, or, with spa.Auto, the one its name and type call for.
+func (c *Cache) cacheControl(e *Entry) string {
+	if c.opt.CacheControl == spa.Auto {
+		return spa.CacheControl(e.Name, e.ContentType)
+	}
+	return c.opt.CacheControl
+}
+
 // ErrChanged reports a file that is no longer the version an entry
 // describes: Open returns it, and the caller should Invalidate and retry;
 // a load that meets it reads the file again.
@@ -618,7 +629,7 @@ func (c *Cache) loadOnce(res resolve.Result, noWait bool) (*Entry, error) {
 		c.hashInBackground(res.Name, id)
 	}
 	c.findCodings(e, info)
-	e.prepare(&e.Rep, c.opt.CacheControl)
+	e.prepare(&e.Rep, c.cacheControl(e))
 	return e, nil
 }
 

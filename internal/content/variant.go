@@ -98,8 +98,8 @@ func (c *Cache) StreamRep(e *Entry, cd coding.Coding) *Rep {
 		h = appendField(h, "ETag", r.ETag)
 	}
 	h = appendField(h, "Last-Modified", e.LastModified)
-	if c.opt.CacheControl != "" {
-		h = appendField(h, "Cache-Control", c.opt.CacheControl)
+	if cc := c.cacheControl(e); cc != "" {
+		h = appendField(h, "Cache-Control", cc)
 	}
 	h = appendField(h, "Vary", "Accept-Encoding")
 	h = appendField(h, "X-Content-Type-Options", "nosniff")
@@ -110,8 +110,8 @@ func (c *Cache) StreamRep(e *Entry, cd coding.Coding) *Rep {
 	if r.ETag != "" {
 		h304 = appendField(h304, "ETag", r.ETag)
 	}
-	if c.opt.CacheControl != "" {
-		h304 = appendField(h304, "Cache-Control", c.opt.CacheControl)
+	if cc := c.cacheControl(e); cc != "" {
+		h304 = appendField(h304, "Cache-Control", cc)
 	}
 	r.Head304 = header.New(appendField(h304, "Vary", "Accept-Encoding"))
 	return r
@@ -237,7 +237,7 @@ func (c *Cache) Variant(e *Entry, cd coding.Coding, noWait bool) (*Rep, error) {
 		}
 		nv := *v
 		nv.ETag = tag
-		e.prepare(&nv, c.opt.CacheControl)
+		e.prepare(&nv, c.cacheControl(e))
 		e.variants[cd].CompareAndSwap(v, &nv)
 		return &nv, nil
 	}
@@ -280,7 +280,7 @@ func (c *Cache) compress(e *Entry, cd coding.Coding) *Rep {
 		return nil
 	}
 	v := &Rep{Coding: cd, Size: int64(len(body)), Body: body, ETag: etagOf(sha256.Sum256(body))}
-	e.prepare(v, c.opt.CacheControl)
+	e.prepare(v, c.cacheControl(e))
 	return v
 }
 
@@ -313,6 +313,6 @@ func (c *Cache) loadSidecar(e *Entry, cd coding.Coding, sc sidecar, noWait bool)
 	} else {
 		c.hashInBackground(sc.name, sc.id)
 	}
-	e.prepare(v, c.opt.CacheControl)
+	e.prepare(v, c.cacheControl(e))
 	return v, nil
 }

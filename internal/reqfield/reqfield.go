@@ -52,6 +52,7 @@ const (
 	Authorization
 	Origin
 	ACRequestMethod // Access-Control-Request-Method
+	SecFetchDest    // Sec-Fetch-Dest (Fetch Metadata): what a browser's request is for
 
 	// List fields; keep them contiguous and last.
 	Expect
@@ -115,6 +116,7 @@ var policy = [numIDs]struct {
 	Authorization:     {"authorization", Single},
 	Origin:            {"origin", Single},
 	ACRequestMethod:   {"access-control-request-method", Single},
+	SecFetchDest:      {"sec-fetch-dest", Single},
 	Expect:            {"expect", List},
 	IfMatch:           {"if-match", List},
 	IfNoneMatch:       {"if-none-match", List},

@@ -57,6 +57,7 @@ type Request struct {
 	ACRequestMethod  string // Access-Control-Request-Method
 	ACRequestHeaders string // Access-Control-Request-Headers
 	XForwardedFor    string
+	SecFetchDest     string // Sec-Fetch-Dest, for a single-page app's fallback
 	// Peer is the address the connection comes from (after a PROXY
 	// protocol header, the address it names); invalid for Unix sockets.
 	Peer netip.Addr
@@ -101,6 +102,7 @@ func (r *Request) SetFields(f *reqfield.Sink) {
 	r.ACRequestMethod = f.String(reqfield.ACRequestMethod)
 	r.ACRequestHeaders = f.String(reqfield.ACRequestHeaders)
 	r.XForwardedFor = f.String(reqfield.XForwardedFor)
+	r.SecFetchDest = f.String(reqfield.SecFetchDest)
 }
 
 // Part is one piece of a multipart/byteranges body: Prefix (the part's

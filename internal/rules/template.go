@@ -130,6 +130,15 @@ func plural(n int) string {
 // String returns the template as written.
 func (t *Template) String() string { return t.src }
 
+// Literal returns the text of a template without placeholders, which
+// expands to itself, and false for one that has any.
+func (t *Template) Literal() (string, bool) {
+	if len(t.parts) == 1 && t.parts[0].kind == partLit {
+		return t.parts[0].lit, true
+	}
+	return "", false
+}
+
 // HasQuery reports whether the template holds {query}.
 func (t *Template) HasQuery() bool { return t.hasQuery }
 

@@ -36,20 +36,23 @@ func BenchmarkServe(b *testing.B) {
 		path   string
 		leased bool // through Enter and Leave, as the Host switch serves
 		status int  // 0: 200
+		spa    bool
 	}{
-		{"plain", nil, "/many/f0001.html", false, 0},
-		{"plain-leased", nil, "/many/f0001.html", true, 0},
-		{"11rules", benchRules, "/many/f0001.html", false, 0},
-		{"spa-fallback", spa, "/dashboard/settings", false, 0},
+		{"plain", nil, "/many/f0001.html", false, 0, false},
+		{"plain-leased", nil, "/many/f0001.html", true, 0, false},
+		{"11rules", benchRules, "/many/f0001.html", false, 0, false},
+		{"spa-fallback", spa, "/dashboard/settings", false, 0, false},
 		// The peer benchmark's 404 workload: a miss also asks whether
 		// the root moved on (retryMiss).
-		{"missing-leased", nil, "/no-such-dir/missing.html", true, 404},
+		{"missing-leased", nil, "/no-such-dir/missing.html", true, 404, false},
+		{"spa-true", nil, "/dashboard/settings", false, 0, true},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
-			c := config.Site{Root: b.TempDir(), Rules: bc.rules}
+			c := config.Site{Root: b.TempDir(), Rules: bc.rules, SPA: bc.spa, Index: []string{"many/f0001.html"}}
 			writeFiles(b, c.Root, map[string]string{"many/f0001.html": "<p>page</p>"})
 			s := newSite(b, c)
-			req := respond.Request{Method: "GET", Path: bc.path, Host: "127.0.0.1:8080"}
+			// A navigation, which the spa fallback answers.
+			req := respond.Request{Method: "GET", Path: bc.path, Host: "127.0.0.1:8080", Accept: "text/html"}
 			var resp respond.Response
 			b.ReportAllocs()
 			n := 0

@@ -11,7 +11,10 @@
 //     which a browser never sends with a preflight;
 //  5. basic auth: 401 with a challenge;
 //  6. a redirect, an internal rewrite, or try_files; else the path itself,
-//     answered by the core (package respond);
+//     answered by the core (package respond), and with spa a navigation
+//     to a missing path gets the app's shell (package spa says which
+//     requests are navigations; a try_files fallback that is one HTML
+//     file answers only those too);
 //  7. response headers: the site's, then the rule's, on 2xx and 3xx
 //     answers; CORS lines; the security headers on every answer.
 //
@@ -42,10 +45,12 @@ import (
 	"github.com/stoahttp/stoa/internal/content"
 	"github.com/stoahttp/stoa/internal/cors"
 	"github.com/stoahttp/stoa/internal/errpage"
+	"github.com/stoahttp/stoa/internal/mimetype"
 	"github.com/stoahttp/stoa/internal/releasesrc"
 	"github.com/stoahttp/stoa/internal/resolve"
 	"github.com/stoahttp/stoa/internal/respond"
 	"github.com/stoahttp/stoa/internal/rules"
+	"github.com/stoahttp/stoa/internal/spa"
 )
 
 // Options are the settings a site takes from outside its [[site]] block.
@@ -85,6 +90,9 @@ type Site struct {
 	// plain reports a site with nothing to do around the core but its
 	// headers: the common case is kept to a few comparisons.
 	plain bool
+	// shell is the path a navigation to a missing path gets with spa
+	// (the first index file), "" without.
+	shell string
 }
 
 // policy is what applies to a path: the site's settings with a rule's on
@@ -104,6 +112,9 @@ type rule struct {
 	rewrite  *rules.Template
 	try      []*rules.Template
 	tryCode  int // the "=4xx" last entry of try_files, or 0
+	// navOnly: the fallback of try_files is one HTML file, which answers
+	// navigations only (package spa), unless fallback_any.
+	navOnly bool
 	policy
 }
 
@@ -131,7 +142,7 @@ func (s *Site) Serve(req *respond.Request, resp *respond.Response) {
 func (s *Site) serve(t *view, req *respond.Request, resp *respond.Response) {
 	resp.Observer = s.meter
 	if s.plain {
-		t.core.Serve(req, resp)
+		s.servePath(t, req, resp)
 		s.finish(req, resp, &s.any)
 		return
 	}
@@ -173,7 +184,7 @@ func (s *Site) serve(t *view, req *respond.Request, resp *respond.Response) {
 	}
 	switch {
 	case r == nil:
-		t.core.Serve(req, resp)
+		s.servePath(t, req, resp)
 	case r.redirect != nil:
 		redirect(t, req, resp, r, clean, caps)
 	case r.rewrite != nil:
@@ -181,9 +192,37 @@ func (s *Site) serve(t *view, req *respond.Request, resp *respond.Response) {
 	case r.try != nil:
 		tryFiles(t, req, resp, r, clean, caps)
 	default:
-		t.core.Serve(req, resp)
+		s.servePath(t, req, resp)
 	}
 	s.finish(req, resp, p)
+}
+
+// servePath answers req with the file its path names; with spa, a
+// navigation to a missing path gets the shell instead.
+func (s *Site) servePath(t *view, req *respond.Request, resp *respond.Response) {
+	t.core.Serve(req, resp)
+	if s.shell == "" || resp.Status != 404 {
+		return
+	}
+	if navigation(req, req.Path) {
+		resp.Reset() // a 404 holds nothing
+		r2 := *req
+		r2.Path, r2.Query, r2.HasQuery = s.shell, "", false
+		t.core.Serve(&r2, resp)
+	}
+	resp.Extra = append(resp.Extra, varyNavigation...)
+}
+
+// varyNavigation is sent with the answers to a missing path that a
+// navigation would get the shell for, and with the shell: they depend on
+// the fields that tell a navigation (spa.Navigation), so a shared cache
+// must not give one to the other.
+const varyNavigation = "Vary: Accept, Sec-Fetch-Dest\r\n"
+
+// navigation reports whether req, for the clean path, is a navigation
+// (package spa).
+func navigation(req *respond.Request, path string) bool {
+	return spa.Navigation(spa.Request{Method: req.Method, Path: path, Accept: req.Accept, SecFetchDest: req.SecFetchDest})
 }
 
 // admits reports whether client may be served: not denied, and allowed
@@ -247,6 +286,15 @@ func tryFiles(tr *view, req *respond.Request, resp *respond.Response, r *rule, c
 	var buf [256]byte
 	for i, t := range r.try {
 		last := i == len(r.try)-1 && r.tryCode == 0
+		if last && r.navOnly {
+			if navigation(req, clean) {
+				serveAs(tr, req, resp, t, clean, caps)
+			} else {
+				tr.core.Error(404, req.Method, resp)
+			}
+			resp.Extra = append(resp.Extra, varyNavigation...)
+			return
+		}
 		if last {
 			serveAs(tr, req, resp, t, clean, caps)
 			return
@@ -306,6 +354,13 @@ func New(c *config.Site, o Options) (*Site, error) {
 		}
 		s.rules = append(s.rules, r)
 	}
+	if c.SPA {
+		index := c.Index
+		if len(index) == 0 {
+			index = config.DefaultList("index")
+		}
+		s.shell = "/" + index[0]
+	}
 	s.plain = len(s.rules) == 0 && s.any.allow == nil && s.any.deny == nil &&
 		s.any.auth == nil && s.any.cors == nil && s.trusted == nil
 
@@ -323,7 +378,7 @@ func New(c *config.Site, o Options) (*Site, error) {
 			log:    o.Log,
 			errors: o.Errors,
 			cache: content.Options{
-				CacheControl: c.CacheControl,
+				CacheControl: cacheControl(c),
 				Revalidate:   o.Revalidate,
 				// A release's encodings are made at deploy time:
 				// its server never compresses.
@@ -344,6 +399,27 @@ func New(c *config.Site, o Options) (*Site, error) {
 		return nil, fail(c.Pos, key+".root", "%v", err)
 	}
 	return s, nil
+}
+
+// cacheControl returns the cache_control of c, which is auto for a
+// single-page app that does not set it.
+func cacheControl(c *config.Site) string {
+	if c.SPA && c.CacheControl == "" {
+		return spa.Auto
+	}
+	return c.CacheControl
+}
+
+// IsShell reports whether a try_files fallback t is one HTML file (an
+// app's shell, such as /index.html), which answers navigations only: a
+// template with a placeholder ({path}.html) names a file of the request's
+// own, which any request may get.
+func IsShell(t *rules.Template) bool {
+	lit, ok := t.Literal()
+	if i := strings.IndexByte(lit, '?'); i >= 0 {
+		lit = lit[:i]
+	}
+	return ok && strings.HasPrefix(mimetype.ByName(lit), "text/html")
 }
 
 func newRule(base *policy, c *config.Site, cr *config.Rule) (rule, error) {
@@ -382,6 +458,7 @@ func newRule(base *policy, c *config.Site, cr *config.Rule) (rule, error) {
 		if r.try == nil {
 			r.try = []*rules.Template{}
 		}
+		r.navOnly = r.tryCode == 0 && !cr.FallbackAny && IsShell(r.try[len(r.try)-1])
 	}
 	r.policy, err = newPolicy(base, c, cr)
 	return r, err

@@ -217,7 +217,9 @@ func TestTryFilesSPA(t *testing.T) {
 		{"/assets/app.css", 200, "body{}"},
 		{"/assets/missing.js", 404, ""},
 	} {
-		a := get(t, s, respond.Request{Path: tt.path})
+		// A browser's navigation: the fallback, an HTML file,
+		// answers navigations only (TestShellFallbackNavigationOnly).
+		a := get(t, s, respond.Request{Path: tt.path, Accept: "text/html"})
 		if a.status != tt.status || (tt.body != "" && a.body != tt.body) {
 			t.Errorf("%s: %d %q, want %d %q", tt.path, a.status, a.body, tt.status, tt.body)
 		}
