@@ -163,7 +163,7 @@ var Settings = []*Setting{
 		site: func(s *Site) any { return &s.SPA }},
 	{Key: "cache_control", Flag: "cache-control", Scope: ScopeSite, Arg: "VALUE|auto", DefaultDoc: "none (`auto` with `spa`)",
 		Example: `"public, max-age=3600"`, Reload: true,
-		Help:  `Cache-Control value sent with every file, e.g. "public, max-age=3600"; auto: "public, max-age=31536000, immutable" for a fingerprinted name (app.3f9a2c1b.js, index-BqZ3k9aF.js: 8 or more letters and digits, with both, after a '.' or '-' right before the extension), "no-cache" for HTML and every other file`,
+		Help:  `Cache-Control value sent with every file, e.g. "public, max-age=3600"; auto: "public, max-age=31536000, immutable" for a fingerprinted name (app.3f9a2c1b.js, index-BqZ3k9aF.js, chunk-5HQ2ZK.css: 8 or more letters and digits, with both, or 6 or more in upper case, after a '.' or '-' right before the extension), "no-cache" for HTML and every other file`,
 		check: checkOneLine, site: func(s *Site) any { return &s.CacheControl }},
 	{Key: "error_pages", Flag: "error-pages", Scope: ScopeSite, Kind: KindPath, Arg: "DIR", DefaultDoc: "built-in",
 		Example: `"errors"`, Reload: true,

@@ -52,8 +52,14 @@ func isHTML(contentType string) bool {
 // MinHashLen is the fewest characters a fingerprint has: webpack's
 // [contenthash:8], Vite's and Rollup's [hash] and esbuild's [hash] all
 // make 8. Shorter runs of letters and digits are too often words or
-// versions (es2015, v2beta) to be trusted with a year of caching.
+// versions (es2015, v2beta) to be trusted with a year of caching, except
+// in the upper-case base32 esbuild and others write (chunk-5HQ2ZK.css),
+// which no word or version takes: see minUpperHashLen.
 const MinHashLen = 8
+
+// minUpperHashLen is the fewest characters of a fingerprint written in
+// upper-case letters and digits only.
+const minUpperHashLen = 6
 
 // maxHashLen bounds a fingerprint: a full SHA-256 in hex is 64.
 const maxHashLen = 64
@@ -61,7 +67,8 @@ const maxHashLen = 64
 // Fingerprinted reports whether the last segment of name carries a content
 // hash: the part of its name right before the extension, after a '.' or a
 // '-', is MinHashLen to 64 ASCII letters and digits with at least one of
-// each, as in app.3f9a2c1b.js, index-BqZ3k9aF.js or chunk-5HQ2ZKVM.css. A
+// each, as in app.3f9a2c1b.js, index-BqZ3k9aF.js or chunk-5HQ2ZKVM.css,
+// or 6 or 7 upper-case letters and digits, as in chunk-5HQ2ZK.css. A
 // source map (app.3f9a2c1b.js.map) is judged by the file it maps. A false
 // positive costs a stale file for a year and a miss only a revalidation,
 // so the rule errs towards missing: a hash that happens to be all letters
@@ -85,23 +92,26 @@ func Fingerprinted(name string) bool {
 }
 
 // isHash reports whether s looks like a content hash: MinHashLen to
-// maxHashLen letters and digits, with both.
+// maxHashLen letters and digits, with both; or, in upper case only, from
+// minUpperHashLen.
 func isHash(s string) bool {
-	if len(s) < MinHashLen || len(s) > maxHashLen {
+	if len(s) < minUpperHashLen || len(s) > maxHashLen {
 		return false
 	}
-	var digit, letter bool
+	var digit, letter, lower bool
 	for i := 0; i < len(s); i++ {
 		switch c := s[i]; {
 		case '0' <= c && c <= '9':
 			digit = true
-		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z':
+		case 'a' <= c && c <= 'z':
+			letter, lower = true, true
+		case 'A' <= c && c <= 'Z':
 			letter = true
 		default:
 			return false
 		}
 	}
-	return digit && letter
+	return digit && letter && (len(s) >= MinHashLen || !lower)
 }
 
 // Request is what Navigation reads of a request.

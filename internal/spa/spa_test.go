@@ -62,7 +62,10 @@ func TestFingerprinted(t *testing.T) {
 		{"main.3f9a2c1b4d5e6f708192a3b4c5d6e7f8.css", true},
 		{"/assets/app.3f9a2c1b.js.map", true},        // the map of a fingerprinted script
 		{"/static/js/main.8c1a9b2e.chunk.js", false}, // the hash is not right before the extension
-		{"/chunk-5HQ2ZK.css", false},                 // 6 characters: too short to be told from a word
+		{"/chunk-5HQ2ZK.css", true},                  // 6 upper-case characters: the issue's own example
+		{"/chunk-5hq2zk.css", false},                 // 6 lower-case characters: too short to be told from a word
+		{"/app-ES2015.js", true},                     // the price of the upper-case rule
+		{"/chunk-5HQ2Z.css", false},                  // 5: too short
 		{"/jquery-3.7.1.min.js", false},
 		{"/polyfills-es2015.js", false},
 		{"/react-dom.production.js", false}, // a word, no digit
@@ -137,7 +140,8 @@ func FuzzNavigation(f *testing.F) {
 }
 
 // FuzzFingerprinted checks that a fingerprinted name always has, before
-// its extension, MinHashLen letters and digits that are not all letters.
+// its extension, MinHashLen letters and digits that are not all letters
+// (or 6 in upper case).
 func FuzzFingerprinted(f *testing.F) {
 	f.Add("/assets/app.3f9a2c1b.js")
 	f.Add("/jquery-3.7.1.min.js")
@@ -155,7 +159,9 @@ func FuzzFingerprinted(f *testing.F) {
 		for i > 0 && stem[i-1] != '.' && stem[i-1] != '-' {
 			i--
 		}
-		if h := stem[i:]; len(h) < MinHashLen || strings.Trim(h, "0123456789") == "" || i <= 1 {
+		h := stem[i:]
+		short := len(h) < MinHashLen && (len(h) < 6 || strings.ToUpper(h) != h)
+		if short || strings.Trim(h, "0123456789") == "" || i <= 1 {
 			t.Fatalf("Fingerprinted(%q): %q is no hash", name, h)
 		}
 	})
