@@ -288,6 +288,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		} else {
 			c.base.SetReadDeadline(grace)
 		}
+		// A parked connection has no read to wake: it is resumed, and
+		// closes (HTTP/1.1) or sends GOAWAY (HTTP/2).
+		c.waiter.Wake()
 	}
 	s.mu.Unlock()
 	done := make(chan struct{})

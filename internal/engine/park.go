@@ -1,0 +1,181 @@
+package engine
+
+import (
+	"io"
+	"net"
+	"os"
+	"syscall"
+	"time"
+
+	"github.com/stoahttp/stoa/internal/idlepark"
+)
+
+// An HTTP/1.1 or HTTP/2 connection, plain or TLS, that has answered
+// everything it was sent and waits for its client parks in package
+// idlepark and its goroutine returns; a new one resumes it (serve) when
+// bytes come, its idle timeout passes or the server shuts down. Only the
+// connection's own state is kept while it waits, not a stack (issue 13).
+//
+// A connection is parked only once nothing it holds can be read without
+// the socket: the read that decides to park is made without waiting
+// (readNow), through crypto/tls for a TLS connection, so that bytes TLS
+// buffered are found, and crypto/tls keeps a record cut short for the read
+// after the wait (idlepark.ErrWouldBlock is a temporary error to it). A
+// connection that has not sent its first request yet waits in its
+// goroutine: a client sends one at once, and Shutdown treats it apart
+// (FirstRequestGrace).
+
+// tlsBase is what a TLS connection reads and writes through: the accepted
+// connection, after the bytes of it already read (with a PROXY header).
+// While probe is set it reads without waiting.
+type tlsBase struct {
+	net.Conn
+	c     *conn
+	pre   []byte
+	probe bool
+}
+
+func (b *tlsBase) Read(p []byte) (int, error) {
+	if len(b.pre) > 0 {
+		n := copy(p, b.pre)
+		b.pre = b.pre[n:]
+		return n, nil
+	}
+	if b.probe {
+		return b.c.probe(p)
+	}
+	return b.Conn.Read(p)
+}
+
+// canPark reports whether the connection may park when it waits idle.
+func (c *conn) canPark() bool {
+	if c.noPark || len(c.tb.pre) > 0 {
+		// Bytes of a TLS connection are still in rbuf, which parking
+		// gives back.
+		return false
+	}
+	if c.praw == nil {
+		sc, ok := c.base.(syscall.Conn)
+		if ok {
+			c.praw, _ = sc.SyscallConn()
+		}
+		if c.praw == nil {
+			c.noPark = true
+			return false
+		}
+	}
+	return true
+}
+
+// idle begins the wait for the next request of a connection that has
+// answered every request it was sent: it writes what is pending and reads
+// what came meanwhile without waiting. It returns the end of the wait, its
+// idle timeout, when nothing came: the caller parks the connection until
+// then. An error closes the connection: the client closed it, the idle
+// timeout passed, the server shuts down.
+func (c *conn) idle() (until int64, err error) {
+	if c.exch == nil {
+		c.takeExch() // resumed
+	}
+	if err := c.flush(); err != nil {
+		return 0, err
+	}
+	now := time.Now().UnixNano()
+	if c.idleAt == 0 {
+		c.idleAt = now + int64(c.s.cfg.IdleTimeout)
+	}
+	// A read deadline left from a head or a body would fail the read
+	// below once past.
+	c.setReadDeadline(c.idleAt, c.s.cfg.IdleTimeout)
+	// Checked after the deadline is set, as in fill: Shutdown sets the
+	// flag, then wakes the parked connections.
+	if c.s.closing.Load() {
+		return 0, errClose
+	}
+	c.r, c.w = 0, 0
+	n, err := c.readNow(c.rbuf)
+	if n > 0 {
+		c.w = n
+		c.idleAt = 0
+		c.headStart = now
+		return 0, nil
+	}
+	if err != idlepark.ErrWouldBlock {
+		return 0, err
+	}
+	if now >= c.idleAt {
+		return 0, errClose
+	}
+	return c.idleAt, nil
+}
+
+// park parks the connection until at (unix ns), and reports whether it
+// did: its goroutine must then return without touching it, since serve
+// may be running for it already. When it could not, the connection waits
+// in its goroutine from now on.
+func (c *conn) park(at int64) bool {
+	if c.exch != nil {
+		c.dropExch()
+	}
+	s, w := c.s, c.waiter
+	if !w.Park(c.fd, at) {
+		c.noPark = true
+		c.takeExch()
+		return false
+	}
+	// Shutdown wakes the parked connections after it sets closing: one
+	// parked as it did is woken here.
+	if s.closing.Load() {
+		w.Wake()
+	}
+	return true
+}
+
+// readNow reads what the connection holds into p without waiting for the
+// client: idlepark.ErrWouldBlock when that is nothing. Once parking failed it
+// waits, as Read does.
+func (c *conn) readNow(p []byte) (int, error) {
+	if c.noPark {
+		return c.nc.Read(p)
+	}
+	if c.nc != c.base {
+		c.tb.probe = true
+		n, err := c.nc.Read(p)
+		c.tb.probe = false
+		return n, err
+	}
+	return c.probe(p)
+}
+
+// probe reads the socket once into p, without waiting.
+func (c *conn) probe(p []byte) (int, error) {
+	c.pbuf, c.pn, c.perr = p, 0, nil
+	err := c.praw.Read(c.probeFn)
+	c.pbuf = nil
+	if err != nil {
+		return 0, err
+	}
+	return c.pn, c.perr
+}
+
+// probeOnce is probe's callback on the raw connection; it notes the
+// descriptor, for park.
+func (c *conn) probeOnce(fd uintptr) bool {
+	c.fd = int(fd)
+	for {
+		n, err := syscall.Read(int(fd), c.pbuf)
+		switch {
+		case err == syscall.EINTR:
+			continue
+		case err == syscall.EAGAIN:
+			c.perr = idlepark.ErrWouldBlock
+		case err != nil:
+			c.perr = os.NewSyscallError("read", err)
+		case n == 0:
+			c.perr = io.EOF
+		default:
+			c.pn = n
+		}
+		return true
+	}
+}
