@@ -110,6 +110,12 @@ type conn struct {
 	pbuf    []byte
 	pn      int
 	perr    error
+	// While it waits in its goroutine (waitIdle), gstate and waitSince
+	// tell the sweep since when; waitFn is waitOnce.
+	gstate    atomic.Int32
+	waitSince atomic.Int64
+	waitArmed bool
+	waitFn    func(fd uintptr) bool
 }
 
 // connPool recycles connections: a client that opens a connection per
@@ -125,6 +131,7 @@ func init() {
 		c.readFn = c.tryRead
 		c.waiter = idlepark.NewWaiter(c.serve)
 		c.probeFn = c.probeOnce
+		c.waitFn = c.waitOnce
 		return c
 	}
 }
@@ -167,6 +174,7 @@ func newConn(s *Server, nc net.Conn) *conn {
 	c.takeExch()
 	c.s, c.nc, c.base = s, nc, nc
 	c.tb.c = c
+	c.fd = -1 // until a read through praw tells
 	if ta, ok := nc.RemoteAddr().(*net.TCPAddr); ok {
 		c.peer = ta.AddrPort().Addr().Unmap()
 	}
@@ -183,7 +191,7 @@ func (c *conn) release() {
 		c.dropExch()
 	}
 	c.waiter.Stop()
-	*c = conn{readFn: c.readFn, waiter: c.waiter, probeFn: c.probeFn}
+	*c = conn{readFn: c.readFn, waiter: c.waiter, probeFn: c.probeFn, waitFn: c.waitFn}
 	connPool.Put(c)
 }
 
@@ -321,6 +329,7 @@ func (c *conn) startH2(pre []byte) {
 	// HTTP/2 winds down with GOAWAY, woken by Shutdown's past deadline.
 	c.started.Store(true)
 	var readNow func([]byte) (int, error)
+	var waitIdle func() bool
 	if len(c.tb.pre) == 0 {
 		// HTTP/2 has buffers and request state of its own: the
 		// connection's go back to the pool for its life. Not while TLS
@@ -328,7 +337,7 @@ func (c *conn) startH2(pre []byte) {
 		pre = bytes.Clone(pre)
 		c.dropExch()
 		if c.canPark() {
-			readNow = c.readNow
+			readNow, waitIdle = c.readNow, c.waitIdle
 		}
 	}
 	cfg := &c.s.cfg
@@ -346,6 +355,7 @@ func (c *conn) startH2(pre []byte) {
 		Closing:           &c.s.closing,
 		Panics:            cfg.Panics,
 		ReadNow:           readNow,
+		WaitIdle:          waitIdle,
 	})
 }
 

@@ -96,6 +96,10 @@ type Server struct {
 	stopped   map[net.Listener]bool
 	closing   atomic.Bool
 	active    sync.WaitGroup
+	// The sweep that parks connections waiting idle in their goroutines
+	// (park.go): sweepOn says it is due, sweepT runs it.
+	sweepOn atomic.Bool
+	sweepT  *time.Timer
 }
 
 // New returns a Server that answers with h.

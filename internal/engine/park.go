@@ -4,6 +4,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"runtime"
 	"syscall"
 	"time"
 
@@ -68,11 +69,12 @@ func (c *conn) canPark() bool {
 }
 
 // idle begins the wait for the next request of a connection that has
-// answered every request it was sent: it writes what is pending and reads
-// what came meanwhile without waiting. It returns the end of the wait, its
-// idle timeout, when nothing came: the caller parks the connection until
-// then. An error closes the connection: the client closed it, the idle
-// timeout passed, the server shuts down.
+// answered every request it was sent: it writes what is pending, reads
+// what came meanwhile without waiting, and when nothing did, waits for
+// bytes in its goroutine for about ParkAfter (waitIdle). It returns the end
+// of the wait, its idle timeout, when nothing came: the caller parks the
+// connection until then. An error closes the connection: the client closed
+// it, the idle timeout passed, the server shuts down.
 func (c *conn) idle() (until int64, err error) {
 	if c.exch == nil {
 		c.takeExch() // resumed
@@ -80,33 +82,158 @@ func (c *conn) idle() (until int64, err error) {
 	if err := c.flush(); err != nil {
 		return 0, err
 	}
-	now := time.Now().UnixNano()
 	if c.idleAt == 0 {
-		c.idleAt = now + int64(c.s.cfg.IdleTimeout)
+		c.idleAt = time.Now().UnixNano() + int64(c.s.cfg.IdleTimeout)
 	}
-	// A read deadline left from a head or a body would fail the read
-	// below once past.
+	// A read deadline left from a head, a body or waitIdle would fail the
+	// reads below once past.
 	c.setReadDeadline(c.idleAt, c.s.cfg.IdleTimeout)
-	// Checked after the deadline is set, as in fill: Shutdown sets the
-	// flag, then wakes the parked connections.
-	if c.s.closing.Load() {
-		return 0, errClose
-	}
-	c.r, c.w = 0, 0
-	n, err := c.readNow(c.rbuf)
-	if n > 0 {
-		c.w = n
-		c.idleAt = 0
-		c.headStart = now
-		return 0, nil
-	}
-	if err != idlepark.ErrWouldBlock {
-		return 0, err
-	}
-	if now >= c.idleAt {
-		return 0, errClose
+	// A plaintext connection holds nothing the socket does not: it waits
+	// first. A TLS one may hold a record already read: it reads first.
+	// A readable socket may have nothing for us (a TLS record not whole
+	// yet): a few rounds, then the connection parks.
+	plain := c.nc == c.base
+	for i := range 4 {
+		// Checked after the deadline is set, as in fill: Shutdown sets
+		// the flag, then a past deadline, and wakes the parked.
+		if c.s.closing.Load() {
+			return 0, errClose
+		}
+		if plain || i > 0 {
+			if c.exch != nil {
+				c.dropExch()
+			}
+			readable := c.waitIdle()
+			if time.Now().UnixNano() >= c.idleAt {
+				return 0, errClose
+			}
+			if !readable {
+				break
+			}
+		}
+		if c.exch == nil {
+			c.takeExch()
+		}
+		c.r, c.w = 0, 0
+		n, err := c.readNow(c.rbuf)
+		if n > 0 {
+			c.w = n
+			c.idleAt = 0
+			c.headStart = time.Now().UnixNano()
+			return 0, nil
+		}
+		if err != idlepark.ErrWouldBlock {
+			return 0, err
+		}
 	}
 	return c.idleAt, nil
+}
+
+// ParkAfter is about how long a connection waits for its client in its
+// goroutine before it parks: a client that sends its next request within
+// it (a busy one) costs no more than before parking existed, since parking
+// and resuming cost system calls and a new goroutine each time. A sweep
+// every ParkAfter parks those that waited at least that long, so an idle
+// connection parks between one and two ParkAfter after its last request.
+var ParkAfter = 500 * time.Millisecond
+
+// The states of a connection for the sweep (gstate).
+const (
+	gBusy     int32 = iota
+	gWaiting        // in waitIdle
+	gSweeping       // the sweep moves its read deadline to the past
+	gSwept          // done: the connection parks
+)
+
+// waitIdle waits in the connection's goroutine until its socket is
+// readable, and reports whether it is: false once the sweep, the idle
+// timeout or Shutdown ended the wait, with the read deadline past.
+func (c *conn) waitIdle() bool {
+	c.waitSince.Store(time.Now().UnixNano())
+	c.gstate.Store(gWaiting)
+	c.s.armSweep()
+	c.waitArmed = true
+	err := c.praw.Read(c.waitFn)
+	if c.gstate.CompareAndSwap(gWaiting, gBusy) {
+		if err != nil {
+			c.readDeadline = 0 // past: set again before the next read
+		}
+		return err == nil
+	}
+	// Swept, or being swept: the past deadline must be set before this
+	// goroutine sets it again.
+	for range 1000 {
+		if c.gstate.Load() == gSwept {
+			break
+		}
+		runtime.Gosched()
+	}
+	c.gstate.Store(gBusy)
+	c.readDeadline = 0
+	return false
+}
+
+// waitOnce is waitIdle's callback on the raw connection: it returns when
+// the socket is readable. It looks with a peek rather than leave that to
+// the poller: the poller reports a socket that becomes readable, and bytes
+// may have come before the wait began, after the last read.
+func (c *conn) waitOnce(fd uintptr) bool {
+	c.fd = int(fd) // for park
+	if !c.waitArmed {
+		return true
+	}
+	c.waitArmed = false
+	var b [1]byte
+	for {
+		_, _, err := syscall.Recvfrom(int(fd), b[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
+		if err == syscall.EINTR {
+			continue
+		}
+		// Bytes, the end of the stream or an error: the read after tells.
+		return err != syscall.EAGAIN
+	}
+}
+
+// armSweep makes sure a sweep runs within ParkAfter.
+func (s *Server) armSweep() {
+	if s.sweepOn.Load() || !s.sweepOn.CompareAndSwap(false, true) {
+		return
+	}
+	s.mu.Lock()
+	if s.sweepT == nil {
+		s.sweepT = time.AfterFunc(ParkAfter, s.sweep)
+	} else {
+		s.sweepT.Reset(ParkAfter)
+	}
+	s.mu.Unlock()
+}
+
+// sweep ends the wait of the connections that waited ParkAfter in their
+// goroutines, so that they park, and runs again while some wait.
+func (s *Server) sweep() {
+	// Cleared first: a connection that begins to wait meanwhile arms
+	// the next sweep itself.
+	s.sweepOn.Store(false)
+	now := time.Now().UnixNano()
+	again := false
+	s.mu.Lock()
+	for c := range s.conns {
+		if c.gstate.Load() != gWaiting {
+			continue
+		}
+		if now-c.waitSince.Load() < int64(ParkAfter) {
+			again = true
+			continue
+		}
+		if c.gstate.CompareAndSwap(gWaiting, gSweeping) {
+			c.base.SetReadDeadline(aLongTimeAgo)
+			c.gstate.Store(gSwept)
+		}
+	}
+	s.mu.Unlock()
+	if again {
+		s.armSweep()
+	}
 }
 
 // park parks the connection until at (unix ns), and reports whether it
@@ -158,10 +285,9 @@ func (c *conn) probe(p []byte) (int, error) {
 	return c.pn, c.perr
 }
 
-// probeOnce is probe's callback on the raw connection; it notes the
-// descriptor, for park.
+// probeOnce is probe's callback on the raw connection.
 func (c *conn) probeOnce(fd uintptr) bool {
-	c.fd = int(fd)
+	c.fd = int(fd) // for park
 	for {
 		n, err := syscall.Read(int(fd), c.pbuf)
 		switch {

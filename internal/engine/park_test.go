@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"runtime"
 	"strconv"
 	"testing"
@@ -37,9 +38,13 @@ var parkProtos = []parkProto{
 	{name: "h2 over TLS", lc: engine.ListenerConfig{HTTP2: true}, tls: "h2", h2: true},
 }
 
-// serveProto serves the test tree with p's listener and cfg.
+// serveProto serves the test tree with p's listener and cfg. Its idle
+// connections park after 20 ms (ParkAfter), for the tests' timeouts.
 func serveProto(t *testing.T, p parkProto, cfg engine.Config) (*engine.Server, string) {
 	t.Helper()
+	was := engine.ParkAfter
+	engine.ParkAfter = 20 * time.Millisecond
+	t.Cleanup(func() { engine.ParkAfter = was })
 	srv, _ := startServer(t, cfg)
 	lc := p.lc
 	if p.tls != "" {
@@ -284,5 +289,29 @@ func TestShutdownClosesParkedConnections(t *testing.T) {
 				t.Errorf("%d connections counted after Shutdown", got)
 			}
 		})
+	}
+}
+
+// TestWaitingConnectionMissesNoBytes: a connection waiting for its next
+// request in its goroutine (before it parks) is served when the request
+// came between its last read and the start of its wait. The runtime's poller
+// reports only a socket that becomes readable, so such a request was left
+// unanswered until the sweep parked the connection; with no sweep, until
+// its idle timeout.
+func TestWaitingConnectionMissesNoBytes(t *testing.T) {
+	was := engine.ParkAfter
+	engine.ParkAfter = time.Hour // no sweep: the connection waits in its goroutine
+	t.Cleanup(func() { engine.ParkAfter = was })
+	_, addr := startServer(t, engine.Config{})
+	c := dial(t, addr)
+	br := bufio.NewReader(c)
+	for i := range 2000 {
+		c.SetDeadline(time.Now().Add(5 * time.Second))
+		io.WriteString(c, "GET /a.txt HTTP/1.1\r\nHost: x\r\n\r\n")
+		resp, err := http.ReadResponse(br, &http.Request{Method: "GET"})
+		if err != nil {
+			t.Fatalf("request %d on one connection: %v", i, err)
+		}
+		io.Copy(io.Discard, resp.Body)
 	}
 }

@@ -457,7 +457,7 @@ func (c *conn) fill() error {
 // other (TLS) waits, when it is idle between frames, for a read into small:
 // crypto/tls keeps the rest of its record for the next read, into rbuf.
 func (c *conn) read() (int, error) {
-	if c.o.ReadNow != nil && c.quiet() {
+	if c.o.ReadNow != nil && c.o.WaitIdle != nil && c.quiet() {
 		return c.readIdle()
 	}
 	if c.raw != nil {
@@ -489,21 +489,39 @@ func (c *conn) quiet() bool {
 		c.readDeadline != -1 && c.producers.Load() == 0 && len(c.waiting) == 0
 }
 
-// readIdle reads what a quiet connection holds without waiting; when
-// that is nothing it gives its buffers back and returns errIdle, for Run
-// to return, or a timeout once the connection's time passed.
+// readIdle reads what a quiet connection holds, waiting without its
+// buffers a short while (WaitIdle); when nothing came it returns errIdle,
+// for Run to return, or a timeout once the connection's time passed.
 func (c *conn) readIdle() (int, error) {
-	c.unpark()
-	n, err := c.o.ReadNow(c.rbuf)
-	if n > 0 || err != idlepark.ErrWouldBlock {
-		return n, err
+	// A TCP connection holds nothing its socket does not: it waits first.
+	// A TLS one may hold a record already read: it reads first. A readable
+	// socket may have nothing for us (a TLS record not whole yet): a few
+	// rounds, then the connection parks.
+	for i := range 4 {
+		if c.raw != nil || i > 0 {
+			c.shed()
+			c.park()
+			readable := c.o.WaitIdle()
+			if !readable {
+				// The deadline WaitIdle left is set again before a read.
+				c.readDeadline = 0
+			}
+			if time.Now().UnixNano() >= c.deadline() {
+				c.unpark()
+				return 0, os.ErrDeadlineExceeded
+			}
+			if !readable {
+				return 0, errIdle
+			}
+		}
+		c.unpark()
+		n, err := c.o.ReadNow(c.rbuf)
+		if n > 0 || err != idlepark.ErrWouldBlock {
+			return n, err
+		}
 	}
 	c.shed()
 	c.park()
-	if time.Now().UnixNano() >= c.deadline() {
-		c.unpark()
-		return 0, os.ErrDeadlineExceeded
-	}
 	return 0, errIdle
 }
 

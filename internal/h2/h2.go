@@ -90,6 +90,11 @@ type Options struct {
 	// goroutine, when the connection waits idle: no stream open, nothing
 	// to write.
 	ReadNow func(p []byte) (int, error)
+	// WaitIdle, with ReadNow, waits in the connection's goroutine a short
+	// while for the connection to be readable, and reports whether it is;
+	// when it is not, Run returns. It may leave the read deadline in the
+	// past.
+	WaitIdle func() bool
 }
 
 // Protocol limits stoa announces in its SETTINGS frame.
