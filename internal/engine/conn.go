@@ -116,6 +116,13 @@ type conn struct {
 	waitSince atomic.Int64
 	waitArmed bool
 	waitFn    func(fd uintptr) bool
+	// waitStart is when the current wait for the client began (unix ns,
+	// 0 = none); quick says the last one ended with bytes within
+	// ParkAfter. noWait and readable are waitOnce's.
+	waitStart int64
+	quick     bool
+	noWait    bool
+	readable  bool
 }
 
 // connPool recycles connections: a client that opens a connection per

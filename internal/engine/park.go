@@ -129,11 +129,15 @@ func (c *conn) idle() (until int64, err error) {
 	return c.idleAt, nil
 }
 
-// ParkAfter is about how long a connection waits for its client in its
-// goroutine before it parks: a client that sends its next request within
-// it (a busy one) costs no more than before parking existed, since parking
-// and resuming cost system calls and a new goroutine each time. A sweep
-// every ParkAfter parks those that waited at least that long, so an idle
+// ParkAfter is about how long a busy connection waits for its client in
+// its goroutine before it parks: parking and resuming cost system calls
+// and a new goroutine each time, which a client that sends its next
+// request within it (wrk, a page's assets) would pay on every request. A
+// connection is busy (quick) while the last wait for its client ended with
+// bytes within ParkAfter; any other parks at once, so that a burst of
+// clients that each send one request and wait does not make as many
+// goroutines, whose stacks the runtime keeps after they end. A sweep every
+// ParkAfter parks those that waited at least that long, so an idle busy
 // connection parks between one and two ParkAfter after its last request.
 var ParkAfter = 500 * time.Millisecond
 
@@ -149,16 +153,27 @@ const (
 // readable, and reports whether it is: false once the sweep, the idle
 // timeout or Shutdown ended the wait, with the read deadline past.
 func (c *conn) waitIdle() bool {
-	c.waitSince.Store(time.Now().UnixNano())
+	now := time.Now().UnixNano()
+	if c.waitStart == 0 {
+		c.waitStart = now
+	}
+	c.waitArmed = true
+	if !c.quick {
+		// Not busy: it only looks, then parks.
+		c.noWait = true
+		err := c.praw.Read(c.waitFn)
+		c.noWait = false
+		return err == nil && c.readable
+	}
+	c.waitSince.Store(now)
 	c.gstate.Store(gWaiting)
 	c.s.armSweep()
-	c.waitArmed = true
 	err := c.praw.Read(c.waitFn)
 	if c.gstate.CompareAndSwap(gWaiting, gBusy) {
 		if err != nil {
 			c.readDeadline = 0 // past: set again before the next read
 		}
-		return err == nil
+		return err == nil && c.readable
 	}
 	// Swept, or being swept: the past deadline must be set before this
 	// goroutine sets it again.
@@ -179,8 +194,9 @@ func (c *conn) waitIdle() bool {
 // may have come before the wait began, after the last read.
 func (c *conn) waitOnce(fd uintptr) bool {
 	c.fd = int(fd) // for park
+	c.readable = true
 	if !c.waitArmed {
-		return true
+		return true // the poller says readable
 	}
 	c.waitArmed = false
 	var b [1]byte
@@ -190,7 +206,8 @@ func (c *conn) waitOnce(fd uintptr) bool {
 			continue
 		}
 		// Bytes, the end of the stream or an error: the read after tells.
-		return err != syscall.EAGAIN
+		c.readable = err != syscall.EAGAIN
+		return c.readable || c.noWait
 	}
 }
 
@@ -261,17 +278,22 @@ func (c *conn) park(at int64) bool {
 // readNow reads what the connection holds into p without waiting for the
 // client: idlepark.ErrWouldBlock when that is nothing. Once parking failed it
 // waits, as Read does.
-func (c *conn) readNow(p []byte) (int, error) {
+func (c *conn) readNow(p []byte) (n int, err error) {
 	if c.noPark {
 		return c.nc.Read(p)
 	}
 	if c.nc != c.base {
 		c.tb.probe = true
-		n, err := c.nc.Read(p)
+		n, err = c.nc.Read(p)
 		c.tb.probe = false
-		return n, err
+	} else {
+		n, err = c.probe(p)
 	}
-	return c.probe(p)
+	if n > 0 && c.waitStart != 0 {
+		c.quick = time.Now().UnixNano()-c.waitStart < int64(ParkAfter)
+		c.waitStart = 0
+	}
+	return n, err
 }
 
 // probe reads the socket once into p, without waiting.
