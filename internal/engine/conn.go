@@ -117,10 +117,10 @@ type conn struct {
 	waitArmed bool
 	waitFn    func(fd uintptr) bool
 	// waitStart is when the current wait for the client began (unix ns,
-	// 0 = none); quick says the last one ended with bytes within
-	// ParkAfter. noWait and readable are waitOnce's.
+	// 0 = none); quick counts the last ones that ended with bytes within
+	// ParkAfter, up to 2. noWait and readable are waitOnce's.
 	waitStart int64
-	quick     bool
+	quick     uint8
 	noWait    bool
 	readable  bool
 }

@@ -133,8 +133,9 @@ func (c *conn) idle() (until int64, err error) {
 // its goroutine before it parks: parking and resuming cost system calls
 // and a new goroutine each time, which a client that sends its next
 // request within it (wrk, a page's assets) would pay on every request. A
-// connection is busy (quick) while the last wait for its client ended with
-// bytes within ParkAfter; any other parks at once, so that a burst of
+// connection is busy while its last two waits for its client ended with
+// bytes within ParkAfter (two: an HTTP/2 client acknowledges the server's
+// SETTINGS after its first request); any other parks at once, so that a burst of
 // clients that each send one request and wait does not make as many
 // goroutines, whose stacks the runtime keeps after they end. A sweep every
 // ParkAfter parks those that waited at least that long, so an idle busy
@@ -158,7 +159,7 @@ func (c *conn) waitIdle() bool {
 		c.waitStart = now
 	}
 	c.waitArmed = true
-	if !c.quick {
+	if c.quick < 2 {
 		// Not busy: it only looks, then parks.
 		c.noWait = true
 		err := c.praw.Read(c.waitFn)
@@ -290,7 +291,11 @@ func (c *conn) readNow(p []byte) (n int, err error) {
 		n, err = c.probe(p)
 	}
 	if n > 0 && c.waitStart != 0 {
-		c.quick = time.Now().UnixNano()-c.waitStart < int64(ParkAfter)
+		if time.Now().UnixNano()-c.waitStart >= int64(ParkAfter) {
+			c.quick = 0
+		} else if c.quick < 2 {
+			c.quick++
+		}
 		c.waitStart = 0
 	}
 	return n, err
