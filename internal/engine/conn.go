@@ -98,9 +98,12 @@ type conn struct {
 
 	// What parks the connection while it waits idle (park.go). waiter,
 	// serveFn and probeFn are made once per pooled conn.
-	begun   bool     // serve began: the connection is resumed
-	h2      *h2.Conn // the HTTP/2 connection, when it speaks HTTP/2
-	tb      tlsBase
+	begun bool     // serve began: the connection is resumed
+	h2    *h2.Conn // the HTTP/2 connection, when it speaks HTTP/2
+	// tb is under TLS. It is allocated per connection, not pooled: a
+	// producer goroutine of HTTP/2 may set a deadline through it after
+	// the conn went back to connPool.
+	tb      *tlsBase
 	waiter  *idlepark.Waiter
 	probeFn func(fd uintptr) bool
 	praw    syscall.RawConn // of base, for probe
@@ -180,7 +183,6 @@ func newConn(s *Server, nc net.Conn) *conn {
 	c := connPool.Get().(*conn)
 	c.takeExch()
 	c.s, c.nc, c.base = s, nc, nc
-	c.tb.c = c
 	c.fd = -1 // until a read through praw tells
 	if ta, ok := nc.RemoteAddr().(*net.TCPAddr); ok {
 		c.peer = ta.AddrPort().Addr().Unmap()
@@ -303,12 +305,12 @@ func (c *conn) run() int64 {
 // server when the client chose "h2". It reports whether the connection
 // goes on.
 func (c *conn) handshake() bool {
-	c.tb.Conn = c.nc
+	c.tb = &tlsBase{Conn: c.nc, c: c}
 	if c.r < c.w {
 		c.tb.pre = c.rbuf[c.r:c.w]
 	}
 	// Gathered, an HTTP/2 write of many records takes one system call.
-	tc := tls.Server(gather.New(&c.tb), c.lc.TLS)
+	tc := tls.Server(gather.New(c.tb), c.lc.TLS)
 	c.r, c.w = 0, 0
 	tc.SetDeadline(time.Now().Add(c.s.cfg.ReadHeaderTimeout))
 	// Checked after the deadline is set, as in fill: Shutdown sets the
@@ -337,7 +339,7 @@ func (c *conn) startH2(pre []byte) {
 	c.started.Store(true)
 	var readNow func([]byte) (int, error)
 	var waitIdle func() bool
-	if len(c.tb.pre) == 0 {
+	if !c.tlsPending() {
 		// HTTP/2 has buffers and request state of its own: the
 		// connection's go back to the pool for its life. Not while TLS
 		// may still read bytes of rbuf (tb.pre).

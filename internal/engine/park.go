@@ -48,9 +48,12 @@ func (b *tlsBase) Read(p []byte) (int, error) {
 	return b.Conn.Read(p)
 }
 
+// tlsPending reports whether TLS has bytes of rbuf still to read.
+func (c *conn) tlsPending() bool { return c.tb != nil && len(c.tb.pre) > 0 }
+
 // canPark reports whether the connection may park when it waits idle.
 func (c *conn) canPark() bool {
-	if c.noPark || len(c.tb.pre) > 0 {
+	if c.noPark || c.tlsPending() {
 		// Bytes of a TLS connection are still in rbuf, which parking
 		// gives back.
 		return false
