@@ -20,6 +20,7 @@ import (
 	"github.com/stoahttp/stoa/internal/guard"
 	"github.com/stoahttp/stoa/internal/h2"
 	"github.com/stoahttp/stoa/internal/http1"
+	"github.com/stoahttp/stoa/internal/idlepark"
 	"github.com/stoahttp/stoa/internal/reqfield"
 	"github.com/stoahttp/stoa/internal/respond"
 )
@@ -94,16 +95,56 @@ type conn struct {
 	// the connection; Shutdown reads it to spare the others for
 	// FirstRequestGrace.
 	started atomic.Bool
+
+	// What parks the connection while it waits idle (park.go). waiter,
+	// serveFn and probeFn are made once per pooled conn.
+	begun bool     // serve began: the connection is resumed
+	h2    *h2.Conn // the HTTP/2 connection, when it speaks HTTP/2
+	// tb is under TLS. It is allocated per connection, not pooled: a
+	// producer goroutine of HTTP/2 may set a deadline through it after
+	// the conn went back to connPool.
+	tb      *tlsBase
+	waiter  *idlepark.Waiter
+	probeFn func(fd uintptr) bool
+	praw    syscall.RawConn // of base, for probe
+	fd      int
+	noPark  bool
+	idleAt  int64 // unix ns when the current idle wait ends, 0 = none
+	pbuf    []byte
+	pn      int
+	perr    error
+	// While it waits in its goroutine (waitIdle), gstate and waitSince
+	// tell the sweep since when; waitFn is waitOnce.
+	gstate    atomic.Int32
+	waitSince atomic.Int64
+	waitArmed bool
+	waitFn    func(fd uintptr) bool
+	// waitStart is when the current wait for the client began (unix ns,
+	// 0 = none); quick counts the last ones that ended with bytes within
+	// ParkAfter, up to 2. noWait and readable are waitOnce's.
+	waitStart int64
+	quick     uint8
+	noWait    bool
+	readable  bool
 }
 
 // connPool recycles connections: a client that opens a connection per
 // request (Connection: close) would otherwise cost a conn and its garbage
 // every time.
-var connPool = sync.Pool{New: func() any {
-	c := &conn{}
-	c.readFn = c.tryRead
-	return c
-}}
+var connPool sync.Pool
+
+// Set in init: serve, which a pooled conn's Waiter resumes, returns conns
+// to connPool.
+func init() {
+	connPool.New = func() any {
+		c := &conn{}
+		c.readFn = c.tryRead
+		c.waiter = idlepark.NewWaiter(c.serve)
+		c.probeFn = c.probeOnce
+		c.waitFn = c.waitOnce
+		return c
+	}
+}
 
 // exch is what a connection holds only while it has bytes to parse or
 // write: its buffers and the state of the request it answers. An idle
@@ -142,6 +183,7 @@ func newConn(s *Server, nc net.Conn) *conn {
 	c := connPool.Get().(*conn)
 	c.takeExch()
 	c.s, c.nc, c.base = s, nc, nc
+	c.fd = -1 // until a read through praw tells
 	if ta, ok := nc.RemoteAddr().(*net.TCPAddr); ok {
 		c.peer = ta.AddrPort().Addr().Unmap()
 	}
@@ -157,7 +199,8 @@ func (c *conn) release() {
 		c.resp.Reset()
 		c.dropExch()
 	}
-	*c = conn{readFn: c.readFn}
+	c.waiter.Stop()
+	*c = conn{readFn: c.readFn, waiter: c.waiter, probeFn: c.probeFn, waitFn: c.waitFn}
 	connPool.Put(c)
 }
 
@@ -193,49 +236,81 @@ var errClose = errors.New("close")
 // proto names HTTP/1.x for the error log.
 const proto = "HTTP/1.1"
 
+// serve serves the connection until it ends or parks, waiting idle; it
+// is also how a parked connection resumes.
 func (c *conn) serve() {
+	var until int64
 	defer func() {
 		// The decision core's panics are recovered where it is called;
 		// this is for the engine's own, which end only the connection.
 		if v := recover(); v != nil {
 			c.s.cfg.Panics.Note(v, proto, nil)
+			until = 0
+		}
+		if until != 0 {
+			return // parked: the connection is no longer this goroutine's
 		}
 		c.closeFile()
 		c.nc.Close()
 		c.s.forget(c)
 		c.release()
 	}()
-	if c.s.cfg.ProxyProtocol && c.peer.IsValid() {
-		if err := c.readProxyHeader(); err != nil {
-			return
-		}
-	}
-	if c.lc.TLS != nil {
-		if !c.handshake() {
-			return
-		}
-	}
-	if c.lc.H2C && c.lc.TLS == nil && c.h2cPreface() {
-		c.serveH2(c.rbuf[c.r:c.w])
-		return
-	}
 	for {
-		if err := c.serveOne(); err != nil {
+		if until = c.run(); until == 0 || c.park(until) {
 			return
 		}
 	}
 }
 
+// run serves the connection from where it is until it ends (0) or waits
+// idle for its client, and then returns when that wait ends (unix ns), for
+// serve to park it.
+func (c *conn) run() int64 {
+	if !c.begun {
+		c.begun = true
+		if c.s.cfg.ProxyProtocol && c.peer.IsValid() {
+			if err := c.readProxyHeader(); err != nil {
+				return 0
+			}
+		}
+		if c.lc.TLS != nil {
+			if !c.handshake() {
+				return 0
+			}
+		}
+		if c.lc.H2C && c.lc.TLS == nil && c.h2cPreface() {
+			c.startH2(c.rbuf[c.r:c.w])
+		}
+	}
+	if c.h2 != nil {
+		return c.h2.Run()
+	}
+	for {
+		if c.r == c.w && c.started.Load() && c.canPark() {
+			until, err := c.idle()
+			if err != nil {
+				return 0
+			}
+			if until != 0 {
+				return until
+			}
+		}
+		if err := c.serveOne(); err != nil {
+			return 0
+		}
+	}
+}
+
 // handshake makes the connection a TLS one and hands it to the HTTP/2
-// server when the client chose "h2". It reports whether the HTTP/1.1 loop
+// server when the client chose "h2". It reports whether the connection
 // goes on.
 func (c *conn) handshake() bool {
-	under := c.nc
+	c.tb = &tlsBase{Conn: c.nc, c: c}
 	if c.r < c.w {
-		under = &prefixConn{Conn: c.nc, pre: c.rbuf[c.r:c.w]}
+		c.tb.pre = c.rbuf[c.r:c.w]
 	}
 	// Gathered, an HTTP/2 write of many records takes one system call.
-	tc := tls.Server(gather.New(under), c.lc.TLS)
+	tc := tls.Server(gather.New(c.tb), c.lc.TLS)
 	c.r, c.w = 0, 0
 	tc.SetDeadline(time.Now().Add(c.s.cfg.ReadHeaderTimeout))
 	// Checked after the deadline is set, as in fill: Shutdown sets the
@@ -252,26 +327,30 @@ func (c *conn) handshake() bool {
 	c.nc = tc
 	c.raw, c.noRaw = nil, true // sendfile cannot write through TLS
 	if tc.ConnectionState().NegotiatedProtocol == "h2" && c.lc.HTTP2 {
-		c.serveH2(nil)
-		return false
+		c.startH2(nil)
 	}
 	return true
 }
 
-// serveH2 serves the connection with HTTP/2; pre holds the bytes of it
-// already read.
-func (c *conn) serveH2(pre []byte) {
+// startH2 makes the connection an HTTP/2 one, served from then on by
+// c.h2; pre holds the bytes of it already read.
+func (c *conn) startH2(pre []byte) {
 	// HTTP/2 winds down with GOAWAY, woken by Shutdown's past deadline.
 	c.started.Store(true)
-	if tc, ok := c.nc.(*tls.Conn); !ok || underTLS(tc) == c.base {
+	var readNow func([]byte) (int, error)
+	var waitIdle func() bool
+	if !c.tlsPending() {
 		// HTTP/2 has buffers and request state of its own: the
 		// connection's go back to the pool for its life. Not while TLS
-		// may still read bytes of rbuf (a prefixConn's).
+		// may still read bytes of rbuf (tb.pre).
 		pre = bytes.Clone(pre)
 		c.dropExch()
+		if c.canPark() {
+			readNow, waitIdle = c.readNow, c.waitIdle
+		}
 	}
 	cfg := &c.s.cfg
-	h2.Serve(c.nc, pre, &h2.Options{
+	c.h2 = h2.NewConn(c.nc, pre, &h2.Options{
 		Handler:           c.s.h,
 		Log:               cfg.Log,
 		Extra:             c.lc.Extra,
@@ -284,15 +363,9 @@ func (c *conn) serveH2(pre []byte) {
 		MaxHeaderBytes:    cfg.Limits.MaxHeaderBytes,
 		Closing:           &c.s.closing,
 		Panics:            cfg.Panics,
+		ReadNow:           readNow,
+		WaitIdle:          waitIdle,
 	})
-}
-
-// underTLS returns the connection under tc's gathering one.
-func underTLS(tc *tls.Conn) net.Conn {
-	if g, ok := tc.NetConn().(*gather.Conn); ok {
-		return g.Conn
-	}
-	return tc.NetConn()
 }
 
 // h2cPreface reads until the connection's first bytes either are the
@@ -312,22 +385,6 @@ func (c *conn) h2cPreface() bool {
 			return false
 		}
 	}
-}
-
-// prefixConn is a connection whose first bytes were already read (after
-// a PROXY header, in the same packet as the TLS hello).
-type prefixConn struct {
-	net.Conn
-	pre []byte
-}
-
-func (p *prefixConn) Read(b []byte) (int, error) {
-	if len(p.pre) > 0 {
-		n := copy(b, p.pre)
-		p.pre = p.pre[n:]
-		return n, nil
-	}
-	return p.Conn.Read(b)
 }
 
 // readProxyHeader reads the PROXY protocol header that starts the

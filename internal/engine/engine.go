@@ -96,6 +96,10 @@ type Server struct {
 	stopped   map[net.Listener]bool
 	closing   atomic.Bool
 	active    sync.WaitGroup
+	// The sweep that parks connections waiting idle in their goroutines
+	// (park.go): sweepOn says it is due, sweepT runs it.
+	sweepOn atomic.Bool
+	sweepT  *time.Timer
 }
 
 // New returns a Server that answers with h.
@@ -288,6 +292,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		} else {
 			c.base.SetReadDeadline(grace)
 		}
+		// A parked connection has no read to wake: it is resumed, and
+		// closes (HTTP/1.1) or sends GOAWAY (HTTP/2).
+		c.waiter.Wake()
 	}
 	s.mu.Unlock()
 	done := make(chan struct{})

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"os"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/stoahttp/stoa/internal/gather"
 	"github.com/stoahttp/stoa/internal/header"
+	"github.com/stoahttp/stoa/internal/idlepark"
 )
 
 const (
@@ -150,6 +152,9 @@ type conn struct {
 	// uploading counts the streams whose body is read before they are
 	// answered; each must arrive within ReadHeaderTimeout.
 	uploading int
+	// begun says serve sent the server's preface: Run resumes the
+	// connection.
+	begun bool
 }
 
 // What endBlock does with a decoded header block.
@@ -295,17 +300,23 @@ func (rd *reader) Read(p []byte) (int, error) {
 	return n, nil
 }
 
-func (c *conn) serve() {
-	// The server's preface is its SETTINGS (RFC 9113 §3.4), with the
-	// connection's receive window raised to match the streams'.
-	c.frameHeader(18, http2.FrameSettings, 0, 0)
-	c.wbuf = appendSetting(c.wbuf, http2.SettingMaxConcurrentStreams, MaxConcurrentStreams)
-	c.wbuf = appendSetting(c.wbuf, http2.SettingInitialWindowSize, initialWindow)
-	c.wbuf = appendSetting(c.wbuf, http2.SettingMaxHeaderListSize, uint32(c.o.MaxHeaderBytes))
-	c.windowUpdate(0, initialWindow-65535)
-
-	if !c.readPreface() {
-		return
+// serve serves the connection until it ends, or until it waits idle
+// with Options.ReadNow, which it reports.
+func (c *conn) serve() (idle bool) {
+	if c.begun {
+		c.unpark()
+	} else {
+		c.begun = true
+		// The server's preface is its SETTINGS (RFC 9113 §3.4), with the
+		// connection's receive window raised to match the streams'.
+		c.frameHeader(18, http2.FrameSettings, 0, 0)
+		c.wbuf = appendSetting(c.wbuf, http2.SettingMaxConcurrentStreams, MaxConcurrentStreams)
+		c.wbuf = appendSetting(c.wbuf, http2.SettingInitialWindowSize, initialWindow)
+		c.wbuf = appendSetting(c.wbuf, http2.SettingMaxHeaderListSize, uint32(c.o.MaxHeaderBytes))
+		c.windowUpdate(0, initialWindow-65535)
+		if !c.readPreface() {
+			return false
+		}
 	}
 	for {
 		c.atFrame = true
@@ -329,6 +340,9 @@ func (c *conn) serve() {
 		}
 		if err == nil {
 			continue
+		}
+		if err == errIdle {
+			return true
 		}
 		var se http2.StreamError
 		switch {
@@ -354,7 +368,7 @@ func (c *conn) serve() {
 		} else if err == errDone {
 			c.linger()
 		}
-		return
+		return false
 	}
 }
 
@@ -443,6 +457,9 @@ func (c *conn) fill() error {
 // other (TLS) waits, when it is idle between frames, for a read into small:
 // crypto/tls keeps the rest of its record for the next read, into rbuf.
 func (c *conn) read() (int, error) {
+	if c.o.ReadNow != nil && c.o.WaitIdle != nil && c.quiet() {
+		return c.readIdle()
+	}
 	if c.raw != nil {
 		c.rawN, c.rawErr = 0, nil
 		err := c.raw.Read(c.rawRead)
@@ -460,6 +477,52 @@ func (c *conn) read() (int, error) {
 	n, err := c.nc.Read(c.small[:])
 	c.unpark()
 	return copy(c.rbuf, c.small[:n]), err
+}
+
+// errIdle ends Run's turn: the connection waits idle (readIdle).
+var errIdle = errors.New("h2: connection idle")
+
+// quiet reports whether the connection waits for its client with nothing
+// under way: between frames, no stream, header block or producer.
+func (c *conn) quiet() bool {
+	return c.atFrame && len(c.streams) == 0 && c.hbID == 0 && c.uploading == 0 &&
+		c.readDeadline != -1 && c.producers.Load() == 0 && len(c.waiting) == 0
+}
+
+// readIdle reads what a quiet connection holds, waiting without its
+// buffers a short while (WaitIdle); when nothing came it returns errIdle,
+// for Run to return, or a timeout once the connection's time passed.
+func (c *conn) readIdle() (int, error) {
+	// A TCP connection holds nothing its socket does not: it waits first.
+	// A TLS one may hold a record already read: it reads first. A readable
+	// socket may have nothing for us (a TLS record not whole yet): a few
+	// rounds, then the connection parks.
+	for i := range 4 {
+		if c.raw != nil || i > 0 {
+			c.shed()
+			c.park()
+			readable := c.o.WaitIdle()
+			if !readable {
+				// The deadline WaitIdle left is set again before a read.
+				c.readDeadline = 0
+			}
+			if time.Now().UnixNano() >= c.deadline() {
+				c.unpark()
+				return 0, os.ErrDeadlineExceeded
+			}
+			if !readable {
+				return 0, errIdle
+			}
+		}
+		c.unpark()
+		n, err := c.o.ReadNow(c.rbuf)
+		if n > 0 || err != idlepark.ErrWouldBlock {
+			return n, err
+		}
+	}
+	c.shed()
+	c.park()
+	return 0, errIdle
 }
 
 // deadline returns when the connection's next timeout falls due: the

@@ -84,6 +84,17 @@ type Options struct {
 	// answered 500) or of a body producer (its stream is reset with
 	// INTERNAL_ERROR); nil is guard.Default.
 	Panics *guard.Panics
+	// ReadNow, when set, reads what the connection holds without waiting
+	// for the client, and returns idlepark.ErrWouldBlock when that is
+	// nothing. With it Conn.Run returns, rather than wait in its
+	// goroutine, when the connection waits idle: no stream open, nothing
+	// to write.
+	ReadNow func(p []byte) (int, error)
+	// WaitIdle, with ReadNow, waits in the connection's goroutine a short
+	// while for the connection to be readable, and reports whether it is;
+	// when it is not, Run returns. It may leave the read deadline in the
+	// past.
+	WaitIdle func() bool
 }
 
 // Protocol limits stoa announces in its SETTINGS frame.
@@ -109,7 +120,19 @@ const Preface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
 
 // Serve serves HTTP/2 on nc until the connection ends. pre holds bytes
 // already read from nc (the preface, for prior-knowledge cleartext).
+// o.ReadNow must be nil.
 func Serve(nc net.Conn, pre []byte, o *Options) {
+	NewConn(nc, pre, o).Run()
+}
+
+// Conn is an HTTP/2 connection served in turns: its goroutine may leave
+// while the connection waits idle for its client (Options.ReadNow), and
+// a new one goes on with it.
+type Conn conn
+
+// NewConn returns the HTTP/2 connection on nc, which Run serves. pre
+// holds bytes already read from nc.
+func NewConn(nc net.Conn, pre []byte, o *Options) *Conn {
 	if o.IdleTimeout <= 0 || o.WriteTimeout <= 0 || o.ReadHeaderTimeout <= 0 || o.MaxBodyDiscard <= 0 || o.MaxHeaderBytes <= 0 {
 		filled := *o
 		filled.IdleTimeout = cmp.Or(max(o.IdleTimeout, 0), config.DefaultDuration("idle_timeout"))
@@ -119,9 +142,28 @@ func Serve(nc net.Conn, pre []byte, o *Options) {
 		filled.MaxHeaderBytes = cmp.Or(max(o.MaxHeaderBytes, 0), MaxHeaderListSize)
 		o = &filled
 	}
-	c := newConn(nc, pre, o)
+	return (*Conn)(newConn(nc, pre, o))
+}
+
+// Run serves the connection until it ends, closes it and returns 0; or,
+// with Options.ReadNow, until it waits for its client with nothing under
+// way and its buffers given back, and returns when its idle timeout falls
+// due (unix ns). The caller then waits for the connection to be readable,
+// for that time or for a shutdown (Options.Closing), and calls Run again:
+// the connection reads without waiting, and ends when its time passed.
+func (x *Conn) Run() int64 {
+	c := (*conn)(x)
+	ended := true
 	// Deferred: should the connection's code panic, its producers are
 	// still released before the panic goes on to whoever recovers it.
-	defer c.release()
-	c.serve()
+	defer func() {
+		if ended {
+			c.release()
+		}
+	}()
+	if c.serve() {
+		ended = false
+		return c.deadline()
+	}
+	return 0
 }
