@@ -188,8 +188,11 @@ func TestStopListenerAnswersQueuedConnection(t *testing.T) {
 	io.WriteString(probe, "GET /a.txt HTTP/1.1\r\nHost: x\r\n\r\n")
 	readResponse(t, bufio.NewReader(probe), "GET")
 	// Hold the loop, so that StopListener's task waits behind it and the
-	// next connection waits in the accept queue.
+	// next connection waits in the accept queue. (Serve made the loops
+	// under srv.mu.)
+	srv.mu.Lock()
 	lp := srv.loops[0]
+	srv.mu.Unlock()
 	release := make(chan struct{})
 	lp.post(func() { <-release })
 	stopped := make(chan error, 1)
