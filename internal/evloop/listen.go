@@ -48,29 +48,39 @@ func prepareListener(fd int) (deferred bool) {
 const heldSlack = 500 * time.Millisecond
 
 // awaitHeld keeps the deferred listeners lfs open after Shutdown began
-// (at begun, unix ns) until the kernel holds no connection for them that
-// it has not queued yet, for engine.FirstRequestGrace (plus heldSlack) at
-// most or until ctx is done. Closing a listener drops the connections the kernel
-// holds, without a FIN or RST: a client that connected just before
-// Shutdown would have its first request reset, and could not retry it.
-// The loops go on accepting meanwhile; what they accept gets its first
-// request answered, like a connection accepted just before Shutdown.
-func awaitHeld(ctx context.Context, lfs []*listenFD, begun int64) {
+// (at begun, unix ns) until the kernel holds none of the connections
+// before, those it held for them when Shutdown began (heldBy), for
+// engine.FirstRequestGrace (plus heldSlack) at most or until ctx is done;
+// a nil before (not known) waits the whole grace. Closing a listener drops
+// the connections the kernel holds, without a FIN or RST: a client that
+// connected just before Shutdown would have its first request reset, and
+// could not retry it. Connections made after Shutdown began are not waited
+// for, as package engine's closed listener refuses them: a steady trickle
+// of them would keep the listener open past the grace, which the
+// connections accepted before Shutdown are given to send their first
+// request. The loops go on accepting meanwhile; what they accept gets its
+// first request answered, like a connection accepted just before Shutdown.
+func awaitHeld(ctx context.Context, lfs []*listenFD, before map[heldKey]struct{}, begun int64) {
 	t := time.NewTimer(0)
 	defer t.Stop()
 	end := time.Unix(0, begun+int64(engine.FirstRequestGrace+heldSlack))
 	for {
-		held := 0
-		for _, lf := range lfs {
-			n, err := synRecv(lf.port)
-			if err != nil {
-				// Unknown: wait the whole grace.
-				n = 1
+		if before != nil {
+			if now, err := heldBy(lfs); err == nil {
+				// A connection that left the SYN queue once is not the
+				// one a reused four-tuple names later.
+				for k := range before {
+					if _, ok := now[k]; !ok {
+						delete(before, k)
+					}
+				}
 			}
-			held += n
+			if len(before) == 0 {
+				return
+			}
 		}
 		left := time.Until(end)
-		if held == 0 || left <= 0 {
+		if left <= 0 {
 			return
 		}
 		t.Reset(min(left, 10*time.Millisecond))
@@ -80,6 +90,18 @@ func awaitHeld(ctx context.Context, lfs []*listenFD, begun int64) {
 		case <-t.C:
 		}
 	}
+}
+
+// heldBy returns the connections the kernel holds for the listeners lfs,
+// those in SYN_RECV on their ports.
+func heldBy(lfs []*listenFD) (map[heldKey]struct{}, error) {
+	held := make(map[heldKey]struct{})
+	for _, lf := range lfs {
+		if err := eachSynRecv(lf.port, func(k heldKey) { held[k] = struct{}{} }); err != nil {
+			return nil, err
+		}
+	}
+	return held, nil
 }
 
 // listenPort returns the local port of the listening socket fd.
@@ -109,19 +131,30 @@ type inetDiagReq struct {
 	cookie   [2]uint32
 }
 
+// heldKey names a TCP connection: its local and remote ports and
+// addresses, as struct inet_diag_sockid begins.
+type heldKey [36]byte
+
 // synRecv counts the TCP sockets of this network namespace in SYN_RECV on
-// local port port, IPv4 and IPv6: the connections a listener on the port
-// has not queued for accept yet, held for their first bytes or their
-// handshake's last ACK. (A listener on one address of a port shared with
-// another address counts the other's too, which only makes awaitHeld
-// wait longer.)
+// local port port (eachSynRecv).
 func synRecv(port uint16) (int, error) {
+	n := 0
+	err := eachSynRecv(port, func(heldKey) { n++ })
+	return n, err
+}
+
+// eachSynRecv calls f with each TCP socket of this network namespace in
+// SYN_RECV on local port port, IPv4 and IPv6: the connections a listener
+// on the port has not queued for accept yet, held for their first bytes
+// or their handshake's last ACK. (A listener on one address of a port
+// shared with another address sees the other's too, which only makes
+// awaitHeld wait longer.)
+func eachSynRecv(port uint16, f func(heldKey)) error {
 	fd, err := unix.Socket(unix.AF_NETLINK, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, unix.NETLINK_SOCK_DIAG)
 	if err != nil {
-		return 0, err
+		return err
 	}
 	defer unix.Close(fd)
-	n := 0
 	buf := make([]byte, 32<<10)
 	for _, family := range []uint8{unix.AF_INET, unix.AF_INET6} {
 		req := inetDiagReq{family: family, protocol: unix.IPPROTO_TCP, states: 1<<unix.BPF_TCP_SYN_RECV | 1<<unix.BPF_TCP_NEW_SYN_RECV}
@@ -129,45 +162,45 @@ func synRecv(port uint16) (int, error) {
 		binary.BigEndian.PutUint16(req.sport[:], port)
 		b := unsafe.Slice((*byte)(unsafe.Pointer(&req)), unsafe.Sizeof(req))
 		if err := unix.Sendto(fd, b, 0, &unix.SockaddrNetlink{Family: unix.AF_NETLINK}); err != nil {
-			return 0, err
+			return err
 		}
-		m, err := countDump(fd, buf, port)
-		if err != nil {
-			return 0, err
+		if err := readDump(fd, buf, port, f); err != nil {
+			return err
 		}
-		n += m
 	}
-	return n, nil
+	return nil
 }
 
-// countDump reads a sock_diag dump from fd and counts its sockets whose
-// local port is port. The dump ends with NLMSG_DONE; a bounded number of
-// reads covers any SYN queue (each read holds a hundred or more).
-func countDump(fd int, buf []byte, port uint16) (int, error) {
-	n := 0
+// readDump reads a sock_diag dump from fd and calls f with each of its
+// sockets whose local port is port. The dump ends with NLMSG_DONE; a
+// bounded number of reads covers any SYN queue (each read holds a hundred
+// or more).
+func readDump(fd int, buf []byte, port uint16, f func(heldKey)) error {
 	for range 1 << 12 {
 		r, _, err := unix.Recvfrom(fd, buf, 0)
 		if err != nil {
-			return 0, err
+			return err
 		}
 		for b := buf[:r]; len(b) >= unix.NLMSG_HDRLEN; {
 			h := (*unix.NlMsghdr)(unsafe.Pointer(&b[0]))
 			if h.Len < unix.NLMSG_HDRLEN || int(h.Len) > len(b) {
-				return 0, unix.EBADMSG
+				return unix.EBADMSG
 			}
 			switch h.Type {
 			case unix.NLMSG_DONE:
-				return n, nil
+				return nil
 			case unix.NLMSG_ERROR:
-				return 0, unix.EINVAL
+				return unix.EINVAL
 			}
 			// struct inet_diag_msg: family, state, timer, retrans, then
 			// the socket's id, which starts with its local port.
-			if d := b[unix.NLMSG_HDRLEN:h.Len]; len(d) >= 6 && binary.BigEndian.Uint16(d[4:6]) == port {
-				n++
+			var k heldKey
+			if d := b[unix.NLMSG_HDRLEN:h.Len]; len(d) >= 4+len(k) && binary.BigEndian.Uint16(d[4:6]) == port {
+				copy(k[:], d[4:])
+				f(k)
 			}
 			b = b[min(len(b), int(h.Len+unix.NLMSG_ALIGNTO-1)&^(unix.NLMSG_ALIGNTO-1)):]
 		}
 	}
-	return 0, unix.EMSGSIZE
+	return unix.EMSGSIZE
 }

@@ -188,8 +188,11 @@ func TestStopListenerAnswersQueuedConnection(t *testing.T) {
 	io.WriteString(probe, "GET /a.txt HTTP/1.1\r\nHost: x\r\n\r\n")
 	readResponse(t, bufio.NewReader(probe), "GET")
 	// Hold the loop, so that StopListener's task waits behind it and the
-	// next connection waits in the accept queue.
+	// next connection waits in the accept queue. (Serve made the loops
+	// under srv.mu.)
+	srv.mu.Lock()
 	lp := srv.loops[0]
+	srv.mu.Unlock()
 	release := make(chan struct{})
 	lp.post(func() { <-release })
 	stopped := make(chan error, 1)
@@ -227,5 +230,72 @@ func TestStopListenerAnswersQueuedConnection(t *testing.T) {
 	<-stopped
 	if err := <-served; err != engine.ErrListenerStopped {
 		t.Errorf("Serve after StopListener: %v, want ErrListenerStopped", err)
+	}
+}
+
+// TestShutdownClosesDeferredListenerDespiteNewConnections pins a flake of
+// enginetest's ShutdownAnswersNewConnection under load: Shutdown kept a
+// deferred listener open while the kernel held any connection for it,
+// those made after Shutdown began included, so a steady trickle of new
+// connections (there, the test's own probes for the refusing listener)
+// kept it open for the whole first-request grace and past it; a
+// connection accepted before Shutdown then had its grace run out, and
+// its first request, sent once the listener refused, was met with a FIN.
+// Shutdown now waits only for the connections the kernel held when it
+// began.
+func TestShutdownClosesDeferredListenerDespiteNewConnections(t *testing.T) {
+	srv, addr := startServer(t, engine.Config{}, Options{Loops: 1})
+	c := dial(t, addr)
+	for deadline := time.Now().Add(5 * time.Second); srv.OpenConns() < 1; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the silent connection was not accepted within 5s")
+		}
+	}
+	// Once Shutdown began, a new silent connection every 20 ms, each one
+	// held by the kernel for a second, until the listener refuses.
+	stop := make(chan struct{})
+	trickled := make(chan struct{})
+	testHookShutdownHolding = func() {
+		go func() {
+			defer close(trickled)
+			for range 500 {
+				nc, err := net.Dial("tcp", addr)
+				if err != nil {
+					return
+				}
+				defer nc.Close()
+				select {
+				case <-stop:
+					return
+				case <-time.After(20 * time.Millisecond):
+				}
+			}
+		}()
+	}
+	defer func() { testHookShutdownHolding = nil }()
+	done := make(chan error, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		done <- srv.Shutdown(ctx)
+	}()
+	select {
+	case <-trickled:
+	case <-time.After(5 * time.Second):
+		close(stop)
+		<-trickled
+		t.Fatal("the listener still accepted new connections 5s after Shutdown began")
+	}
+	io.WriteString(c, "GET /a.txt HTTP/1.1\r\nHost: x\r\n\r\n")
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		t.Fatalf("first request, sent once the listener refused, of a connection accepted before Shutdown: %v, want it answered", err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 || string(body) != "alpha" || !resp.Close {
+		t.Errorf("first request after the listener closed: %d %q, close %v; want 200 alpha and the connection closed", resp.StatusCode, body, resp.Close)
+	}
+	if err := <-done; err != nil {
+		t.Errorf("Shutdown: %v", err)
 	}
 }

@@ -251,8 +251,9 @@ func (s *Server) unwatch(lf *listenFD) {
 // ctx is done, closes the rest and returns ctx's error. As in package
 // engine, a connection that has not sent its first request yet gets
 // engine.FirstRequestGrace from the start of Shutdown to send it, and is
-// answered. A deferred listener stays open until the kernel holds no
-// connection for it (awaitHeld), within that grace.
+// answered. A deferred listener stays open until the kernel holds none of
+// the connections it held for it when Shutdown began (awaitHeld), within
+// that grace.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Lock()
 	begun := time.Now().UnixNano()
@@ -266,9 +267,18 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	for _, lf := range lfs {
 		if lf.deferred {
 			held = append(held, lf)
-			continue
 		}
-		s.closeListener(lf)
+	}
+	// What the kernel holds now was made before Shutdown; the listeners
+	// stay open for those alone.
+	var before map[heldKey]struct{}
+	if len(held) > 0 {
+		before, _ = heldBy(held)
+	}
+	for _, lf := range lfs {
+		if !lf.deferred {
+			s.closeListener(lf)
+		}
 	}
 	for _, lp := range loops {
 		lp.post(lp.beginShutdown)
@@ -277,7 +287,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		testHookShutdownHolding()
 	}
 	if len(held) > 0 {
-		awaitHeld(ctx, held, begun)
+		awaitHeld(ctx, held, before, begun)
 		for _, lf := range held {
 			s.closeListener(lf)
 		}
@@ -296,9 +306,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	}
 }
 
-// testHookShutdownHolding, if set, runs once Shutdown has closed the
-// listeners it closes at once and before it waits for connections the
-// kernel holds.
+// testHookShutdownHolding, if set, runs once Shutdown has noted the
+// connections the kernel holds and closed the listeners it closes at
+// once, before it waits for those connections.
 var testHookShutdownHolding func()
 
 // closeListener ends Serve(lf.l) as Shutdown does.
