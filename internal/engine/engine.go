@@ -313,10 +313,6 @@ func (s *Server) forget(c *conn) {
 	s.active.Done()
 }
 
-// StatusLine returns "HTTP/1.1 NNN Reason\r\n" for code (100 to 599), shared
-// with package evloop; the caller must not change it.
-func StatusLine(code int) []byte { return statusLines[code] }
-
 // statusLines holds "HTTP/1.1 NNN Reason\r\n" for every status code.
 var statusLines = func() (t [600][]byte) {
 	for code := 100; code < 600; code++ {
@@ -333,9 +329,9 @@ type dateLine struct {
 
 var curDate atomic.Pointer[dateLine]
 
-// AppendDate appends the Date field line of now's second, made once a
-// second; package evloop writes its heads with it too.
-func AppendDate(b []byte, now time.Time) []byte {
+// appendDate appends the Date field line of now's second, made once a
+// second.
+func appendDate(b []byte, now time.Time) []byte {
 	sec := now.Unix()
 	d := curDate.Load()
 	if d == nil || d.sec != sec {

@@ -70,14 +70,14 @@ type Writer struct {
 // AppendHead appends the HTTP/1.1 head of resp, the answer to req (nil:
 // a head that could not be parsed), to b, with the header lines extra,
 // and reports whether the connection must close after it: closing, or
-// a body whose end only the close can mark. Both engines write their
-// heads with it.
-func AppendHead(b []byte, req *http1.Request, resp *respond.Response, extra []byte, closing bool) ([]byte, bool) {
+// a body whose end only the close can mark; now dates it. Both engines
+// write their heads with it.
+func AppendHead(b []byte, req *http1.Request, resp *respond.Response, extra []byte, now time.Time, closing bool) ([]byte, bool) {
 	b = append(b, statusLines[resp.Status]...)
 	if !resp.NoServer {
 		b = append(b, "Server: stoa\r\n"...)
 	}
-	b = AppendDate(b, time.Now())
+	b = appendDate(b, now)
 	b = append(b, resp.Head.HTTP1()...)
 	b = append(b, resp.Extra...)
 	b = append(b, extra...)
@@ -101,7 +101,7 @@ func AppendHead(b []byte, req *http1.Request, resp *respond.Response, extra []by
 func (w *Writer) WriteResponse(closing bool) error {
 	w.HeadAt = len(w.Buf)
 	var closeAfter bool
-	w.Buf, closeAfter = AppendHead(w.Buf, w.Req, w.Resp, w.Extra, closing)
+	w.Buf, closeAfter = AppendHead(w.Buf, w.Req, w.Resp, w.Extra, time.Now(), closing)
 	w.CloseAfter = w.CloseAfter || closeAfter
 	return w.WriteBody()
 }
