@@ -112,14 +112,14 @@ func (w *Writer) WriteResponse(closing bool) error {
 func (w *Writer) WriteBody() error {
 	resp := w.Resp
 	w.writes = 0
-	switch {
-	case resp.Stream != nil:
+	switch BodyOf(resp) {
+	case BodyStream:
 		// A stream may hold the file it reads (Handle) too.
 		defer w.closeFile()
 		return w.writeStream()
-	case resp.Parts != nil:
+	case BodyParts:
 		return w.writeParts()
-	case resp.File != nil:
+	case BodyFile:
 		// Corked, the head leaves in the same segment as the first body
 		// bytes instead of a small packet of its own (nginx's tcp_nopush).
 		w.cork(true)
@@ -130,12 +130,44 @@ func (w *Writer) WriteBody() error {
 		err := w.copyFile(resp.File, resp.FileOff, resp.FileLen)
 		w.closeFile()
 		return err
-	case len(resp.Body) <= CopyBodyLimit:
+	case BodyCopy:
 		w.Buf = append(w.Buf, resp.Body...)
 		return nil
 	default:
 		return w.writev(resp.Body)
 	}
+}
+
+// Body is how an HTTP/1.1 engine writes a response's body.
+type Body uint8
+
+const (
+	// BodyCopy: Body, up to CopyBodyLimit, is copied behind the head, to
+	// leave in one write with what follows (HEAD and 304 have none).
+	BodyCopy Body = iota
+	// BodyLarge: Body is written after the head without a copy (writev).
+	BodyLarge
+	// BodyFile: FileLen bytes of File from FileOff (sendfile).
+	BodyFile
+	// BodyParts: the multipart ranges Parts of Body or of File.
+	BodyParts
+	// BodyStream: Stream produces the body while it is sent.
+	BodyStream
+)
+
+// BodyOf tells how resp's body is written; both engines write by it.
+func BodyOf(resp *respond.Response) Body {
+	switch {
+	case resp.Stream != nil:
+		return BodyStream
+	case resp.Parts != nil:
+		return BodyParts
+	case resp.File != nil:
+		return BodyFile
+	case len(resp.Body) <= CopyBodyLimit:
+		return BodyCopy
+	}
+	return BodyLarge
 }
 
 // writeStream writes a body of unknown length, in chunks for HTTP/1.1.
