@@ -450,13 +450,13 @@ func (c *conn) answer(closing bool) (bool, error) {
 	// next request on the connection starts where it should. One we will
 	// not read closes the connection after the answer instead.
 	c.resp.Reset()
-	switch {
-	case req.ExpectOther:
+	switch RequestBodyOf(req, c.s.cfg.MaxBodyDiscard) {
+	case ExpectationFailed:
 		c.s.cfg.Panics.Error(proto, c.s.h, 417, str(req.Method), &c.resp)
 		closing = true
-	case req.Chunked || req.ContentLength > c.s.cfg.MaxBodyDiscard:
+	case UnreadBody:
 		closing = true
-	case req.ContentLength > 0:
+	case DropBody:
 		if err := c.discardBody(req.ContentLength, req.ExpectContinue); err != nil {
 			return closing, err
 		}

@@ -447,3 +447,35 @@ func (w *Writer) sendFile(f io.ReaderAt, off, n int64) error {
 	}
 	return nil
 }
+
+// RequestBody is what an HTTP/1.1 engine does with a request's body
+// before it answers.
+type RequestBody uint8
+
+const (
+	// NoBody: there is none to read.
+	NoBody RequestBody = iota
+	// DropBody: its ContentLength bytes are read and dropped, so that
+	// the next request on the connection starts where it should.
+	DropBody
+	// UnreadBody: it is chunked, or larger than MaxBodyDiscard; it is not
+	// read, and the connection closes after the answer.
+	UnreadBody
+	// ExpectationFailed: the request expects what no one here meets; it
+	// is answered 417 and the connection closes (RFC 9110 §10.1.1).
+	ExpectationFailed
+)
+
+// RequestBodyOf decides what is done with req's body, for a server that
+// reads and drops bodies up to maxDiscard bytes; both engines decide by it.
+func RequestBodyOf(req *http1.Request, maxDiscard int64) RequestBody {
+	switch {
+	case req.ExpectOther:
+		return ExpectationFailed
+	case req.Chunked || req.ContentLength > maxDiscard:
+		return UnreadBody
+	case req.ContentLength > 0:
+		return DropBody
+	}
+	return NoBody
+}

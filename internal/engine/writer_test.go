@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/stoahttp/stoa/internal/http1"
 	"github.com/stoahttp/stoa/internal/respond"
 )
 
@@ -28,6 +29,28 @@ func TestBodyOf(t *testing.T) {
 	} {
 		if got := BodyOf(&tt.resp); got != tt.want {
 			t.Errorf("%s: BodyOf = %d, want %d", tt.name, got, tt.want)
+		}
+	}
+}
+
+func TestRequestBodyOf(t *testing.T) {
+	const maxDiscard = 100
+	for _, tt := range []struct {
+		name string
+		head http1.Head
+		want RequestBody
+	}{
+		{"no body", http1.Head{ContentLength: -1}, NoBody},
+		{"empty body", http1.Head{ContentLength: 0}, NoBody},
+		{"small body", http1.Head{ContentLength: maxDiscard}, DropBody},
+		{"body over the limit", http1.Head{ContentLength: maxDiscard + 1}, UnreadBody},
+		{"chunked body", http1.Head{ContentLength: -1, Chunked: true}, UnreadBody},
+		{"unknown expectation", http1.Head{ContentLength: 5, ExpectOther: true}, ExpectationFailed},
+		{"unknown expectation, chunked", http1.Head{ContentLength: -1, Chunked: true, ExpectOther: true}, ExpectationFailed},
+	} {
+		req := http1.Request{Head: tt.head}
+		if got := RequestBodyOf(&req, maxDiscard); got != tt.want {
+			t.Errorf("%s: RequestBodyOf = %d, want %d", tt.name, got, tt.want)
 		}
 	}
 }

@@ -180,13 +180,13 @@ func (c *conn) serveBuffered() (more bool) {
 		req := &x.req
 		closing := req.Close || l.s.closing.Load()
 		x.resp.Reset()
-		switch {
-		case req.ExpectOther:
+		switch engine.RequestBodyOf(req, l.s.cfg.MaxBodyDiscard) {
+		case engine.ExpectationFailed:
 			l.s.cfg.Panics.Error(proto, l.s.h, 417, str(req.Method), &x.resp)
 			closing = true
-		case req.Chunked || req.ContentLength > l.s.cfg.MaxBodyDiscard:
+		case engine.UnreadBody:
 			closing = true
-		case req.ContentLength > 0:
+		case engine.DropBody:
 			if have := int64(c.w - c.r); have < req.ContentLength {
 				// The rest of the body is read by a goroutine, past rbuf,
 				// which the request's fields point into.
