@@ -5,6 +5,7 @@ package evloop
 import (
 	"bufio"
 	"io"
+	"net/http"
 	"testing"
 	"time"
 
@@ -37,5 +38,34 @@ func TestBodyCutOffLeavesNoDiscard(t *testing.T) {
 		if resp.StatusCode != 200 || resp.Header.Get("Content-Encoding") != "gzip" {
 			t.Errorf("stream %d: %d %q, want 200 gzip", i, resp.StatusCode, resp.Header.Get("Content-Encoding"))
 		}
+	}
+}
+
+// BenchmarkHandedOff measures an exchange the loop hands to a goroutine
+// (two ranges of a file, written by engine.Writer) against the same on
+// the goroutine engine, one keep-alive round trip at a time:
+//
+//	go test -run XXX -bench HandedOff -count 10 ./internal/evloop | benchstat -col /engine -
+func BenchmarkHandedOff(b *testing.B) {
+	req := []byte("GET /big.bin HTTP/1.1\r\nHost: x\r\nRange: bytes=0-99,1000-1099\r\n\r\n")
+	for _, eng := range []string{"goroutine", "loop"} {
+		b.Run("engine="+eng, func(b *testing.B) {
+			c := dial(b, benchServer(b, eng))
+			c.SetDeadline(time.Time{})
+			br := bufio.NewReader(c)
+			b.ReportAllocs()
+			for b.Loop() {
+				c.Write(req)
+				resp, err := http.ReadResponse(br, nil)
+				if err != nil {
+					b.Fatal(err)
+				}
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != 206 {
+					b.Fatalf("status %d, want 206", resp.StatusCode)
+				}
+			}
+		})
 	}
 }
