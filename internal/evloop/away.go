@@ -21,8 +21,9 @@ import (
 // the epoll set, the goroutine reads and writes with poll(2) under the
 // same timeouts, and the connection comes back to its loop for its next
 // request. These exchanges are rare next to answers from memory and
-// sendfile, and their code is package engine's blocking writer, so they
-// are correct before fast.
+// sendfile, so they are correct before fast: engine.Writer, the goroutine
+// engine's own writer, writes them over the socket as a sock, so that
+// HTTP/1.1 has one blocking writer.
 
 // handoff gives c with exchange x to a goroutine; closing says whether
 // the connection closes after it, when x is still to be answered.
