@@ -76,13 +76,12 @@ type conn struct {
 	rn     int
 	rerr   error
 
-	// wr writes the responses; its Buf is the exchange's write buffer
-	// while the connection holds one.
-	wr Writer
-
 	headStart    int64 // unix ns when the current head's first byte was read
 	readDeadline int64 // unix ns of the deadline set on nc, 0 = none
-	opened       int64 // unix ns of the first read
+	// writeDeadline keeps the Writer's write deadline while the
+	// connection is idle, without its exchange.
+	writeDeadline int64
+	opened        int64 // unix ns of the first read
 	// started is set once a request head has arrived, or HTTP/2 serves
 	// the connection; Shutdown reads it to spare the others for
 	// FirstRequestGrace.
@@ -104,7 +103,8 @@ var connPool = sync.Pool{New: func() any {
 // clients cost neither (about 11 KiB each).
 type exch struct {
 	rbuf []byte
-	wbuf []byte // the Writer's Buf while the exchange is in the pool
+	// wr writes the responses, with its Buf as the write buffer.
+	wr Writer
 
 	req  http1.Request
 	creq respond.Request
@@ -112,14 +112,18 @@ type exch struct {
 }
 
 var exchPool = sync.Pool{New: func() any {
-	return &exch{rbuf: make([]byte, InitialReadBuf), wbuf: make([]byte, 0, 4<<10)}
+	x := &exch{rbuf: make([]byte, InitialReadBuf)}
+	x.wr.Buf = make([]byte, 0, 4<<10)
+	x.wr.Req, x.wr.CReq, x.wr.Resp = &x.req, &x.creq, &x.resp
+	return x
 }}
 
 // takeExch gives the connection its buffers and exchange state.
 func (c *conn) takeExch() {
 	x := exchPool.Get().(*exch)
 	c.exch = x
-	c.wr.Buf, c.wr.Req, c.wr.CReq, c.wr.Resp = x.wbuf, &x.req, &x.creq, &x.resp
+	x.wr.Sock, x.wr.Cfg, x.wr.Handler, x.wr.Extra = c, &c.s.cfg, c.s.h, c.lc.Extra
+	x.wr.deadline = c.writeDeadline
 }
 
 // dropExch returns the connection's exchange, which holds nothing
@@ -128,16 +132,16 @@ func (c *conn) takeExch() {
 func (c *conn) dropExch() {
 	x := c.exch
 	c.exch = nil
-	x.wbuf = c.wr.Buf[:0]
-	c.wr.Buf, c.wr.Req, c.wr.CReq, c.wr.Resp = nil, nil, nil, nil
+	c.writeDeadline = x.wr.deadline
+	x.wr.Sock, x.wr.Handler, x.wr.Extra = nil, nil, nil
+	clear(x.wr.bufs)
 	exchPool.Put(x)
 }
 
-func newConn(s *Server, nc net.Conn) *conn {
+func newConn(s *Server, nc net.Conn, lc *ListenerConfig) *conn {
 	c := connPool.Get().(*conn)
+	c.s, c.lc, c.nc, c.base = s, lc, nc, nc
 	c.takeExch()
-	c.s, c.nc, c.base = s, nc, nc
-	c.wr.Sock, c.wr.Cfg, c.wr.Handler = c, &s.cfg, s.h
 	if ta, ok := nc.RemoteAddr().(*net.TCPAddr); ok {
 		c.peer = ta.AddrPort().Addr().Unmap()
 	}
@@ -201,7 +205,6 @@ func (c *conn) serve() {
 			return
 		}
 	}
-	c.wr.Extra = c.lc.Extra
 	if c.lc.TLS != nil {
 		if !c.handshake() {
 			return

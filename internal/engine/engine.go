@@ -176,8 +176,7 @@ func (s *Server) ServeListener(l net.Listener, lc ListenerConfig) error {
 			return err
 		}
 		backoff = 0
-		c := newConn(s, nc)
-		c.lc = &lc
+		c := newConn(s, nc, &lc)
 		// A connection accepted as Shutdown began is served like one
 		// accepted before (its first request, FirstRequestGrace): closed
 		// unanswered, its client could not tell it from a refusal and
