@@ -58,8 +58,9 @@ type Writer struct {
 	HeadAt int
 	// Streamed counts the body bytes a Stream wrote.
 	Streamed int64
-	// CloseAfter is set when the response's framing requires closing the
-	// connection after it (HTTP/1.0 without a length, a replaced panic).
+	// CloseAfter is set when the connection closes after the response:
+	// WriteResponse was told so, the close ends its body (a Stream to an
+	// HTTP/1.0 client), or an error page replaced a Stream's panic.
 	CloseAfter bool
 
 	writes   int   // writes of the current body, so a Stream's panic knows if any left
