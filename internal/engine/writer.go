@@ -66,6 +66,26 @@ type Writer struct {
 	writes   int   // writes of the current body, so a Stream's panic knows if any left
 	deadline int64 // unix ns of the write deadline set on Sock, 0 = none
 	bufs     net.Buffers
+
+	// sendFn is trySend, made once per Writer so that waiting on the raw
+	// connection does not allocate a closure (so a Writer is not copied);
+	// sf is its state.
+	sendFn func(fd uintptr) bool
+	sf     struct {
+		src    int   // the file's descriptor
+		off, n int64 // what is left to send
+		// unchecked counts the bytes sent since the file was last checked.
+		unchecked int64
+		err       error
+	}
+}
+
+// Reset makes w write to sock, on which it has set no deadline yet, a
+// new response; the exchange's fields are the caller's to set. A Writer
+// is reused so that what it keeps need not be made again.
+func (w *Writer) Reset(sock Sock) {
+	w.Sock, w.deadline = sock, 0
+	w.Streamed, w.CloseAfter = 0, false
 }
 
 // AppendHead appends the HTTP/1.1 head of resp, the answer to req (nil:
@@ -327,14 +347,18 @@ func (w *Writer) cork(on bool) {
 	if raw == nil {
 		return
 	}
-	v := 0
 	if on {
-		v = 1
+		raw.Control(corkOn)
+	} else {
+		raw.Control(corkOff)
 	}
-	raw.Control(func(fd uintptr) {
-		syscall.SetsockoptInt(int(fd), syscall.IPPROTO_TCP, syscall.TCP_CORK, v)
-	})
 }
+
+// corkOn and corkOff are cork's callbacks: functions without a closure,
+// which would be made on every call.
+func corkOn(fd uintptr) { syscall.SetsockoptInt(int(fd), syscall.IPPROTO_TCP, syscall.TCP_CORK, 1) }
+
+func corkOff(fd uintptr) { syscall.SetsockoptInt(int(fd), syscall.IPPROTO_TCP, syscall.TCP_CORK, 0) }
 
 // FileTail is how many last bytes of a file body copyFile reads into
 // memory and checks before writing them.
@@ -398,55 +422,60 @@ func (w *Writer) sendFile(f io.ReaderAt, off, n int64) error {
 		}
 		return nil
 	}
-	sc, err := osf.SyscallConn()
-	if err != nil {
-		return err
+	// Fd, unlike SyscallConn, allocates nothing; it would make a file in
+	// non-blocking mode blocking, and a regular file never is in it. The
+	// response's Handle keeps the file open while it is sent.
+	sf := &w.sf
+	sf.src, sf.off, sf.n, sf.unchecked = int(osf.Fd()), off, n, 0
+	if w.sendFn == nil {
+		w.sendFn = w.trySend
 	}
-	var src int
-	sc.Control(func(fd uintptr) { src = int(fd) })
-	var unchecked int64
-	for n > 0 {
+	for sf.n > 0 {
 		w.extendWriteDeadline()
 		w.writes++
-		var werr error
-		err := raw.Write(func(dst uintptr) bool {
-			for n > 0 {
-				k, err := syscall.Sendfile(int(dst), src, &off, int(min(n, 4<<20)))
-				if k > 0 {
-					n -= int64(k)
-					if unchecked += int64(k); unchecked >= respond.CheckEvery {
-						unchecked = 0
-						if werr = respond.CheckFile(w.Resp.Handle); werr != nil {
-							return true
-						}
-					}
-				}
-				switch {
-				case err == syscall.EAGAIN:
-					return false // wait until the socket can take more
-				case err == syscall.EINTR:
-					continue
-				case err != nil:
-					werr = err
-					return true
-				case k == 0:
-					werr = io.ErrUnexpectedEOF // the file shrank under us
-					return true
-				}
-				if n > 0 && k >= 1<<20 {
-					return true // renew the deadline between large pieces
-				}
-			}
-			return true
-		})
-		if err != nil {
+		sf.err = nil
+		if err := raw.Write(w.sendFn); err != nil {
 			return err
 		}
-		if werr != nil {
-			return werr
+		if sf.err != nil {
+			return sf.err
 		}
 	}
 	return nil
+}
+
+// trySend is sendFile's callback on the raw connection: it sends what
+// the socket takes, and asks to be called again once it takes more.
+func (w *Writer) trySend(dst uintptr) bool {
+	sf := &w.sf
+	for sf.n > 0 {
+		k, err := syscall.Sendfile(int(dst), sf.src, &sf.off, int(min(sf.n, 4<<20)))
+		if k > 0 {
+			sf.n -= int64(k)
+			if sf.unchecked += int64(k); sf.unchecked >= respond.CheckEvery {
+				sf.unchecked = 0
+				if sf.err = respond.CheckFile(w.Resp.Handle); sf.err != nil {
+					return true
+				}
+			}
+		}
+		switch {
+		case err == syscall.EAGAIN:
+			return false // wait until the socket can take more
+		case err == syscall.EINTR:
+			continue
+		case err != nil:
+			sf.err = err
+			return true
+		case k == 0:
+			sf.err = io.ErrUnexpectedEOF // the file shrank under us
+			return true
+		}
+		if sf.n > 0 && k >= 1<<20 {
+			return true // renew the deadline between large pieces
+		}
+	}
+	return true
 }
 
 // RequestBody is what an HTTP/1.1 engine does with a request's body
