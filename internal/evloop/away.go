@@ -10,8 +10,6 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
-
-	"github.com/stoahttp/stoa/internal/engine"
 )
 
 // The exchanges that would block a loop go to a goroutine of their own:
@@ -74,10 +72,12 @@ func (c *conn) serveAway(x *exchange, closing bool) (err error) {
 			err = errClose
 		}
 	}()
-	k := &sock{fd: c.fd}
-	w := &engine.Writer{Sock: k, Cfg: &s.cfg, Handler: s.h, Buf: c.wbuf,
-		Req: &x.req, CReq: &x.creq, Resp: &x.resp, HeadAt: x.headAt}
-	defer func() { c.wbuf, x.streamed = w.Buf, w.Streamed }()
+	k, w := &x.sock, &x.w
+	*k = sock{fd: c.fd}
+	w.Reset(k)
+	w.Cfg, w.Handler, w.Buf = &s.cfg, s.h, c.wbuf
+	w.Req, w.CReq, w.Resp, w.HeadAt = &x.req, &x.creq, &x.resp, x.headAt
+	defer func() { c.wbuf, x.streamed, w.Buf = w.Buf, w.Streamed, nil }()
 	if n := x.discard; n > 0 {
 		// Cleared first: x outlives a failed read, in the loop's spares.
 		x.discard = 0

@@ -31,6 +31,11 @@ type exchange struct {
 	discard  int64 // request body bytes still to read before answering
 	streamed int64 // body bytes written by a Stream
 	headAt   int   // where the response's head starts in the write buffer
+
+	// w and its sock write the exchange when a goroutine serves it,
+	// kept with it so that a handoff does not make them again.
+	w    engine.Writer
+	sock sock
 }
 
 // str views b as a string without copying, valid while b is unchanged.
