@@ -8,7 +8,6 @@ import (
 	"net"
 	"net/netip"
 	"os"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -17,7 +16,6 @@ import (
 	"github.com/stoahttp/stoa/internal/clientip"
 	"github.com/stoahttp/stoa/internal/finish"
 	"github.com/stoahttp/stoa/internal/gather"
-	"github.com/stoahttp/stoa/internal/guard"
 	"github.com/stoahttp/stoa/internal/h2"
 	"github.com/stoahttp/stoa/internal/http1"
 	"github.com/stoahttp/stoa/internal/idlepark"
@@ -79,18 +77,12 @@ type conn struct {
 	rn     int
 	rerr   error
 
-	streamed   int64 // body bytes written by the current Stream
-	closeAfter bool  // the response's framing requires closing the connection
-	// headAt is where the current response's head starts in wbuf, and
-	// writes counts the writes to the connection: while it is unchanged
-	// since the head, nothing of the response has left.
-	headAt int
-	writes int
-
 	headStart    int64 // unix ns when the current head's first byte was read
 	readDeadline int64 // unix ns of the deadline set on nc, 0 = none
-	writeDeadlin int64
-	opened       int64 // unix ns of the first read
+	// writeDeadline keeps the Writer's write deadline while the
+	// connection is idle, without its exchange.
+	writeDeadline int64
+	opened        int64 // unix ns of the first read
 	// started is set once a request head has arrived, or HTTP/2 serves
 	// the connection; Shutdown reads it to spare the others for
 	// FirstRequestGrace.
@@ -152,8 +144,8 @@ func init() {
 // clients cost neither (about 11 KiB each).
 type exch struct {
 	rbuf []byte
-	wbuf []byte
-	bufs net.Buffers
+	// wr writes the responses, with its Buf as the write buffer.
+	wr Writer
 
 	req  http1.Request
 	creq respond.Request
@@ -161,12 +153,18 @@ type exch struct {
 }
 
 var exchPool = sync.Pool{New: func() any {
-	return &exch{rbuf: make([]byte, InitialReadBuf), wbuf: make([]byte, 0, 4<<10)}
+	x := &exch{rbuf: make([]byte, InitialReadBuf)}
+	x.wr.Buf = make([]byte, 0, 4<<10)
+	x.wr.Req, x.wr.CReq, x.wr.Resp = &x.req, &x.creq, &x.resp
+	return x
 }}
 
 // takeExch gives the connection its buffers and exchange state.
 func (c *conn) takeExch() {
-	c.exch = exchPool.Get().(*exch)
+	x := exchPool.Get().(*exch)
+	c.exch = x
+	x.wr.Sock, x.wr.Cfg, x.wr.Handler, x.wr.Extra = c, &c.s.cfg, c.s.h, c.lc.Extra
+	x.wr.deadline = c.writeDeadline
 }
 
 // dropExch returns the connection's exchange, which holds nothing
@@ -175,14 +173,16 @@ func (c *conn) takeExch() {
 func (c *conn) dropExch() {
 	x := c.exch
 	c.exch = nil
-	clear(x.bufs)
+	c.writeDeadline = x.wr.deadline
+	x.wr.Sock, x.wr.Handler, x.wr.Extra = nil, nil, nil
+	clear(x.wr.bufs)
 	exchPool.Put(x)
 }
 
-func newConn(s *Server, nc net.Conn) *conn {
+func newConn(s *Server, nc net.Conn, lc *ListenerConfig) *conn {
 	c := connPool.Get().(*conn)
+	c.s, c.lc, c.nc, c.base = s, lc, nc, nc
 	c.takeExch()
-	c.s, c.nc, c.base = s, nc, nc
 	c.fd = -1 // until a read through praw tells
 	if ta, ok := nc.RemoteAddr().(*net.TCPAddr); ok {
 		c.peer = ta.AddrPort().Addr().Unmap()
@@ -216,19 +216,14 @@ func (c *conn) rawConn() syscall.RawConn {
 	return c.raw
 }
 
-// cork sets TCP_CORK, which holds partial segments until it is cleared.
-func (c *conn) cork(on bool) {
-	if c.rawConn() == nil {
-		return
-	}
-	v := 0
-	if on {
-		v = 1
-	}
-	c.raw.Control(func(fd uintptr) {
-		syscall.SetsockoptInt(int(fd), syscall.IPPROTO_TCP, syscall.TCP_CORK, v)
-	})
-}
+// Write, WriteBuffers, SetWriteDeadline and Raw make c its Writer's Sock.
+func (c *conn) Write(p []byte) (int, error) { return c.nc.Write(p) }
+
+func (c *conn) WriteBuffers(bufs *net.Buffers) (int64, error) { return bufs.WriteTo(c.nc) }
+
+func (c *conn) SetWriteDeadline(t time.Time) error { return c.nc.SetWriteDeadline(t) }
+
+func (c *conn) Raw() syscall.RawConn { return c.rawConn() }
 
 // errClose ends the connection loop without an error worth reporting.
 var errClose = errors.New("close")
@@ -323,7 +318,7 @@ func (c *conn) handshake() bool {
 		return false
 	}
 	tc.SetDeadline(time.Time{})
-	c.readDeadline, c.writeDeadlin = 0, 0
+	c.readDeadline, c.wr.deadline = 0, 0
 	c.nc = tc
 	c.raw, c.noRaw = nil, true // sendfile cannot write through TLS
 	if tc.ConnectionState().NegotiatedProtocol == "h2" && c.lc.HTTP2 {
@@ -444,26 +439,26 @@ func (c *conn) serveOne() error {
 		return err
 	}
 	bodyLen := c.resp.BodyLen()
-	c.closeAfter = false
-	if err := c.writeResponse(closing); err != nil {
+	c.wr.CloseAfter = false
+	if err := c.wr.WriteResponse(closing); err != nil {
 		return err
 	}
-	if c.closeAfter {
+	if c.wr.CloseAfter {
 		closing = true
 	}
 	if bodyLen < 0 {
-		bodyLen = c.streamed
+		bodyLen = c.wr.Streamed
 	}
 	c.done(start, req, bodyLen)
 	if closing {
-		c.flush()
+		c.wr.Flush()
 		if req.Chunked || req.ContentLength > 0 {
 			c.lingerClose()
 		}
 		return errClose
 	}
-	if len(c.wbuf) >= FlushThreshold {
-		return c.flush()
+	if len(c.wr.Buf) >= FlushThreshold {
+		return c.wr.Flush()
 	}
 	return nil
 }
@@ -500,9 +495,9 @@ func (c *conn) refuseHead(start time.Time, perr error) error {
 	}
 	c.resp.Reset()
 	c.s.cfg.Panics.Error(proto, c.s.h, status, "GET", &c.resp)
-	c.writeResponse(true)
+	c.wr.WriteResponse(true)
 	c.done(start, nil, c.resp.BodyLen())
-	c.flush()
+	c.wr.Flush()
 	c.lingerClose()
 	return errClose
 }
@@ -515,13 +510,13 @@ func (c *conn) answer(closing bool) (bool, error) {
 	// next request on the connection starts where it should. One we will
 	// not read closes the connection after the answer instead.
 	c.resp.Reset()
-	switch {
-	case req.ExpectOther:
+	switch RequestBodyOf(req, c.s.cfg.MaxBodyDiscard) {
+	case ExpectationFailed:
 		c.s.cfg.Panics.Error(proto, c.s.h, 417, str(req.Method), &c.resp)
 		closing = true
-	case req.Chunked || req.ContentLength > c.s.cfg.MaxBodyDiscard:
+	case UnreadBody:
 		closing = true
-	case req.ContentLength > 0:
+	case DropBody:
 		if err := c.discardBody(req.ContentLength, req.ExpectContinue); err != nil {
 			return closing, err
 		}
@@ -556,7 +551,7 @@ func FillRequest(dst *respond.Request, req *http1.Request, peer netip.Addr) {
 // fill reads more bytes into rbuf. Pending output is written first, since
 // the client may be waiting for it before it sends more.
 func (c *conn) fill() error {
-	if err := c.flush(); err != nil {
+	if err := c.wr.Flush(); err != nil {
 		return err
 	}
 	if c.r == c.w {
@@ -604,8 +599,8 @@ func (c *conn) fill() error {
 			// A head that did not arrive in time (slow loris).
 			c.resp.Reset()
 			c.s.cfg.Panics.Error(proto, c.s.h, 408, "GET", &c.resp)
-			c.writeResponse(true)
-			c.flush()
+			c.wr.WriteResponse(true)
+			c.wr.Flush()
 		}
 		return err
 	}
@@ -621,7 +616,7 @@ func (c *conn) fill() error {
 // goroutine and little else; with bytes waiting it is one read system
 // call, as nc.Read is.
 func (c *conn) read() (int, error) {
-	if c.w != 0 || len(c.wbuf) != 0 || c.rawConn() == nil {
+	if c.w != 0 || len(c.wr.Buf) != 0 || c.rawConn() == nil {
 		return c.nc.Read(c.rbuf[c.w:])
 	}
 	c.rn, c.rerr = 0, nil
@@ -695,14 +690,6 @@ func slack(timeout time.Duration) int64 {
 	return int64(min(timeout/10, time.Second))
 }
 
-func (c *conn) extendWriteDeadline() {
-	at := time.Now().UnixNano() + int64(c.s.cfg.WriteTimeout)
-	if at-c.writeDeadlin > slack(c.s.cfg.WriteTimeout) {
-		c.writeDeadlin = at
-		c.nc.SetWriteDeadline(time.Unix(0, at))
-	}
-}
-
 // discardBody reads and drops n body bytes, sending 100 Continue first when
 // the client waits for it (RFC 9110 §10.1.1).
 func (c *conn) discardBody(n int64, expectContinue bool) error {
@@ -712,161 +699,9 @@ func (c *conn) discardBody(n int64, expectContinue bool) error {
 		return nil
 	}
 	c.r = c.w
-	n -= have
-	if expectContinue && have == 0 {
-		c.wbuf = append(c.wbuf, "HTTP/1.1 100 Continue\r\n\r\n"...)
-		if err := c.flush(); err != nil {
-			return err
-		}
-	}
 	c.setReadDeadline(time.Now().UnixNano()+int64(c.s.cfg.ReadHeaderTimeout), c.s.cfg.ReadHeaderTimeout)
 	// The request's fields point into rbuf, so the body is read past it.
-	_, err := io.CopyN(io.Discard, c.nc, n)
-	return err
-}
-
-// writeResponse appends the response's head, and its body when small, to
-// wbuf; a large body is written at once, after what is pending.
-func (c *conn) writeResponse(closing bool) error {
-	resp := &c.resp
-	c.headAt, c.writes = len(c.wbuf), 0
-	b := append(c.wbuf, statusLines[resp.Status]...)
-	if !resp.NoServer {
-		b = append(b, "Server: stoa\r\n"...)
-	}
-	b = AppendDate(b, time.Now())
-	b = append(b, resp.Head.HTTP1()...)
-	b = append(b, resp.Extra...)
-	b = append(b, c.lc.Extra...)
-	if resp.Chunked && c.req.Minor == 0 {
-		// HTTP/1.0 has no chunked coding: the end of the body is the end
-		// of the connection (RFC 9112 §6.3).
-		closing = true
-		c.closeAfter = true
-	} else if resp.Chunked {
-		b = append(b, "Transfer-Encoding: chunked\r\n"...)
-	}
-	if closing {
-		b = append(b, "Connection: close\r\n"...)
-	} else if c.req.KeepAlive {
-		b = append(b, "Connection: keep-alive\r\n"...)
-	}
-	b = append(b, "\r\n"...)
-	c.wbuf = b
-	switch {
-	case resp.Stream != nil:
-		// A stream may hold the file it reads (Handle) too.
-		defer c.closeFile()
-		return c.writeStream()
-	case resp.Parts != nil:
-		return c.writeParts()
-	case resp.File != nil:
-		// Corked, the head leaves in the same segment as the first body
-		// bytes instead of a small packet of its own (nginx's tcp_nopush).
-		c.cork(true)
-		defer c.cork(false)
-		if err := c.flush(); err != nil {
-			return err
-		}
-		err := c.copyFile(resp.File, resp.FileOff, resp.FileLen)
-		c.closeFile()
-		return err
-	case len(resp.Body) <= CopyBodyLimit:
-		c.wbuf = append(c.wbuf, resp.Body...)
-		return nil
-	default:
-		return c.writev(resp.Body)
-	}
-}
-
-// writeStream writes a body of unknown length, in chunks for HTTP/1.1.
-func (c *conn) writeStream() error {
-	c.streamed = 0
-	var w io.Writer = chunkWriter{c}
-	if c.req.Minor == 0 {
-		w = rawWriter{c}
-	}
-	if err := c.s.cfg.Panics.Stream(proto, &c.creq, c.resp.Stream, w); err != nil {
-		if err == guard.ErrPanic && c.writes == 0 {
-			// Nothing of the answer has left: the error page replaces it.
-			c.wbuf = c.wbuf[:c.headAt]
-			guard.Discard(&c.resp)
-			c.s.cfg.Panics.Error(proto, c.s.h, 500, c.creq.Method, &c.resp)
-			c.closeAfter = true
-			c.streamed = max(c.resp.BodyLen(), 0)
-			return c.writeResponse(true)
-		}
-		// The head is gone already: all that is left is to cut the
-		// connection, so the client sees an incomplete body, not a short one.
-		return err
-	}
-	if c.req.Minor != 0 {
-		c.wbuf = append(c.wbuf, "0\r\n\r\n"...)
-	}
-	return nil
-}
-
-// chunkWriter frames what is written as chunks (RFC 9112 §7.1).
-type chunkWriter struct{ c *conn }
-
-func (w chunkWriter) Write(p []byte) (int, error) {
-	if len(p) == 0 {
-		return 0, nil
-	}
-	c := w.c
-	c.wbuf = strconv.AppendInt(c.wbuf, int64(len(p)), 16)
-	c.wbuf = append(c.wbuf, "\r\n"...)
-	c.wbuf = append(c.wbuf, p...)
-	c.wbuf = append(c.wbuf, "\r\n"...)
-	c.streamed += int64(len(p))
-	if len(c.wbuf) >= FlushThreshold {
-		return len(p), c.flush()
-	}
-	return len(p), nil
-}
-
-// rawWriter writes a close-delimited body, for HTTP/1.0.
-type rawWriter struct{ c *conn }
-
-func (w rawWriter) Write(p []byte) (int, error) {
-	c := w.c
-	c.wbuf = append(c.wbuf, p...)
-	c.streamed += int64(len(p))
-	if len(c.wbuf) >= FlushThreshold {
-		return len(p), c.flush()
-	}
-	return len(p), nil
-}
-
-func (c *conn) writeParts() error {
-	defer c.closeFile()
-	resp := &c.resp
-	if resp.File != nil {
-		c.cork(true)
-		defer c.cork(false)
-	}
-	for _, p := range resp.Parts {
-		c.wbuf = append(c.wbuf, p.Prefix...)
-		if p.Len == 0 {
-			continue
-		}
-		if resp.File == nil {
-			body := resp.Body[p.Off : p.Off+p.Len]
-			if len(body) <= CopyBodyLimit {
-				c.wbuf = append(c.wbuf, body...)
-			} else if err := c.writev(body); err != nil {
-				return err
-			}
-			continue
-		}
-		if err := c.flush(); err != nil {
-			return err
-		}
-		if err := c.copyFile(resp.File, p.Off, p.Len); err != nil {
-			return err
-		}
-	}
-	return nil
+	return c.wr.DiscardBody(c.nc, n-have, expectContinue && have == 0)
 }
 
 func (c *conn) closeFile() {
@@ -875,32 +710,6 @@ func (c *conn) closeFile() {
 		c.resp.Handle = nil
 		c.resp.File = nil
 	}
-}
-
-// writev writes the pending output and body in one system call.
-func (c *conn) writev(body []byte) error {
-	c.extendWriteDeadline()
-	c.writes++
-	c.bufs = append(c.bufs[:0], c.wbuf, body)
-	_, err := c.bufs.WriteTo(c.nc)
-	c.wbuf = c.wbuf[:0]
-	return err
-}
-
-func (c *conn) flush() error {
-	if len(c.wbuf) == 0 {
-		return nil
-	}
-	c.extendWriteDeadline()
-	c.writes++
-	_, err := c.nc.Write(c.wbuf)
-	// A buffer grown by one huge response is not kept for the connection's life.
-	if cap(c.wbuf) > 4*FlushThreshold {
-		c.wbuf = make([]byte, 0, 4<<10)
-	} else {
-		c.wbuf = c.wbuf[:0]
-	}
-	return err
 }
 
 // lingerClose half-closes the connection and drains what the client still

@@ -18,9 +18,7 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
-	"io"
 	"net"
-	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -36,7 +34,6 @@ import (
 	"github.com/stoahttp/stoa/internal/http1"
 	"github.com/stoahttp/stoa/internal/httpdate"
 	"github.com/stoahttp/stoa/internal/respond"
-	"github.com/stoahttp/stoa/internal/source"
 )
 
 // Handler decides responses; see respond.Handler.
@@ -183,8 +180,7 @@ func (s *Server) ServeListener(l net.Listener, lc ListenerConfig) error {
 			return err
 		}
 		backoff = 0
-		c := newConn(s, nc)
-		c.lc = &lc
+		c := newConn(s, nc, &lc)
 		// A connection accepted as Shutdown began is served like one
 		// accepted before (its first request, FirstRequestGrace): closed
 		// unanswered, its client could not tell it from a refusal and
@@ -323,10 +319,6 @@ func (s *Server) forget(c *conn) {
 	s.active.Done()
 }
 
-// StatusLine returns "HTTP/1.1 NNN Reason\r\n" for code (100 to 599), shared
-// with package evloop; the caller must not change it.
-func StatusLine(code int) []byte { return statusLines[code] }
-
 // statusLines holds "HTTP/1.1 NNN Reason\r\n" for every status code.
 var statusLines = func() (t [600][]byte) {
 	for code := 100; code < 600; code++ {
@@ -343,9 +335,9 @@ type dateLine struct {
 
 var curDate atomic.Pointer[dateLine]
 
-// AppendDate appends the Date field line of now's second, made once a
-// second; package evloop writes its heads with it too.
-func AppendDate(b []byte, now time.Time) []byte {
+// appendDate appends the Date field line of now's second, made once a
+// second.
+func appendDate(b []byte, now time.Time) []byte {
 	sec := now.Unix()
 	d := curDate.Load()
 	if d == nil || d.sec != sec {
@@ -363,114 +355,4 @@ func str(b []byte) string {
 		return ""
 	}
 	return unsafe.String(&b[0], len(b))
-}
-
-// FileTail is how many last bytes of a file body copyFile reads into
-// memory and checks before writing them.
-const FileTail = 4 << 10
-
-// copyFile sends n bytes of f from off, renewing the write deadline as it
-// goes. f is shared between requests, so its offset is never used: a file
-// of this system (source.OSFile) goes out on TCP with sendfile(2) at an
-// explicit offset, anything else through ReadAt. The file is checked against the version the response announced
-// between pieces, and its last bytes are read, checked, then written: a
-// file rewritten under the send cuts the connection instead of completing
-// the response with mixed bytes (respond.CheckEvery).
-func (c *conn) copyFile(f io.ReaderAt, off, n int64) error {
-	tail := min(n, FileTail)
-	if err := c.sendFile(f, off, n-tail); err != nil {
-		return err
-	}
-	at := len(c.wbuf)
-	c.wbuf = slices.Grow(c.wbuf, int(tail))[:at+int(tail)]
-	k, err := f.ReadAt(c.wbuf[at:], off+n-tail)
-	if int64(k) < tail {
-		c.wbuf = c.wbuf[:at]
-		if err == nil || err == io.EOF {
-			err = io.ErrUnexpectedEOF // the file shrank under us
-		}
-		return err
-	}
-	if err := respond.CheckFile(c.resp.Handle); err != nil {
-		c.wbuf = c.wbuf[:at]
-		return err
-	}
-	return c.flush()
-}
-
-// sendFile sends n bytes of f from off, checking f at least once per
-// respond.CheckEvery bytes.
-func (c *conn) sendFile(f io.ReaderAt, off, n int64) error {
-	if n == 0 {
-		return nil
-	}
-	osf := source.OSFile(f)
-	if osf == nil || c.rawConn() == nil {
-		// Not a file of this system, TLS or a Unix socket: copy, renewing the deadline per piece as
-		// sendfile does, so a large file on a slow link is not cut.
-		const piece = 1 << 20
-		for n > 0 {
-			c.extendWriteDeadline()
-			k, err := io.Copy(c.nc, io.NewSectionReader(f, off, min(n, piece)))
-			off, n = off+k, n-k
-			if err != nil {
-				return err
-			}
-			if k == 0 {
-				return io.ErrUnexpectedEOF
-			}
-			if err := respond.CheckFile(c.resp.Handle); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
-	sc, err := osf.SyscallConn()
-	if err != nil {
-		return err
-	}
-	var src int
-	sc.Control(func(fd uintptr) { src = int(fd) })
-	var unchecked int64
-	for n > 0 {
-		c.extendWriteDeadline()
-		var werr error
-		err := c.raw.Write(func(dst uintptr) bool {
-			for n > 0 {
-				k, err := syscall.Sendfile(int(dst), src, &off, int(min(n, 4<<20)))
-				if k > 0 {
-					n -= int64(k)
-					if unchecked += int64(k); unchecked >= respond.CheckEvery {
-						unchecked = 0
-						if werr = respond.CheckFile(c.resp.Handle); werr != nil {
-							return true
-						}
-					}
-				}
-				switch {
-				case err == syscall.EAGAIN:
-					return false // wait until the socket can take more
-				case err == syscall.EINTR:
-					continue
-				case err != nil:
-					werr = err
-					return true
-				case k == 0:
-					werr = io.ErrUnexpectedEOF // the file shrank under us
-					return true
-				}
-				if n > 0 && k >= 1<<20 {
-					return true // renew the deadline between large pieces
-				}
-			}
-			return true
-		})
-		if err != nil {
-			return err
-		}
-		if werr != nil {
-			return werr
-		}
-	}
-	return nil
 }

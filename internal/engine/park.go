@@ -82,7 +82,7 @@ func (c *conn) idle() (until int64, err error) {
 	if c.exch == nil {
 		c.takeExch() // resumed
 	}
-	if err := c.flush(); err != nil {
+	if err := c.wr.Flush(); err != nil {
 		return 0, err
 	}
 	if c.idleAt == 0 {

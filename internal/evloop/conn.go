@@ -180,13 +180,13 @@ func (c *conn) serveBuffered() (more bool) {
 		req := &x.req
 		closing := req.Close || l.s.closing.Load()
 		x.resp.Reset()
-		switch {
-		case req.ExpectOther:
+		switch engine.RequestBodyOf(req, l.s.cfg.MaxBodyDiscard) {
+		case engine.ExpectationFailed:
 			l.s.cfg.Panics.Error(proto, l.s.h, 417, str(req.Method), &x.resp)
 			closing = true
-		case req.Chunked || req.ContentLength > l.s.cfg.MaxBodyDiscard:
+		case engine.UnreadBody:
 			closing = true
-		case req.ContentLength > 0:
+		case engine.DropBody:
 			if have := int64(c.w - c.r); have < req.ContentLength {
 				// The rest of the body is read by a goroutine, past rbuf,
 				// which the request's fields point into.
@@ -221,28 +221,29 @@ func (c *conn) answer(x *exchange, closing bool) bool {
 		return false
 	}
 	resp := &x.resp
+	body := engine.BodyOf(resp)
 	osf := -1
-	if resp.File != nil && resp.Parts == nil {
+	if body == engine.BodyFile {
 		if f := source.OSFile(resp.File); f != nil {
 			osf = int(f.Fd())
 		}
 	}
 	switch {
-	case resp.Stream != nil, resp.File != nil && osf < 0, resp.Parts != nil && resp.File != nil:
+	case body == engine.BodyStream, body == engine.BodyFile && osf < 0, body == engine.BodyParts && resp.File != nil:
 		c.handoff(x, false)
 		return false
-	case resp.File != nil:
+	case body == engine.BodyFile:
 		c.keep(x)
 		c.src, c.foff = osf, resp.FileOff
 		c.ftail = min(resp.FileLen, engine.FileTail)
 		c.fn = resp.FileLen - c.ftail
-	case resp.Parts != nil:
+	case body == engine.BodyParts:
 		for _, p := range resp.Parts {
 			c.wbuf = append(c.wbuf, p.Prefix...)
 			c.wbuf = append(c.wbuf, resp.Body[p.Off:p.Off+p.Len]...)
 		}
 		c.done(x)
-	case len(resp.Body) <= engine.CopyBodyLimit:
+	case body == engine.BodyCopy:
 		c.wbuf = append(c.wbuf, resp.Body...)
 		c.done(x)
 	default:

@@ -31,6 +31,11 @@ type exchange struct {
 	discard  int64 // request body bytes still to read before answering
 	streamed int64 // body bytes written by a Stream
 	headAt   int   // where the response's head starts in the write buffer
+
+	// w and its sock write the exchange when a goroutine serves it,
+	// kept with it so that a handoff does not make them again.
+	w    engine.Writer
+	sock sock
 }
 
 // str views b as a string without copying, valid while b is unchanged.
@@ -44,31 +49,15 @@ func str(b []byte) string {
 // appendHead appends the head of x's response to c's output, and reports
 // whether the connection must close after it.
 func (c *conn) appendHead(x *exchange, closing bool) bool {
-	resp := &x.resp
 	if c.wbuf == nil {
 		c.wbuf = c.l.getWbuf()
 	}
 	x.headAt = len(c.wbuf)
-	b := append(c.wbuf, engine.StatusLine(resp.Status)...)
-	if !resp.NoServer {
-		b = append(b, "Server: stoa\r\n"...)
+	req := &x.req
+	if x.refused {
+		req = nil
 	}
-	b = engine.AppendDate(b, time.Unix(0, c.now()))
-	b = append(b, resp.Head.HTTP1()...)
-	b = append(b, resp.Extra...)
-	if resp.Chunked && x.req.Minor == 0 && !x.refused {
-		// HTTP/1.0 has no chunked coding: the end of the body is the end
-		// of the connection (RFC 9112 §6.3).
-		closing = true
-	} else if resp.Chunked {
-		b = append(b, "Transfer-Encoding: chunked\r\n"...)
-	}
-	if closing {
-		b = append(b, "Connection: close\r\n"...)
-	} else if x.req.KeepAlive {
-		b = append(b, "Connection: keep-alive\r\n"...)
-	}
-	c.wbuf = append(b, "\r\n"...)
+	c.wbuf, closing = engine.AppendHead(c.wbuf, req, &x.resp, nil, time.Unix(0, c.now()), closing)
 	return closing
 }
 
