@@ -16,13 +16,7 @@ import (
 // archive with the folder: the link works from the page as a person uses
 // it, and the browser names the file after the folder.
 func TestArchiveDownloadInBrowser(t *testing.T) {
-	if testing.Short() {
-		t.Skip("drives a real browser; skipped with -short")
-	}
-	execPath := chromiumPath()
-	if execPath == "" {
-		t.Skip("chromium not installed: apt-get install chromium (the CI installs it)")
-	}
+	execPath := needBrowser(t)
 	t.Parallel()
 	s := newSite(t)
 	want := map[string]string{

@@ -146,13 +146,7 @@ func wantOrder(key string, desc bool) []string {
 // links that open the right file and directory, working sort headings, and
 // a page that fits a phone screen. It writes screenshots to $STOA_ARTIFACTS.
 func TestListingInBrowser(t *testing.T) {
-	if testing.Short() {
-		t.Skip("drives a real browser; skipped with -short")
-	}
-	execPath := chromiumPath()
-	if execPath == "" {
-		t.Skip("chromium not installed: apt-get install chromium (the CI installs it)")
-	}
+	execPath := needBrowser(t)
 	t.Parallel()
 
 	s := newSite(t)
@@ -326,6 +320,20 @@ func TestListingInBrowser(t *testing.T) {
 	if got := slices.DeleteFunc(b.dialogs(), func(m string) bool { return m == probe }); len(got) > 0 {
 		t.Errorf("the pages opened %d JavaScript dialog(s) with messages %q: a file name ran as script", len(got), got)
 	}
+}
+
+// needBrowser returns the Chromium or Chrome a test drives, and skips the
+// test, saying why, under -short or when none is installed.
+func needBrowser(t *testing.T) string {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("drives a real browser; skipped with -short")
+	}
+	p := chromiumPath()
+	if p == "" {
+		t.Skip("chromium not installed: apt-get install chromium (the CI installs it)")
+	}
+	return p
 }
 
 // chromiumPath returns the Chromium or Chrome to drive, or "" if none is

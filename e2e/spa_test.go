@@ -82,13 +82,7 @@ func TestSPA(t *testing.T) {
 // loads the shell, which runs its script; the missing image it asks for
 // is a 404, and so is a fetch() of a missing route.
 func TestSPAInBrowser(t *testing.T) {
-	if testing.Short() {
-		t.Skip("drives a real browser; skipped with -short")
-	}
-	execPath := chromiumPath()
-	if execPath == "" {
-		t.Skip("chromium not installed: apt-get install chromium (the CI installs it)")
-	}
+	execPath := needBrowser(t)
 	t.Parallel()
 	srv := startServer(t, newSPASite(t), "--spa")
 	base := "http://" + srv.addr
