@@ -1,7 +1,6 @@
 package site
 
 import (
-	"context"
 	"fmt"
 	"net/netip"
 	"os"
@@ -11,7 +10,6 @@ import (
 	"time"
 
 	"github.com/stoahttp/stoa/internal/config"
-	"github.com/stoahttp/stoa/internal/release"
 	"github.com/stoahttp/stoa/internal/respond"
 )
 
@@ -37,14 +35,7 @@ func BenchmarkFolderVsStore(b *testing.B) {
 	for i := range many {
 		write(fmt.Sprintf("many/%04d.html", i), strings.Repeat(fmt.Sprintf("<p>%d</p>", i), 100+i%300))
 	}
-	store := filepath.Join(b.TempDir(), "store")
-	dir, err := release.OpenDir(store, true)
-	if err != nil {
-		b.Fatal(err)
-	}
-	if _, err := release.Deploy(context.Background(), src, dir, release.DeployOptions{}); err != nil {
-		b.Fatal(err)
-	}
+	store := deployed(b, src)
 	for _, root := range []struct{ name, path string }{{"folder", src}, {"store", store}} {
 		c := config.Site{Root: root.path,
 			ReleasePoll: config.Duration{Duration: time.Hour}, OriginTimeout: config.Duration{Duration: 10 * time.Second}}

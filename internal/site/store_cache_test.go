@@ -21,14 +21,7 @@ import (
 // request of the second pass did it (issue 11).
 func TestStoreSiteNotRevalidated(t *testing.T) {
 	src := tree(t, map[string]string{"index.html": "<p>hello</p>", "app.js": "app();"})
-	store := filepath.Join(t.TempDir(), "store")
-	dir, err := release.OpenDir(store, true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := release.Deploy(context.Background(), src, dir, release.DeployOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	store := deployed(t, src)
 	for _, tt := range []struct {
 		root       string
 		revalidate bool
@@ -66,4 +59,20 @@ func TestStoreSiteNotRevalidated(t *testing.T) {
 			t.Errorf("%s: %.0f allocations per request, want 0", tt.root, allocs)
 		}
 	}
+}
+
+// deployed deploys the folder src to a new local release store and
+// returns the store's path.
+func deployed(tb testing.TB, src string) string {
+	tb.Helper()
+	store := filepath.Join(tb.TempDir(), "store")
+	dir, err := release.OpenDir(store, true)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer dir.Close()
+	if _, err := release.Deploy(context.Background(), src, dir, release.DeployOptions{}); err != nil {
+		tb.Fatal(err)
+	}
+	return store
 }

@@ -1,14 +1,11 @@
 package site
 
 import (
-	"context"
 	"net/netip"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/stoahttp/stoa/internal/config"
-	"github.com/stoahttp/stoa/internal/release"
 	"github.com/stoahttp/stoa/internal/respond"
 )
 
@@ -20,15 +17,7 @@ import (
 // NoWait request is answered from memory without allocating.
 func TestStoreSiteNoWait(t *testing.T) {
 	src := tree(t, map[string]string{"index.html": "<p>hello</p>", "about.html": "<p>about</p>"})
-	store := filepath.Join(t.TempDir(), "store")
-	dir, err := release.OpenDir(store, true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := release.Deploy(context.Background(), src, dir, release.DeployOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	dir.Close()
+	store := deployed(t, src)
 	c := config.Site{Root: store, Index: []string{"index.html"}, Dotfiles: "hide",
 		ReleasePoll: config.Duration{Duration: time.Hour}, OriginTimeout: config.Duration{Duration: 10 * time.Second},
 		Rules: []config.Rule{{Match: "/pages/*", TryFiles: []string{"/{1}.html", "=410"}}}}
