@@ -164,7 +164,19 @@ func (c *conn) takeExch() {
 	x := exchPool.Get().(*exch)
 	c.exch = x
 	x.wr.Sock, x.wr.Cfg, x.wr.Handler, x.wr.Extra = c, &c.s.cfg, c.s.h, c.lc.Extra
+	x.wr.Gather = c.gatherConn()
 	x.wr.deadline = c.writeDeadline
+}
+
+// gatherConn returns the connection under c's TLS, which gathers records
+// (handshake made it), or nil when c is not a TLS connection.
+func (c *conn) gatherConn() *gather.Conn {
+	tc, ok := c.nc.(*tls.Conn)
+	if !ok {
+		return nil
+	}
+	g, _ := tc.NetConn().(*gather.Conn)
+	return g
 }
 
 // dropExch returns the connection's exchange, which holds nothing
@@ -174,7 +186,7 @@ func (c *conn) dropExch() {
 	x := c.exch
 	c.exch = nil
 	c.writeDeadline = x.wr.deadline
-	x.wr.Sock, x.wr.Handler, x.wr.Extra = nil, nil, nil
+	x.wr.Sock, x.wr.Handler, x.wr.Extra, x.wr.Gather = nil, nil, nil, nil
 	clear(x.wr.bufs)
 	exchPool.Put(x)
 }
@@ -304,7 +316,8 @@ func (c *conn) handshake() bool {
 	if c.r < c.w {
 		c.tb.pre = c.rbuf[c.r:c.w]
 	}
-	// Gathered, an HTTP/2 write of many records takes one system call.
+	// Gathered, an HTTP/2 write of many records, or a piece of a file
+	// copied over HTTP/1.1, takes one system call.
 	tc := tls.Server(gather.New(c.tb), c.lc.TLS)
 	c.r, c.w = 0, 0
 	tc.SetDeadline(time.Now().Add(c.s.cfg.ReadHeaderTimeout))
@@ -321,6 +334,7 @@ func (c *conn) handshake() bool {
 	c.readDeadline, c.wr.deadline = 0, 0
 	c.nc = tc
 	c.raw, c.noRaw = nil, true // sendfile cannot write through TLS
+	c.wr.Gather = c.gatherConn()
 	if tc.ConnectionState().NegotiatedProtocol == "h2" && c.lc.HTTP2 {
 		c.startH2(nil)
 	}

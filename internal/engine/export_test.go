@@ -1,5 +1,7 @@
 package engine
 
+import "io"
+
 // ParkedConns returns how many of s's connections are parked, for the
 // tests of package engine_test.
 func ParkedConns(s *Server) int {
@@ -13,3 +15,6 @@ func ParkedConns(s *Server) int {
 	}
 	return n
 }
+
+// CopyFile is w.copyFile, for the tests of package engine_test.
+func CopyFile(w *Writer, f io.ReaderAt, off, n int64) error { return w.copyFile(f, off, n) }

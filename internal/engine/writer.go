@@ -5,9 +5,11 @@ import (
 	"net"
 	"slices"
 	"strconv"
+	"sync"
 	"syscall"
 	"time"
 
+	"github.com/stoahttp/stoa/internal/gather"
 	"github.com/stoahttp/stoa/internal/guard"
 	"github.com/stoahttp/stoa/internal/http1"
 	"github.com/stoahttp/stoa/internal/respond"
@@ -54,6 +56,10 @@ type Writer struct {
 	Req  *http1.Request
 	CReq *respond.Request
 	Resp *respond.Response
+	// Gather, when set, is the connection under Sock's TLS: the records
+	// of a large write gather there into one system call.
+	Gather *gather.Conn
+
 	// HeadAt is where the response's head starts in Buf.
 	HeadAt int
 	// Streamed counts the body bytes a Stream wrote.
@@ -402,25 +408,7 @@ func (w *Writer) sendFile(f io.ReaderAt, off, n int64) error {
 	osf := source.OSFile(f)
 	raw := w.Sock.Raw()
 	if osf == nil || raw == nil {
-		// Not a file of this system, TLS or a Unix socket: copy, renewing the deadline per piece as
-		// sendfile does, so a large file on a slow link is not cut.
-		const piece = 1 << 20
-		for n > 0 {
-			w.extendWriteDeadline()
-			w.writes++
-			k, err := io.Copy(w.Sock, io.NewSectionReader(f, off, min(n, piece)))
-			off, n = off+k, n-k
-			if err != nil {
-				return err
-			}
-			if k == 0 {
-				return io.ErrUnexpectedEOF
-			}
-			if err := respond.CheckFile(w.Resp.Handle); err != nil {
-				return err
-			}
-		}
-		return nil
+		return w.copyPieces(f, off, n)
 	}
 	// Fd, unlike SyscallConn, allocates nothing; it would make a file in
 	// non-blocking mode blocking, and a regular file never is in it. The
@@ -442,6 +430,56 @@ func (w *Writer) sendFile(f io.ReaderAt, off, n int64) error {
 		}
 	}
 	return nil
+}
+
+// copyBufs hold copyPieces' buffers between responses.
+var copyBufs = sync.Pool{New: func() any { b := make([]byte, gather.Payload); return &b }}
+
+// copyPieces is sendFile where sendfile(2) cannot be used (not a file of
+// this system, TLS, a Unix socket): it reads n bytes of f from off into a
+// pooled buffer and writes them, renewing the deadline per piece as
+// sendfile does, so that a large file on a slow link is not cut. A piece
+// is no larger than CheckEvery, so f is checked after each. Over TLS the
+// records of a piece are gathered into one system call.
+func (w *Writer) copyPieces(f io.ReaderAt, off, n int64) error {
+	bp := copyBufs.Get().(*[]byte)
+	defer copyBufs.Put(bp)
+	buf := (*bp)[:min(len(*bp), respond.CheckEvery)]
+	for n > 0 {
+		k, err := f.ReadAt(buf[:min(n, int64(len(buf)))], off)
+		if k == 0 {
+			if err == nil || err == io.EOF {
+				err = io.ErrUnexpectedEOF // the file shrank under us
+			}
+			return err
+		}
+		off, n = off+int64(k), n-int64(k)
+		if err := respond.CheckFile(w.Resp.Handle); err != nil {
+			return err
+		}
+		w.extendWriteDeadline()
+		w.writes++
+		if err := w.writeGathered(buf[:k]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// writeGathered writes p, in one system call when Gather can take the
+// records it makes.
+func (w *Writer) writeGathered(p []byte) error {
+	g := w.Gather
+	if g == nil {
+		_, err := w.Sock.Write(p)
+		return err
+	}
+	g.Start()
+	_, err := w.Sock.Write(p)
+	if e := g.Send(); err == nil {
+		err = e
+	}
+	return err
 }
 
 // trySend is sendFile's callback on the raw connection: it sends what

@@ -27,9 +27,18 @@ func New(c net.Conn) *Conn { return &Conn{Conn: c} }
 // and a quantum past it), with the records' overhead.
 const keepCap = 256 << 10
 
+// bufSize is the capacity of a pooled gathering buffer.
+const bufSize = 64 << 10
+
+// Payload is the most a write gathered in one buffer should carry, so
+// that its records, each with its header and tag (29 bytes at most, and
+// small records of ~1.2 KiB while crypto/tls sizes them for a new
+// connection), fit bufSize without growing it.
+const Payload = bufSize - 4<<10
+
 // bufs hold the gathering buffers between writes, so that a connection
 // holds none while it does not write.
-var bufs = sync.Pool{New: func() any { b := make([]byte, 0, 64<<10); return &b }}
+var bufs = sync.Pool{New: func() any { b := make([]byte, 0, bufSize); return &b }}
 
 // Start makes the writes that follow gather until Send.
 func (c *Conn) Start() {
