@@ -175,7 +175,16 @@ func TestShutdownGraceCountsFromShutdown(t *testing.T) {
 // kernel had queued for accept when the listener was taken out of the
 // loops was reset by the close that followed. The loop now takes what is
 // queued before it lets the listener go.
-func TestStopListenerAnswersQueuedConnection(t *testing.T) {
+func TestStopListenerAnswersQueuedConnection(t *testing.T) { stopWithQueued(t, 1) }
+
+// TestStopListenerAnswersLongQueue pins the same reset for a queue longer
+// than a loop accepts at a time: the loop took 16 queued connections
+// before the close, which reset the rest. It now takes the whole queue.
+func TestStopListenerAnswersLongQueue(t *testing.T) { stopWithQueued(t, 40) }
+
+// stopWithQueued stops a listener while n connections, each having sent
+// a request, wait in its accept queue, and checks that each is answered.
+func stopWithQueued(t *testing.T, n int) {
 	srv := New(testSite(t), engine.Config{}, Options{Loops: 1})
 	defer srv.Shutdown(context.Background())
 	l, err := net.Listen("tcp", "127.0.0.1:0")
@@ -188,7 +197,7 @@ func TestStopListenerAnswersQueuedConnection(t *testing.T) {
 	io.WriteString(probe, "GET /a.txt HTTP/1.1\r\nHost: x\r\n\r\n")
 	readResponse(t, bufio.NewReader(probe), "GET")
 	// Hold the loop, so that StopListener's task waits behind it and the
-	// next connection waits in the accept queue. (Serve made the loops
+	// next connections wait in the accept queue. (Serve made the loops
 	// under srv.mu.)
 	srv.mu.Lock()
 	lp := srv.loops[0]
@@ -199,33 +208,38 @@ func TestStopListenerAnswersQueuedConnection(t *testing.T) {
 	go func() { stopped <- srv.StopListener(l) }()
 	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(time.Millisecond) {
 		lp.mu.Lock()
-		n := len(lp.tasks)
+		posted := len(lp.tasks)
 		lp.mu.Unlock()
-		if n > 0 {
+		if posted > 0 {
 			break
 		}
 		if time.Now().After(deadline) {
 			t.Fatal("StopListener did not reach the loop within 5s")
 		}
 	}
-	c := dial(t, l.Addr().String())
-	io.WriteString(c, "GET /a.txt HTTP/1.1\r\nHost: x\r\n\r\n")
+	conns := make([]net.Conn, n)
+	for i := range conns {
+		conns[i] = dial(t, l.Addr().String())
+		io.WriteString(conns[i], "GET /a.txt HTTP/1.1\r\nHost: x\r\n\r\n")
+	}
 	port := uint16(l.Addr().(*net.TCPAddr).Port)
 	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(time.Millisecond) {
-		if n, err := synRecv(port); err == nil && n == 0 {
+		if held, err := synRecv(port); err == nil && held == 0 {
 			break // queued for accept
 		}
 		if time.Now().After(deadline) {
-			t.Fatal("the connection was not queued for accept within 5s")
+			t.Fatal("the connections were not queued for accept within 5s")
 		}
 	}
 	close(release)
-	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
-	if err != nil {
-		t.Fatalf("request on a connection queued as its listener stopped: %v, want it answered", err)
-	}
-	if body, _ := io.ReadAll(resp.Body); resp.StatusCode != 200 || string(body) != "alpha" {
-		t.Errorf("request on a connection queued as its listener stopped: %d %q", resp.StatusCode, body)
+	for i, c := range conns {
+		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+		if err != nil {
+			t.Fatalf("request on connection %d of %d queued as its listener stopped: %v, want it answered", i+1, n, err)
+		}
+		if body, _ := io.ReadAll(resp.Body); resp.StatusCode != 200 || string(body) != "alpha" {
+			t.Errorf("request on connection %d of %d queued as its listener stopped: %d %q", i+1, n, resp.StatusCode, body)
+		}
 	}
 	<-stopped
 	if err := <-served; err != engine.ErrListenerStopped {

@@ -293,11 +293,29 @@ func (l *loop) resume() {
 	}
 }
 
-// accept takes the connections waiting on listener fd, a bounded number
+// acceptBurst is how many connections accept takes at a time, so that
+// the loop's connections are not kept waiting behind a long queue.
+const acceptBurst = 16
+
+// maxQueue bounds acceptQueue: the longest accept queue a listener made by
+// package net has (its backlog is somaxconn capped at 65535, and the
+// kernel queues one past the backlog), so that clients still connecting
+// cannot keep the loop accepting.
+const maxQueue = 1 << 16
+
+// accept takes the connections waiting on listener lf, a bounded number
 // at a time so that the loop's connections are not kept waiting.
-func (l *loop) accept(lf *listenFD) {
+func (l *loop) accept(lf *listenFD) { l.acceptUpTo(lf, acceptBurst) }
+
+// acceptQueue takes every connection queued on lf, which is about to
+// close: the close would reset them. Past MaxConns it stops, as accept
+// does, and the rest are reset.
+func (l *loop) acceptQueue(lf *listenFD) { l.acceptUpTo(lf, maxQueue) }
+
+// acceptUpTo takes up to n of the connections waiting on lf.
+func (l *loop) acceptUpTo(lf *listenFD, n int) {
 	defer l.s.holdNext(lf)
-	for range 16 {
+	for range n {
 		if !l.s.take(lf) {
 			l.pause()
 			return

@@ -229,9 +229,9 @@ func (s *Server) unwatch(lf *listenFD) {
 		wg.Add(1)
 		if !lp.post(func() {
 			if i == 0 {
-				// Take the connections queued last, which the close
-				// would reset.
-				lp.accept(lf)
+				// Take the connections queued last, all of them: the
+				// close would reset them.
+				lp.acceptQueue(lf)
 			}
 			lp.removeListener(lf.fd)
 			wg.Done()
