@@ -31,9 +31,10 @@ const keepCap = 256 << 10
 const bufSize = 64 << 10
 
 // Payload is the most a write gathered in one buffer should carry, so
-// that its records, each with its header and tag (29 bytes at most, and
-// small records of ~1.2 KiB while crypto/tls sizes them for a new
-// connection), fit bufSize without growing it.
+// that its records fit bufSize without growing it: a record adds its
+// header, tag and padding (under 100 bytes in any suite crypto/tls
+// offers), and crypto/tls makes records of ~1.2 KiB first on a new
+// connection, growing them to 16 KiB, so 60 KiB makes at most a dozen.
 const Payload = bufSize - 4<<10
 
 // bufs hold the gathering buffers between writes, so that a connection

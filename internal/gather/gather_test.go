@@ -2,8 +2,13 @@ package gather
 
 import (
 	"bytes"
+	"crypto/tls"
+	"io"
 	"net"
 	"testing"
+	"time"
+
+	"github.com/stoahttp/stoa/internal/certs"
 )
 
 // writes records each Write the connection underneath gets.
@@ -67,5 +72,50 @@ func TestGather(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestPayloadFitsBuffer: the records of a Payload write, on a new
+// connection whose first records crypto/tls keeps small, fit a pooled
+// buffer without growing it.
+func TestPayloadFitsBuffer(t *testing.T) {
+	cert, _, err := certs.SelfSigned(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, version := range []uint16{tls.VersionTLS12, tls.VersionTLS13} {
+		sc, cc := net.Pipe()
+		g := New(sc)
+		server := tls.Server(g, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: version, MaxVersion: version})
+		client := tls.Client(cc, &tls.Config{InsecureSkipVerify: true})
+		sc.SetDeadline(time.Now().Add(10 * time.Second))
+		cc.SetDeadline(time.Now().Add(10 * time.Second))
+		read := make(chan error, 1)
+		go func() {
+			if err := client.Handshake(); err != nil {
+				read <- err
+				return
+			}
+			_, err := io.CopyN(io.Discard, client, Payload)
+			read <- err
+		}()
+		if err := server.Handshake(); err != nil {
+			t.Fatal(err)
+		}
+		g.Start()
+		if _, err := server.Write(make([]byte, Payload)); err != nil {
+			t.Fatal(err)
+		}
+		if got := cap(*g.buf); got != bufSize {
+			t.Errorf("TLS %x: the records of %d bytes grew the buffer to %d bytes, want %d", version, Payload, got, bufSize)
+		}
+		if err := g.Send(); err != nil {
+			t.Fatal(err)
+		}
+		if err := <-read; err != nil {
+			t.Errorf("TLS %x: client read: %v", version, err)
+		}
+		sc.Close()
+		cc.Close()
 	}
 }
