@@ -9,7 +9,6 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -129,11 +128,13 @@ func TestReleaseS3Outage(t *testing.T) {
 		checkField(t, "GET "+f.path+" before the outage", r, "Stoa-Release", first)
 	}
 	// A store that takes requests and answers none (weed stopped by
-	// SIGSTOP) holds no request past origin_timeout either.
-	if err := syscall.Kill(store.PID, syscall.SIGSTOP); err != nil {
+	// SIGSTOP) holds no request past origin_timeout either. Freeze
+	// returns once weed is stopped, not merely signalled: a request sent
+	// before its threads stopped was answered (a 200 for /stalled.txt).
+	if err := store.Freeze(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { syscall.Kill(store.PID, syscall.SIGCONT) })
+	t.Cleanup(func() { store.Thaw() })
 	checkUnavailable(t, srv, "/stalled.txt", "while the store stalls", originTimeout+slack)
 	for _, f := range cached {
 		what := "GET " + f.path + " while the store stalls"
@@ -142,7 +143,7 @@ func TestReleaseS3Outage(t *testing.T) {
 			checkField(t, what, r, "Stoa-Release", first)
 		}
 	}
-	if err := syscall.Kill(store.PID, syscall.SIGCONT); err != nil {
+	if err := store.Thaw(); err != nil {
 		t.Fatal(err)
 	}
 	var last *response

@@ -401,14 +401,14 @@ func (e *replicaEnv) outage(t *testing.T) {
 		}
 	}
 	load := startLoad(t, e.lb.addr, want, 3, 5*time.Millisecond)
-	if err := syscall.Kill(e.store.PID, syscall.SIGSTOP); err != nil {
+	if err := e.store.Freeze(); err != nil {
 		t.Fatal(err)
 	}
 	thawed := false
 	thaw := func() {
 		if !thawed {
 			thawed = true
-			syscall.Kill(e.store.PID, syscall.SIGCONT)
+			e.store.Thaw()
 		}
 	}
 	t.Cleanup(thaw)
