@@ -5,6 +5,7 @@ package evloop
 import (
 	"bufio"
 	"context"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -117,15 +118,7 @@ func TestShutdownAnswersConnectionHeldByKernel(t *testing.T) {
 		done <- srv.Shutdown(ctx)
 	}()
 	<-holding
-	io.WriteString(c, "GET /a.txt HTTP/1.1\r\nHost: x\r\n\r\n")
-	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
-	if err != nil {
-		t.Fatalf("first request of a connection made before Shutdown: %v, want it answered", err)
-	}
-	body, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != 200 || string(body) != "alpha" || !resp.Close {
-		t.Errorf("first request of a connection made before Shutdown: %d %q, close %v; want 200 alpha and the connection closed", resp.StatusCode, body, resp.Close)
-	}
+	answersLast(t, c, "first request of a connection made before Shutdown")
 	if err := <-done; err != nil {
 		t.Errorf("Shutdown: %v", err)
 	}
@@ -140,11 +133,7 @@ func TestShutdownAnswersConnectionHeldByKernel(t *testing.T) {
 func TestShutdownGraceCountsFromShutdown(t *testing.T) {
 	srv, addr := startServer(t, engine.Config{}, Options{Loops: 1})
 	c := dial(t, addr)
-	for deadline := time.Now().Add(5 * time.Second); srv.OpenConns() < 1; time.Sleep(time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatal("the silent connection was not accepted within 5s")
-		}
-	}
+	awaitAccepted(t, srv)
 	// Accepted (the kernel's deferral ended): let its own grace pass.
 	time.Sleep(engine.FirstRequestGrace + 100*time.Millisecond)
 	holding := make(chan struct{})
@@ -157,15 +146,7 @@ func TestShutdownGraceCountsFromShutdown(t *testing.T) {
 		done <- srv.Shutdown(ctx)
 	}()
 	<-holding
-	io.WriteString(c, "GET /a.txt HTTP/1.1\r\nHost: x\r\n\r\n")
-	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
-	if err != nil {
-		t.Fatalf("first request, sent as Shutdown began, of a connection accepted %v before: %v, want it answered", engine.FirstRequestGrace, err)
-	}
-	body, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != 200 || string(body) != "alpha" || !resp.Close {
-		t.Errorf("first request after Shutdown began: %d %q, close %v; want 200 alpha and the connection closed", resp.StatusCode, body, resp.Close)
-	}
+	answersLast(t, c, fmt.Sprintf("first request, sent as Shutdown began, of a connection accepted %v before", engine.FirstRequestGrace))
 	if err := <-done; err != nil {
 		t.Errorf("Shutdown: %v", err)
 	}
@@ -260,11 +241,7 @@ func stopWithQueued(t *testing.T, n int) {
 func TestShutdownClosesDeferredListenerDespiteNewConnections(t *testing.T) {
 	srv, addr := startServer(t, engine.Config{}, Options{Loops: 1})
 	c := dial(t, addr)
-	for deadline := time.Now().Add(5 * time.Second); srv.OpenConns() < 1; time.Sleep(time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatal("the silent connection was not accepted within 5s")
-		}
-	}
+	awaitAccepted(t, srv)
 	// Once Shutdown began, a new silent connection every 20 ms, each one
 	// held by the kernel for a second, until the listener refuses.
 	stop := make(chan struct{})
@@ -300,16 +277,35 @@ func TestShutdownClosesDeferredListenerDespiteNewConnections(t *testing.T) {
 		<-trickled
 		t.Fatal("the listener still accepted new connections 5s after Shutdown began")
 	}
+	answersLast(t, c, "first request, sent once the listener refused, of a connection accepted before Shutdown")
+	if err := <-done; err != nil {
+		t.Errorf("Shutdown: %v", err)
+	}
+}
+
+// awaitAccepted waits until srv holds a connection: the silent one a test
+// dialled, once the kernel's deferral ended.
+func awaitAccepted(t *testing.T, srv *Server) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); srv.OpenConns() < 1; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the silent connection was not accepted within 5s")
+		}
+	}
+}
+
+// answersLast sends a first request on c and requires it answered with
+// 200 alpha and the connection closed after it, as during Shutdown; what
+// names the request in failures.
+func answersLast(t *testing.T, c net.Conn, what string) {
+	t.Helper()
 	io.WriteString(c, "GET /a.txt HTTP/1.1\r\nHost: x\r\n\r\n")
 	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
 	if err != nil {
-		t.Fatalf("first request, sent once the listener refused, of a connection accepted before Shutdown: %v, want it answered", err)
+		t.Fatalf("%s: %v, want it answered", what, err)
 	}
 	body, _ := io.ReadAll(resp.Body)
 	if resp.StatusCode != 200 || string(body) != "alpha" || !resp.Close {
-		t.Errorf("first request after the listener closed: %d %q, close %v; want 200 alpha and the connection closed", resp.StatusCode, body, resp.Close)
-	}
-	if err := <-done; err != nil {
-		t.Errorf("Shutdown: %v", err)
+		t.Errorf("%s: %d %q, close %v; want 200 alpha and the connection closed", what, resp.StatusCode, body, resp.Close)
 	}
 }
