@@ -108,16 +108,7 @@ func TestShutdownAnswersConnectionHeldByKernel(t *testing.T) {
 	if n := srv.OpenConns(); n != 1 {
 		t.Fatalf("OpenConns = %d, want 1 (the probe): the connection was not held by the kernel", n)
 	}
-	holding := make(chan struct{})
-	testHookShutdownHolding = func() { close(holding) }
-	defer func() { testHookShutdownHolding = nil }()
-	done := make(chan error, 1)
-	go func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		done <- srv.Shutdown(ctx)
-	}()
-	<-holding
+	done := shutdownHolding(t, srv)
 	answersLast(t, c, "first request of a connection made before Shutdown")
 	if err := <-done; err != nil {
 		t.Errorf("Shutdown: %v", err)
@@ -136,16 +127,7 @@ func TestShutdownGraceCountsFromShutdown(t *testing.T) {
 	awaitAccepted(t, srv)
 	// Accepted (the kernel's deferral ended): let its own grace pass.
 	time.Sleep(engine.FirstRequestGrace + 100*time.Millisecond)
-	holding := make(chan struct{})
-	testHookShutdownHolding = func() { close(holding) }
-	defer func() { testHookShutdownHolding = nil }()
-	done := make(chan error, 1)
-	go func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		done <- srv.Shutdown(ctx)
-	}()
-	<-holding
+	done := shutdownHolding(t, srv)
 	answersLast(t, c, fmt.Sprintf("first request, sent as Shutdown began, of a connection accepted %v before", engine.FirstRequestGrace))
 	if err := <-done; err != nil {
 		t.Errorf("Shutdown: %v", err)
@@ -308,4 +290,22 @@ func answersLast(t *testing.T, c net.Conn, what string) {
 	if resp.StatusCode != 200 || string(body) != "alpha" || !resp.Close {
 		t.Errorf("%s: %d %q, close %v; want 200 alpha and the connection closed", what, resp.StatusCode, body, resp.Close)
 	}
+}
+
+// shutdownHolding starts srv's Shutdown and returns once it holds its
+// deferred listener open (testHookShutdownHolding); Shutdown's result
+// comes on the channel.
+func shutdownHolding(t *testing.T, srv *Server) <-chan error {
+	t.Helper()
+	holding := make(chan struct{})
+	testHookShutdownHolding = func() { close(holding) }
+	t.Cleanup(func() { testHookShutdownHolding = nil })
+	done := make(chan error, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		done <- srv.Shutdown(ctx)
+	}()
+	<-holding
+	return done
 }
