@@ -21,11 +21,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/stoahttp/stoa/internal/config"
 	"github.com/stoahttp/stoa/internal/release"
 	"github.com/stoahttp/stoa/internal/release/s3store"
 	"github.com/stoahttp/stoa/internal/release/s3store/s3test"
-	"github.com/stoahttp/stoa/internal/syncbuf"
 )
 
 // holdingProxy is a reverse proxy in front of an S3 endpoint that holds
@@ -106,21 +104,13 @@ func TestEngineLoopFetchDoesNotHoldLoop(t *testing.T) {
 
 	prev := runtime.GOMAXPROCS(1)
 	t.Cleanup(func() { runtime.GOMAXPROCS(prev) })
-	cfg, err := config.Parse("", []byte(`listen = ["127.0.0.1:0"]
+	s, out := startText(t, "", `listen = ["127.0.0.1:0"]
 engine = "loop"
 cache_dir = `+strconv.Quote(t.TempDir())+`
 [[site]]
 root = `+strconv.Quote(target)+`
 origin_timeout = "5m"
-`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out syncbuf.Buffer
-	s, err := Start(func() (*config.Config, error) { return cfg, nil }, &out, io.Discard)
-	if err != nil {
-		t.Fatal(err)
-	}
+`)
 	defer func() {
 		proxy.release()
 		s.Shutdown(context.Background())

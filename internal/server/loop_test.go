@@ -32,18 +32,10 @@ func TestEngineLoopServesPlainListeners(t *testing.T) {
 		extra  string
 		onLoop bool
 	}{{"", true}, {"h2c = true\n", false}} {
-		cfg, err := config.Parse("", []byte(`listen = ["127.0.0.1:0"]
+		s, out := startText(t, "", `listen = ["127.0.0.1:0"]
 engine = "loop"
 `+tc.extra+`[[site]]
-root = `+strconv.Quote(root)+"\n"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		var out syncbuf.Buffer
-		s, err := Start(func() (*config.Config, error) { return cfg, nil }, &out, io.Discard)
-		if err != nil {
-			t.Fatal(err)
-		}
+root = `+strconv.Quote(root)+"\n")
 		if got := s.listeners[0].loop; got != tc.onLoop {
 			t.Errorf("%q: listener on the loops %v, want %v", tc.extra, got, tc.onLoop)
 		}

@@ -425,19 +425,11 @@ func TestUnreadyKeepsServing(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(root, "index.html"), []byte("hi\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	cfg, err := config.Parse("", []byte(`listen = ["127.0.0.1:0"]
+	s, out := startText(t, "", `listen = ["127.0.0.1:0"]
 admin = "127.0.0.1:0"
 drain_delay = "7s"
 [[site]]
-root = `+strconv.Quote(root)+"\n"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out syncbuf.Buffer
-	s, err := Start(func() (*config.Config, error) { return cfg, nil }, &out, io.Discard)
-	if err != nil {
-		t.Fatal(err)
-	}
+root = `+strconv.Quote(root)+"\n")
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	defer s.Shutdown(ctx)
@@ -481,4 +473,21 @@ func urlAfter(t *testing.T, out, marker string) string {
 		t.Fatalf("no %q in the log:\n%s", marker, out)
 	}
 	return "http://" + strings.Fields(out[i+len(marker):])[0]
+}
+
+// startText starts a server on the stoa.toml text read from file ("" for
+// none), failing the test if it does not start; out collects what it
+// prints.
+func startText(t *testing.T, file, text string) (*Server, *syncbuf.Buffer) {
+	t.Helper()
+	cfg, err := config.Parse(file, []byte(text))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := new(syncbuf.Buffer)
+	s, err := Start(func() (*config.Config, error) { return cfg, nil }, out, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, out
 }
