@@ -284,3 +284,36 @@ func TestMemoryStalledZstdStreamsH2(t *testing.T) {
 	t.Logf("%d stalled HTTP/2 zstd streams: peak resident set %.0f MiB (ceiling %d MiB)", conns*streams, w.peak, ceilingMiB)
 	checkHealthy(t, addr, "with every stream stalled")
 }
+
+// TestMemoryStalledTLSWriters bounds what a TLS connection holds while
+// its client does not read: 200 HTTP/2 connections over TLS, each with a
+// 4 KiB receive buffer and all the flow-control window it could want, ask
+// for a 4 MiB file and never read a byte. Each server write blocks with
+// the TLS records of one flush gathered in a pooled buffer (package
+// gather), so a stalled connection holds that buffer and no more.
+func TestMemoryStalledTLSWriters(t *testing.T) {
+	if testing.Short() {
+		t.Skip("200 stalled TLS connections")
+	}
+	const conns, ceilingMiB = 200, 250
+	s := newSite(t)
+	s.write("big.bin", string(patterned(4<<20)))
+	srv := startServer(t, s, "--tls-self-signed", "--https", "127.0.0.1:0", "--shutdown-timeout", "2s")
+	addr := httpsAddr(t, srv)
+	w := &rssWatch{srv: srv, ceilingMiB: ceilingMiB}
+	for i := range conns {
+		c := dialH2(t, addr, 4096, http2.Setting{ID: http2.SettingInitialWindowSize, Val: 1<<31 - 1})
+		c.fr.WriteWindowUpdate(0, 1<<31-1-65535)
+		block := c.headerBlock("/big.bin")
+		c.fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 1, BlockFragment: block, EndStream: true, EndHeaders: true})
+		if err := c.flush(); err != nil {
+			t.Fatalf("connection %d: %v", i, err)
+		}
+		if i%20 == 19 {
+			w.sample(fmt.Sprintf("after %d stalled connections", i+1))
+		}
+	}
+	w.settle("with every connection stalled")
+	t.Logf("%d stalled TLS connections: peak resident set %.0f MiB (ceiling %d MiB)", conns, w.peak, ceilingMiB)
+	checkHealthy(t, addr, "with every connection stalled")
+}
