@@ -4,8 +4,6 @@ package evloop
 
 import (
 	"bufio"
-	"context"
-	"net"
 	"net/http"
 	"sync/atomic"
 	"testing"
@@ -32,19 +30,9 @@ func (h *nowRecorder) Serve(req *respond.Request, resp *respond.Response) {
 // between the test's readings before it dialled and after the answer.
 func TestLoopTimeDecidesAndDates(t *testing.T) {
 	h := &nowRecorder{Handler: testSite(t)}
-	srv := New(h, engine.Config{}, Options{Loops: 1})
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go srv.Serve(l)
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		defer cancel()
-		srv.Shutdown(ctx)
-	})
+	_, addr := serveHandler(t, h, engine.Config{}, Options{Loops: 1})
 	before := time.Now()
-	c := dial(t, l.Addr().String())
+	c := dial(t, addr)
 	br := bufio.NewReader(c)
 	for range 3 {
 		c.Write([]byte("GET /a.txt HTTP/1.1\r\nHost: x\r\n\r\n"))

@@ -39,10 +39,16 @@ func TestHTTP1(t *testing.T) { enginetest.Run(t, loops) }
 // kernel-picked loopback port.
 func startServer(t testing.TB, cfg engine.Config, o Options) (*Server, string) {
 	t.Helper()
+	return serveHandler(t, enginetest.Site(t, cfg.Metrics), cfg, o)
+}
+
+// serveHandler serves h on the loops as startServer does.
+func serveHandler(t testing.TB, h respond.Handler, cfg engine.Config, o Options) (*Server, string) {
+	t.Helper()
 	e := enginetest.Engine{New: func(h respond.Handler, cfg engine.Config, _ int) enginetest.Server {
 		return New(h, cfg, o)
 	}}
-	srv, addr := enginetest.Serve(t, e, enginetest.Site(t, cfg.Metrics), cfg, 0)
+	srv, addr := enginetest.Serve(t, e, h, cfg, 0)
 	return srv.(*Server), addr
 }
 
