@@ -46,17 +46,42 @@ import (
 //
 // Negotiate does not allocate and runs in time linear in len(ae).
 func Negotiate(ae string, present bool, avail Set) (c Coding, ok bool) {
+	return negotiate(ae, present, avail, &Preference)
+}
+
+// StreamPreference is Preference for a file whose Brotli would be made while
+// it is sent. At StreamLevels Brotli is no smaller than gzip and the slowest
+// of the three (see StreamLevels), so such a stream breaks ties last: a
+// client gets it when it weighs br above the other codings available, a
+// br-only client among them, and not when it merely lists br.
+var StreamPreference = [len(Preference)]Coding{Zstd, Gzip, Brotli}
+
+// NegotiateStream is Negotiate, for a request that carries the field, over
+// the codings of a file too large to keep encoded: stored, those it is kept
+// in (sidecars), and streamed, those it can be compressed into while it is
+// sent. Ties are broken by Preference, except that a streamed Brotli comes
+// last (StreamPreference); a stored Brotli keeps its place.
+func NegotiateStream(ae string, stored, streamed Set) (c Coding, ok bool) {
+	order := &Preference
+	if streamed.Has(Brotli) && !stored.Has(Brotli) {
+		order = &StreamPreference
+	}
+	return negotiate(ae, true, stored|streamed, order)
+}
+
+// negotiate is Negotiate with ties broken by order.
+func negotiate(ae string, present bool, avail Set, order *[len(Preference)]Coding) (c Coding, ok bool) {
 	if !present {
 		return Identity, true
 	}
 	p := parseAcceptEncoding(ae)
 	best, bestW := Identity, p.identityWeight()
-	for _, c := range Preference {
+	for _, c := range order {
 		if !avail.Has(c) {
 			continue
 		}
 		w := p.weightOf(c)
-		// Preference order means an earlier coding keeps a tie, except
+		// The order means an earlier coding keeps a tie, except
 		// against identity, which always yields.
 		if w > 0 && (w > bestW || (w == bestW && best == Identity)) {
 			best, bestW = c, w

@@ -136,6 +136,43 @@ func TestNegotiate(t *testing.T) {
 	}
 }
 
+// TestNegotiateStream: a Brotli made while the file is sent is chosen
+// when the client weighs it highest, a br-only client among them, and
+// loses ties to the other codings; a stored Brotli (a sidecar) does not.
+func TestNegotiateStream(t *testing.T) {
+	tests := []struct {
+		name             string
+		ae               string
+		stored, streamed Set
+		want             Coding
+		wantOK           bool
+	}{
+		{"br only", "br", none, all, Brotli, true},
+		{"br only, budget spent for br", "br", none, noBr, Identity, true},
+		{"br weighed above gzip", "br;q=1, gzip;q=0.5", none, all, Brotli, true},
+		{"gzip weighed above br", "br;q=0.5, gzip", none, all, Gzip, true},
+		{"chrome: br ties, zstd wins", "gzip, deflate, br, zstd", none, all, Zstd, true},
+		{"br and gzip tie, gzip wins", "br, gzip", none, all, Gzip, true},
+		{"star ties, zstd wins", "*", none, all, Zstd, true},
+		{"br and star", "br, *;q=0.5", none, all, Brotli, true},
+		{"br refused", "br;q=0", none, all, Identity, true},
+		{"stored br keeps its place", "br, gzip", Set(0).With(Brotli), noBr, Brotli, true},
+		{"stored gzip, streamed br ties", "br, gzip", gzOnly, Set(0).With(Brotli).With(Zstd), Gzip, true},
+		{"stored gzip, br weighed higher", "br, gzip;q=0.9", gzOnly, Set(0).With(Brotli), Brotli, true},
+		{"identity refused, br unknown coding", "identity;q=0, compress", none, all, Identity, false},
+		{"identity refused, br listed", "identity;q=0, br", none, all, Brotli, true},
+		{"nothing streamed", "br", none, none, Identity, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, ok := NegotiateStream(tt.ae, tt.stored, tt.streamed)
+			if got != tt.want || ok != tt.wantOK {
+				t.Errorf("NegotiateStream(%q, %v, %v) = %v, %v; want %v, %v", tt.ae, tt.stored, tt.streamed, got, ok, tt.want, tt.wantOK)
+			}
+		})
+	}
+}
+
 func TestParseQvalue(t *testing.T) {
 	tests := []struct {
 		in     string
@@ -234,6 +271,15 @@ func FuzzNegotiate(f *testing.F) {
 		}
 		if rc, rok := refNegotiate(ae, present, s); c != rc || ok != rok {
 			t.Fatalf("Negotiate(%q, %v, %v) = %v, %v; reference says %v, %v", ae, present, s, c, ok, rc, rok)
+		}
+		if !present {
+			return
+		}
+		// NegotiateStream differs only in how it breaks ties: the
+		// same weight, identity in the same cases.
+		sc, sok := NegotiateStream(ae, 0, s)
+		if sok != ok || (sc == Identity) != (c == Identity) || ref.of(sc.Token()) != ref.of(c.Token()) {
+			t.Fatalf("NegotiateStream(%q, 0, %v) = %v, %v; Negotiate says %v, %v", ae, s, sc, sok, c, ok)
 		}
 	})
 }

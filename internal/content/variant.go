@@ -72,10 +72,10 @@ func (c *Cache) findCodings(e *Entry, info fs.FileInfo) {
 			switch {
 			case e.Body != nil:
 				e.Codings = e.Codings.With(cd)
-			case !e.Codings.Has(cd) && cd != coding.Brotli:
-				// At streaming speeds (50 MB/s and up) brotli is
-				// no smaller than gzip and slower than zstd, so
-				// streams are zstd or gzip.
+			case !e.Codings.Has(cd):
+				// Brotli too, for the client that accepts
+				// nothing else; coding.NegotiateStream ranks it
+				// last among equals.
 				e.StreamCodings = e.StreamCodings.With(cd)
 			}
 		}

@@ -247,6 +247,66 @@ func TestStreamedCompressionOfLargeFiles(t *testing.T) {
 	}
 }
 
+// TestStreamedBrotliForBrOnlyClients is issue 14's "a br-only client asking
+// for a large text file gets identity bytes": a file too large to keep
+// encoded is streamed in Brotli to a client that weighs br above the other
+// codings, and still in zstd or gzip to one that merely lists br among
+// them; ranges and HEAD behave as for the other streamed codings.
+func TestStreamedBrotliForBrOnlyClients(t *testing.T) {
+	s, root := newSite(t, resolve.Options{}, content.Options{MaxFileInMemory: 1 << 10})
+	big := strings.Repeat(css, 3) // > MaxFileInMemory, compressible
+	os.WriteFile(filepath.Join(root, "big.css"), []byte(big), 0o644)
+	serve := func(req Request) (Response, string) {
+		var resp Response
+		s.Serve(&req, &resp)
+		var buf bytes.Buffer
+		if resp.Stream != nil {
+			if err := resp.Stream(&buf); err != nil {
+				t.Fatalf("Stream: %v", err)
+			}
+		}
+		if resp.Handle != nil {
+			resp.Handle.Release()
+		}
+		return resp, buf.String()
+	}
+	for _, tt := range []struct{ ae, want string }{
+		{"br", "br"},
+		{"br;q=1, gzip;q=0.5", "br"},
+		{"zstd;q=0.1, br", "br"},
+		{"identity;q=0, br", "br"},
+		{"br, gzip", "gzip"},
+		{"gzip, deflate, br, zstd", "zstd"},
+		{"br;q=0.5, gzip", "gzip"},
+	} {
+		resp, body := serve(Request{Method: "GET", Path: "/big.css", AcceptEncoding: tt.ae})
+		head := string(resp.Head.HTTP1())
+		if resp.Status != 200 || !resp.Chunked || !strings.Contains(head, "Content-Encoding: "+tt.want+"\r\n") {
+			t.Errorf("Accept-Encoding %q: status %d chunked %v head %q; want a chunked %s stream", tt.ae, resp.Status, resp.Chunked, head, tt.want)
+			continue
+		}
+		if !strings.Contains(head, "Vary: Accept-Encoding\r\n") || strings.Contains(head, "Content-Length") {
+			t.Errorf("Accept-Encoding %q: head %q; want Vary: Accept-Encoding and no Content-Length", tt.ae, head)
+		}
+		if decode(t, tt.want, body) != big {
+			t.Errorf("Accept-Encoding %q: the %s body does not decode to the file", tt.ae, tt.want)
+		}
+	}
+	if r, body := serve(Request{Method: "HEAD", Path: "/big.css", AcceptEncoding: "br"}); !r.Chunked || body != "" || !bytes.Contains(r.Head.HTTP1(), []byte("Content-Encoding: br")) {
+		t.Errorf("HEAD with br: chunked %v head %q; want the br stream's head and no body", r.Chunked, r.Head.HTTP1())
+	}
+	// Nothing acceptable, not even identity: RFC 9110 §12.5.3 leaves the
+	// answer open (406, §15.5.7, or the field disregarded); stoa disregards
+	// it, as nginx and Caddy do, so the client gets the file, not an error.
+	if r, _ := serve(Request{Method: "GET", Path: "/big.css", AcceptEncoding: "identity;q=0, compress"}); r.Status != 200 || r.Chunked || bytes.Contains(r.Head.HTTP1(), []byte("Content-Encoding")) || !bytes.Contains(r.Head.HTTP1(), []byte("Vary: Accept-Encoding")) {
+		t.Errorf("identity;q=0, compress: status %d chunked %v head %q; want 200 with the file as it is, and Vary", r.Status, r.Chunked, r.Head.HTTP1())
+	}
+	// A range is of the identity bytes, as with gzip: a stream has no length.
+	if r, _ := serve(Request{Method: "GET", Path: "/big.css", AcceptEncoding: "br", Range: "bytes=0-9"}); r.Status != 206 || r.Chunked || bytes.Contains(r.Head.HTTP1(), []byte("Content-Encoding")) || r.FileOff != 0 || r.FileLen != 10 {
+		t.Errorf("Range with br: status %d chunked %v head %q body %d+%d; want 206 of the first 10 identity bytes", r.Status, r.Chunked, r.Head.HTTP1(), r.FileOff, r.FileLen)
+	}
+}
+
 // BenchmarkServeCSS compares answering one 5 KiB stylesheet as it is and
 // compressed (the variant made once, then served from memory):
 // benchstat -col /compress.

@@ -523,10 +523,10 @@ func (s *Site) preconditionsAnswer(req *Request, resp *Response, rep *content.Re
 // (Vary: Accept-Encoding, sent for this file whatever the coding, tells
 // caches that the answer depends on the field).
 func (s *Site) stream(req *Request, resp *Response, e *content.Entry) bool {
-	offered := e.Codings | e.StreamCodings
+	streamed := e.StreamCodings
 	for {
-		cd, _ := coding.Negotiate(req.AcceptEncoding, true, offered)
-		if !e.StreamCodings.Has(cd) {
+		cd, _ := coding.NegotiateStream(req.AcceptEncoding, e.Codings, streamed)
+		if !streamed.Has(cd) {
 			return false
 		}
 		rep := s.cache.StreamRep(e, cd)
@@ -537,7 +537,7 @@ func (s *Site) stream(req *Request, resp *Response, e *content.Entry) bool {
 		var room *coding.Stream
 		if req.Method != "HEAD" {
 			if room = coding.ReserveStream(cd); room == nil {
-				offered = offered.Without(cd)
+				streamed = streamed.Without(cd)
 				continue
 			}
 		}
