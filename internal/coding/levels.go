@@ -60,7 +60,24 @@ type Levels struct {
 // Stream: the smallest output at 50 MB/s or more. Note that at this speed
 // Brotli and Zstandard are no smaller than gzip (0.331 and 0.323 against
 // 0.315 on the script): on-the-fly streams gain little from them, unlike
-// cached encodings.
+// cached encodings. A streamed Brotli is for the client that weighs br
+// above the rest (NegotiateStream); BenchmarkStreamLarge, the streamed
+// encoder (512 KiB window) over 4 MiB of generated JavaScript, CPU time of
+// the process on the shared build machine (load 12 on 2 cores, 2 runs):
+//
+//	coding  level  ratio   cpu-MB/s
+//	br         0   0.385    80-96
+//	br         1   0.378    84-96
+//	br         2   0.314    42-43  stream
+//	br         3   0.312    37-40
+//	br         4   0.305    27-28
+//	zstd       3   0.293    78-94  stream
+//	gzip       6   0.302    97-99  stream
+//
+// Brotli 0 and 1 cost what gzip 6 does but send a quarter more bytes than
+// it, which would defeat the point for a br-only client; 2 sends about
+// gzip's size for twice its CPU, still far above what one client's link
+// takes, and the in-flight budget holds at most 16 such encoders at once.
 var (
 	// DefaultLevels are for compressing a file once and keeping the result
 	// (the cache keeps one variant per file version): they favour size,

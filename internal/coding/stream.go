@@ -90,7 +90,7 @@ func (s *Stream) NewWriter(w io.Writer) (io.WriteCloser, error) {
 	enc, _ := pool.Get().(encoder)
 	if enc == nil {
 		var err error
-		if enc, err = newStreamEncoder(s.c); err != nil {
+		if enc, err = newStreamEncoder(s.c, StreamLevels.Level(s.c)); err != nil {
 			return nil, err
 		}
 	}
@@ -98,10 +98,9 @@ func (s *Stream) NewWriter(w io.Writer) (io.WriteCloser, error) {
 	return &streamWriter{enc: enc, pool: pool, room: s}, nil
 }
 
-// newStreamEncoder makes an encoder for s at its StreamLevels level with a
-// window of at most streamWindow.
-func newStreamEncoder(c Coding) (encoder, error) {
-	level := StreamLevels.Level(c)
+// newStreamEncoder makes an encoder for c at level with a window of at most
+// streamWindow.
+func newStreamEncoder(c Coding, level int) (encoder, error) {
 	switch c {
 	case Brotli:
 		return brotli.NewWriterOptions(nil, brotli.WriterOptions{Quality: level, LGWin: streamWindowLog}), nil
