@@ -19,13 +19,14 @@ const EnvPort = "PORT"
 // show it.
 const EnvHelp = `Every flag, and every key at the top of stoa.toml, can also come from the
 environment as STOA_ and its key in upper case: STOA_LISTEN, STOA_DRAIN_DELAY,
-STOA_CACHE_SIZE, STOA_TRUSTED_PROXIES (STOA_ROOT, STOA_CONFIG, STOA_TLS_CERT
-and STOA_TLS_KEY for the flags with no key). A list is written with commas
-between its elements; a variable set empty counts as unset. A site setting's
-variable applies to every site, as its flag does. Each value comes from the
-first of: the command line, the environment, stoa.toml, the default. PORT=N,
-set by platforms that run containers, makes the default listen address
-0.0.0.0:N: it counts only when no flag, STOA_LISTEN or stoa.toml names one.`
+STOA_CACHE_SIZE, STOA_TRUSTED_PROXIES (STOA_ROOT, STOA_CONFIG, STOA_PORT,
+STOA_TLS_CERT and STOA_TLS_KEY for the flags with no key). A list is written
+with commas between its elements; a variable set empty counts as unset. A
+site setting's variable applies to every site, as its flag does. Each value
+comes from the first of: the command line, the environment, stoa.toml, the
+default. PORT=N, set by platforms that run containers, makes the default
+listen address 0.0.0.0:N: it counts only when no flag, STOA_LISTEN,
+STOA_PORT or stoa.toml names one.`
 
 // EnvName is the environment variable that sets s: EnvPrefix and its key
 // in upper case (STOA_CACHE_SIZE), or its flag for a flag with no key

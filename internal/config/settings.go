@@ -57,8 +57,11 @@ const (
 // tls_key, one action a rule, each host in one site) is checked after a
 // table's keys, in site.go.
 type Setting struct {
-	Key   string // TOML key; "" for a flag only
-	Flag  string // command-line flag, without dashes; "" for the file only
+	Key  string // TOML key; "" for a flag only
+	Flag string // command-line flag, without dashes; "" for the file only
+	// Short is a one-letter name the flag also answers to ("p" for -p),
+	// for the few flags typed often enough to want one.
+	Short string
 	Scope Scope
 	Kind  Kind
 	// Default is the value of an empty file, written as on the command
@@ -123,6 +126,22 @@ func (s *Setting) Placeholder() string {
 	return s.Arg
 }
 
+// FlagText is how help and the README name the flag: "-p, --port N",
+// "--listen ADDR", "--browse"; "" for a setting of the file only.
+func (s *Setting) FlagText() string {
+	if s.Flag == "" {
+		return ""
+	}
+	name := "--" + s.Flag
+	if s.Short != "" {
+		name = "-" + s.Short + ", " + name
+	}
+	if p := s.Placeholder(); p != "" {
+		name += " " + p
+	}
+	return name
+}
+
 // DefaultText is the default as help shows it: DefaultDoc, "on" or "off"
 // for a switch, else Default ("" when there is none).
 func (s *Setting) DefaultText() string {
@@ -173,10 +192,10 @@ func (s *Setting) field(dst any) any {
 	return nil
 }
 
-// Lookup returns the setting of a flag name, or nil.
+// Lookup returns the setting of a flag name, long or short, or nil.
 func Lookup(flag string) *Setting {
 	for _, s := range Settings {
-		if s.Flag == flag {
+		if s.Flag == flag || s.Short != "" && s.Short == flag {
 			return s
 		}
 	}

@@ -26,6 +26,9 @@ var Settings = []*Setting{
 		Reload: true, unique: true, sample: "127.0.0.1:9", empty: `empty list; write at least one address, such as ["localhost:7890"]`, elem: each(elemListen),
 		Help:   "address to listen on: host:port, [::1]:port or unix:/path; repeat for several",
 		global: func(c *Config) any { return &c.Listen }},
+	{Flag: "port", Short: "p", Scope: ScopeCommand, Kind: KindInt, Arg: "N", DefaultDoc: "none", Example: "8080", Reload: true,
+		sample: "8080", check: checkPort,
+		Help: "listen on localhost:N: the same as --listen localhost:N, so give one of the two; like --listen, it wins over STOA_LISTEN, PORT and the file's listen"},
 	{Key: "admin", Flag: "admin", Arg: "ADDR", DefaultDoc: "off", Example: `"localhost:7891"`, Reload: true,
 		Help:  "address of the admin endpoint: /metrics, /healthz, /readyz, POST /reload (e.g. localhost:7891)",
 		check: checkAdmin, global: func(c *Config) any { return &c.Admin }},
@@ -321,6 +324,14 @@ func checkAccessLog(v any) string {
 		return `empty; write "off", "stdout", "stderr" or a file path`
 	case strings.ContainsRune(s, 0):
 		return `the path has a NUL byte; write "off", "stdout", "stderr" or a plain file path`
+	}
+	return ""
+}
+
+// checkPort refuses a number that is not a TCP port.
+func checkPort(v any) string {
+	if n := v.(int64); n < 0 || n > 65535 {
+		return fmt.Sprintf("%d is not a port; write a number from 0 to 65535, such as 8080", n)
 	}
 	return ""
 }
