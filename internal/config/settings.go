@@ -208,8 +208,11 @@ func Lookup(flag string) *Setting {
 // several values counts, except for a list, which takes them all. The
 // message says what to write instead.
 func (s *Setting) ParseFlag(raws []string) (any, error) {
-	if s.Kind == KindList {
+	switch s.Kind {
+	case KindList:
 		return s.parseList(raws, func(e string) string { return fmt.Sprintf("--%s %q", s.Flag, e) })
+	case KindCORS, KindHeaders, KindAuth:
+		return s.parseTable(raws, "--"+s.Flag)
 	}
 	raw := raws[len(raws)-1]
 	return s.parseOne(raw, fmt.Sprintf("--%s %q", s.Flag, raw))
@@ -598,7 +601,7 @@ func RestartOnly(a, b *Config) []string {
 
 // Sample returns a value of the setting other than its default, as a
 // flag writes it, and the value it stands for, typed as the field is; ""
-// and nil for a table of the file's structure. Tests use it to check that
+// and nil for a table of the file's structure that has no flag. Tests use it to check that
 // each setting takes effect.
 func (s *Setting) Sample() (raw string, want any) {
 	switch s.Kind {
@@ -620,6 +623,15 @@ func (s *Setting) Sample() (raw string, want any) {
 		return "10.0.0.0/8", []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}
 	case KindList:
 		return s.sample, []string{s.sample}
+	case KindCORS, KindHeaders, KindAuth:
+		if s.Flag == "" {
+			return "", nil
+		}
+		v, err := s.parseTable([]string{s.sample}, "sample")
+		if err != nil {
+			panic("config: bad sample of " + s.Key + ": " + err.Error())
+		}
+		return s.sample, v
 	case KindString:
 		if s.Choices != nil {
 			c := s.Choices[len(s.Choices)-1]
