@@ -173,6 +173,9 @@ func serveFlags(out io.Writer) (*flag.FlagSet, *serveOptions) {
 		if s.Flag != "" && fs.Lookup(s.Flag) == nil {
 			fs.Var(tableFlag{s, o}, s.Flag, s.Help)
 		}
+		if s.Short != "" {
+			fs.Var(tableFlag{s, o}, s.Short, s.Help)
+		}
 	}
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), `Usage: stoa serve [DIR] [flags]
@@ -203,16 +206,12 @@ func printFlags(w io.Writer) {
 		if s.Flag == "" {
 			continue
 		}
-		arg := s.Placeholder()
-		if arg != "" {
-			arg = " " + arg
-		}
 		def := strings.ReplaceAll(s.DefaultText(), "`", "")
 		restart := ""
 		if !s.Reload {
 			restart = "; a reload keeps the value read at start"
 		}
-		fmt.Fprintf(w, "  --%s%s\n    \t%s (default %s%s; env %s)\n", s.Flag, arg, s.Help, def, restart, s.EnvName())
+		fmt.Fprintf(w, "  %s\n    \t%s (default %s%s; env %s)\n", s.FlagText(), s.Help, def, restart, s.EnvName())
 	}
 }
 
@@ -262,7 +261,7 @@ func parseServe(args []string, stderr io.Writer) (*serveOptions, error) {
 		o.root = "."
 	}
 	o.set = make(map[string]bool)
-	fs.Visit(func(f *flag.Flag) { o.set[f.Name] = true })
+	fs.Visit(func(f *flag.Flag) { o.set[config.Lookup(f.Name).Flag] = true })
 	if o.positional {
 		o.set["root"] = true
 	}
@@ -277,9 +276,13 @@ func parseServe(args []string, stderr io.Writer) (*serveOptions, error) {
 		}
 		o.values[s] = v
 	}
+	if o.set["port"] && o.set["listen"] {
+		return nil, errPortAndListen("--port", "--listen")
+	}
 	if err := applyEnv(o, os.LookupEnv); err != nil {
 		return nil, err
 	}
+	portToListen(o)
 	// The levels' grammar belongs to the coding package, which the
 	// server also asks when it builds a site from the file.
 	if l, ok := o.values[config.Lookup("compress-levels")].(string); ok && l != "" {

@@ -18,14 +18,16 @@ const EnvPort = "PORT"
 // they stand among the other sources of a value; --help and the README
 // show it.
 const EnvHelp = `Every flag, and every key at the top of stoa.toml, can also come from the
-environment as STOA_ and its key in upper case: STOA_LISTEN, STOA_DRAIN_DELAY,
-STOA_CACHE_SIZE, STOA_TRUSTED_PROXIES (STOA_ROOT, STOA_CONFIG, STOA_TLS_CERT
-and STOA_TLS_KEY for the flags with no key). A list is written with commas
-between its elements; a variable set empty counts as unset. A site setting's
-variable applies to every site, as its flag does. Each value comes from the
-first of: the command line, the environment, stoa.toml, the default. PORT=N,
-set by platforms that run containers, makes the default listen address
-0.0.0.0:N: it counts only when no flag, STOA_LISTEN or stoa.toml names one.`
+environment as STOA_ and its key in upper case: STOA_LISTEN,
+STOA_DRAIN_DELAY, STOA_CACHE_SIZE, STOA_TRUSTED_PROXIES (STOA_ROOT,
+STOA_CONFIG, STOA_PORT, STOA_TLS_CERT and STOA_TLS_KEY for the flags with no
+key). A list is written with commas between its elements, except in
+STOA_HEADERS and STOA_BASIC_AUTH, whose values may hold commas: one per line.
+A variable set empty counts as unset. A site setting's variable applies to
+every site, as its flag does. Each value comes from the first of: the command
+line, the environment, stoa.toml, the default. PORT=N, set by platforms that
+run containers, makes the default listen address 0.0.0.0:N: it counts only
+when no flag, STOA_LISTEN, STOA_PORT or stoa.toml names one.`
 
 // EnvName is the environment variable that sets s: EnvPrefix and its key
 // in upper case (STOA_CACHE_SIZE), or its flag for a flag with no key
@@ -51,6 +53,8 @@ func (s *Setting) ParseEnv(raw string) (any, error) {
 	switch s.Kind {
 	case KindList:
 		return s.parseList(splitEnv(raw), func(e string) string { return fmt.Sprintf("%s=%q: %q", name, raw, e) })
+	case KindCORS, KindHeaders, KindAuth:
+		return s.parseTable(s.envElems(raw), name)
 	case KindPrefixes:
 		var list []netip.Prefix
 		for _, e := range splitEnv(raw) {
@@ -63,6 +67,22 @@ func (s *Setting) ParseEnv(raw string) (any, error) {
 		return list, nil
 	}
 	return s.parseOne(raw, fmt.Sprintf("%s=%q", name, raw))
+}
+
+// envElems splits the value of a table's variable into its elements: at
+// commas, as a list, except for header fields and users, whose values may
+// hold commas (header values, argon2id parameters), one per line.
+func (s *Setting) envElems(raw string) []string {
+	if s.Kind != KindHeaders && s.Kind != KindAuth {
+		return splitEnv(raw)
+	}
+	var list []string
+	for e := range strings.SplitSeq(raw, "\n") {
+		if e = strings.TrimSpace(e); e != "" {
+			list = append(list, e)
+		}
+	}
+	return list
 }
 
 // splitEnv splits a list written in one variable at its commas.

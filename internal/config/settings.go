@@ -57,8 +57,11 @@ const (
 // tls_key, one action a rule, each host in one site) is checked after a
 // table's keys, in site.go.
 type Setting struct {
-	Key   string // TOML key; "" for a flag only
-	Flag  string // command-line flag, without dashes; "" for the file only
+	Key  string // TOML key; "" for a flag only
+	Flag string // command-line flag, without dashes; "" for the file only
+	// Short is a one-letter name the flag also answers to ("p" for -p),
+	// for the few flags typed often enough to want one.
+	Short string
 	Scope Scope
 	Kind  Kind
 	// Default is the value of an empty file, written as on the command
@@ -123,6 +126,22 @@ func (s *Setting) Placeholder() string {
 	return s.Arg
 }
 
+// FlagText is how help and the README name the flag: "-p, --port N",
+// "--listen ADDR", "--browse"; "" for a setting of the file only.
+func (s *Setting) FlagText() string {
+	if s.Flag == "" {
+		return ""
+	}
+	name := "--" + s.Flag
+	if s.Short != "" {
+		name = "-" + s.Short + ", " + name
+	}
+	if p := s.Placeholder(); p != "" {
+		name += " " + p
+	}
+	return name
+}
+
 // DefaultText is the default as help shows it: DefaultDoc, "on" or "off"
 // for a switch, else Default ("" when there is none).
 func (s *Setting) DefaultText() string {
@@ -173,10 +192,10 @@ func (s *Setting) field(dst any) any {
 	return nil
 }
 
-// Lookup returns the setting of a flag name, or nil.
+// Lookup returns the setting of a flag name, long or short, or nil.
 func Lookup(flag string) *Setting {
 	for _, s := range Settings {
-		if s.Flag == flag {
+		if s.Flag == flag || s.Short != "" && s.Short == flag {
 			return s
 		}
 	}
@@ -189,8 +208,11 @@ func Lookup(flag string) *Setting {
 // several values counts, except for a list, which takes them all. The
 // message says what to write instead.
 func (s *Setting) ParseFlag(raws []string) (any, error) {
-	if s.Kind == KindList {
+	switch s.Kind {
+	case KindList:
 		return s.parseList(raws, func(e string) string { return fmt.Sprintf("--%s %q", s.Flag, e) })
+	case KindCORS, KindHeaders, KindAuth:
+		return s.parseTable(raws, "--"+s.Flag)
 	}
 	raw := raws[len(raws)-1]
 	return s.parseOne(raw, fmt.Sprintf("--%s %q", s.Flag, raw))
@@ -579,7 +601,7 @@ func RestartOnly(a, b *Config) []string {
 
 // Sample returns a value of the setting other than its default, as a
 // flag writes it, and the value it stands for, typed as the field is; ""
-// and nil for a table of the file's structure. Tests use it to check that
+// and nil for a table of the file's structure that has no flag. Tests use it to check that
 // each setting takes effect.
 func (s *Setting) Sample() (raw string, want any) {
 	switch s.Kind {
@@ -601,6 +623,15 @@ func (s *Setting) Sample() (raw string, want any) {
 		return "10.0.0.0/8", []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}
 	case KindList:
 		return s.sample, []string{s.sample}
+	case KindCORS, KindHeaders, KindAuth:
+		if s.Flag == "" {
+			return "", nil
+		}
+		v, err := s.parseTable([]string{s.sample}, "sample")
+		if err != nil {
+			panic("config: bad sample of " + s.Key + ": " + err.Error())
+		}
+		return s.sample, v
 	case KindString:
 		if s.Choices != nil {
 			c := s.Choices[len(s.Choices)-1]

@@ -36,11 +36,7 @@ func flagTable() string {
 		if s.Flag == "" {
 			continue
 		}
-		name := "--" + s.Flag
-		if p := s.Placeholder(); p != "" {
-			name += " " + p
-		}
-		b.WriteString("| `" + cell(name) + "` | " + s.DefaultText() + " | " + reloadText(s) + " | " + s.Help + " |\n")
+		b.WriteString("| `" + cell(s.FlagText()) + "` | " + s.DefaultText() + " | " + reloadText(s) + " | " + s.Help + " |\n")
 	}
 	return b.String()
 }

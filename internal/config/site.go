@@ -220,15 +220,12 @@ func (d *decoder) headerOps(v *value, key string) []HeaderOp {
 			continue
 		}
 		lower := strings.ToLower(name)
-		switch {
-		case name == "":
-			d.report(hv.keyPos, hk, `no header name; write "Name" to set, "+Name" to add or "-Name" to remove, such as "X-Robots-Tag"`)
-			continue
-		case !isToken(name):
-			d.errorf(hv.keyPos, hk, "%q is not a header name; write letters, digits and '-', such as \"X-Robots-Tag\"", name)
-			continue
-		case serverOwnedHeaders[lower]:
-			d.errorf(hv.keyPos, hk, "stoa sets %s itself; remove this entry", name)
+		msg := checkHeaderName(name, "entry")
+		if name == "" {
+			msg = `no header name; write "Name" to set, "+Name" to add or "-Name" to remove, such as "X-Robots-Tag"`
+		}
+		if msg != "" {
+			d.report(hv.keyPos, hk, msg)
 			continue
 		}
 		if prev, dup := seen[lower]; dup {
@@ -291,8 +288,8 @@ func (d *decoder) users(uv *value, key string) []User {
 		hv := uv.tbl.vals[name]
 		hk := join(key, name)
 		switch {
-		case name == "" || strings.ContainsFunc(name, func(c rune) bool { return c == ':' || c < 0x20 || c == 0x7f }):
-			d.report(hv.keyPos, hk, `a user name cannot be empty or hold ':' or control characters; write one such as alice`)
+		case checkUserName(name) != "":
+			d.report(hv.keyPos, hk, checkUserName(name))
 			continue
 		case hv.kind != kString:
 			d.wrongType(hv, hk, kString, "a password hash made by 'stoa hash-password'")
@@ -306,4 +303,24 @@ func (d *decoder) users(uv *value, key string) []User {
 	}
 	sort.Slice(users, func(i, j int) bool { return users[i].Name < users[j].Name })
 	return users
+}
+
+// checkHeaderName refuses a name that is not a header field's, or one the
+// server sets itself; what is the thing to remove ("entry", "flag").
+func checkHeaderName(name, what string) string {
+	switch {
+	case !isToken(name):
+		return fmt.Sprintf("%q is not a header name; write letters, digits and '-', such as \"X-Robots-Tag\"", name)
+	case serverOwnedHeaders[strings.ToLower(name)]:
+		return fmt.Sprintf("stoa sets %s itself; remove this %s", name, what)
+	}
+	return ""
+}
+
+// checkUserName refuses a user name Basic authentication cannot carry.
+func checkUserName(name string) string {
+	if name == "" || strings.ContainsFunc(name, func(c rune) bool { return c == ':' || c < 0x20 || c == 0x7f }) {
+		return `a user name cannot be empty or hold ':' or control characters; write one such as alice`
+	}
+	return ""
 }

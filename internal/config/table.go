@@ -26,6 +26,9 @@ var Settings = []*Setting{
 		Reload: true, unique: true, sample: "127.0.0.1:9", empty: `empty list; write at least one address, such as ["localhost:7890"]`, elem: each(elemListen),
 		Help:   "address to listen on: host:port, [::1]:port or unix:/path; repeat for several",
 		global: func(c *Config) any { return &c.Listen }},
+	{Flag: "port", Short: "p", Scope: ScopeCommand, Kind: KindInt, Arg: "N", DefaultDoc: "none", Example: "8080", Reload: true,
+		sample: "8080", check: checkPort,
+		Help: "listen on localhost:N: the same as --listen localhost:N, so give one of the two; like --listen, it wins over STOA_LISTEN, PORT and the file's listen"},
 	{Key: "admin", Flag: "admin", Arg: "ADDR", DefaultDoc: "off", Example: `"localhost:7891"`, Reload: true,
 		Help:  "address of the admin endpoint: /metrics, /healthz, /readyz, POST /reload (e.g. localhost:7891)",
 		check: checkAdmin, global: func(c *Config) any { return &c.Admin }},
@@ -225,14 +228,17 @@ var Settings = []*Setting{
 	{Key: "deny", Example: `["10.0.0.0/8", "::1"]`, Scope: ScopeSite | ScopeRule, Kind: KindPrefixes, Reload: true,
 		Help: "clients refused with 403 (CIDRs or IPs)",
 		site: func(s *Site) any { return &s.Deny }, rule: func(r *Rule) any { return &r.Deny }},
-	{Key: "headers", Scope: ScopeSite | ScopeRule, Kind: KindHeaders, DefaultDoc: "none", Example: `{ "X-Robots-Tag" = "noindex" }`, Reload: true,
-		Help: "`\"Name\" = \"v\"` sets (replacing), `\"+Name\"` adds a line, `\"-Name\" = \"\"` removes; sent on 2xx and 3xx answers (like nginx's `add_header` without `always`), so a 404 is never cached for a year. A rule's apply after its site's. Framing fields (Content-Length, ETag, Date...) cannot be touched",
+	{Key: "headers", Flag: "header", Scope: ScopeSite | ScopeRule, Kind: KindHeaders, Arg: "'NAME: VALUE'", DefaultDoc: "none",
+		Example: `{ "X-Robots-Tag" = "noindex" }`, Reload: true, sample: "X-A: b",
+		Help: "`\"Name\" = \"v\"` sets (replacing), `\"+Name\"` adds a line, `\"-Name\" = \"\"` removes; sent on 2xx and 3xx answers (like nginx's `add_header` without `always`), so a 404 is never cached for a year. A rule's apply after its site's. Framing fields (Content-Length, ETag, Date...) cannot be touched. `--header 'Name: value'` sets one for every site; repeat it for several (a name given again adds a line)",
 		site: func(s *Site) any { return &s.Headers }, rule: func(r *Rule) any { return &r.Headers }},
-	{Key: "cors", Scope: ScopeSite | ScopeRule, Kind: KindCORS, DefaultDoc: "none", Example: `{ origins = ["https://app.example.com"] }`, Reload: true,
-		Help: "CORS answers and preflights (204), `Vary: Origin`; an unlisted origin gets no CORS headers. A rule's replaces its site's",
+	{Key: "cors", Flag: "cors", Scope: ScopeSite | ScopeRule, Kind: KindCORS, Arg: "ORIGIN", DefaultDoc: "none",
+		Example: `{ origins = ["https://app.example.com"] }`, Reload: true, sample: "https://a.example",
+		Help: "CORS answers and preflights (204), `Vary: Origin`; an unlisted origin gets no CORS headers. A rule's replaces its site's. `--cors ORIGIN` allows an origin (scheme://host[:port], or `*` for any) on every site, for GET and HEAD; repeat it for several",
 		site: func(s *Site) any { return &s.CORS }, rule: func(r *Rule) any { return &r.CORS }},
-	{Key: "basic_auth", Scope: ScopeSite | ScopeRule, Kind: KindAuth, DefaultDoc: "none", Example: `{ users = { alice = "$2y$10$..." } }`, Reload: true,
-		Help: "401 with a challenge unless the credentials match a bcrypt or argon2id hash. Successes are cached (HMAC-keyed), failures are not, and slow hash checks run at most one per core. A rule's replaces its site's",
+	{Key: "basic_auth", Flag: "basic-auth", Scope: ScopeSite | ScopeRule, Kind: KindAuth, Arg: "USER:HASH", DefaultDoc: "none",
+		Example: `{ users = { alice = "$2y$10$..." } }`, Reload: true, sample: "bob:$2a$04$abcdefghijklmnopqrstuuABCDEFGHIJKLMNOPQRSTUVWXYZ01234",
+		Help: "401 with a challenge unless the credentials match a bcrypt or argon2id hash. Successes are cached (HMAC-keyed), failures are not, and slow hash checks run at most one per core. A rule's replaces its site's. `--basic-auth USER:HASH` (a hash from `stoa hash-password`; a plain password is refused) guards every site, realm restricted; repeat it for several users",
 		site: func(s *Site) any { return &s.BasicAuth }, rule: func(r *Rule) any { return &r.BasicAuth }},
 	{Key: "rule", Scope: ScopeSite, Kind: KindRules, Example: "[[site.rule]]", Reload: true,
 		Help: "a rule for some of the site's paths; the first whose match fits applies, so put specific rules above general ones",
@@ -321,6 +327,14 @@ func checkAccessLog(v any) string {
 		return `empty; write "off", "stdout", "stderr" or a file path`
 	case strings.ContainsRune(s, 0):
 		return `the path has a NUL byte; write "off", "stdout", "stderr" or a plain file path`
+	}
+	return ""
+}
+
+// checkPort refuses a number that is not a TCP port.
+func checkPort(v any) string {
+	if n := v.(int64); n < 0 || n > 65535 {
+		return fmt.Sprintf("%d is not a port; write a number from 0 to 65535, such as 8080", n)
 	}
 	return ""
 }

@@ -17,6 +17,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"sync/atomic"
+
+	"github.com/stoahttp/stoa/internal/pagestyle"
 )
 
 // ContentType is the media type of every body Pages returns, built-in or
@@ -188,14 +190,15 @@ func builtin(code int) []byte {
 }
 
 // render builds the built-in page for code: a small, self-contained HTML5
-// document with no external resources and nothing identifying the server.
+// document with no external resources and nothing identifying the server,
+// styled as stoa's listings are (package pagestyle).
 func render(code int) []byte {
 	phrase := StatusText(code)
 	if phrase == "" {
 		phrase = classText(code)
 	}
 	heading := html.EscapeString(strconv.Itoa(code) + " " + phrase)
-	b := make([]byte, 0, 512)
+	b := make([]byte, 0, 1024)
 	b = append(b, "<!DOCTYPE html>\n"+
 		"<html lang=\"en\">\n"+
 		"<head>\n"+
@@ -203,10 +206,10 @@ func render(code int) []byte {
 		"<meta name=\"viewport\" content=\"width=device-width\">\n"+
 		"<title>"...)
 	b = append(b, heading...)
-	// No styling: these pages are sent at full request rate to scanners
-	// and broken links, so every byte counts (a 404 was 600 bytes on the
-	// wire with a style sheet, against nginx's 308).
+	// The shared sheet, and nothing more: these pages are sent at full
+	// request rate to scanners and broken links, so every byte counts.
 	b = append(b, "</title>\n"+
+		"<style>\n"+pagestyle.CSS+"</style>\n"+
 		"</head>\n"+
 		"<body>\n"+
 		"<h1>"...)

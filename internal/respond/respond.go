@@ -761,10 +761,9 @@ func (s *Site) listing(req *Request, resp *Response, e *content.Entry) {
 		es = append(es, listing.Entry{Name: fi.Name(), IsDir: fi.IsDir(), Size: fi.Size(), ModTime: fi.ModTime()})
 		ents[i] = nil
 	}
-	sort := listing.Sort{By: "name"}
-	if !json {
-		sort = listing.ParseSort(req.Query)
-	}
+	// JSON takes the same order as HTML: a script paging through a
+	// listing asks for the one a person would.
+	sort := listing.ParseSort(req.Query)
 	listing.SortEntries(es, sort)
 	page := listing.NewArchivePage(json, e.URLPath, sort, listing.Sorted, arc)
 	i := 0

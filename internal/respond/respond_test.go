@@ -257,6 +257,52 @@ func TestListing(t *testing.T) {
 	}
 }
 
+// TestJSONListingSorts: the JSON listing ignored the sort and order
+// parameters and always came in name order (issue 14); it takes them as
+// the HTML listing does.
+func TestJSONListingSorts(t *testing.T) {
+	s, root := newSite(t, resolve.Options{Browse: true}, content.Options{})
+	dir := filepath.Join(root, "dir")
+	for i, f := range []struct {
+		name string
+		size int
+	}{{"b.txt", 30}, {"c.txt", 10}, {"d.txt", 20}} {
+		p := filepath.Join(dir, f.name)
+		if err := os.WriteFile(p, []byte(strings.Repeat("x", f.size)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		mt := modTime.Add(time.Duration(3-i) * time.Hour) // b newest, d oldest
+		os.Chtimes(p, mt, mt)
+	}
+	os.Mkdir(filepath.Join(dir, "sub"), 0o755)
+	// a.txt (1 byte, modTime) is there already.
+	for _, tt := range []struct {
+		query string
+		want  []string
+	}{
+		{"", []string{"sub", "a.txt", "b.txt", "c.txt", "d.txt"}},
+		{"order=desc", []string{"sub", "d.txt", "c.txt", "b.txt", "a.txt"}},
+		{"sort=size", []string{"sub", "a.txt", "c.txt", "d.txt", "b.txt"}},
+		{"sort=size&order=desc", []string{"sub", "b.txt", "d.txt", "c.txt", "a.txt"}},
+		{"sort=time&order=asc", []string{"sub", "a.txt", "d.txt", "c.txt", "b.txt"}},
+		{"sort=TIME&order=DESC", []string{"sub", "b.txt", "c.txt", "d.txt", "a.txt"}},
+		{"sort=bogus&order=sideways", []string{"sub", "a.txt", "b.txt", "c.txt", "d.txt"}},
+	} {
+		got := do(t, s, Request{Method: "GET", Path: "/dir/", Query: tt.query, Accept: "application/json"})
+		var doc struct{ Entries []struct{ Name string } }
+		if err := json.Unmarshal([]byte(got.body), &doc); err != nil {
+			t.Fatalf("query %q: %v in %q", tt.query, err, got.body)
+		}
+		var names []string
+		for _, e := range doc.Entries {
+			names = append(names, e.Name)
+		}
+		if !slices.Equal(names, tt.want) {
+			t.Errorf("query %q: JSON names = %q, want %q", tt.query, names, tt.want)
+		}
+	}
+}
+
 func TestWantsJSON(t *testing.T) {
 	for _, tt := range []struct {
 		accept string
