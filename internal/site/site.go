@@ -324,6 +324,13 @@ func New(c *config.Site, o Options) (*Site, error) {
 	if err != nil {
 		return nil, fail(c.Pos, key+".dotfiles", "%v", err)
 	}
+	// The file's reader refuses this at the key; --archive and
+	// STOA_ARCHIVE, laid over a file or a folder, are refused here, as
+	// alone they would do nothing. Turning browse on instead would list
+	// folders nobody asked to list.
+	if c.Archive && !c.Browse {
+		return nil, fail(c.Pos, key+".archive", "--archive offers the folders a listing shows, and browse is off; add --browse (or STOA_BROWSE=true, browse = true)")
+	}
 	levels := coding.DefaultLevels
 	if c.CompressLevels != "" {
 		if levels, err = coding.ParseLevels(c.CompressLevels, coding.DefaultLevels); err != nil {
