@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/stoahttp/stoa/internal/config"
@@ -47,9 +48,6 @@ is good, 1 otherwise.
 		return exitUsage
 	}
 	cfg, err := config.Load(file)
-	if err == nil {
-		err = server.Check(cfg)
-	}
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return exitRuntime
@@ -60,6 +58,22 @@ is good, 1 otherwise.
 	}
 	if err != nil {
 		fmt.Fprintln(stderr, "stoa check:", err)
+		return exitRuntime
+	}
+	// The sites are checked as 'stoa serve' would run them: with the
+	// variables laid over the file (STOA_ARCHIVE without browse, say).
+	o := &serveOptions{values: map[*config.Setting]any{}, set: map[string]bool{}}
+	if err := applyEnv(o, os.LookupEnv); err != nil {
+		fmt.Fprintln(stderr, "stoa check:", err)
+		return exitRuntime
+	}
+	served := *cfg
+	served.Sites = slices.Clone(cfg.Sites)
+	for i := range served.Sites {
+		overlaySite(&served.Sites[i], o, func(name string) bool { return o.set[name] })
+	}
+	if err := server.Check(&served); err != nil {
+		fmt.Fprintln(stderr, err)
 		return exitRuntime
 	}
 	rules := 0

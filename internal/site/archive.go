@@ -13,7 +13,7 @@ import "strings"
 // that sets its own allow, deny or basic_auth is another guard, even one
 // with the same content.
 func (s *Site) archivable(dirURL, entryURL string) bool {
-	d, e := s.ruleFor(dirURL), s.ruleFor(entryURL)
+	d, e := s.ruleFor(dirURL, true), s.ruleFor(entryURL, false)
 	if e != nil && (e.redirect != nil || e.rewrite != nil ||
 		e.try != nil && (len(e.try) == 0 || e.try[0].String() != "{path}")) {
 		return false
@@ -32,17 +32,21 @@ func (s *Site) archivable(dirURL, entryURL string) bool {
 }
 
 // ruleFor returns the rule that applies to the URL path p, nil for none.
-// Rules match clean paths, a directory's without its final slash, as
-// serve matches them.
-func (s *Site) ruleFor(p string) *rule {
-	if len(p) > 1 {
-		p = strings.TrimSuffix(p, "/")
-	}
+// The folder being archived (asked) is matched as serve matched the
+// request that asked for it: with its final slash and without. An entry
+// is matched without the slash only, so that a folder whose contents a
+// rule guards ("/pub/staging/*") stays in the archive, empty, as its
+// parent's listing shows it.
+func (s *Site) ruleFor(p string, asked bool) *rule {
 	var capsBuf [9]string
-	for i := range s.rules {
-		if _, ok := s.rules[i].pat.Match(p, capsBuf[:0]); ok {
-			return &s.rules[i]
+	if len(p) > 1 && strings.HasSuffix(p, "/") {
+		slashed := ""
+		if asked {
+			slashed = p
 		}
+		r, _ := s.match(p[:len(p)-1], slashed, capsBuf[:0])
+		return r
 	}
-	return nil
+	r, _ := s.match(p, "", capsBuf[:0])
+	return r
 }

@@ -3,6 +3,7 @@ package site
 import (
 	"archive/zip"
 	"bytes"
+	"encoding/base64"
 	"io"
 	"net/netip"
 	"sort"
@@ -86,12 +87,20 @@ func TestArchiveLeavesOutWhatRulesGuard(t *testing.T) {
 	if !a.has("Content-Type: application/zip") || !a.has(`Content-Disposition: attachment; filename="pub.zip"; filename*=UTF-8''pub.zip`) {
 		t.Errorf("/pub/?archive=zip header:\n%s", a.header)
 	}
-	// "/guarded/*" does not match the folder itself ("/guarded", as
-	// its listing is matched), so its archive passes no guard: it holds
-	// none of the guarded files.
+	// "/guarded/*" guards the folder itself ("/guarded/"), so its archive
+	// is refused without credentials and, with them, holds what the rule
+	// guards. (Before issue 14's leftover it matched the folder as
+	// "/guarded" only, which no rule matched: the archive was answered
+	// to anyone, holding the folder alone, and its listing and index file
+	// were served to anyone: TestRuleGuardsTheFolderItMatches.)
 	a, names = archived(t, s, respond.Request{Path: "/guarded/", Query: "archive=zip", HasQuery: true})
-	if a.status != 200 || strings.Join(names, " ") != "guarded/" {
-		t.Errorf("/guarded/?archive=zip: %d, members %q, want 200 with the folder alone", a.status, names)
+	if a.status != 401 || len(names) != 0 {
+		t.Errorf("/guarded/?archive=zip without credentials: %d, members %q, want 401", a.status, names)
+	}
+	a, names = archived(t, s, respond.Request{Path: "/guarded/", Query: "archive=zip", HasQuery: true,
+		Authorization: "Basic " + base64.StdEncoding.EncodeToString([]byte("alice:pw"))})
+	if want := "guarded/ guarded/g.txt guarded/open/ guarded/open/o.txt"; a.status != 200 || strings.Join(names, " ") != want {
+		t.Errorf("/guarded/?archive=zip with credentials: %d, members %q, want 200 with %q", a.status, names, want)
 	}
 }
 

@@ -154,15 +154,10 @@ func (s *Site) serve(t *view, req *respond.Request, resp *respond.Response) {
 	var capsBuf [9]string
 	var caps []string
 	p, r := &s.any, (*rule)(nil)
-	clean, _, err := resolve.CleanPath(req.Path)
+	clean, dir, err := resolve.CleanPath(req.Path)
 	if err == nil && req.Path != "*" {
-		for i := range s.rules {
-			var ok bool
-			if caps, ok = s.rules[i].pat.Match(clean, capsBuf[:0]); ok {
-				r = &s.rules[i]
-				p = &r.policy
-				break
-			}
+		if r, caps = s.match(clean, dirPath(req.Path, clean, dir), capsBuf[:0]); r != nil {
+			p = &r.policy
 		}
 	}
 	if !p.admits(client) {
@@ -195,6 +190,41 @@ func (s *Site) serve(t *view, req *respond.Request, resp *respond.Response) {
 		s.servePath(t, req, resp)
 	}
 	s.finish(req, resp, p)
+}
+
+// match returns the first rule whose pattern matches clean, a cleaned
+// path, or slashed, the same path with its final slash when the request
+// named a directory ("" otherwise), and the rule's captures, appended to
+// caps. A directory is tried in both forms so that "/staging/*" guards
+// "/staging/" (its listing, index file and archive), as Caddy's
+// "/staging/*" and nginx's "location /staging/" do, while "/docs", which
+// matched "/docs/" before, still does.
+func (s *Site) match(clean, slashed string, caps []string) (*rule, []string) {
+	for i := range s.rules {
+		if c, ok := s.rules[i].pat.Match(clean, caps); ok {
+			return &s.rules[i], c
+		}
+		if slashed != "" {
+			if c, ok := s.rules[i].pat.Match(slashed, caps); ok {
+				return &s.rules[i], c
+			}
+		}
+	}
+	return nil, nil
+}
+
+// dirPath returns clean with a final slash when the request path raw named
+// a directory (dir, from resolve.CleanPath) other than the root, and ""
+// otherwise. The slashed form is taken from raw when raw spells it as it
+// is, which is the common case and allocates nothing.
+func dirPath(raw, clean string, dir bool) string {
+	if !dir || clean == "/" {
+		return ""
+	}
+	if len(raw) == len(clean)+1 && raw[len(clean)] == '/' && raw[:len(clean)] == clean {
+		return raw
+	}
+	return clean + "/"
 }
 
 // servePath answers req with the file its path names; with spa, a
@@ -323,6 +353,13 @@ func New(c *config.Site, o Options) (*Site, error) {
 	dot, err := resolve.ParseDotfiles(c.Dotfiles)
 	if err != nil {
 		return nil, fail(c.Pos, key+".dotfiles", "%v", err)
+	}
+	// The file's reader refuses this at the key; --archive and
+	// STOA_ARCHIVE, laid over a file or a folder, are refused here, as
+	// alone they would do nothing. Turning browse on instead would list
+	// folders nobody asked to list.
+	if c.Archive && !c.Browse {
+		return nil, fail(c.Pos, key+".archive", "--archive offers the folders a listing shows, and browse is off; add --browse (or STOA_BROWSE=true, browse = true)")
 	}
 	levels := coding.DefaultLevels
 	if c.CompressLevels != "" {

@@ -414,3 +414,68 @@ func TestCloseWaitsForLeases(t *testing.T) {
 		t.Error("the root is still open after the last request left a closed site")
 	}
 }
+
+// TestRuleGuardsTheFolderItMatches is issue 14's leftover: a rule
+// `match = "/staging/*"` with basic_auth matched a request for the folder
+// "/staging/" as "/staging", which it does not match, so anyone got the
+// folder's listing (the names of the guarded files), its index file and
+// its archive. A request for a folder is now matched with its final slash
+// too, as Caddy's "/staging/*" and nginx's "location /staging/" take it;
+// "/staging" without the slash still gets its redirect (which tells no
+// more than that the folder exists, as with nginx and Caddy), and a rule
+// that matched a folder without its slash ("/posts") still does.
+func TestRuleGuardsTheFolderItMatches(t *testing.T) {
+	hash, err := basicauth.Hash([]byte("pw"), "argon2id")
+	if err != nil {
+		t.Fatal(err)
+	}
+	auth := &config.BasicAuth{Realm: "staging", Users: []config.User{{Name: "alice", Hash: hash}}}
+	root := tree(t, map[string]string{
+		"staging/s.txt":     "secret staging",
+		"staging/sub/t.txt": "deep secret",
+		"site/index.html":   "secret index",
+		"posts/hello.html":  "hello",
+		"public/p.txt":      "public",
+		"staging-not/n.txt": "not guarded",
+		"stagingfile.txt":   "not guarded either",
+	})
+	s := newSite(t, config.Site{Root: root, Browse: true, Archive: true, Rules: []config.Rule{
+		{Match: "/staging/*", BasicAuth: auth},
+		{Match: "/site/*", BasicAuth: auth},
+		{Match: "/posts", Headers: ops("X-Posts", "1")},
+	}})
+	alice := "Basic " + base64.StdEncoding.EncodeToString([]byte("alice:pw"))
+	for _, tt := range []struct {
+		path, query, auth string
+		status            int
+		body              string // in the body; "" skips
+	}{
+		{"/staging/", "", "", 401, ""},
+		{"/staging//", "", "", 401, ""},
+		{"/x/../staging/", "", "", 401, ""},
+		{"/%73taging/", "", "", 401, ""},
+		{"/staging/.", "", "", 401, ""},
+		{"/staging/", "archive=zip", "", 401, ""},
+		{"/staging/", "archive=tar.gz", "", 401, ""},
+		{"/staging/sub/", "", "", 401, ""},
+		{"/staging/s.txt", "", "", 401, ""},
+		{"/site/", "", "", 401, ""},
+		{"/staging", "", "", 301, ""},
+		{"/staging/", "", alice, 200, "s.txt"},
+		{"/site/", "", alice, 200, "secret index"},
+		{"/staging-not/", "", "", 200, "n.txt"},
+		{"/stagingfile.txt", "", "", 200, "not guarded either"},
+		{"/public/", "", "", 200, "p.txt"},
+	} {
+		a := get(t, s, respond.Request{Path: tt.path, Query: tt.query, HasQuery: tt.query != "", Authorization: tt.auth})
+		if a.status != tt.status || !strings.Contains(a.body, tt.body) {
+			t.Errorf("%s?%s (Authorization %q): %d %.80q; want %d with %q", tt.path, tt.query, tt.auth, a.status, a.body, tt.status, tt.body)
+		}
+		if tt.auth == "" && (strings.Contains(a.body, "s.txt") || strings.Contains(a.body, "secret")) {
+			t.Errorf("%s?%s without credentials: the body names what the rule guards: %.200q", tt.path, tt.query, a.body)
+		}
+	}
+	if a := get(t, s, respond.Request{Path: "/posts/"}); a.status != 200 || !a.has("X-Posts: 1") {
+		t.Errorf("/posts/ under match = \"/posts\": %d, header\n%s\nwant 200 with the rule's X-Posts", a.status, a.header)
+	}
+}
