@@ -74,3 +74,27 @@ func TestTableEnv(t *testing.T) {
 		}
 	}
 }
+
+// TestClosestFlagSwap is the regression test for --prot suggesting
+// --root: two letters swapped are one slip, closer than two changed.
+func TestClosestFlagSwap(t *testing.T) {
+	for _, tt := range []struct{ typo, want string }{
+		{"prot", "port"},
+		{"lsiten", "listen"},
+		{"borwse", "browse"},
+		{"idle-timout", "idle-timeout"},
+		{"no-such-flag", ""},
+	} {
+		if got := ClosestFlag(tt.typo); got != tt.want {
+			t.Errorf("ClosestFlag(%q) = %q, want %q", tt.typo, got, tt.want)
+		}
+	}
+	for _, tt := range []struct {
+		a, b string
+		want int
+	}{{"prot", "port", 1}, {"ab", "ba", 1}, {"abc", "cab", 2}, {"kitten", "sitting", 3}, {"", "ab", 2}} {
+		if got := editDistance(tt.a, tt.b); got != tt.want {
+			t.Errorf("editDistance(%q, %q) = %d, want %d", tt.a, tt.b, got, tt.want)
+		}
+	}
+}
