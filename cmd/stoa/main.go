@@ -232,45 +232,14 @@ func printFlags(w io.Writer) {
 	}
 }
 
-// flagError turns an error of the flag package, parsing the flags of
-// command, into one line: an unknown flag gets the nearest known one, a
-// flag without its value says what the value is, and every error the
-// pointer to --help rather than the whole list.
-func flagError(command string, err error) error {
-	msg := err.Error()
-	if name, ok := strings.CutPrefix(msg, "flag provided but not defined: -"); ok {
-		msg = "unknown flag " + dashed(name)
-		if best := config.ClosestFlag(name); best != "" {
-			msg += "; did you mean --" + best + "?"
-		}
-	} else if name, ok := strings.CutPrefix(msg, "flag needs an argument: -"); ok {
-		if s := config.Lookup(name); s != nil {
-			msg = fmt.Sprintf("%s needs a value: %s", dashed(name), s.FlagText())
-		}
-	}
-	return fmt.Errorf("%s (run 'stoa %s --help' for the list)", msg, command)
-}
-
-// dashed writes a flag's name as a person types it: -p, --port.
-func dashed(name string) string {
-	if len(name) == 1 {
-		return "-" + name
-	}
-	return "--" + name
-}
-
 // parseServe parses the arguments of 'stoa serve'; flags and DIR may come
 // in any order.
 func parseServe(args []string, stderr io.Writer) (*serveOptions, error) {
-	fs, o := serveFlags(io.Discard)
+	fs, o := serveFlags(stderr)
 	var positional []string
 	for {
-		if err := fs.Parse(args); errors.Is(err, flag.ErrHelp) {
-			fs.SetOutput(stderr)
-			fs.Usage()
+		if err := parseFlags(fs, args); err != nil {
 			return nil, err
-		} else if err != nil {
-			return nil, flagError(fs.Name(), err)
 		}
 		if fs.NArg() == 0 {
 			break
