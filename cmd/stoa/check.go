@@ -32,7 +32,7 @@ HTML) are printed too, and do not change the exit status: 0 when the file
 is good, 1 otherwise.
 `)
 	}
-	if err := fs.Parse(args); err != nil {
+	if err := parseOrSay(fs, args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
 		}

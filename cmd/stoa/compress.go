@@ -47,7 +47,7 @@ func compress(args []string, stdout, stderr io.Writer) int {
 	fs, o, codings, levels := compressFlags(stderr)
 	var positional []string
 	for {
-		if err := fs.Parse(args); err != nil {
+		if err := parseOrSay(fs, args); err != nil {
 			if errors.Is(err, flag.ErrHelp) {
 				return 0
 			}

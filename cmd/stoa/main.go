@@ -82,12 +82,29 @@ func run(args []string, stdout, stderr io.Writer) int {
 			rest[0] == "releases" || rest[0] == "rollback" || rest[0] == "prune") {
 			return run([]string{rest[0], "--help"}, stdout, stdout)
 		}
+		if len(rest) > 0 && rest[0] != "help" {
+			return unknownCommand(rest[0], stderr)
+		}
 		usage(stdout)
 		return 0
 	default:
-		fmt.Fprintf(stderr, "stoa: unknown command %q (run 'stoa help' for the list)\n", cmd)
-		return exitUsage
+		return unknownCommand(cmd, stderr)
 	}
+}
+
+// commands are the names run knows, for the suggestion when one is
+// mistyped.
+var commands = []string{"serve", "compress", "check", "deploy", "releases", "rollback", "prune", "hash-password", "version", "help"}
+
+// unknownCommand says, in one line, that cmd is not a command, with the
+// nearest one when it looks like a typo.
+func unknownCommand(cmd string, stderr io.Writer) int {
+	msg := fmt.Sprintf("stoa: unknown command %q", cmd)
+	if best := config.Closest(cmd, commands); best != "" {
+		msg += fmt.Sprintf(" (did you mean %s?)", best)
+	}
+	fmt.Fprintln(stderr, msg+"; 'stoa help' lists the commands")
+	return exitUsage
 }
 
 func usage(w io.Writer) {
@@ -215,33 +232,14 @@ func printFlags(w io.Writer) {
 	}
 }
 
-// flagError turns an error of the flag package into one line: an unknown
-// flag gets the nearest known one, and every error the pointer to --help
-// rather than the whole list.
-func flagError(err error) error {
-	const unknown = "flag provided but not defined: -"
-	msg := err.Error()
-	if name, ok := strings.CutPrefix(msg, unknown); ok {
-		msg = "unknown flag --" + name
-		if best := config.ClosestFlag(name); best != "" {
-			msg += "; did you mean --" + best + "?"
-		}
-	}
-	return fmt.Errorf("%s (run 'stoa serve --help' for the list)", msg)
-}
-
 // parseServe parses the arguments of 'stoa serve'; flags and DIR may come
 // in any order.
 func parseServe(args []string, stderr io.Writer) (*serveOptions, error) {
-	fs, o := serveFlags(io.Discard)
+	fs, o := serveFlags(stderr)
 	var positional []string
 	for {
-		if err := fs.Parse(args); errors.Is(err, flag.ErrHelp) {
-			fs.SetOutput(stderr)
-			fs.Usage()
+		if err := parseFlags(fs, args); err != nil {
 			return nil, err
-		} else if err != nil {
-			return nil, flagError(err)
 		}
 		if fs.NArg() == 0 {
 			break

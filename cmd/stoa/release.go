@@ -41,7 +41,7 @@ func releaseFlags(fs *flag.FlagSet, args []string) ([]string, int, bool) {
 	}
 	var positional []string
 	for {
-		if err := fs.Parse(args); err != nil {
+		if err := parseOrSay(fs, args); err != nil {
 			if errors.Is(err, flag.ErrHelp) {
 				return nil, 0, false
 			}

@@ -111,6 +111,11 @@ func unknownKeyMsg(key string, known []string, elsewhere map[string]string) stri
 	return msg + "; write one of " + strings.Join(known, ", ")
 }
 
+// Closest returns the word of known nearest to word when it is close
+// enough to be a typo, as closest judges; "" when none is. The command
+// line asks it about commands.
+func Closest(word string, known []string) string { return closest(word, known) }
+
 // closest returns the known key nearest to key when it is close enough to be
 // a typo: at most one edit for short keys, two for longer ones. Case and '-'
 // versus '_' are ignored first since "max-conns" and "Listen" are the usual
@@ -135,7 +140,9 @@ func closest(key string, known []string) string {
 	return best
 }
 
-// editDistance is the Levenshtein distance between a and b, in bytes. Keys
+// editDistance is the Levenshtein distance between a and b, in bytes,
+// with two neighbours swapped counted as one edit ("prot" is one from
+// "port"), the commonest slip of a typist. Keys
 // are short, so the quadratic table is fine; inputs are capped so a hostile
 // file cannot make it slow.
 func editDistance(a, b string) int {
@@ -145,6 +152,8 @@ func editDistance(a, b string) int {
 		}
 		return 64
 	}
+	// Three rows: the one before the previous is where a swap comes from.
+	before := make([]int, len(b)+1)
 	prev := make([]int, len(b)+1)
 	cur := make([]int, len(b)+1)
 	for j := range prev {
@@ -158,8 +167,11 @@ func editDistance(a, b string) int {
 				cost = 0
 			}
 			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
+				cur[j] = min(cur[j], before[j-2]+1)
+			}
 		}
-		prev, cur = cur, prev
+		before, prev, cur = prev, cur, before
 	}
 	return prev[len(b)]
 }

@@ -74,3 +74,35 @@ func TestTableEnv(t *testing.T) {
 		}
 	}
 }
+
+// TestClosestFlagSwap is the regression test for --prot suggesting
+// --root: two letters swapped are one slip, closer than two changed.
+func TestClosestFlagSwap(t *testing.T) {
+	var flags []string
+	for _, s := range Settings {
+		if s.Flag != "" {
+			flags = append(flags, s.Flag)
+		}
+	}
+	for _, tt := range []struct{ typo, want string }{
+		{"prot", "port"},
+		{"lsiten", "listen"},
+		{"borwse", "browse"},
+		{"idle-timout", "idle-timeout"},
+		{"no-such-flag", ""},
+		{"acme-st", "acme-storage"},
+		{"cache-d", "cache-dir"}, // two starts, so the nearest
+	} {
+		if got := ClosestFlag(tt.typo, flags); got != tt.want {
+			t.Errorf("ClosestFlag(%q) = %q, want %q", tt.typo, got, tt.want)
+		}
+	}
+	for _, tt := range []struct {
+		a, b string
+		want int
+	}{{"prot", "port", 1}, {"ab", "ba", 1}, {"abc", "cab", 2}, {"kitten", "sitting", 3}, {"", "ab", 2}} {
+		if got := editDistance(tt.a, tt.b); got != tt.want {
+			t.Errorf("editDistance(%q, %q) = %d, want %d", tt.a, tt.b, got, tt.want)
+		}
+	}
+}

@@ -529,17 +529,22 @@ func (d *decoder) decodeList(r reader, s *Setting) (any, *value) {
 	return out, at
 }
 
-// ClosestFlag returns the flag nearest to name when it is close enough to
-// be a typo (two edits at most), or "".
-func ClosestFlag(name string) string {
+// ClosestFlag returns the flag of names nearest to name when it is close
+// enough to be a typo: one edit, else the one flag name starts (--algo
+// for --algorithm), else two edits; or "".
+func ClosestFlag(name string, names []string) string {
 	best, bestD := "", 3
-	for _, s := range Settings {
-		if s.Flag == "" {
-			continue
+	var starts []string
+	for _, n := range names {
+		if d := editDistance(name, n); d < bestD {
+			best, bestD = n, d
 		}
-		if d := editDistance(name, s.Flag); d < bestD {
-			best, bestD = s.Flag, d
+		if len(name) >= 3 && strings.HasPrefix(n, name) {
+			starts = append(starts, n)
 		}
+	}
+	if bestD > 1 && len(starts) == 1 {
+		return starts[0]
 	}
 	return best
 }
