@@ -297,7 +297,9 @@ const listingCSS = "table{border-collapse:collapse;width:100%}\n" +
 	"a:hover,a:focus{text-decoration:underline}\n" +
 	"@media (max-width:30rem){td+td+td{white-space:normal}}td time span{white-space:nowrap}\n" +
 	"body>svg{position:absolute}td svg{width:1.1em;height:1.1em;vertical-align:-.2em;margin-right:.4em}\n" +
-	"input{font:inherit;padding:.3rem .5rem;width:100%;max-width:20rem;box-sizing:border-box}\n"
+	"input{font:inherit;padding:.3rem .5rem;width:100%;max-width:20rem;box-sizing:border-box}\n" +
+	".readme{border-top:1px solid #8888;margin-top:2rem;overflow-wrap:anywhere}\n" +
+	".readme img{max-width:100%}.readme pre{overflow-x:auto;padding:.5rem;background:#8881}.readme input{width:auto}\n"
 
 // filterBox hides, as the reader types, the rows whose name does not
 // contain the text typed, ignoring case. It is an input handler rather
@@ -386,10 +388,22 @@ func AppendHTMLRow(dst []byte, e Entry) []byte {
 // AppendHTMLEnd closes a page begun by AppendHTMLStart; rows counts the
 // rows appended, parent row included, so an empty directory says so.
 func AppendHTMLEnd(dst []byte, rows int) []byte {
+	return appendHTMLEnd(dst, rows, nil)
+}
+
+// appendHTMLEnd is AppendHTMLEnd with, unless it is nil, the directory's
+// README under the table: HTML made safe by package readme.
+func appendHTMLEnd(dst []byte, rows int, readme []byte) []byte {
 	if rows == 0 {
 		dst = append(dst, "<tr><td colspan=\"3\">This directory is empty.</td></tr>\n"...)
 	}
-	return append(dst, "</tbody>\n</table>\n</body>\n</html>\n"...)
+	dst = append(dst, "</tbody>\n</table>\n"...)
+	if readme != nil {
+		dst = append(dst, "<article class=\"readme\">\n"...)
+		dst = append(dst, readme...)
+		dst = append(dst, "</article>\n"...)
+	}
+	return append(dst, "</body>\n</html>\n"...)
 }
 
 // href returns the relative link to e: its name as one percent-encoded path

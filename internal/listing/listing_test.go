@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 	"unicode/utf8"
+
+	"github.com/stoahttp/stoa/internal/readme"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/*.golden from the current output")
@@ -278,6 +280,13 @@ func TestGolden(t *testing.T) {
 	})
 	t.Run("html-empty-root", func(t *testing.T) {
 		golden(t, "empty.html.golden", AppendHTML(nil, "/", nil, Sort{ByTime, false}))
+	})
+	t.Run("html-readme", func(t *testing.T) {
+		p := NewPage(false, "/docs/", Sort{}, Sorted)
+		p.Add(Entry{Name: "README.md", Size: 40, ModTime: t0})
+		p.SetReadme(readme.Render(nil, []byte("# Docs\n\nSee [the guide](guide.md) and <b>this</b>.\n")))
+		p.End()
+		golden(t, "readme.html.golden", p.Bytes())
 	})
 	t.Run("json", func(t *testing.T) {
 		golden(t, "hostile.json.golden", AppendJSON(nil, "/docs/<b>&é/", es))

@@ -15,6 +15,8 @@ package readme
 
 import (
 	"bytes"
+	"html"
+	"strconv"
 	"strings"
 
 	"github.com/yuin/goldmark"
@@ -123,4 +125,14 @@ func Allowed(url []byte) bool {
 		}
 	}
 	return true
+}
+
+// AppendTooLarge appends the line a listing shows in place of the README
+// called name when it is over MaxSize.
+func AppendTooLarge(dst []byte, name string) []byte {
+	dst = append(dst, "<p>"...)
+	dst = append(dst, html.EscapeString(name)...)
+	dst = append(dst, " is over "...)
+	dst = strconv.AppendInt(dst, MaxSize>>10, 10)
+	return append(dst, " KiB and is not shown here.</p>\n"...)
 }
