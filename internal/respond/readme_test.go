@@ -64,6 +64,19 @@ func TestListingReadme(t *testing.T) {
 			t.Errorf("HEAD %s: Content-Length %q, GET's %q", tt.path, head.header["Content-Length"], got.header["Content-Length"])
 		}
 	}
+	// A folder too large to sort is listed as it is read: no README.
+	defer func(old int) { sortLimit = old }(sortLimit)
+	sortLimit = 1
+	var resp Response
+	on.Serve(&Request{Method: "GET", Path: "/both/"}, &resp)
+	var out strings.Builder
+	if resp.Stream == nil || resp.Stream(&out) != nil || strings.Contains(out.String(), "<article") || !strings.Contains(out.String(), "README.md") {
+		t.Errorf("streamed listing of /both/: want README.md listed, not shown:\n%s", out.String())
+	}
+	if resp.Handle != nil {
+		resp.Handle.Release()
+	}
+	sortLimit = SortLimit
 	if js := do(t, on, Request{Method: "GET", Path: "/", Accept: "application/json"}); strings.Contains(js.body, "Root") {
 		t.Errorf("JSON listing holds the README: %s", js.body)
 	}
