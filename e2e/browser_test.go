@@ -20,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 )
@@ -270,14 +271,61 @@ func TestListingInBrowser(t *testing.T) {
 		}
 	})
 
+	t.Run("filter", func(t *testing.T) {
+		load(t, ctx, chromedp.Navigate(base+"/"))
+		box := chromedp.CSS(`input[type="search"]`)
+		if err := chromedp.Do(ctx, chromedp.SendKeys(box, "FILE")); err != nil {
+			t.Fatalf("type into the filter box: %v", err)
+		}
+		// Case ignored: "a file with spaces.txt", "file2.txt", "file10.txt".
+		want := []string{"a file with spaces.txt", "file2.txt", "file10.txt"}
+		if got := shownLinkTexts(t, ctx); !slices.Equal(got, want) {
+			t.Errorf("filter %q: rows shown =\n%s\nwant\n%s", "FILE", quoteLines(got), quoteLines(want))
+		}
+		if err := chromedp.Do(ctx, chromedp.SendKeys(box, "\b\b\b\b")); err != nil {
+			t.Fatalf("clear the filter box: %v", err)
+		}
+		if got := shownLinkTexts(t, ctx); !slices.Equal(got, byNameAsc) {
+			t.Errorf("filter cleared: rows shown =\n%s\nwant every row\n%s", quoteLines(got), quoteLines(byNameAsc))
+		}
+	})
+
+	t.Run("light and dark", func(t *testing.T) {
+		artifacts := artifactsDir(t)
+		pages := []struct {
+			name, path string
+			status     int64
+		}{
+			{"listing", "/", 200},
+			{"error", "/no-such-file.txt", 404},
+		}
+		for _, pg := range pages {
+			t.Run(pg.name, func(t *testing.T) {
+				background := map[string]string{}
+				for _, scheme := range []string{"light", "dark"} {
+					emulate := emulation.SetEmulatedMediaParams{Features: []*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: scheme}}}
+					if _, err := chromedp.Call(ctx, emulation.SetEmulatedMedia, emulate); err != nil {
+						t.Fatalf("emulate prefers-color-scheme: %s: %v", scheme, err)
+					}
+					loadStatus(t, ctx, chromedp.Navigate(base+pg.path), pg.status)
+					if got := evaluate[bool](t, ctx, `matchMedia("(prefers-color-scheme: `+scheme+`)").matches`); !got {
+						t.Fatalf("%s: the emulated scheme %s does not match", pg.path, scheme)
+					}
+					background[scheme] = evaluate[string](t, ctx, `getComputedStyle(document.body).backgroundColor`)
+					screenshot(t, ctx, filepath.Join(artifacts, pg.name+"-"+scheme+".png"))
+				}
+				if background["light"] == background["dark"] {
+					t.Errorf("%s: body background %s in both light and dark mode, want dark mode to change it", pg.path, background["light"])
+				}
+			})
+		}
+		if _, err := chromedp.Call(ctx, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{}); err != nil {
+			t.Errorf("reset the emulated media: %v", err)
+		}
+	})
+
 	t.Run("layout", func(t *testing.T) {
-		artifacts := os.Getenv("STOA_ARTIFACTS")
-		if artifacts == "" {
-			artifacts = filepath.Join(os.TempDir(), "stoa-artifacts")
-		}
-		if err := os.MkdirAll(artifacts, 0o755); err != nil {
-			t.Fatal(err)
-		}
+		artifacts := artifactsDir(t)
 		viewports := []struct {
 			name          string
 			width, height int64
@@ -294,15 +342,7 @@ func TestListingInBrowser(t *testing.T) {
 				}
 				load(t, ctx, chromedp.Navigate(base+"/"))
 				checkFits(t, ctx, vp.name, vp.width)
-				shot, err := chromedp.Run(ctx, chromedp.FullScreenshot(100)) // 100: PNG
-				if err != nil {
-					t.Fatalf("screenshot: %v", err)
-				}
-				p := filepath.Join(artifacts, "listing-"+vp.name+".png")
-				if err := os.WriteFile(p, shot, 0o644); err != nil {
-					t.Fatal(err)
-				}
-				t.Logf("screenshot of the listing at %dx%d: %s", vp.width, vp.height, p)
+				screenshot(t, ctx, filepath.Join(artifacts, "listing-"+vp.name+".png"))
 			})
 		}
 		if err := chromedp.Do(ctx, chromedp.EmulateReset()); err != nil {
@@ -320,6 +360,41 @@ func TestListingInBrowser(t *testing.T) {
 	if got := slices.DeleteFunc(b.dialogs(), func(m string) bool { return m == probe }); len(got) > 0 {
 		t.Errorf("the pages opened %d JavaScript dialog(s) with messages %q: a file name ran as script", len(got), got)
 	}
+}
+
+// artifactsDir returns the folder screenshots go to: $STOA_ARTIFACTS, or
+// stoa-artifacts in the temporary folder.
+func artifactsDir(t *testing.T) string {
+	t.Helper()
+	dir := os.Getenv("STOA_ARTIFACTS")
+	if dir == "" {
+		dir = filepath.Join(os.TempDir(), "stoa-artifacts")
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// screenshot writes a PNG of the whole page shown to path.
+func screenshot(t *testing.T, ctx context.Context, path string) {
+	t.Helper()
+	shot, err := chromedp.Run(ctx, chromedp.FullScreenshot(100)) // 100: PNG
+	if err != nil {
+		t.Fatalf("screenshot: %v", err)
+	}
+	if err := os.WriteFile(path, shot, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("screenshot of %s: %s", location(t, ctx), path)
+}
+
+// shownLinkTexts is linkTexts of the rows a reader sees: not those the
+// filter box hid.
+func shownLinkTexts(t *testing.T, ctx context.Context) []string {
+	t.Helper()
+	return evaluate[[]string](t, ctx, `[...document.querySelectorAll("tbody td:first-child a")]
+		.filter(a => a.checkVisibility()).map(a => a.innerText)`)
 }
 
 // needBrowser returns the Chromium or Chrome a test drives, and skips the
@@ -428,14 +503,20 @@ func newBrowser(t *testing.T, execPath string) (context.Context, *browser) {
 // for the new page to load, failing the test unless it loaded with 200.
 func load(t *testing.T, ctx context.Context, action chromedp.Action[chromedp.Void]) {
 	t.Helper()
+	loadStatus(t, ctx, action, 200)
+}
+
+// loadStatus is load for a page that must come with status.
+func loadStatus(t *testing.T, ctx context.Context, action chromedp.Action[chromedp.Void], status int64) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(ctx, navTimeout)
 	defer cancel()
 	resp, err := chromedp.RunResponse(ctx, action)
 	if err != nil {
 		t.Fatalf("navigation: %v", err)
 	}
-	if resp.Status != 200 {
-		t.Fatalf("navigation to %s: status %d, want 200", resp.URL, resp.Status)
+	if resp.Status != status {
+		t.Fatalf("navigation to %s: status %d, want %d", resp.URL, resp.Status, status)
 	}
 }
 
@@ -495,8 +576,11 @@ func checkLocation(t *testing.T, ctx context.Context, path, search string) {
 // page is made of (see internal/listing): anything else on the page came
 // from a file name.
 const (
-	listingTags  = `["html","head","meta","title","style","body","h1","p","table","thead","tbody","tr","th","td","a","time","span"]`
-	listingAttrs = `["lang","charset","name","content","href","aria-sort","datetime","colspan"]`
+	listingTags = `["html","head","meta","title","style","body","h1","p","table","thead","tbody","tr","th","td","a","time","span",` +
+		`"svg","symbol","path","circle","use","input"]`
+	listingAttrs = `["lang","charset","name","content","href","aria-sort","datetime","colspan",` +
+		`"width","height","aria-hidden","id","viewBox","fill","stroke","stroke-width","stroke-linejoin","d","cx","cy","r",` +
+		`"type","placeholder","aria-label","oninput"]`
 )
 
 // checkListingPage checks that the page is the listing of dir and holds

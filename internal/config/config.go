@@ -90,6 +90,7 @@ type Site struct {
 	FollowSymlinks  bool
 	Browse          bool
 	Archive         bool // offer listed directories as .zip and .tar.gz
+	Readme          bool // show a listed directory's README.md under it
 	Compress        bool
 	Precompressed   bool
 	CompressMinSize int64

@@ -31,6 +31,7 @@ func TestMessages(t *testing.T) {
 		{"hsts without max-age", "hsts = \"includeSubDomains\"\n", `stoa.toml:1:8: hsts: want a Strict-Transport-Security value starting with max-age, such as "max-age=31536000"`},
 		{"tls_cert alone", "[[site]]\nroot = \"/srv\"\ntls_cert = \"a.pem\"\n", `stoa.toml:1:1: site[1]: tls_cert and tls_key go together; give both files, or neither`},
 		{"archive without browse", "[[site]]\nroot = \"/srv\"\narchive = true\n", `stoa.toml:3:11: site[1].archive: archive offers the folders a listing shows; set browse = true too`},
+		{"readme without browse", "[[site]]\nroot = \"/srv\"\nreadme = true\n", `stoa.toml:3:10: site[1].readme: readme shows a README under a folder's listing; set browse = true too`},
 		{"acme for a wildcard host", "[[site]]\nhosts = [\"*.a.com\"]\nroot = \"/srv\"\nacme = true\n", `stoa.toml:4:8: site[1].acme: host "*.a.com": ACME's challenges cannot prove a wildcard; give this site tls_cert and tls_key`},
 
 		// Unknown keys.

@@ -39,6 +39,9 @@ func (d *decoder) site(t *table, path string, pos Pos) (Site, siteInfo) {
 	if v := t.get("archive"); s.Archive && !s.Browse {
 		d.report(v.pos, r.key("archive"), "archive offers the folders a listing shows; set browse = true too")
 	}
+	if v := t.get("readme"); s.Readme && !s.Browse {
+		d.report(v.pos, r.key("readme"), "readme shows a README under a folder's listing; set browse = true too")
+	}
 	if v := t.get("acme"); s.ACME {
 		for _, h := range s.Hosts {
 			if strings.HasPrefix(h, "*") {

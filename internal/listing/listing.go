@@ -18,6 +18,8 @@ import (
 	"time"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/stoahttp/stoa/internal/pagestyle"
 )
 
 // Entry is one file or directory in a listing.
@@ -213,7 +215,8 @@ func listed(e Entry) bool {
 // given (call SortEntries first), for the directory at urlPath: the decoded,
 // cleaned request path ending in '/', such as "/docs/". Column headings link
 // to the other orders, with s marking the current one. The page is
-// self-contained: inline CSS, no scripts, no external resources.
+// self-contained: inline CSS and icons, no external resources, and no script
+// but the filter box's input handler (see filterBox).
 func AppendHTML(dst []byte, urlPath string, es []Entry, s Sort) []byte {
 	dst = AppendHTMLStart(dst, urlPath, s, Sorted)
 	rows := 0
@@ -250,28 +253,16 @@ func appendHTMLStart(dst []byte, urlPath string, s Sort, o Order, archive string
 		"<meta name=\"color-scheme\" content=\"light dark\">\n"+
 		"<title>Index of "...)
 	dst = appendText(dst, urlPath)
-	dst = append(dst, "</title>\n"+
-		"<style>\n"+
-		"body{font-family:system-ui,sans-serif;line-height:1.4;margin:0 auto;max-width:60rem;padding:1rem}\n"+
-		"h1{font-size:1.25rem;overflow-wrap:anywhere}\n"+
-		"table{border-collapse:collapse;width:100%}\n"+
-		"th,td{padding:.4rem .5rem;text-align:left;vertical-align:top}\n"+
-		"th{border-bottom:1px solid #8888}\n"+
-		"tbody tr:nth-child(odd){background:#8881}\n"+
-		"td:first-child{overflow-wrap:anywhere;width:100%}\n"+
-		"th+th,td+td{text-align:right;white-space:nowrap;font-variant-numeric:tabular-nums}\n"+
-		"a{text-decoration:none}\n"+
-		"a:hover,a:focus{text-decoration:underline}\n"+
-		"@media (max-width:30rem){td+td+td{white-space:normal}}td time span{white-space:nowrap}\n"+
-		"</style>\n"+
+	dst = append(dst, "</title>\n<style>\n"+pagestyle.CSS+listingCSS+"</style>\n"+
 		"</head>\n"+
-		"<body>\n"+
+		"<body>\n"+iconSprite+
 		"<h1>Index of "...)
-	dst = appendText(dst, urlPath)
+	dst = appendBreadcrumbs(dst, urlPath)
 	dst = append(dst, "</h1>\n"...)
 	if archive != "" {
 		dst = appendArchiveLinks(dst, archive)
 	}
+	dst = append(dst, filterBox...)
 	if o != Sorted {
 		why := "This directory is too large to sort"
 		if o == Busy {
@@ -287,9 +278,70 @@ func appendHTMLStart(dst []byte, urlPath string, s Sort, o Order, archive string
 		dst = append(dst, "</tr></thead>\n<tbody>\n"...)
 	}
 	if urlPath != "/" {
-		dst = append(dst, "<tr><td><a href=\"../\">../</a></td><td>—</td><td></td></tr>\n"...)
+		dst = append(dst, "<tr><td><a href=\"../\">"...)
+		dst = appendIcon(dst, iconDir)
+		dst = append(dst, "../</a></td><td>—</td><td></td></tr>\n"...)
 	}
 	return dst
+}
+
+// listingCSS is the listing's own style, after the sheet every page of
+// stoa's has (package pagestyle).
+const listingCSS = "table{border-collapse:collapse;width:100%}\n" +
+	"th,td{padding:.4rem .5rem;text-align:left;vertical-align:top}\n" +
+	"th{border-bottom:1px solid #8888}\n" +
+	"tbody tr:nth-child(odd){background:#8881}\n" +
+	"td:first-child{overflow-wrap:anywhere;width:100%}\n" +
+	"th+th,td+td{text-align:right;white-space:nowrap;font-variant-numeric:tabular-nums}\n" +
+	"a{text-decoration:none}\n" +
+	"a:hover,a:focus{text-decoration:underline}\n" +
+	"@media (max-width:30rem){td+td+td{white-space:normal}}td time span{white-space:nowrap}\n" +
+	"body>svg{position:absolute}td svg{width:1.1em;height:1.1em;vertical-align:-.2em;margin-right:.4em}\n" +
+	"input{font:inherit;padding:.3rem .5rem;width:100%;max-width:20rem;box-sizing:border-box}\n" +
+	".readme{border-top:1px solid #8888;margin-top:2rem;overflow-wrap:anywhere}\n" +
+	".readme img{max-width:100%}.readme pre{overflow-x:auto;padding:.5rem;background:#8881}.readme input{width:auto}\n"
+
+// filterBox hides, as the reader types, the rows whose name does not
+// contain the text typed, ignoring case. It is an input handler rather
+// than a <script> so that the page has no script element a file name could
+// be mistaken for; a Content-Security-Policy without 'unsafe-inline' in
+// script-src blocks it, and the box then does nothing: the listing itself
+// needs no script.
+const filterBox = `<p><input type="search" placeholder="Filter" aria-label="Filter names" oninput="` +
+	`const q=this.value.toLowerCase();` +
+	`for(const r of document.querySelectorAll('tbody tr'))r.toggleAttribute('hidden',!r.cells[0].textContent.toLowerCase().includes(q))` +
+	`"></p>` + "\n"
+
+// appendBreadcrumbs appends urlPath as the heading shows it, root first,
+// each ancestor a link to itself: "/docs/api/" is a link "/" to the root,
+// "docs" to /docs/, then "api/" as text. The links are "../" repeated,
+// relative as every link of the page is, so they carry no name and hold
+// under whatever prefix a proxy adds; names are escaped as text.
+func appendBreadcrumbs(dst []byte, urlPath string) []byte {
+	depth := strings.Count(urlPath, "/") - 1 // the segments below the root
+	if depth < 1 || urlPath[0] != '/' || urlPath[len(urlPath)-1] != '/' {
+		return appendText(dst, urlPath)
+	}
+	dst = appendUpLink(dst, depth)
+	dst = append(dst, "/</a>"...)
+	rest := urlPath[1:]
+	for up := depth - 1; up > 0; up-- {
+		i := strings.IndexByte(rest, '/')
+		dst = appendUpLink(dst, up)
+		dst = appendText(dst, rest[:i])
+		dst = append(dst, "</a>/"...)
+		rest = rest[i+1:]
+	}
+	return appendText(dst, rest)
+}
+
+// appendUpLink opens a link up n levels: <a href="../../"> for 2.
+func appendUpLink(dst []byte, n int) []byte {
+	dst = append(dst, `<a href="`...)
+	for range n {
+		dst = append(dst, "../"...)
+	}
+	return append(dst, `">`...)
 }
 
 // AppendHTMLRow appends the table row of e; entries that do not belong in a
@@ -301,6 +353,7 @@ func AppendHTMLRow(dst []byte, e Entry) []byte {
 	dst = append(dst, "<tr><td><a href=\""...)
 	dst = appendText(dst, href(e))
 	dst = append(dst, "\">"...)
+	dst = appendIcon(dst, iconOf(e))
 	dst = appendText(dst, e.Name)
 	if e.IsDir {
 		dst = append(dst, '/')
@@ -335,10 +388,22 @@ func AppendHTMLRow(dst []byte, e Entry) []byte {
 // AppendHTMLEnd closes a page begun by AppendHTMLStart; rows counts the
 // rows appended, parent row included, so an empty directory says so.
 func AppendHTMLEnd(dst []byte, rows int) []byte {
+	return appendHTMLEnd(dst, rows, nil)
+}
+
+// appendHTMLEnd is AppendHTMLEnd with, unless it is nil, the directory's
+// README under the table: HTML made safe by package readme.
+func appendHTMLEnd(dst []byte, rows int, readme []byte) []byte {
 	if rows == 0 {
 		dst = append(dst, "<tr><td colspan=\"3\">This directory is empty.</td></tr>\n"...)
 	}
-	return append(dst, "</tbody>\n</table>\n</body>\n</html>\n"...)
+	dst = append(dst, "</tbody>\n</table>\n"...)
+	if readme != nil {
+		dst = append(dst, "<article class=\"readme\">\n"...)
+		dst = append(dst, readme...)
+		dst = append(dst, "</article>\n"...)
+	}
+	return append(dst, "</body>\n</html>\n"...)
 }
 
 // href returns the relative link to e: its name as one percent-encoded path

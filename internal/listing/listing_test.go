@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 	"unicode/utf8"
+
+	"github.com/stoahttp/stoa/internal/readme"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/*.golden from the current output")
@@ -279,6 +281,13 @@ func TestGolden(t *testing.T) {
 	t.Run("html-empty-root", func(t *testing.T) {
 		golden(t, "empty.html.golden", AppendHTML(nil, "/", nil, Sort{ByTime, false}))
 	})
+	t.Run("html-readme", func(t *testing.T) {
+		p := NewPage(false, "/docs/", Sort{}, Sorted)
+		p.Add(Entry{Name: "README.md", Size: 40, ModTime: t0})
+		p.SetReadme(readme.Render(nil, []byte("# Docs\n\nSee [the guide](guide.md) and <b>this</b>.\n")))
+		p.End()
+		golden(t, "readme.html.golden", p.Bytes())
+	})
 	t.Run("json", func(t *testing.T) {
 		golden(t, "hostile.json.golden", AppendJSON(nil, "/docs/<b>&é/", es))
 	})
@@ -287,12 +296,17 @@ func TestGolden(t *testing.T) {
 	})
 }
 
-var hrefRE = regexp.MustCompile(`href="([^"]*)"`)
+// hrefRE finds links; an icon's <use href> is not one.
+var hrefRE = regexp.MustCompile(`<a href="([^"]*)"`)
+
+// upRE matches the link of a breadcrumb or of the parent row.
+var upRE = regexp.MustCompile(`^(\.\./)+$`)
 
 // checkLinks checks, without an HTML tokenizer, that page links to exactly
 // the listable entries of es: each entry link, once HTML-unescaped, is a
 // relative reference that resolves against the directory's URL to the entry
-// itself, and every other link is the parent or a sort order.
+// itself, and every other link is the parent, an ancestor (a breadcrumb) or
+// a sort order.
 func checkLinks(t *testing.T, page []byte, urlPath string, es []Entry) {
 	t.Helper()
 	base := &url.URL{Scheme: "http", Host: "example.com", Path: urlPath}
@@ -318,6 +332,11 @@ func checkLinks(t *testing.T, page []byte, urlPath string, es []Entry) {
 			continue
 		case raw == "../":
 			sawParent = true
+			continue
+		case upRE.MatchString(raw):
+			if up := len(raw) / 3; up >= strings.Count(urlPath, "/") {
+				t.Errorf("breadcrumb %q leads above the root of %q", raw, urlPath)
+			}
 			continue
 		}
 		ref, err := url.Parse(raw)
@@ -523,10 +542,8 @@ func FuzzAppendHTML(f *testing.F) {
 		checkLinks(t, page, urlPath, es)
 		// Nothing from the name or path may open or close an element: the
 		// page has exactly the tags of one listing a harmless name.
-		refPath := "/"
-		if urlPath != "/" {
-			refPath = "/x/"
-		}
+		// The reference path is as deep: each ancestor is a breadcrumb.
+		refPath := "/" + strings.Repeat("x/", strings.Count(urlPath, "/")-1)
 		var refEntries []Entry
 		if listed(es[0]) {
 			refEntries = []Entry{{Name: "x", IsDir: isDir, Size: 1, ModTime: t0}}

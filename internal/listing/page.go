@@ -58,10 +58,11 @@ func Unreserve(n int64) { budget.Give(n, &sortedHeld) }
 // writes out whenever it is Full, so the buffer stays within about
 // ChunkSize: the start on NewPage, an entry per Add, the end on End.
 type Page struct {
-	buf   []byte
-	json  bool
-	first bool // no JSON entry yet
-	rows  int  // HTML rows, the parent's included
+	buf    []byte
+	json   bool
+	first  bool   // no JSON entry yet
+	rows   int    // HTML rows, the parent's included
+	readme []byte // shown under the HTML rows; nil for none
 }
 
 // NewPage begins the listing of the directory at urlPath (see AppendHTML):
@@ -102,13 +103,17 @@ func (p *Page) Add(e Entry) {
 	p.rows++
 }
 
+// SetReadme has an HTML page show html, the directory's README rendered by
+// package readme, under its entries; a JSON listing ignores it.
+func (p *Page) SetReadme(html []byte) { p.readme = html }
+
 // End renders the end of the listing.
 func (p *Page) End() {
 	if p.json {
 		p.buf = AppendJSONEnd(p.buf)
 		return
 	}
-	p.buf = AppendHTMLEnd(p.buf, p.rows)
+	p.buf = appendHTMLEnd(p.buf, p.rows, p.readme)
 }
 
 // Full reports whether the buffer holds a chunk's worth: time to Flush.

@@ -304,9 +304,13 @@ type Options struct {
 	// Archive offers every listed directory as .zip and .tar.gz (package
 	// archive).
 	Archive bool
+	// Readme shows a listed directory's README.md under its entries
+	// (package readme).
+	Readme bool
 	// Admit, when set, says whether the file or directory at entryURL may
-	// go into the archive of the directory at dirURL: the site layer
-	// leaves out what another rule guards. Both are clean URL paths.
+	// be shown with the listing of the directory at dirURL, in its
+	// archive or as its README: the site layer leaves out what another
+	// rule guards. Both are clean URL paths.
 	Admit func(dirURL, entryURL string) bool
 }
 
@@ -315,6 +319,7 @@ type Site struct {
 	cache    *content.Cache
 	pages    *errpage.Pages
 	archive  bool
+	readme   bool
 	admit    func(dirURL, entryURL string) bool
 	boundary string
 	errHead  [200]*header.Block // by status-400: prepared header fields of error pages
@@ -326,7 +331,7 @@ const Allow = "GET, HEAD, OPTIONS"
 
 // New returns a Site that answers from cache.
 func New(cache *content.Cache, opt Options) *Site {
-	s := &Site{cache: cache, pages: opt.Pages, archive: opt.Archive, admit: opt.Admit}
+	s := &Site{cache: cache, pages: opt.Pages, archive: opt.Archive, readme: opt.Readme, admit: opt.Admit}
 	if s.pages == nil {
 		s.pages = errpage.Default()
 	}
@@ -766,6 +771,9 @@ func (s *Site) listing(req *Request, resp *Response, e *content.Entry) {
 	sort := listing.ParseSort(req.Query)
 	listing.SortEntries(es, sort)
 	page := listing.NewArchivePage(json, e.URLPath, sort, listing.Sorted, arc)
+	if s.readme && !json {
+		page.SetReadme(s.readmeOf(e, es))
+	}
 	i := 0
 	for ; i < len(es) && !page.Full(); i++ {
 		page.Add(es[i])

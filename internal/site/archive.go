@@ -3,8 +3,9 @@ package site
 import "strings"
 
 // archivable reports whether the file or directory at entryURL may go into
-// the archive of the directory at dirURL (respond.Options.Admit). The
-// archive request passed the guard of dirURL's rule only, so an entry
+// the archive of the directory at dirURL, or be shown as its README
+// (respond.Options.Admit). The request passed the guard of dirURL's rule
+// only, so an entry
 // goes in when anyone may fetch it (no allow, deny or basic_auth applies
 // to it) or when its rule guards it exactly as dirURL's does, and when
 // its URL answers with the file itself: a rule that redirects or

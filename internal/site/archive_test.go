@@ -168,3 +168,33 @@ func TestArchiveBudget(t *testing.T) {
 		t.Errorf("HEAD with no room: %d, want 200 (a HEAD holds nothing)", a.status)
 	}
 }
+
+// TestReadmeLeavesOutWhatRulesGuard: a listing shows its README.md only
+// when the request for the listing could also fetch the README: one a
+// rule of its own guards (basic auth) is listed but not shown.
+func TestReadmeLeavesOutWhatRulesGuard(t *testing.T) {
+	hash, err := basicauth.Hash([]byte("pw"), "argon2id")
+	if err != nil {
+		t.Fatal(err)
+	}
+	auth := &config.BasicAuth{Realm: "r", Users: []config.User{{Name: "alice", Hash: hash}}}
+	root := tree(t, map[string]string{
+		"open/README.md":  "open readme",
+		"guard/README.md": "guarded readme",
+	})
+	s := newSite(t, config.Site{Root: root, Browse: true, Readme: true, Rules: []config.Rule{
+		{Match: "/guard/README.md", BasicAuth: auth},
+	}})
+	for _, tt := range []struct{ path, text string }{{"/open/", "open readme"}, {"/guard/", ""}} {
+		var resp respond.Response
+		s.Serve(&respond.Request{Method: "GET", Path: tt.path, Peer: netip.MustParseAddr("192.0.2.10")}, &resp)
+		body := string(resp.Body)
+		if resp.Handle != nil {
+			resp.Handle.Release()
+		}
+		shown := strings.Contains(body, `<article class="readme">`)
+		if resp.Status != 200 || shown != (tt.text != "") || !strings.Contains(body, tt.text) || tt.text == "" && strings.Contains(body, "guarded readme") {
+			t.Errorf("GET %s: status %d, README shown %v, want it shown %v:\n%s", tt.path, resp.Status, shown, tt.text != "", body)
+		}
+	}
+}

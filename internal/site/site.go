@@ -402,7 +402,7 @@ func New(c *config.Site, o Options) (*Site, error) {
 		s.any.auth == nil && s.any.cors == nil && s.trusted == nil
 
 	var admit func(dirURL, entryURL string) bool
-	if c.Archive && len(s.rules) > 0 {
+	if (c.Archive || c.Readme) && len(s.rules) > 0 {
 		admit = s.archivable
 	}
 	root, every, err := s.rootOf(c, &o)
@@ -411,7 +411,7 @@ func New(c *config.Site, o Options) (*Site, error) {
 			root:   root,
 			every:  every,
 			res:    resolve.Options{Index: c.Index, Dotfiles: dot, Browse: c.Browse},
-			core:   respond.Options{Pages: pages, Archive: c.Archive, Admit: admit},
+			core:   respond.Options{Pages: pages, Archive: c.Archive, Readme: c.Readme, Admit: admit},
 			log:    o.Log,
 			errors: o.Errors,
 			cache: content.Options{
