@@ -28,7 +28,10 @@ type Conn struct {
 	// knows when the socket is full; nil: Send writes through Conn.
 	raw    syscall.RawConn
 	sendFn func(fd uintptr) bool // c.trySend, made once
-	buf    *[]byte               // non-nil while gathering
+	// unsentFn is c.unsent, made once; queued is its result.
+	unsentFn func(fd uintptr)
+	queued   int
+	buf      *[]byte // non-nil while gathering
 
 	// While Send writes: held is the buffer, out what of it is left.
 	held    *[]byte
@@ -47,6 +50,7 @@ func New(c net.Conn) *Conn {
 		if raw, err := sc.SyscallConn(); err == nil {
 			g.raw = raw
 			g.sendFn = g.trySend
+			g.unsentFn = g.unsent
 		}
 	}
 	return g
@@ -90,15 +94,32 @@ func (c *Conn) Start() {
 	}
 }
 
+// Backlog is how many bytes the socket may hold that TCP has not sent
+// yet before Room asks for one record at a time: the client is then
+// slower than the server, and smaller writes cost it nothing, while the
+// write that finds the socket full keeps less.
+const Backlog = 256 << 10
+
 // Room is how much plaintext a writer should gather before its Send:
-// Payload, or one Record while the last Send had to wait for the socket,
-// so that a client that reads slowly or not at all keeps no more than
-// that waiting.
+// Payload, or one Record while the last Send had to wait for the socket
+// or the socket holds a Backlog not sent yet, so that a client that reads
+// slowly or not at all keeps no more than that waiting.
 func (c *Conn) Room() int {
-	if c.blocked {
+	if c.blocked || c.backlog() {
 		return Record
 	}
 	return Payload
+}
+
+// backlog reports whether the socket holds a Backlog that TCP has not
+// sent yet.
+func (c *Conn) backlog() bool {
+	if c.raw == nil {
+		return false
+	}
+	c.queued = 0
+	c.raw.Control(c.unsentFn)
+	return c.queued >= Backlog
 }
 
 // Blocked reports whether the last Send had to wait for the socket.

@@ -268,3 +268,40 @@ func TestRoomAfterWait(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// TestRoomWithBacklog: a socket that holds more than Backlog not sent yet
+// (its client reads slower than the server writes) is given one record at
+// a time, though no Send waited yet, so that the write that finds it full
+// keeps little.
+func TestRoomWithBacklog(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("the unsent bytes of a socket are known on Linux only")
+	}
+	sc, _ := fullPair(t)
+	g := New(sc)
+	if g.Room() != Payload {
+		t.Fatalf("a socket holding %d bytes at most: Room %d, want %d", 4<<10, g.Room(), Payload)
+	}
+	sc.SetWriteBuffer(4 * Backlog)
+	raw, err := sc.SyscallConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	junk := make([]byte, 2*Backlog)
+	raw.Write(func(fd uintptr) bool {
+		for len(junk) > 0 {
+			n, err := syscall.Write(int(fd), junk)
+			if err != nil {
+				break
+			}
+			junk = junk[n:]
+		}
+		return true
+	})
+	if len(junk) > 0 {
+		t.Fatalf("the socket took %d bytes, want %d", 2*Backlog-len(junk), 2*Backlog)
+	}
+	if g.Room() != Record || g.Blocked() {
+		t.Errorf("a socket holding %d bytes not sent: Room %d, Blocked %v; want %d, false", 2*Backlog, g.Room(), g.Blocked(), Record)
+	}
+}
