@@ -634,20 +634,16 @@ func (c *conn) emptyWbuf() {
 }
 
 // flushAt is how much pending output is written at once: flushThreshold,
-// or one TLS record while the client's socket is full, so that a client
-// that reads slowly or not at all keeps no more than that waiting in a
-// write (package gather).
-func (c *conn) flushAt() int {
-	if c.gather != nil && c.gather.Blocked() {
+// or one TLS record while the client's socket is full (the last write
+// waited) or, when ask is set, holds much not sent yet (gather's Room,
+// a system call), so that a client that reads slowly or not at all keeps
+// no more than that waiting in a write.
+func (c *conn) flushAt(ask bool) int {
+	g := c.gather
+	if g != nil && (g.Blocked() || ask && g.Room() == gather.Record) {
 		return gather.Record
 	}
 	return flushThreshold
-}
-
-// quantum is the most one stream sends before the others have a turn:
-// quantum, or flushAt while the client's socket is full.
-func (c *conn) quantum() int64 {
-	return min(quantum, int64(c.flushAt()))
 }
 
 // manyRecords reports whether a write of n bytes makes more than one TLS
