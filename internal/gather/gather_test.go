@@ -305,3 +305,13 @@ func TestRoomWithBacklog(t *testing.T) {
 		t.Errorf("a socket holding %d bytes not sent: Room %d, Blocked %v; want %d, false", 2*Backlog, g.Room(), g.Blocked(), Record)
 	}
 }
+
+// TestRoomAllocatesNothing: Room is asked before every piece of a file
+// copied over TLS, whose copy allocates nothing.
+func TestRoomAllocatesNothing(t *testing.T) {
+	sc, _ := fullPair(t)
+	g := New(sc)
+	if n := testing.AllocsPerRun(100, func() { g.Room() }); n != 0 {
+		t.Errorf("Room allocates %v times, want 0", n)
+	}
+}
