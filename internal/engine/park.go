@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"errors"
 	"io"
 	"net"
 	"os"
@@ -46,6 +47,17 @@ func (b *tlsBase) Read(p []byte) (int, error) {
 		return b.c.probe(p)
 	}
 	return b.Conn.Read(p)
+}
+
+// SyscallConn gives the accepted connection's descriptor to the
+// gather.Conn over b, which writes gathered records to it and so knows
+// when the client's socket is full.
+func (b *tlsBase) SyscallConn() (syscall.RawConn, error) {
+	sc, ok := b.Conn.(syscall.Conn)
+	if !ok {
+		return nil, errors.ErrUnsupported
+	}
+	return sc.SyscallConn()
 }
 
 // tlsPending reports whether TLS has bytes of rbuf still to read.

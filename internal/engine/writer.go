@@ -432,54 +432,65 @@ func (w *Writer) sendFile(f io.ReaderAt, off, n int64) error {
 	return nil
 }
 
-// copyBufs hold copyPieces' buffers between responses.
+// copyBufs hold copyPiece's buffers between pieces.
 var copyBufs = sync.Pool{New: func() any { b := make([]byte, gather.Payload); return &b }}
 
 // copyPieces is sendFile where sendfile(2) cannot be used (not a file of
-// this system, TLS, a Unix socket): it reads n bytes of f from off into a
-// pooled buffer and writes them, renewing the deadline per piece as
-// sendfile does, so that a large file on a slow link is not cut. A piece
-// is no larger than CheckEvery, so f is checked after each. Over TLS the
-// records of a piece are gathered into one system call.
+// this system, TLS, a Unix socket): it reads n bytes of f from off a piece
+// at a time and writes them, renewing the deadline per piece as sendfile
+// does, so that a large file on a slow link is not cut. A piece is no
+// larger than CheckEvery, so f is checked after each.
 func (w *Writer) copyPieces(f io.ReaderAt, off, n int64) error {
-	bp := copyBufs.Get().(*[]byte)
-	defer copyBufs.Put(bp)
-	buf := (*bp)[:min(len(*bp), respond.CheckEvery)]
 	for n > 0 {
-		k, err := f.ReadAt(buf[:min(n, int64(len(buf)))], off)
-		if k == 0 {
-			if err == nil || err == io.EOF {
-				err = io.ErrUnexpectedEOF // the file shrank under us
-			}
+		k, err := w.copyPiece(f, off, n)
+		if err != nil {
 			return err
 		}
-		off, n = off+int64(k), n-int64(k)
-		if err := respond.CheckFile(w.Resp.Handle); err != nil {
-			return err
-		}
-		w.extendWriteDeadline()
-		w.writes++
-		if err := w.writeGathered(buf[:k]); err != nil {
-			return err
-		}
+		off, n = off+k, n-k
 	}
 	return nil
 }
 
-// writeGathered writes p, in one system call when Gather can take the
-// records it makes.
-func (w *Writer) writeGathered(p []byte) error {
+// copyPiece reads up to n bytes of f from off into a pooled buffer and
+// writes them. Over TLS the records of a piece are gathered into one
+// system call, and the buffer goes back to its pool once they are sealed,
+// before the write that may wait for a client that does not read: such a
+// connection keeps only what its socket did not take (package gather),
+// and its next pieces are one record each (Room).
+func (w *Writer) copyPiece(f io.ReaderAt, off, n int64) (int64, error) {
 	g := w.Gather
+	size := min(n, int64(gather.Payload), respond.CheckEvery)
+	if g != nil {
+		size = min(size, int64(g.Room()))
+	}
+	bp := copyBufs.Get().(*[]byte)
+	buf := (*bp)[:size]
+	k, err := f.ReadAt(buf, off)
+	if k == 0 {
+		copyBufs.Put(bp)
+		if err == nil || err == io.EOF {
+			err = io.ErrUnexpectedEOF // the file shrank under us
+		}
+		return 0, err
+	}
+	if err := respond.CheckFile(w.Resp.Handle); err != nil {
+		copyBufs.Put(bp)
+		return 0, err
+	}
+	w.extendWriteDeadline()
+	w.writes++
 	if g == nil {
-		_, err := w.Sock.Write(p)
-		return err
+		_, err = w.Sock.Write(buf[:k])
+		copyBufs.Put(bp)
+		return int64(k), err
 	}
 	g.Start()
-	_, err := w.Sock.Write(p)
+	_, err = w.Sock.Write(buf[:k])
+	copyBufs.Put(bp)
 	if e := g.Send(); err == nil {
 		err = e
 	}
-	return err
+	return int64(k), err
 }
 
 // trySend is sendFile's callback on the raw connection: it sends what

@@ -263,6 +263,17 @@ func (c *conn) park() {
 		readBufs.Put(c.rb)
 		c.rb, c.rbuf = nil, nil
 	}
+	c.parkBufs()
+}
+
+// parkBufs gives back the write buffer, which must be empty, and the read
+// buffer when it holds nothing unread, for a write that may wait long.
+// Streams under way keep the header block.
+func (c *conn) parkBufs() {
+	if c.r == c.w && c.rb != nil {
+		readBufs.Put(c.rb)
+		c.rb, c.rbuf = nil, nil
+	}
 	if c.wb != nil {
 		c.wb.b = c.wbuf[:0]
 		writeBufs.Put(c.wb)
@@ -592,23 +603,47 @@ func (c *conn) flush() error {
 		c.writeDeadline = at
 		c.nc.SetWriteDeadline(time.Unix(0, at))
 	}
-	var err error
-	if g := c.gather; c.manyRecords(len(c.wbuf)) {
-		// One system call for all.
+	if g := c.gather; c.manyRecords(len(c.wbuf)) || g != nil && g.Blocked() {
+		// One system call for all. Once sealed, the frames are not needed:
+		// the buffers go back to their pools before the write, which
+		// waits as long as the client does not read, and g keeps only
+		// what the socket did not take.
 		g.Start()
-		_, err = c.nc.Write(c.wbuf)
+		_, err := c.nc.Write(c.wbuf)
+		c.emptyWbuf()
+		c.parkBufs()
 		if e := g.Send(); err == nil {
 			err = e
 		}
-	} else {
-		_, err = c.nc.Write(c.wbuf)
+		c.unpark()
+		return err
 	}
+	_, err := c.nc.Write(c.wbuf)
+	c.emptyWbuf()
+	return err
+}
+
+// emptyWbuf empties wbuf once written; one grown by a huge write is not
+// kept.
+func (c *conn) emptyWbuf() {
 	if cap(c.wbuf) > 4*flushThreshold {
 		c.wbuf = make([]byte, 0, 8<<10)
 	} else {
 		c.wbuf = c.wbuf[:0]
 	}
-	return err
+}
+
+// flushAt is how much pending output is written at once: flushThreshold,
+// or one TLS record while the client's socket is full (the last write
+// waited) or, when ask is set, holds much not sent yet (gather's Room,
+// a system call), so that a client that reads slowly or not at all keeps
+// no more than that waiting in a write.
+func (c *conn) flushAt(ask bool) int {
+	g := c.gather
+	if g != nil && (g.Blocked() || ask && g.Room() == gather.Record) {
+		return gather.Record
+	}
+	return flushThreshold
 }
 
 // manyRecords reports whether a write of n bytes makes more than one TLS

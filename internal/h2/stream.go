@@ -172,7 +172,7 @@ func (c *conn) answer(st *stream) {
 	// Only what fits under the flush threshold goes now; sendPending,
 	// which flushes as it goes, sends the rest. A quantum each would
 	// grow the write buffer by 64 KiB per request of the read.
-	if room := flushThreshold - int64(len(c.wbuf)); room > 0 && c.sendSome(st, min(quantum, room)) {
+	if room := int64(c.flushAt(false) - len(c.wbuf)); room > 0 && c.sendSome(st, min(quantum, room)) {
 		c.unqueue(st)
 	}
 }
@@ -226,12 +226,14 @@ func (c *conn) writeHeaders(st *stream, endStream bool, now time.Time) {
 // sendPending sends what the windows allow of every queued body, a
 // quantum per stream in turn.
 func (c *conn) sendPending() error {
+	at := c.flushAt(true)
+	turn := min(quantum, int64(at))
 	for progress := true; progress && len(c.pending) > 0 && c.sendWindow > 0; {
 		progress = false
 		for i := 0; i < len(c.pending); {
 			st := c.pending[i]
 			before := st.sent
-			finished := c.sendSome(st, quantum)
+			finished := c.sendSome(st, turn)
 			if st.sent != before || finished {
 				progress = true
 			}
@@ -240,10 +242,14 @@ func (c *conn) sendPending() error {
 			} else {
 				i++
 			}
-			if len(c.wbuf) >= flushThreshold {
+			if len(c.wbuf) >= at {
 				if err := c.flush(); err != nil {
 					return err
 				}
+				// Asked again after each write: the client may have
+				// fallen behind meanwhile.
+				at = c.flushAt(true)
+				turn = min(quantum, int64(at))
 			}
 		}
 	}
