@@ -82,6 +82,7 @@ func effects(hash string) []effect {
 		{covers: []string{"site.follow_symlinks"}, lines: `follow_symlinks = true`, path: "/link.txt", want: hasStatus(200, "outside")},
 		{covers: []string{"site.browse"}, lines: `browse = true`, path: "/dir/", want: hasStatus(200, "f.txt")},
 		{covers: []string{"site.archive"}, lines: "browse = true\narchive = true", path: "/dir/?archive=zip", want: hasHeader("Content-Type", "application/zip")},
+		{covers: []string{"site.readme"}, lines: "browse = true\nreadme = true", path: "/dir/", want: hasStatus(200, "<em>me</em>")},
 		{covers: []string{"site.compress"}, lines: `compress = false`, path: "/big.css", header: gz, want: noCoding},
 		{covers: []string{"site.precompressed"}, lines: "precompressed = false\ncompress = false", path: "/pre.css", header: gz, want: noCoding},
 		{covers: []string{"site.compress_min_size"}, lines: `compress_min_size = 100000`, path: "/big.css", header: gz, want: noCoding},
@@ -139,16 +140,17 @@ func effects(hash string) []effect {
 func writeTree(t *testing.T, dir string) {
 	t.Helper()
 	files := map[string]string{
-		"www/index.html":   "www index",
-		"www/home.htm":     "home",
-		"www/.env":         "secret",
-		"www/dir/f.txt":    "f",
-		"www/big.css":      strings.Repeat(".a{color:red}\n", 200),
-		"www/pre.css":      strings.Repeat(".b{color:red}\n", 200),
-		"www/pre.css.gz":   "not really gzip, but a sidecar all the same",
-		"other/index.html": "other index",
-		"outside.txt":      "outside",
-		"errors/404.html":  "custom 404",
+		"www/index.html":    "www index",
+		"www/home.htm":      "home",
+		"www/.env":          "secret",
+		"www/dir/f.txt":     "f",
+		"www/dir/README.md": "# Read *me*",
+		"www/big.css":       strings.Repeat(".a{color:red}\n", 200),
+		"www/pre.css":       strings.Repeat(".b{color:red}\n", 200),
+		"www/pre.css.gz":    "not really gzip, but a sidecar all the same",
+		"other/index.html":  "other index",
+		"outside.txt":       "outside",
+		"errors/404.html":   "custom 404",
 	}
 	for name, body := range files {
 		p := filepath.Join(dir, name)
