@@ -73,6 +73,10 @@ func TestTableEnv(t *testing.T) {
 			t.Errorf("%s=%q: %#v, %v; want %#v", tt.name, tt.raw, got, err, tt.want)
 		}
 	}
+	_, err := envSetting(t, "STOA_BASIC_AUTH").ParseEnv("ann:" + testHash + "\nbob:hunter2")
+	if err == nil || strings.Contains(err.Error(), "hunter2") || !strings.Contains(err.Error(), "STOA_BASIC_AUTH bob: this looks like a plain password") {
+		t.Errorf("STOA_BASIC_AUTH with a plain password: %v; want refused, naming bob and not the password", err)
+	}
 }
 
 // TestClosestFlagSwap is the regression test for --prot suggesting
