@@ -52,10 +52,9 @@ func flagError(fs *flag.FlagSet, err error) error {
 			msg += "; did you mean --" + best + "?"
 		}
 	} else if name, ok := strings.CutPrefix(msg, "flag needs an argument: -"); ok {
-		if s := config.Lookup(name); s != nil && fs.Name() == "serve" {
-			msg = fmt.Sprintf("%s needs a value: %s", dashed(name), s.FlagText())
-		} else {
-			msg = dashed(name) + " needs a value"
+		msg = dashed(name) + " needs a value"
+		if f, ok := fs.Lookup(name).Value.(tableFlag); ok {
+			msg += ": " + f.s.FlagText()
 		}
 	}
 	return fmt.Errorf("%s (run 'stoa %s --help' for the list)", msg, fs.Name())
